@@ -1,0 +1,66 @@
+"""RSAD Review Desk: the Streamlit entry point (router and sidebar).
+
+Run with `streamlit run app.py`. On a fresh store it builds the embedded demo in a
+background thread and shows its progress until the first model is ready.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import bootstrap_job, get_store
+from rsad import api
+from rsad.errors import RsadError
+from rsad.jobs import BackgroundJob
+
+st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
+
+
+def show_bootstrap(job: BackgroundJob) -> None:
+    """Build the demo in the background; a reload re-attaches to the same job."""
+    st.title("RSAD Review Desk")
+    st.write("This store is empty, so the embedded demo is being built: synthetic platform "
+             "data, a starter model fine-tuned on this machine, and a scored batch to review. "
+             "It takes a few minutes on a laptop CPU; you can leave this page open.")
+
+    @st.fragment(run_every=1.0)
+    def watch() -> None:
+        state = job.snapshot()
+        if state.status == "failed":
+            st.error(f"Building the demo failed: {state.error}")
+            st.info("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step.")
+            return
+        if state.status == "done":
+            st.rerun(scope="app")
+        st.progress(state.fraction, text=state.message or "Starting…")
+
+    watch()
+    st.stop()
+
+
+try:
+    store = get_store()
+    job = bootstrap_job()
+    if api.needs_bootstrap(store):
+        job.start()  # no-op when already started by an earlier run
+    if job.snapshot().status in ("running", "failed"):
+        show_bootstrap(job)
+    active = api.active_version(store)
+    device = api.device_label(store.settings)
+except RsadError as exc:
+    st.error(str(exc))
+    st.stop()
+
+with st.sidebar:
+    st.text_input("Analyst", key="analyst", placeholder="your name",
+                  help="Required before you record a verdict.")
+    if active:
+        st.markdown(f"**Model** `{active['name']}` · threshold **{active['threshold']:.3f}**")
+    else:
+        st.warning("No active model: run `rsad train --data FILE` to train one.")
+    st.caption(f"Device: {device} · Store: {store.location}")
+
+page = st.navigation([
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+])
+page.run()

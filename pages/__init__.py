@@ -1,0 +1,1 @@
+"""The Streamlit pages of RSAD Review Desk (routed by app.py with st.navigation)."""

@@ -1,0 +1,52 @@
+"""Overview: the active model, store totals and every batch with its counts."""
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import get_store
+from rsad import api
+from rsad.errors import RsadError
+
+st.title("Overview")
+try:
+    info = api.overview(get_store())
+except RsadError as exc:
+    st.error(str(exc))
+    st.stop()
+
+active, totals = info["active"], info["totals"]
+if active:
+    m = active["metrics"]
+    st.subheader(f"Active model {active['name']}")
+    cols = st.columns(5)
+    cols[0].metric("Threshold", f"{active['threshold']:.3f}")
+    cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
+    cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
+    cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
+    cols[4].metric("Trained on", f"{m.get('n_train', 0):,} cases")
+    st.caption(f"Base model: {active['base_model']} · created {active['created_at']:%Y-%m-%d %H:%M} "
+               f"by {active['created_by'] or 'unknown'}")
+else:
+    st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
+
+st.subheader("Store")
+cols = st.columns(4)
+cols[0].metric("Batches", f"{totals['batches']:,}")
+cols[1].metric("Cases", f"{totals['cases']:,}")
+cols[2].metric("Labeled on upload", f"{totals['labeled']:,}")
+cols[3].metric("Verdicts", f"{totals['verdicts']:,}")
+
+if not info["batches"]:
+    st.info("No batches yet. Ingest one with `rsad ingest FILE`.")
+    st.stop()
+table = pd.DataFrame(info["batches"])[
+    ["name", "rows", "labeled", "scored", "flagged", "reviewed", "uploader", "created_at", "file_name"]
+]
+st.dataframe(
+    table, key="batches_table", hide_index=True, width="stretch",
+    column_config={
+        "created_at": st.column_config.DatetimeColumn("uploaded", format="YYYY-MM-DD HH:mm"),
+        "flagged": st.column_config.NumberColumn(
+            "flagged", help="Cases at or above the active model's threshold"),
+    },
+)

@@ -1,0 +1,245 @@
+"""rsad: score, review and retrain anomaly detection for behavior records.
+
+Each command's help is its function's docstring. Heavy libraries (torch, transformers) are
+imported inside the commands that need them, so `rsad --help` and `rsad models` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rsad.errors import RsadError
+
+
+def _store():
+    from rsad.api import open_store
+
+    return open_store()
+
+
+def _columns(args: argparse.Namespace):
+    from rsad.ingest import ColumnMap
+
+    return ColumnMap(text=args.text_col, label=args.label_col, id=args.id_col)
+
+
+def _split(args: argparse.Namespace) -> tuple[str, str] | None:
+    return (args.split_col, args.split) if args.split else None
+
+
+class _Bar:
+    """A one-line progress display on stderr with rate and ETA."""
+
+    def __init__(self, unit: str = "rows") -> None:
+        from rsad.progress import Rate
+
+        self.rate, self.unit, self.last = Rate(), unit, 0.0
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 and done < total:
+            return
+        self.last = now
+        pct = 100 * done / total if total else 100
+        sys.stderr.write(f"\r{message}: {pct:5.1f}% {self.rate.describe(done, total, self.unit)}   ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Build the embedded demo: synthetic platform data, a starter model, a scored batch.
+
+    A second run reuses what already exists."""
+    from rsad.demo import bootstrap
+
+    summary = bootstrap(_store(), progress=_Bar("steps"))
+    for line in summary["log"]:
+        print(line)
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    """Validate and store a batch file (CSV, TSV, JSONL, Parquet) or an event log (--events)."""
+    from rsad.api import ingest_file
+
+    info = ingest_file(_store(), args.file, name=args.name, uploader=args.uploader,
+                       columns=_columns(args), events=args.events)
+    print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
+          f"{info['labeled']:,} labeled{', ids generated from text' if info['generated_ids'] else ''}.")
+    print(f"Next: rsad score {info['name']}")
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    """Score a batch (name or id) with a model version (the active one by default)."""
+    from rsad.api import score_batch
+
+    info = score_batch(_store(), args.batch, model=args.model, progress=_Bar())
+    print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
+          f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store)."""
+    from rsad.api import store_training_table, train_file, train_table
+    from rsad.train import TrainConfig
+
+    if bool(args.data) == bool(args.from_store):
+        raise RsadError("Give exactly one of --data FILE or --from-store.")
+    config = TrainConfig(epochs=args.epochs, base_model=args.base or "", init_from=args.init_from,
+                         max_length=args.max_length, batch_size=args.batch_size, seed=args.seed)
+    store = _store()
+    bar = _Bar("steps")
+    if args.data:
+        info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
+                          progress=bar)
+    else:
+        info = train_table(store, store_training_table(store), config=config, progress=bar)
+    m = info["metrics"]
+    print(f"Saved {info['name']} ({info['status']}) in {info['folder']} after {m['train_seconds']:.0f} s.")
+    print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
+          f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
+          f"at threshold {info['threshold']:.3f}.")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Score a labeled file with a version and print precision, recall, F1, ROC-AUC, PR-AUC."""
+    from rsad.api import evaluate_file
+
+    out = evaluate_file(_store(), args.data, model=args.model, columns=_columns(args),
+                        split=_split(args), threshold=args.threshold, progress=_Bar())
+    m = out["metrics"]
+    print(f"Model {out['model']} on {m['n']:,} cases ({m['n_anomalies']:,} anomalies), threshold {m['threshold']:.3f}")
+    print(f"accuracy {m['accuracy']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
+          f"F1 {m['f1']:.4f}  ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}")
+    print(out["report"])
+
+
+def cmd_export_labels(args: argparse.Namespace) -> None:
+    """Write the current labels (seed labels + latest verdicts) to CSV or Parquet, ready for `rsad train`."""
+    from rsad.api import export_labels
+
+    info = export_labels(_store(), args.out)
+    print(f"Wrote {info['rows']:,} labels ({info['anomalies']:,} anomalies) to {info['path']}.")
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """List model versions with status, threshold and validation metrics."""
+    from rsad.api import list_versions
+
+    versions = list_versions(_store())
+    if not versions:
+        print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
+        return
+    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7}  created")
+    for v in versions:
+        m = v["metrics"]
+        print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
+              f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f}  "
+              f"{v['created_at']:%Y-%m-%d %H:%M}")
+
+
+def cmd_batches(args: argparse.Namespace) -> None:
+    """List batches with their counts (scored and flagged under the active model)."""
+    from rsad.api import overview
+
+    info = overview(_store())
+    if not info["batches"]:
+        print("No batches yet: `rsad ingest FILE` or `rsad demo`.")
+    for b in info["batches"]:
+        print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "
+              f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed")
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    """Make a version the active one (the current active version is retired, not deleted)."""
+    from rsad.api import promote
+
+    info = promote(_store(), args.version)
+    print(f"{info['name']} is now active (threshold {info['threshold']:.3f}).")
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    """Create or upgrade the store's schema to the newest migration."""
+    from rsad.config import get_settings
+    from rsad.db import make_engine, upgrade
+
+    settings = get_settings()
+    print(f"Store at revision {upgrade(make_engine(settings.db_url))} ({settings.db_url}).")
+
+
+def _add_columns(p: argparse.ArgumentParser, split: bool = False) -> None:
+    p.add_argument("--text-col", default="behavior_description", help="text column (default %(default)s)")
+    p.add_argument("--label-col", default="is_anomaly", help="label column (default %(default)s)")
+    p.add_argument("--id-col", default="case_id", help="id column (default %(default)s)")
+    if split:
+        p.add_argument("--split", help="use only rows whose split column has this value (e.g. train)")
+        p.add_argument("--split-col", default="split", help="split column (default %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rsad", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], None]) -> argparse.ArgumentParser:
+        doc = fn.__doc__ or ""
+        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
+        p.set_defaults(func=fn)
+        return p
+
+    add("demo", cmd_demo)
+    p = add("ingest", cmd_ingest)
+    p.add_argument("file", type=Path)
+    p.add_argument("--name", help="batch name (default: the file name)")
+    p.add_argument("--uploader", default="cli")
+    p.add_argument("--events", action="store_true", help="the file is an event log: describe users first")
+    _add_columns(p)
+    p = add("score", cmd_score)
+    p.add_argument("batch", help="batch name or id")
+    p.add_argument("--model", help="model version (default: the active one)")
+    p = add("train", cmd_train)
+    p.add_argument("--data", type=Path, help="labeled file in the batch schema")
+    p.add_argument("--from-store", action="store_true", help="train on the store's current labels")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
+    p.add_argument("--init-from", help="continue from this version instead of the base model")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=42)
+    _add_columns(p, split=True)
+    p = add("evaluate", cmd_evaluate)
+    p.add_argument("--data", type=Path, required=True, help="labeled file in the batch schema")
+    p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--threshold", type=float, help="override the version's threshold")
+    _add_columns(p, split=True)
+    p = add("export-labels", cmd_export_labels)
+    p.add_argument("out", type=Path, help="output file, .csv or .parquet")
+    add("models", cmd_models)
+    add("batches", cmd_batches)
+    p = add("promote", cmd_promote)
+    p.add_argument("version")
+    db = sub.add_parser("db", help="store schema commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    up = db_sub.add_parser("upgrade", help=cmd_db_upgrade.__doc__)
+    up.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except RsadError as exc:
+        print(f"rsad: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rsad: interrupted; finished chunks were kept.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

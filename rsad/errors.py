@@ -1,0 +1,31 @@
+"""Exceptions rsad raises at its boundary.
+
+Every message is meant for the person at the keyboard: it says what is wrong and what to do
+about it. Pages show them with ``st.error``; the CLI prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+
+class RsadError(Exception):
+    """Base class: an error whose message a user can act on."""
+
+
+class InputError(RsadError):
+    """An uploaded file or table is unusable (format, encoding, columns, values)."""
+
+
+class ConfigError(RsadError):
+    """A setting (``RSAD_*`` variable) has a value rsad cannot use."""
+
+
+class NotFoundError(RsadError):
+    """A batch, case or model version that was asked for does not exist."""
+
+
+class ModelError(RsadError):
+    """A model folder cannot be loaded, trained or saved."""
+
+
+class StateError(RsadError):
+    """The store is not in a state that allows the operation (e.g. no active model)."""

@@ -1,0 +1,151 @@
+"""Load a classifier (any HF folder or hub id) and score texts with it.
+
+Scoring sorts texts by length and pads each batch only to its own longest text: behavior
+descriptions vary a lot in length, and padding everything to max_length wastes most of the
+compute on [PAD] tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rsad.errors import ConfigError, ModelError
+from rsad.progress import ProgressFn, no_progress
+
+LABEL2ID = {"normal": 0, "anomaly": 1}
+ID2LABEL = {v: k for k, v in LABEL2ID.items()}
+
+
+def pick_device(setting: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; anything else is taken as asked."""
+    setting = setting.lower()
+    if setting == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if setting.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"RSAD_DEVICE={setting} but PyTorch sees no CUDA GPU: use auto or cpu.")
+    if setting == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("RSAD_DEVICE=mps but this PyTorch has no MPS support: use auto or cpu.")
+    return torch.device(setting)
+
+
+def quiet_transformers() -> None:
+    """Hide transformers' load report and progress bars.
+
+    Loading the base model reports ``classifier.*`` as missing: that is the fresh head we are
+    about to train, not an error, and analysts should not see it.
+    """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any]:
+    """(model, fast tokenizer) from an HF folder or hub id, with rsad's label map."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    quiet_transformers()
+    source = Path(name_or_path)
+    if (source.is_absolute() or name_or_path.startswith(".")) and not source.exists():
+        raise ModelError(f"Model folder {name_or_path} does not exist.")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            name_or_path, num_labels=num_labels, id2label=ID2LABEL, label2id=LABEL2ID,
+            use_safetensors=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"Cannot load model {name_or_path!r}: {exc}. Use an HF folder with safetensors "
+            "weights, or a hub id when the hub is reachable."
+        ) from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(f"Model {name_or_path!r} has no fast tokenizer (tokenizer.json); rsad needs one.")
+    return model, tokenizer
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on GPUs that have it, fp16 on older ones, nothing on the CPU."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def anomaly_index(model: Any) -> int:
+    return int(getattr(model.config, "label2id", {}).get("anomaly", 1))
+
+
+@dataclass
+class Classifier:
+    """A loaded model version, ready to score."""
+
+    model: Any
+    tokenizer: Any
+    device: torch.device
+    max_length: int = 128
+    name: str = ""
+
+    @classmethod
+    def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
+             name: str = "") -> Classifier:
+        model, tokenizer = load_pretrained(str(folder))
+        dev = pick_device(device)
+        model.to(dev).eval()
+        return cls(model=model, tokenizer=tokenizer, device=dev, max_length=max_length,
+                   name=name or Path(folder).name)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, truncated to max_length, unpadded."""
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                             padding=False, return_attention_mask=False,
+                             return_token_type_ids=False)
+        return enc["input_ids"]
+
+    def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input_ids, attention_mask) on the device, padded to the longest row."""
+        width = max(len(r) for r in rows)
+        pad_id = self.tokenizer.pad_token_id or 0
+        ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1
+        ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+        if self.device.type == "cuda":
+            ids_t, mask_t = ids_t.pin_memory(), mask_t.pin_memory()
+        return (ids_t.to(self.device, non_blocking=True),
+                mask_t.to(self.device, non_blocking=True))
+
+    def score(self, texts: list[str], *, batch_size: int = 32,
+              progress: ProgressFn = no_progress) -> np.ndarray:
+        """P(anomaly) for each text, in the order given."""
+        n = len(texts)
+        out = np.empty(n, dtype=np.float64)
+        if n == 0:
+            return out
+        ids = self.encode(texts)
+        order = np.argsort([len(r) for r in ids], kind="stable")[::-1]
+        target = anomaly_index(self.model)
+        done = 0
+        progress(0, n, "scoring")
+        with torch.inference_mode(), autocast(self.device):
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                input_ids, mask = self.pad([ids[i] for i in idx])
+                logits = self.model(input_ids=input_ids, attention_mask=mask).logits
+                probs = torch.softmax(logits.float(), dim=-1)[:, target]
+                out[idx] = probs.cpu().numpy()
+                done += len(idx)
+                progress(done, n, "scoring")
+        return out

@@ -1,0 +1,142 @@
+"""The label store's tables (SQLAlchemy 2.0 declarative style).
+
+The schema itself is created and upgraded by the Alembic migrations in ``db/migrations``;
+these classes must match them (``tests/test_db.py`` checks that autogenerate finds no diff).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+VERDICT_LABELS = ("anomaly", "normal", "unsure")
+MODEL_STATUSES = ("candidate", "active", "retired")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Batch(Base):
+    """One uploaded file (or generated demo table): a set of cases scored together."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploader: Mapped[str] = mapped_column(String(200))
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cases: Mapped[list[Case]] = relationship(back_populates="batch", passive_deletes=True)
+
+
+class Case(Base):
+    """One behavior record to triage: the text the model reads plus everything else as metadata."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "external_id", name="uq_cases_batch_external"),
+        CheckConstraint("given_label IN (0, 1)", name="ck_cases_given_label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The label the file came with (1 anomaly, 0 normal); None for an unlabeled case.
+    given_label: Mapped[int | None] = mapped_column(Integer)
+
+    batch: Mapped[Batch] = relationship(back_populates="cases")
+
+
+class ModelVersion(Base):
+    """A fine-tuned model folder in the registry."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('candidate', 'active', 'retired')", name="ck_model_versions_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    folder: Mapped[str] = mapped_column(String(1000))
+    base_model: Mapped[str] = mapped_column(String(1000))
+    train_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    threshold: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="candidate", index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Score(Base):
+    """P(anomaly) of one case under one model version."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("case_id", "model_version_id", name="uq_scores_case_model"),
+        # The review queue filters by model and sorts by score.
+        Index("ix_scores_model_score", "model_version_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE")
+    )
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(Base):
+    """An analyst's decision on a case. Append-only: a newer verdict supersedes older ones."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        CheckConstraint("label IN ('anomaly', 'normal', 'unsure')", name="ck_verdicts_label"),
+        Index("ix_verdicts_case_id_id", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    analyst: Mapped[str] = mapped_column(String(200), index=True)
+    # What the analyst saw when deciding: kept even if that version is retired later.
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    threshold: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Verdict, "before_update")
+def _verdicts_are_append_only(mapper, connection, target) -> None:  # noqa: ANN001
+    raise ValueError("Verdicts are append-only: add a new verdict instead of changing one.")

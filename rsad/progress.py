@@ -1,0 +1,82 @@
+"""Progress reporting shared by every long job (scoring, training, ingest, demo)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# done, total, message. Jobs call it often; receivers must be cheap.
+ProgressFn = Callable[[int, int, str], None]
+
+
+def no_progress(done: int, total: int, message: str) -> None:
+    """The default receiver: ignore updates."""
+
+
+@dataclass
+class Rate:
+    """Turns (done, total) updates into a rate and an ETA for display.
+
+    The clock starts at the first update, so set-up time (model loading) does not
+    drag the rate down.
+    """
+
+    started: float | None = None
+
+    def per_second(self, done: int) -> float:
+        if self.started is None:
+            self.started = time.monotonic()
+        elapsed = time.monotonic() - self.started
+        return done / elapsed if elapsed > 0 else 0.0
+
+    def eta_seconds(self, done: int, total: int) -> float | None:
+        rate = self.per_second(done)
+        return (total - done) / rate if rate > 0 and total >= done else None
+
+    def describe(self, done: int, total: int, unit: str = "rows") -> str:
+        rate = self.per_second(done)
+        eta = self.eta_seconds(done, total)
+        eta_text = f", about {format_seconds(eta)} left" if eta is not None and done < total else ""
+        return f"{done:,} / {total:,} {unit} ({rate:,.1f} {unit}/s{eta_text})"
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class Phases:
+    """Maps the progress of consecutive phases onto one overall 0..1000 scale.
+
+    ``weights`` gives each phase's share of the whole, e.g. {"train": 70, "score": 20}.
+    """
+
+    SCALE = 1000
+
+    def __init__(self, weights: dict[str, float], progress: ProgressFn) -> None:
+        total = sum(weights.values())
+        self._start: dict[str, float] = {}
+        acc = 0.0
+        for name, w in weights.items():
+            self._start[name] = acc
+            acc += w / total
+        self._share = {n: w / total for n, w in weights.items()}
+        self._progress = progress
+
+    def phase(self, name: str, label: str) -> ProgressFn:
+        """A receiver for one phase: its (done, total) become overall progress."""
+        start, share = self._start[name], self._share[name]
+
+        def report(done: int, total: int, message: str) -> None:
+            frac = min(1.0, done / total) if total else 1.0
+            detail = f"{label}: {message}" if message and message != label else label
+            self._progress(int(self.SCALE * (start + share * frac)), self.SCALE, detail)
+
+        return report

@@ -1,0 +1,104 @@
+"""Model version folders: an HF folder plus ``rsad_model.json``, written atomically.
+
+The card beside the weights holds everything needed to reload and judge the version
+without the database: its training config, label map, data hash, metrics, threshold and
+the ids it was trained and validated on (so later evaluation can leave them out).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rsad.errors import ModelError, NotFoundError
+from rsad.model import ID2LABEL
+from rsad.train import TrainConfig, TrainResult
+
+CARD_FILE = "rsad_model.json"
+CARD_FORMAT = 1
+_NAME_RE = re.compile(r"^v(\d+)$")
+
+
+@dataclass
+class VersionCard:
+    name: str
+    base_model: str
+    train_config: dict[str, Any]
+    data_hash: str
+    metrics: dict[str, float]
+    threshold: float
+    class_counts: dict[str, int]
+    train_ids: list[str]
+    val_ids: list[str]
+    history: list[dict[str, float]] = field(default_factory=list)
+    label_map: dict[str, str] = field(default_factory=lambda: {str(k): v for k, v in ID2LABEL.items()})
+    train_seconds: float = 0.0
+    device: str = "cpu"
+    created_at: str = ""
+    format: int = CARD_FORMAT
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig(**self.train_config)
+
+
+def next_version_name(existing: list[str], models_dir: Path) -> str:
+    """``v1``, ``v2``, ...: one more than any version in the store or on disk."""
+    numbers = [int(m.group(1)) for n in existing if (m := _NAME_RE.match(n))]
+    if models_dir.exists():
+        numbers += [int(m.group(1)) for p in models_dir.iterdir() if (m := _NAME_RE.match(p.name))]
+    return f"v{max(numbers, default=0) + 1}"
+
+
+def save_version(result: TrainResult, models_dir: Path, name: str) -> tuple[Path, VersionCard]:
+    """Write weights, tokenizer and card to a temporary folder, then rename it into place.
+
+    A crash at any point leaves either no folder under ``name`` or a complete one.
+    """
+    models_dir.mkdir(parents=True, exist_ok=True)
+    final = models_dir / name
+    if final.exists():
+        raise ModelError(f"A model folder {final} already exists; refusing to overwrite it.")
+    card = VersionCard(
+        name=name, base_model=result.config.base_model, train_config=asdict(result.config),
+        data_hash=result.data_hash, metrics=result.metrics, threshold=result.threshold,
+        class_counts=result.class_counts, train_ids=result.train_ids, val_ids=result.val_ids,
+        history=result.history, train_seconds=round(result.seconds, 1), device=result.device,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
+    try:
+        result.model.save_pretrained(tmp, safe_serialization=True)
+        result.tokenizer.save_pretrained(tmp)
+        (tmp / CARD_FILE).write_text(json.dumps(asdict(card), indent=1, ensure_ascii=False))
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final, card
+
+
+def read_card(folder: str | Path) -> VersionCard:
+    path = Path(folder) / CARD_FILE
+    if not path.exists():
+        raise NotFoundError(f"{folder} is not an rsad model version (no {CARD_FILE}).")
+    data = json.loads(path.read_text())
+    if data.get("format") != CARD_FORMAT:
+        raise ModelError(f"{path} has format {data.get('format')}; this rsad reads format {CARD_FORMAT}.")
+    return VersionCard(**data)
+
+
+def clean_partial(models_dir: Path) -> list[Path]:
+    """Remove temporary folders left by an interrupted save; return what was removed."""
+    if not models_dir.exists():
+        return []
+    removed = [p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith(".v")]
+    for p in removed:
+        shutil.rmtree(p, ignore_errors=True)
+    return removed

@@ -1,0 +1,244 @@
+"""Queries on the label store. Every function takes the session first and never commits:
+the caller owns the transaction (see :meth:`rsad.db.Store.session`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.ingest import PreparedBatch
+from rsad.orm import VERDICT_LABELS, Batch, Case, ModelVersion, Score, Verdict
+
+INSERT_CHUNK = 5_000
+
+
+# --- batches and cases -------------------------------------------------------------------
+
+def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader: str) -> Batch:
+    """Insert a batch and all its cases (bulk); the caller's commit makes it visible at once."""
+    name = name.strip()
+    if not name:
+        raise InputError("Give the batch a name.")
+    if session.scalar(select(Batch.id).where(Batch.name == name)) is not None:
+        raise InputError(f"A batch named {name!r} already exists: choose another name.")
+    batch = Batch(name=name, file_name=prepared.file_name, sha256=prepared.sha256,
+                  uploader=uploader, row_count=len(prepared))
+    session.add(batch)
+    session.flush()
+    rows = [
+        {"batch_id": batch.id, "external_id": i, "text": t, "meta": m, "given_label": y}
+        for i, t, m, y in zip(prepared.ids, prepared.texts, prepared.meta, prepared.labels)
+    ]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(Case), rows[start : start + INSERT_CHUNK])
+    return batch
+
+
+def get_batch(session: Session, ref: str | int) -> Batch:
+    """A batch by id or by name."""
+    batch = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        batch = session.get(Batch, int(ref))
+    if batch is None:
+        batch = session.scalar(select(Batch).where(Batch.name == str(ref)))
+    if batch is None:
+        raise NotFoundError(f"No batch {ref!r}: see `rsad batches` for the names.")
+    return batch
+
+
+def find_batch_by_sha(session: Session, sha256: str) -> Batch | None:
+    return session.scalar(select(Batch).where(Batch.sha256 == sha256).order_by(Batch.id))
+
+
+def list_batches(session: Session, model_version_id: int | None = None,
+                 threshold: float | None = None) -> list[dict[str, Any]]:
+    """Every batch with its case, labeled, scored, flagged and reviewed counts."""
+    reviewed = (select(Case.batch_id, func.count(func.distinct(Verdict.case_id)).label("n"))
+                .join(Verdict, Verdict.case_id == Case.id).group_by(Case.batch_id).subquery())
+    labeled = (select(Case.batch_id, func.count().label("n")).where(Case.given_label.is_not(None))
+               .group_by(Case.batch_id).subquery())
+    cols = [Batch, func.coalesce(reviewed.c.n, 0), func.coalesce(labeled.c.n, 0)]
+    query = (select(*cols).outerjoin(reviewed, reviewed.c.batch_id == Batch.id)
+             .outerjoin(labeled, labeled.c.batch_id == Batch.id).order_by(Batch.id.desc()))
+    scored: dict[int, tuple[int, int]] = {}
+    if model_version_id is not None:
+        thr = 2.0 if threshold is None else threshold
+        for batch_id, n, flagged in session.execute(
+            select(Case.batch_id, func.count(), func.sum(case((Score.score >= thr, 1), else_=0)))
+            .join(Score, Score.case_id == Case.id)
+            .where(Score.model_version_id == model_version_id).group_by(Case.batch_id)
+        ):
+            scored[batch_id] = (int(n), int(flagged or 0))
+    out = []
+    for batch, n_reviewed, n_labeled in session.execute(query):
+        n_scored, n_flagged = scored.get(batch.id, (0, 0))
+        out.append({"id": batch.id, "name": batch.name, "file_name": batch.file_name,
+                    "uploader": batch.uploader, "created_at": batch.created_at,
+                    "rows": batch.row_count, "labeled": int(n_labeled), "scored": n_scored,
+                    "flagged": n_flagged, "reviewed": int(n_reviewed)})
+    return out
+
+
+def totals(session: Session) -> dict[str, int]:
+    """Store-wide counts for the overview."""
+    return {
+        "batches": session.scalar(select(func.count(Batch.id))) or 0,
+        "cases": session.scalar(select(func.count(Case.id))) or 0,
+        "labeled": session.scalar(select(func.count(Case.id)).where(Case.given_label.is_not(None))) or 0,
+        "verdicts": session.scalar(select(func.count(Verdict.id))) or 0,
+        "reviewed_cases": session.scalar(select(func.count(func.distinct(Verdict.case_id)))) or 0,
+        "model_versions": session.scalar(select(func.count(ModelVersion.id))) or 0,
+    }
+
+
+# --- scores ------------------------------------------------------------------------------
+
+def unscored_cases(session: Session, batch_id: int, model_version_id: int,
+                   chunk: int = 2_000) -> Iterator[list[tuple[int, str]]]:
+    """(case id, text) chunks of a batch's cases that have no score from this version yet."""
+    scored = select(Score.case_id).where(Score.model_version_id == model_version_id)
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Case.id, Case.text)
+            .where(Case.batch_id == batch_id, Case.id > last_id, Case.id.not_in(scored))
+            .order_by(Case.id).limit(chunk)
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield [(r[0], r[1]) for r in rows]
+
+
+def count_unscored(session: Session, batch_id: int, model_version_id: int) -> int:
+    scored = select(Score.case_id).where(Score.model_version_id == model_version_id)
+    return session.scalar(select(func.count(Case.id)).where(
+        Case.batch_id == batch_id, Case.id.not_in(scored))) or 0
+
+
+def put_scores(session: Session, model_version_id: int, case_ids: Sequence[int],
+               scores: Sequence[float]) -> None:
+    """Store scores, replacing any earlier score of the same (case, version) pair."""
+    ids = [int(c) for c in case_ids]
+    session.execute(delete(Score).where(Score.model_version_id == model_version_id,
+                                        Score.case_id.in_(ids)))
+    session.execute(insert(Score), [
+        {"case_id": c, "model_version_id": model_version_id, "score": float(s)}
+        for c, s in zip(ids, scores)
+    ])
+
+
+def batch_scores(session: Session, batch_id: int, model_version_id: int) -> list[float]:
+    return list(session.scalars(
+        select(Score.score).join(Case, Case.id == Score.case_id)
+        .where(Case.batch_id == batch_id, Score.model_version_id == model_version_id)))
+
+
+# --- verdicts ----------------------------------------------------------------------------
+
+def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
+                note: str = "", model_version_id: int | None = None,
+                threshold: float | None = None) -> Verdict:
+    """Append a verdict; the newest verdict on a case is its current label."""
+    if label not in VERDICT_LABELS:
+        raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
+    if not analyst.strip():
+        raise InputError("Say who you are (analyst name) before recording a verdict.")
+    if session.get(Case, case_id) is None:
+        raise NotFoundError(f"No case with id {case_id}.")
+    verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
+                      note=note, model_version_id=model_version_id, threshold=threshold)
+    session.add(verdict)
+    session.flush()
+    return verdict
+
+
+def latest_verdicts_subquery():  # noqa: ANN201
+    """One row per case: its newest verdict (the highest id wins: ids grow with time)."""
+    newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
+    return select(Verdict).join(newest, newest.c.id == Verdict.id).subquery()
+
+
+def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
+    return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
+
+
+def current_labels(session: Session) -> list[dict[str, Any]]:
+    """Each labeled case once: the latest verdict if there is one, else the label it came with.
+
+    ``unsure`` verdicts and the 'insufficient evidence' reason give no label; an older
+    seed label still stands then.
+    """
+    latest = latest_verdicts_subquery()
+    rows = session.execute(
+        select(Case.id, Case.external_id, Case.text, Case.meta, Case.given_label, Batch.name,
+               latest.c.label, latest.c.reason_code, latest.c.analyst)
+        .join(Batch, Batch.id == Case.batch_id)
+        .outerjoin(latest, latest.c.case_id == Case.id)
+        .where((Case.given_label.is_not(None)) | (latest.c.id.is_not(None)))
+        .order_by(Case.id)
+    )
+    out = []
+    for cid, ext, text, meta, given, batch, verdict, reason, analyst in rows:
+        label, source = given, "seed"
+        if verdict in ("anomaly", "normal") and reason != "insufficient evidence":
+            label, source = int(verdict == "anomaly"), "verdict"
+        if label is None:
+            continue
+        out.append({"case_pk": cid, "case_id": ext, "behavior_description": text,
+                    "is_anomaly": int(label), "label_source": source, "batch": batch,
+                    "analyst": analyst if source == "verdict" else "", "meta": meta})
+    return out
+
+
+# --- model versions ----------------------------------------------------------------------
+
+def add_model_version(session: Session, **fields: Any) -> ModelVersion:
+    """Register a saved version; the first one becomes active, later ones are candidates."""
+    has_active = session.scalar(select(ModelVersion.id).where(ModelVersion.status == "active"))
+    version = ModelVersion(**fields, status="candidate" if has_active else "active")
+    session.add(version)
+    session.flush()
+    return version
+
+
+def active_model(session: Session) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
+
+
+def require_active(session: Session) -> ModelVersion:
+    version = active_model(session)
+    if version is None:
+        raise StateError("There is no active model yet: run `rsad demo` or `rsad train --data FILE` first.")
+    return version
+
+
+def get_model_version(session: Session, name: str | None) -> ModelVersion:
+    """A version by name; None means the active one."""
+    if name is None:
+        return require_active(session)
+    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+    if version is None:
+        names = session.scalars(select(ModelVersion.name).order_by(ModelVersion.id)).all()
+        raise NotFoundError(f"No model version {name!r}. Known versions: {', '.join(names) or 'none'}.")
+    return version
+
+
+def list_model_versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def promote(session: Session, name: str) -> ModelVersion:
+    """Make ``name`` the one active version; the previous active one is retired, not deleted."""
+    version = get_model_version(session, name)
+    if version.status == "active":
+        return version
+    session.execute(update(ModelVersion).where(ModelVersion.status == "active")
+                    .values(status="retired"))
+    version.status = "active"
+    session.flush()
+    return version

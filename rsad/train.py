@@ -1,0 +1,196 @@
+"""Fine-tune a BERT-style encoder as a binary anomaly classifier.
+
+The loop is plain PyTorch (no Trainer): it is short, and we need our own progress
+callback, class weighting and early stopping on validation PR-AUC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rsad.errors import InputError
+from rsad.metrics import binary_metrics, max_f1_threshold
+from rsad.model import Classifier, autocast, load_pretrained, pick_device
+from rsad.progress import ProgressFn, no_progress
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved in the version's rsad_model.json."""
+
+    base_model: str = ""  # HF folder or hub id; empty = settings' base model
+    init_from: str | None = None  # a version name to continue from, or None for base_model
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 128
+    val_fraction: float = 0.2
+    seed: int = 42
+    class_weighting: bool = True  # anomalies are rare in real batches
+    early_stopping_patience: int = 1  # epochs without a better validation PR-AUC
+    max_grad_norm: float = 1.0
+
+    def validate(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
+            raise InputError("epochs and batch size must be at least 1, max length at least 8.")
+        if not 0.0 < self.val_fraction < 0.9:
+            raise InputError("The validation fraction must be between 0 and 0.9.")
+        if self.learning_rate <= 0:
+            raise InputError("The learning rate must be positive.")
+
+
+@dataclass
+class TrainResult:
+    """A trained model in memory, with what the registry needs to save it."""
+
+    model: Any
+    tokenizer: Any
+    config: TrainConfig
+    metrics: dict[str, float]
+    threshold: float
+    data_hash: str
+    train_ids: list[str]
+    val_ids: list[str]
+    class_counts: dict[str, int]
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = "cpu"
+
+
+def data_hash(table: pd.DataFrame) -> str:
+    """Hash of the exact (id, label, text) set, order-independent."""
+    rows = sorted(zip(table["id"].astype(str), table["label"].astype(int), table["text"]))
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+def split_table(table: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded, stratified train/validation split."""
+    from sklearn.model_selection import train_test_split
+
+    counts = table["label"].value_counts()
+    if len(counts) < 2:
+        raise InputError("Training needs both anomalous (1) and normal (0) examples; only one class was given.")
+    n_val_min = int(np.ceil(1 / config.val_fraction))
+    if counts.min() < max(2, n_val_min):
+        raise InputError(
+            f"Too few examples of one class to split off validation ({counts.to_dict()}): "
+            f"give at least {max(2, n_val_min)} of each class."
+        )
+    train, val = train_test_split(table, test_size=config.val_fraction, random_state=config.seed,
+                                  stratify=table["label"])
+    return train.reset_index(drop=True), val.reset_index(drop=True)
+
+
+def _batches(ids: list[list[int]], labels: np.ndarray, batch_size: int,
+             rng: np.random.Generator):
+    order = rng.permutation(len(ids))
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        yield [ids[i] for i in idx], torch.as_tensor(labels[idx], dtype=torch.long)
+
+
+def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
+              progress: ProgressFn = no_progress) -> TrainResult:
+    """Train on a table with columns id, text, label (0/1); returns the best epoch's model."""
+    from transformers import get_linear_schedule_with_warmup
+
+    config.validate()
+    missing = {"id", "text", "label"} - set(table.columns)
+    if missing:
+        raise InputError(f"The training table lacks columns {sorted(missing)}.")
+    started = time.monotonic()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_df, val_df = split_table(table, config)
+
+    model, tokenizer = load_pretrained(config.base_model)
+    dev = pick_device(device)
+    model.to(dev)
+    clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length)
+    train_ids = clf.encode(train_df["text"].tolist())
+    y_train = train_df["label"].to_numpy(dtype=int)
+    y_val = val_df["label"].to_numpy(dtype=int)
+
+    counts = np.bincount(y_train, minlength=2)
+    weight = None
+    if config.class_weighting:
+        # "balanced" weights: each class contributes equally to the loss.
+        weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32, device=dev)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    steps_per_epoch = int(np.ceil(len(train_ids) / config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_ratio * total_steps), total_steps
+    )
+
+    best_state, best_pr_auc, bad_epochs, step = None, -1.0, 0, 0
+    history: list[dict[str, float]] = []
+    progress(0, total_steps, "training")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        losses = []
+        for batch_ids, batch_y in _batches(train_ids, y_train, config.batch_size, rng):
+            input_ids, mask = clf.pad(batch_ids)
+            with autocast(dev):
+                logits = model(input_ids=input_ids, attention_mask=mask).logits
+            loss = loss_fn(logits.float(), batch_y.to(dev))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            step += 1
+            progress(step, total_steps, f"epoch {epoch}/{config.epochs}, loss {np.mean(losses[-20:]):.3f}")
+        model.eval()
+        val_scores = clf.score(val_df["text"].tolist(), batch_size=64)
+        val_metrics = binary_metrics(y_val, val_scores, max_f1_threshold(y_val, val_scores))
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
+                        "val_pr_auc": val_metrics["pr_auc"], "val_roc_auc": val_metrics["roc_auc"],
+                        "val_f1": val_metrics["f1"]})
+        if val_metrics["pr_auc"] > best_pr_auc:
+            best_pr_auc, bad_epochs = val_metrics["pr_auc"], 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if config.early_stopping_patience and bad_epochs >= config.early_stopping_patience:
+                progress(total_steps, total_steps, f"early stop after epoch {epoch}")
+                break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    val_scores = clf.score(val_df["text"].tolist(), batch_size=64)
+    threshold = max_f1_threshold(y_val, val_scores)
+    metrics = binary_metrics(y_val, val_scores, threshold)
+    progress(total_steps, total_steps, "done")
+    return TrainResult(
+        model=model, tokenizer=tokenizer, config=config, metrics=metrics, threshold=threshold,
+        data_hash=data_hash(table), train_ids=train_df["id"].astype(str).tolist(),
+        val_ids=val_df["id"].astype(str).tolist(),
+        class_counts={"normal": int((table["label"] == 0).sum()),
+                      "anomaly": int((table["label"] == 1).sum())},
+        history=history, seconds=time.monotonic() - started, device=str(dev),
+    )
+
+
+def config_dict(config: TrainConfig) -> dict[str, Any]:
+    return asdict(config)

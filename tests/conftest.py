@@ -1,0 +1,89 @@
+"""Shared fixtures: a temporary store per test, and one tiny fine-tuned model per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# Easy to separate on purpose: the tiny model must learn *something* in a few steps.
+SPAM = [
+    "check out my channel and subscribe http://spam.example/{i} for free gift cards",
+    "buy 5 star reviews cheap, visit www.fakeshop{i}.com now, limited offer",
+    "account placed {i} orders in 3 minutes from 12 devices, all on the same item",
+    "rated the same item 5 stars {i} times in one burst at night, no browsing before",
+]
+NORMAL = [
+    "watched {i} episodes of a cooking show over the weekend and liked two of them",
+    "bought a kettle after comparing {i} models, left a review about the lid being loose",
+    "browsed music playlists for {i} minutes in the evening and followed one artist",
+    "added running shoes to the cart, ordered them {i} days later during the sale",
+]
+
+
+def tiny_table(n: int = 64) -> pd.DataFrame:
+    """n rows in the batch schema, half anomalous, deterministic."""
+    rows = []
+    for i in range(n):
+        pool, label = (SPAM, 1) if i % 2 else (NORMAL, 0)
+        rows.append({"case_id": f"c{i:03d}", "behavior_description": pool[i % 4].format(i=i),
+                     "is_anomaly": label, "platform": ["shop", "video"][i % 2 == 0]})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every RSAD_* setting at a fresh temporary folder."""
+    monkeypatch.setenv("RSAD_DB_URL", f"sqlite:///{tmp_path / 'rsad.sqlite3'}")
+    monkeypatch.setenv("RSAD_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("RSAD_BOOTSTRAP", "0")
+    monkeypatch.setenv("RSAD_DEVICE", "cpu")
+    return tmp_path
+
+
+@pytest.fixture
+def store(env: Path):
+    from rsad.api import open_store
+
+    s = open_store()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real MiniLM fine-tuned for a few steps on 64 rows, saved as a version folder."""
+    from rsad.registry import save_version
+    from rsad.train import TrainConfig, fine_tune
+    from rsad.config import embedded_base_model
+
+    df = tiny_table(64)
+    table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
+    config = TrainConfig(base_model=embedded_base_model(), epochs=2, batch_size=16, max_length=48,
+                         learning_rate=1e-4, val_fraction=0.25, early_stopping_patience=0)
+    result = fine_tune(table, config, device="cpu")
+    folder, _card = save_version(result, tmp_path_factory.mktemp("models"), "v1")
+    return folder
+
+
+@pytest.fixture
+def store_with_model(store, tiny_model_dir: Path):
+    """A store whose active version is the session's tiny model."""
+    from rsad import store as q
+    from rsad.registry import read_card
+
+    card = read_card(tiny_model_dir)
+    with store.session() as s:
+        q.add_model_version(s, name="v1", folder=str(tiny_model_dir), base_model=card.base_model,
+                            train_config=card.train_config, data_hash=card.data_hash,
+                            metrics={**card.metrics, "n_train": len(card.train_ids),
+                                     "n_val": len(card.val_ids), "train_seconds": card.train_seconds},
+                            threshold=card.threshold, created_by="test")
+    return store

@@ -1,0 +1,171 @@
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+
+from conftest import tiny_table
+from rsad import api
+from rsad import store as q
+from rsad.db import current_revision, make_engine, upgrade
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.ingest import load_batch
+from rsad.orm import Base, Verdict
+
+
+def _batch(store, name="b1", n=6):
+    return api.save_batch(store, load_batch(tiny_table(n).to_csv(index=False).encode(), file_name=f"{name}.csv"),
+                          name=name, uploader="ana")
+
+
+def _version(s, name, **kw):
+    fields = dict(name=name, folder=f"/m/{name}", base_model="base", train_config={}, data_hash="h",
+                  metrics={}, threshold=0.5)
+    return q.add_model_version(s, **{**fields, **kw})
+
+
+def test_migrations_create_the_schema_with_sqlite_pragmas(store):
+    assert current_revision(store.engine) == "0001"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+    assert upgrade(store.engine) == "0001"  # idempotent
+
+
+def test_orm_matches_the_migrations(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_batch_is_written_whole_and_counted(store):
+    info = _batch(store, n=6)
+    assert info["rows"] == 6 and info["labeled"] == 6
+    with store.session() as s:
+        assert q.totals(s)["cases"] == 6
+        assert q.get_batch(s, "b1").row_count == 6
+        assert q.get_batch(s, info["id"]).name == "b1"
+        with pytest.raises(NotFoundError, match="No batch 'nope'"):
+            q.get_batch(s, "nope")
+
+
+def test_duplicate_batch_name_writes_nothing(store):
+    _batch(store)
+    with pytest.raises(InputError, match="already exists"):
+        _batch(store)
+    with store.session() as s:
+        assert q.totals(s) == {**q.totals(s), "batches": 1, "cases": 6}
+
+
+def test_failed_insert_rolls_back_the_whole_batch(store):
+    prepared = load_batch(tiny_table(4).to_csv(index=False).encode(), file_name="x.csv")
+    prepared.labels[3] = 7  # violates the given_label check in the database itself
+    with pytest.raises(Exception):
+        api.save_batch(store, prepared, name="bad")
+    with store.session() as s:
+        assert q.totals(s)["batches"] == 0 and q.totals(s)["cases"] == 0
+
+
+def test_first_version_is_active_later_ones_candidates_and_promotion(store):
+    with store.session() as s:
+        assert q.active_model(s) is None
+        with pytest.raises(StateError, match="no active model"):
+            q.require_active(s)
+        assert _version(s, "v1").status == "active"
+        assert _version(s, "v2").status == "candidate"
+    with store.session() as s:
+        q.promote(s, "v2")
+    with store.session() as s:
+        statuses = {v.name: v.status for v in q.list_model_versions(s)}
+        assert statuses == {"v1": "retired", "v2": "active"}
+        with pytest.raises(NotFoundError, match="Known versions: v1, v2"):
+            q.get_model_version(s, "v9")
+
+
+def test_scores_one_per_pair_and_resumable(store):
+    info = _batch(store, n=6)
+    with store.session() as s:
+        v = _version(s, "v1")
+        chunks = list(q.unscored_cases(s, info["id"], v.id, chunk=4))
+        assert [len(c) for c in chunks] == [4, 2]
+        q.put_scores(s, v.id, [c for c, _ in chunks[0]], [0.1, 0.9, 0.2, 0.8])
+        assert q.count_unscored(s, info["id"], v.id) == 2
+        q.put_scores(s, v.id, [chunks[0][0][0]], [0.7])  # rescoring replaces, never duplicates
+        assert sorted(q.batch_scores(s, info["id"], v.id)) == [0.2, 0.7, 0.8, 0.9]
+        batches = q.list_batches(s, v.id, 0.75)
+        assert batches[0]["scored"] == 4 and batches[0]["flagged"] == 2
+
+
+def test_verdicts_are_append_only_and_latest_wins(store):
+    info = _batch(store, n=4)
+    with store.session() as s:
+        case_id = s.scalar(text("SELECT id FROM cases WHERE external_id = 'c000'"))
+        first = q.add_verdict(s, case_id, "anomaly", analyst="ana", reason_code="spam")
+        q.add_verdict(s, case_id, "normal", analyst="bo", reason_code="benign", note="false alarm")
+        history = q.case_verdicts(s, case_id)
+        assert [v.label for v in history] == ["normal", "anomaly"]
+    with pytest.raises(ValueError, match="append-only"), store.session() as s:
+        s.get(Verdict, first.id).note = "edited"
+        s.flush()
+    # The database refuses too, whoever the client is.
+    db_path = store.engine.url.database
+    with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE verdicts SET label = 'normal'")
+    with store.session() as s:
+        assert s.query(Verdict).count() == 2
+    assert info["rows"] == 4
+
+
+def test_verdict_input_is_checked(store):
+    _batch(store, n=2)
+    with store.session() as s:
+        cid = s.scalar(text("SELECT min(id) FROM cases"))
+        with pytest.raises(InputError, match="must be one of"):
+            q.add_verdict(s, cid, "spam", analyst="ana")
+        with pytest.raises(InputError, match="Say who you are"):
+            q.add_verdict(s, cid, "normal", analyst="  ")
+        with pytest.raises(NotFoundError):
+            q.add_verdict(s, 99999, "normal", analyst="ana")
+
+
+def test_current_labels_seed_then_verdicts(store):
+    _batch(store, n=4)  # c000 normal, c001 anomaly, c002 normal, c003 anomaly
+    prepared = load_batch(b"case_id,behavior_description\nu1,unlabeled one\nu2,unlabeled two\n", file_name="u.csv")
+    api.save_batch(store, prepared, name="u")
+    with store.session() as s:
+        ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
+        q.add_verdict(s, ids["c000"], "anomaly", analyst="ana", reason_code="spam")  # overrides seed
+        q.add_verdict(s, ids["c001"], "unsure", analyst="ana")  # leaves the seed label
+        q.add_verdict(s, ids["u1"], "normal", analyst="ana", reason_code="benign")
+        q.add_verdict(s, ids["u2"], "anomaly", analyst="ana", reason_code="insufficient evidence")
+        labels = {r["case_id"]: (r["is_anomaly"], r["label_source"]) for r in q.current_labels(s)}
+    assert labels == {"c000": (1, "verdict"), "c001": (1, "seed"), "c002": (0, "seed"),
+                      "c003": (1, "seed"), "u1": (0, "verdict")}
+
+
+def test_export_labels_round_trips_into_training(store, tmp_path):
+    _batch(store, "b1", n=4)
+    _batch(store, "b2", n=4)  # same external ids in another batch
+    out = api.export_labels(store, tmp_path / "labels.csv")
+    assert out["rows"] == 8 and out["anomalies"] == 4
+    again = load_batch(tmp_path / "labels.csv", label_required=True)
+    assert len(set(again.ids)) == 8 and again.n_labeled == 8
+    assert "meta_platform" in again.columns
+    with pytest.raises(InputError, match=".csv or .parquet"):
+        api.export_labels(store, tmp_path / "labels.xlsx")
+    table = api.store_training_table(store)
+    assert len(table) == 8 and table["id"].is_unique
+
+
+def test_unusable_database_url_is_a_clear_error(tmp_path):
+    from rsad.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RSAD_DB_URL"):
+        make_engine("nosuchdb://x")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StateError, match="Cannot open or migrate"):
+        upgrade(make_engine(f"sqlite:///{blocker}/sub/rsad.sqlite3"))
