@@ -1,25 +1,34 @@
-"""What every page shares: the cached store, the analyst's identity, error display."""
+"""What every page shares: the cached store, the analyst's identity, the bootstrap job."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from rsad import api
+from rsad.config import get_settings
 from rsad.demo import bootstrap
 from rsad.jobs import BackgroundJob
 
 
 @st.cache_resource(show_spinner="Opening the label store…")
-def get_store():  # noqa: ANN201
-    """One engine per server process; sessions are opened per operation, never cached."""
+def _store_for(db_url: str):  # noqa: ANN202
     return api.open_store()
 
 
+def get_store():  # noqa: ANN201
+    """One engine per server process and store URL; sessions are opened per operation."""
+    return _store_for(get_settings().db_url)
+
+
 @st.cache_resource(show_spinner=False)
-def bootstrap_job() -> BackgroundJob:
-    """The demo bootstrap of this server process (created idle; app.py starts it once)."""
-    store = get_store()
+def _bootstrap_for(db_url: str) -> BackgroundJob:
+    store = _store_for(db_url)
     return BackgroundJob("demo bootstrap", lambda progress: bootstrap(store, progress=progress))
+
+
+def bootstrap_job() -> BackgroundJob:
+    """This server's demo bootstrap (created idle; app.py starts it on a fresh store)."""
+    return _bootstrap_for(get_settings().db_url)
 
 
 def analyst() -> str:

@@ -1,0 +1,66 @@
+"""AppTest of app.py: the router, the sidebar and the overview on a real store and model."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import tiny_table
+from rsad import api
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def test_overview_shows_active_model_and_batch_counts(store_with_model, tmp_path):
+    csv = tmp_path / "b.csv"
+    tiny_table(10).to_csv(csv, index=False)
+    api.ingest_file(store_with_model, csv, name="morning")
+    api.score_batch(store_with_model, "morning")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "v1" in sidebar and "threshold" in sidebar
+    assert any("Device: cpu" in c.value for c in at.sidebar.caption)
+    assert at.sidebar.text_input(key="analyst").value == ""
+    assert at.title[0].value == "Overview"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Batches"] == "1" and metrics["Cases"] == "10"
+    frame = at.dataframe[0].value
+    row = frame[frame["name"] == "morning"].iloc[0]
+    assert row["rows"] == 10 and row["scored"] == 10
+
+
+def test_empty_store_without_bootstrap_says_what_to_do(store):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("No active model" in w.value for w in at.sidebar.warning)
+    assert any("No batches yet" in i.value for i in at.info)
+
+
+def test_fresh_store_shows_bootstrap_progress_then_the_app(store, monkeypatch):
+    monkeypatch.setenv("RSAD_BOOTSTRAP", "1")
+    reported, release = threading.Event(), threading.Event()
+
+    def fake_bootstrap(store, progress):
+        progress(250, 1000, "Training the starter model: epoch 1/2")
+        reported.set()
+        release.wait(30)
+        tiny = tiny_table(4).to_csv(index=False).encode()
+        api.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
+
+    monkeypatch.setattr("pages.common.bootstrap", fake_bootstrap)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "store is empty" in at.markdown[0].value
+    assert reported.wait(10)
+    at.run()  # a reload re-attaches to the running job instead of starting another
+    assert "store is empty" in at.markdown[0].value
+    bar = at.get("progress")[0]
+    assert bar.proto.value == 25 and "epoch 1/2" in bar.proto.text
+    release.set()
+    from pages.common import bootstrap_job
+
+    assert bootstrap_job().join(30).status == "done"
+    at.run()
+    assert not at.exception and at.title[0].value == "Overview"

@@ -1,0 +1,62 @@
+"""The CLI in a real subprocess: one-line errors with exit code 2, never a traceback."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import tiny_table
+
+
+def rsad(env_dir, *args, timeout=300):
+    env = {**os.environ, "RSAD_DB_URL": f"sqlite:///{env_dir / 'rsad.sqlite3'}",
+           "RSAD_MODELS_DIR": str(env_dir / "models"), "HF_HUB_OFFLINE": "1", "RSAD_DEVICE": "cpu"}
+    return subprocess.run([sys.executable, "-m", "rsad.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_help_is_fast_and_lists_every_command(tmp_path):
+    started = time.monotonic()
+    out = rsad(tmp_path, "--help")
+    assert out.returncode == 0
+    for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db"]:
+        assert command in out.stdout
+    # Heavy imports stay lazy: help must not import torch or transformers.
+    probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
+                            "print('torch' in sys.modules or 'transformers' in sys.modules)"],
+                           capture_output=True, text=True)
+    assert probe.stdout.strip() == "False"
+    assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ingest", "missing.csv"], "No such file"),
+    (["score", "nope"], "No batch 'nope'"),
+    (["promote", "v7"], "No model version 'v7'"),
+    (["evaluate", "--data", "DATA"], "no active model"),
+    (["train"], "exactly one of --data FILE or --from-store"),
+    (["train", "--from-store"], "no labeled cases"),
+])
+def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
+    data = tmp_path / "d.csv"
+    tiny_table(8).to_csv(data, index=False)
+    out = rsad(tmp_path, *[str(data) if a == "DATA" else a for a in args])
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+
+
+def test_ingest_models_batches_db_upgrade(tmp_path):
+    data = tmp_path / "d.csv"
+    tiny_table(8).to_csv(data, index=False)
+    assert "revision 0001" in rsad(tmp_path, "db", "upgrade").stdout
+    out = rsad(tmp_path, "ingest", str(data), "--name", "first")
+    assert out.returncode == 0 and "8 cases, 8 labeled" in out.stdout
+    bad = rsad(tmp_path, "ingest", str(data), "--name", "first")
+    assert bad.returncode == 2 and "already exists" in bad.stderr
+    assert "first" in rsad(tmp_path, "batches").stdout
+    assert "No model versions yet" in rsad(tmp_path, "models").stdout
+    out = rsad(tmp_path, "export-labels", str(tmp_path / "labels.parquet"))
+    assert out.returncode == 0 and "8 labels" in out.stdout

@@ -1,0 +1,117 @@
+"""End to end on a real MiniLM: fine-tune a few steps, score, reload the saved version, same scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import tiny_table
+from rsad import api
+from rsad.errors import ConfigError, InputError, ModelError
+from rsad.model import Classifier, pick_device
+from rsad.registry import clean_partial, next_version_name, read_card, save_version
+from rsad.train import TrainConfig, data_hash, split_table
+
+
+def test_saved_version_reloads_to_the_same_scores(tiny_model_dir):
+    card = read_card(tiny_model_dir)
+    assert (tiny_model_dir / "model.safetensors").exists()
+    assert not list(tiny_model_dir.glob("*.bin"))
+    assert card.label_map == {"0": "normal", "1": "anomaly"}
+    assert len(card.val_ids) == 16 and len(card.train_ids) == 48
+    assert not set(card.val_ids) & set(card.train_ids)
+    assert {"f1", "roc_auc", "pr_auc", "precision", "recall"} <= set(card.metrics)
+    assert len(card.history) >= 1 and card.config.max_length == 48
+
+    texts = tiny_table(64)["behavior_description"].tolist()
+    a = Classifier.load(tiny_model_dir, device="cpu", max_length=48)
+    b = Classifier.load(tiny_model_dir, device="cpu", max_length=48)
+    sa, sb = a.score(texts, batch_size=7), b.score(texts, batch_size=64)
+    assert sa.shape == (64,) and np.all((sa >= 0) & (sa <= 1))
+    np.testing.assert_allclose(sa, sb, atol=1e-5)  # batch size and padding do not change a score
+    one_by_one = np.array([a.score([t])[0] for t in texts[:5]])
+    np.testing.assert_allclose(one_by_one, sa[:5], atol=1e-5)
+    labels = tiny_table(64)["is_anomaly"].to_numpy()
+    # It learned the easy split: anomalies score higher on average.
+    assert sa[labels == 1].mean() > sa[labels == 0].mean()
+
+
+def test_progress_is_reported(tiny_model_dir):
+    seen = []
+    Classifier.load(tiny_model_dir, device="cpu").score(["a", "b", "c"], batch_size=2,
+                                                        progress=lambda d, t, m: seen.append((d, t)))
+    assert seen == [(0, 3), (2, 3), (3, 3)]
+
+
+def test_split_is_stratified_seeded_and_refuses_one_class():
+    df = tiny_table(40).rename(columns={"case_id": "id", "behavior_description": "text", "is_anomaly": "label"})
+    cfg = TrainConfig()
+    tr1, va1 = split_table(df, cfg)
+    tr2, va2 = split_table(df, cfg)
+    assert list(va1["id"]) == list(va2["id"]) and len(va1) == 8 and va1["label"].sum() == 4
+    with pytest.raises(InputError, match="both anomalous"):
+        split_table(df[df["label"] == 1], cfg)
+    with pytest.raises(InputError, match="Too few examples"):
+        split_table(pd.concat([df[df["label"] == 0], df[df["label"] == 1].head(2)]), cfg)
+    assert data_hash(df) == data_hash(df.sample(frac=1, random_state=3))
+    with pytest.raises(InputError, match="epochs"):
+        TrainConfig(epochs=0).validate()
+
+
+def test_save_is_atomic_and_never_overwrites(tiny_model_dir, tmp_path):
+    class Boom:
+        def save_pretrained(self, path, **kw):
+            (path / "partial.bin").write_text("half")
+            raise OSError("disk full")
+
+    result = type("R", (), {})()
+    card = read_card(tiny_model_dir)
+    for k, v in {"model": Boom(), "tokenizer": None, "config": card.config, "metrics": {}, "threshold": 0.5,
+                 "data_hash": "h", "train_ids": [], "val_ids": [], "class_counts": {}, "history": [],
+                 "seconds": 0.0, "device": "cpu"}.items():
+        setattr(result, k, v)
+    with pytest.raises(OSError, match="disk full"):
+        save_version(result, tmp_path, "v3")
+    assert list(tmp_path.iterdir()) == []  # no folder, no temporary left behind
+    (tmp_path / "v3").mkdir()
+    with pytest.raises(ModelError, match="already exists"):
+        save_version(result, tmp_path, "v3")
+    (tmp_path / ".v4-abc").mkdir()
+    assert [p.name for p in clean_partial(tmp_path)] == [".v4-abc"]
+    assert next_version_name(["v1", "v2"], tmp_path) == "v4"
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert pick_device("auto").type in {expected, "mps"}
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+def test_unloadable_model_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        Classifier.load(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="Cannot load model"):
+        Classifier.load(tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_train_from_store_registers_and_scores(store, tmp_path):
+    """The whole path through the API: ingest, train, register, score, evaluate."""
+    csv = tmp_path / "tiny.csv"
+    tiny_table(64).to_csv(csv, index=False)
+    api.ingest_file(store, csv, name="seed")
+    cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25)
+    steps = []
+    info = api.train_table(store, api.store_training_table(store), config=cfg,
+                           progress=lambda d, t, m: steps.append((d, t)))
+    assert info["name"] == "v1" and info["status"] == "active"
+    assert steps[0] == (0, 3) and steps[-1] == (3, 3)
+    scored = api.score_batch(store, "seed")
+    assert scored["scored_now"] == 64 and len(scored["scores"]) == 64
+    assert api.score_batch(store, "seed")["scored_now"] == 0  # nothing left to do
+    ev = api.evaluate_file(store, csv)
+    assert ev["metrics"]["n"] == 64 and 0 <= ev["metrics"]["roc_auc"] <= 1
