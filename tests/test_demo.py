@@ -1,0 +1,42 @@
+"""The embedded-default bootstrap on a shrunken demo (the full one trains for minutes)."""
+
+import pytest
+
+from rsad import api
+from rsad.demo import DEMO_BATCH, SEED_BATCH, bootstrap
+from rsad.errors import StateError
+from rsad.train import TrainConfig
+
+SMALL = TrainConfig(epochs=1, max_length=64, learning_rate=1e-4)
+
+
+def test_bootstrap_builds_then_reuses(store):
+    updates = []
+    first = bootstrap(store, train_config=SMALL, sizes=(120, 40),
+                      progress=lambda d, t, m: updates.append((d, t, m)))
+    info = api.overview(store)
+    batches = {b["name"]: b for b in info["batches"]}
+    assert batches[SEED_BATCH]["rows"] == 120 and batches[SEED_BATCH]["labeled"] == 120
+    assert batches[DEMO_BATCH]["rows"] == 40 and batches[DEMO_BATCH]["labeled"] == 0
+    assert batches[DEMO_BATCH]["scored"] == 40
+    assert info["active"]["name"] == first["model"] == "v1"
+    assert info["active"]["created_by"] == "demo"
+    # Progress only moves forward and ends at 100 %.
+    fractions = [d / t for d, t, _ in updates]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("Training the starter model" in m for _, _, m in updates)
+
+    second = bootstrap(store, train_config=SMALL, sizes=(120, 40))
+    assert any("not retraining" in line for line in second["log"])
+    assert api.overview(store)["totals"]["batches"] == 2
+    assert len(api.list_versions(store)) == 1
+
+
+def test_one_bootstrap_at_a_time(store):
+    import fcntl
+
+    store.settings.models_dir.mkdir(parents=True, exist_ok=True)
+    with open(store.settings.models_dir / ".bootstrap.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(StateError, match="already being built"):
+            bootstrap(store, train_config=SMALL, sizes=(40, 10))
