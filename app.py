@@ -62,5 +62,8 @@ with st.sidebar:
 
 page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("pages/labels.py", title="Labels", icon=":material/label:"),
 ])
 page.run()

@@ -34,3 +34,23 @@ def bootstrap_job() -> BackgroundJob:
 def analyst() -> str:
     """The analyst named in the sidebar ('' when nobody has said who they are)."""
     return (st.session_state.get("analyst") or "").strip()
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _classifier_for(db_url: str, name: str, folder: str):  # noqa: ANN202
+    # Keyed by version name and folder: a promotion loads the new model, the old one is evicted.
+    store = _store_for(db_url)
+    return api.load_classifier(store, api.get_version(store, name))
+
+
+def active_classifier():  # noqa: ANN201
+    """The active version loaded for scoring and attributions (None without an active model)."""
+    version = api.active_version(get_store())
+    if version is None:
+        return None
+    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+
+
+def show_error(exc: Exception) -> None:
+    """An rsad error as the user should see it: one actionable line, no stack trace."""
+    st.error(str(exc), icon=":material/error:")

@@ -29,11 +29,11 @@ FALSE_LABELS = {"0", "false", "no", "normal", "0.0"}
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Which columns hold the text, the label and the id."""
+    """Which columns hold the text, the label and the id (None: the file has no such column)."""
 
     text: str = "behavior_description"
-    label: str = "is_anomaly"
-    id: str = "case_id"
+    label: str | None = "is_anomaly"
+    id: str | None = "case_id"
 
 
 @dataclass
@@ -228,7 +228,7 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
         raise InputError(f"{file_name}: empty text in column {columns.text!r} at {_rows(empty)}. "
                          "Fill them in or remove those rows.")
 
-    if columns.label in df.columns:
+    if columns.label is not None and columns.label in df.columns:
         labels = parse_labels(df[columns.label], columns.label)
     elif label_required:
         raise InputError(f"{file_name} has no label column {columns.label!r} (columns found: "
@@ -238,7 +238,7 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
     if label_required and not any(label is not None for label in labels):
         raise InputError(f"{file_name}: the label column {columns.label!r} is empty in every row.")
 
-    generated = columns.id not in df.columns
+    generated = columns.id is None or columns.id not in df.columns
     if generated:
         ids = _generated_ids(texts)
     else:

@@ -140,3 +140,19 @@ class Verdict(Base):
 @event.listens_for(Verdict, "before_update")
 def _verdicts_are_append_only(mapper, connection, target) -> None:  # noqa: ANN001
     raise ValueError("Verdicts are append-only: add a new verdict instead of changing one.")
+
+
+class Attribution(Base):
+    """Cached token attributions of one case under one model version and explain settings."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "model_version_id", "settings_key", name="uq_attributions_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    settings_key: Mapped[str] = mapped_column(String(100))  # e.g. "lig:n50:len128"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
-from rsad.orm import VERDICT_LABELS, Batch, Case, ModelVersion, Score, Verdict
+from rsad.orm import VERDICT_LABELS, Attribution, Batch, Case, ModelVersion, Score, Verdict
 
 INSERT_CHUNK = 5_000
 
@@ -242,3 +242,20 @@ def promote(session: Session, name: str) -> ModelVersion:
     version.status = "active"
     session.flush()
     return version
+
+
+# --- attribution cache -------------------------------------------------------------------
+
+def get_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str) -> dict | None:
+    return session.scalar(select(Attribution.data).where(
+        Attribution.case_id == case_id, Attribution.model_version_id == model_version_id,
+        Attribution.settings_key == settings_key))
+
+
+def put_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str,
+                    data: dict) -> None:
+    """Cache an explanation; a concurrent writer of the same key wins, both were equal."""
+    if get_attribution(session, case_id, model_version_id, settings_key) is None:
+        session.add(Attribution(case_id=case_id, model_version_id=model_version_id,
+                                settings_key=settings_key, data=data))
+        session.flush()

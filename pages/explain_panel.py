@@ -1,0 +1,34 @@
+"""The token-attribution panel: a fragment, so computing it never blocks the rest of the page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import show_error
+from rsad import triage
+from rsad.errors import RsadError
+
+
+@st.fragment
+def attribution_panel(store, case_id: int, classifier) -> None:  # noqa: ANN001
+    """Highlighted original text and the top tokens for one case (cached in the store)."""
+    from rsad.explain import explanation_html, legend_html, top_words_figure
+
+    st.markdown("**Why this score**")
+    if classifier is None:
+        st.info("No active model: nothing to explain.")
+        return
+    try:
+        with st.spinner("Computing token attributions…"):
+            out = triage.explanation(store, case_id, classifier)
+    except RsadError as exc:
+        show_error(exc)
+        return
+    expl = out["explanation"]
+    st.html(legend_html())
+    st.html(explanation_html(out["text"], expl))
+    if expl.large_delta:
+        st.warning(f"Convergence delta {expl.delta:.3f} is large: read these attributions with care.")
+    st.caption(f"Layer Integrated Gradients, {expl.n_steps} steps · delta {expl.delta:.4f} · "
+               + ("from cache" if out["cached"] else f"computed in {expl.seconds:.2f} s"))
+    st.plotly_chart(top_words_figure(expl), key=f"top_words_{case_id}")

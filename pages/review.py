@@ -1,0 +1,194 @@
+"""Review: the queue (filtered and paged in SQL), the case view, attributions and verdicts."""
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import active_classifier, analyst, get_store, show_error
+from pages.explain_panel import attribution_panel
+from pages.shortcuts import add_shortcuts
+from rsad import triage
+from rsad.errors import RsadError
+from rsad.queue import SORTS, STATUSES, QueueFilter
+
+PAGE_SIZE = 50
+ALL = "(all)"
+store = get_store()
+reasons = list(store.settings.reason_codes)
+
+st.title("Review queue")
+try:
+    batch_list = triage.batches(store)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+if not batch_list:
+    st.info("No batches yet: upload one on the Upload page.")
+    st.stop()
+
+# A link from the Upload page opens the queue on that batch.
+if "batch" in st.query_params and "f_batch" not in st.session_state:
+    wanted = st.query_params["batch"]
+    st.session_state["f_batch"] = next((b["id"] for b in batch_list if str(b["id"]) == wanted), None)
+
+batch_ids = [None] + [b["id"] for b in batch_list]
+names = {b["id"]: f"{b['name']} ({b['rows']:,})" for b in batch_list}
+
+with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
+    c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
+    batch_id = c1.selectbox("Batch", batch_ids, key="f_batch", format_func=lambda b: names.get(b, ALL))
+    score_range = c2.slider("Score range", 0.0, 1.0, (0.0, 1.0), step=0.01, key="f_score")
+    status = c3.selectbox("Status", STATUSES, key="f_status")
+    verdict = c4.selectbox("Latest verdict", [ALL, "anomaly", "normal", "unsure"], key="f_verdict")
+    c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
+    meta = triage.metadata_filters(store, batch_id)
+    meta_key = c1.selectbox("Metadata column", [ALL, *meta], key="f_meta_key")
+    meta_value = c2.selectbox("equals", [ALL, *meta.get(meta_key, [])], key="f_meta_value",
+                              disabled=meta_key == ALL)
+    text_contains = c3.text_input("Text contains", key="f_text")
+    sort = c4.selectbox("Sort", list(SORTS), format_func=SORTS.get, key="f_sort")
+
+f = QueueFilter(batch_id=batch_id, score_min=score_range[0], score_max=score_range[1], status=status,
+                verdict=None if verdict == ALL else verdict,
+                meta_key=None if meta_key == ALL else meta_key,
+                meta_value=None if meta_value == ALL else meta_value, text_contains=text_contains, sort=sort)
+
+# A new filter starts the queue from the top.
+if st.session_state.get("_last_filter") != f:
+    st.session_state["_last_filter"] = f
+    st.session_state["case_pos"] = 0
+    st.session_state["queue_page"] = 1
+pos = st.session_state.setdefault("case_pos", 0)
+
+try:
+    page_no = st.session_state.setdefault("queue_page", 1)
+    page = triage.queue(store, f, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+total, threshold = page["total"], page["threshold"]
+n_pages = max(1, -(-total // PAGE_SIZE))
+st.caption(f"{total:,} cases match · model {page['model']} · threshold {threshold:.3f} · "
+           f"page {page_no} of {n_pages}")
+
+if total == 0:
+    st.info("No cases match these filters. Widen the score range, set status to 'all', or score the batch.")
+    st.stop()
+
+rows = pd.DataFrame(page["rows"])
+rows["flagged"] = rows["score"] >= threshold
+table = st.dataframe(
+    rows[["external_id", "batch", "score", "flagged", "verdict", "analyst", "preview"]],
+    key="queue_table", hide_index=True, on_select="rerun", selection_mode="multi-row", height=280,
+    column_config={
+        "external_id": "case", "score": st.column_config.ProgressColumn("score", min_value=0, max_value=1,
+                                                                       format="%.3f"),
+        "preview": st.column_config.TextColumn("text", width="large"),
+    },
+)
+selected = [int(rows.iloc[i]["id"]) for i in table.selection.rows]
+nav = st.columns([1, 1, 6])
+if nav[0].button("Previous page", key="page_prev", disabled=page_no <= 1):
+    st.session_state["queue_page"] = page_no - 1
+    st.rerun()
+if nav[1].button("Next page", key="page_next", disabled=page_no >= n_pages):
+    st.session_state["queue_page"] = page_no + 1
+    st.rerun()
+
+if len(selected) > 1:
+    with st.form("bulk_form", border=True):
+        st.markdown(f"**Bulk verdict for {len(selected)} selected cases**")
+        c1, c2, c3 = st.columns([1, 2, 3])
+        bulk_label = c1.radio("Verdict", ["anomaly", "normal", "unsure"], key="bulk_label", horizontal=False)
+        bulk_reason = c2.selectbox("Reason", reasons, key="bulk_reason")
+        bulk_note = c3.text_area("Note", key="bulk_note", height=80)
+        if st.form_submit_button(f"Apply to {len(selected)} cases", type="primary", key="bulk_submit"):
+            if not analyst():
+                st.error("Enter your name under Analyst in the sidebar first.")
+            else:
+                try:
+                    n = triage.record_verdicts(store, selected, bulk_label, analyst=analyst(),
+                                               reason_code=bulk_reason, note=bulk_note)
+                    st.toast(f"Recorded {n} verdicts: {bulk_label}.")
+                    st.rerun()
+                except RsadError as exc:
+                    show_error(exc)
+elif len(selected) == 1:
+    # Opening a row from the table moves the case view to it.
+    clicked = (page_no - 1) * PAGE_SIZE + table.selection.rows[0]
+    if st.session_state.get("_opened_row") != clicked:
+        st.session_state["_opened_row"] = clicked
+        st.session_state["case_pos"] = pos = clicked
+
+pos = min(pos, total - 1)
+case_id = triage.queue_case_at(store, f, pos)
+if case_id is None:
+    st.info("End of the queue.")
+    st.stop()
+case = triage.case_view(store, case_id)
+
+st.divider()
+head = st.columns([4, 1, 1])
+head[0].subheader(f"Case {case['external_id']}  ·  {pos + 1} of {total:,}")
+if head[1].button("Previous", key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
+                  help="Keyboard: k or ←"):
+    st.session_state["case_pos"] = pos - 1
+    st.rerun()
+if head[2].button("Next", key="next_case", icon=":material/arrow_forward:", disabled=pos >= total - 1,
+                  help="Keyboard: j or →"):
+    st.session_state["case_pos"] = pos + 1
+    st.rerun()
+
+left, right = st.columns([3, 2])
+with left:
+    st.text(case["text"])  # st.text never interprets markdown or HTML
+    m = st.columns(3)
+    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored")
+    m[1].metric("Threshold", f"{case['threshold']:.3f}" if case["threshold"] is not None else "–")
+    m[2].metric("Model", case["model"] or "–")
+    with st.expander("Metadata", expanded=False):
+        st.dataframe(pd.DataFrame({"field": list(case["meta"]), "value": [str(v) for v in case["meta"].values()]}),
+                     hide_index=True, key="case_meta")
+        if case["given_label"] is not None:
+            st.caption(f"Label on upload: {'anomaly' if case['given_label'] else 'normal'}")
+
+with right:
+    with st.form("verdict_form", clear_on_submit=True):
+        st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
+        reason = st.selectbox("Reason", reasons, key="verdict_reason")
+        note = st.text_area("Note", key="verdict_note", height=80)
+        b = st.columns(3)
+        clicked = {
+            "anomaly": b[0].form_submit_button("Anomaly", key="verdict_anomaly", type="primary"),
+            "normal": b[1].form_submit_button("Normal", key="verdict_normal"),
+            "unsure": b[2].form_submit_button("Unsure", key="verdict_unsure"),
+        }
+    label = next((k for k, v in clicked.items() if v), None)
+    if label:
+        if not analyst():
+            st.error("Enter your name under Analyst in the sidebar before recording a verdict.")
+        else:
+            try:
+                triage.record_verdicts(store, [case_id], label, analyst=analyst(), reason_code=reason, note=note)
+                st.toast(f"{case['external_id']}: {label} ({reason}).")
+                # An unreviewed-only queue drops the case, so the same position is the next case.
+                if status != "unreviewed":
+                    st.session_state["case_pos"] = min(pos + 1, total - 1)
+                st.rerun()
+            except RsadError as exc:
+                show_error(exc)
+    if case["verdicts"]:
+        st.markdown("**Earlier verdicts**")
+        st.dataframe(pd.DataFrame(case["verdicts"])[["created_at", "analyst", "label", "reason_code", "note"]],
+                     hide_index=True, key="case_history",
+                     column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
+
+st.toggle("Show attributions only after my verdict", key="attr_after_verdict",
+          help="Highlights seen first can bias a verdict.")
+mine = any(v["analyst"] == analyst() for v in case["verdicts"]) if analyst() else False
+if st.session_state.get("attr_after_verdict") and not mine:
+    st.info("Attributions appear once you have recorded your verdict on this case.")
+else:
+    attribution_panel(store, case_id, active_classifier())
+
+add_shortcuts({"a": "verdict_anomaly", "n": "verdict_normal", "u": "verdict_unsure",
+               "j": "next_case", "arrowright": "next_case", "k": "prev_case", "arrowleft": "prev_case"})

@@ -1,0 +1,38 @@
+"""Keyboard shortcuts for Streamlit buttons: a small component of our own.
+
+Maintained packages (streamlit-shortcuts) fire on any key press, so typing "a" in a note
+would record an "anomaly" verdict. This one ignores keys typed into inputs, text areas and
+select boxes, and never acts on a key with Ctrl, Alt or Meta held.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit.components.v1 as components
+
+_JS = """<script>
+const doc = window.parent.document;
+const win = window.parent;
+win.__rsadShortcuts = %s;
+if (!win.__rsadShortcutsInstalled) {
+  win.__rsadShortcutsInstalled = true;
+  doc.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey || e.repeat) return;
+    const t = e.target;
+    const tag = (t && t.tagName || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag) || (t && t.isContentEditable)) return;
+    const key = win.__rsadShortcuts[e.key.toLowerCase()];
+    if (!key) return;
+    const button = doc.querySelector(`.st-key-${key} button`);
+    if (!button || button.disabled) return;
+    e.preventDefault();
+    button.click();
+  });
+}
+</script>"""
+
+
+def add_shortcuts(mapping: dict[str, str]) -> None:
+    """Bind keys to buttons by their widget key, e.g. {"a": "verdict_anomaly", "j": "next_case"}."""
+    components.html(_JS % json.dumps({k.lower(): v for k, v in mapping.items()}), height=0, width=0)

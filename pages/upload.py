@@ -1,0 +1,90 @@
+"""Upload & score: read a batch file, map its columns, validate, store and score it."""
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.common import active_classifier, analyst, get_store, show_error
+from rsad import api
+from rsad.errors import RsadError
+from rsad.ingest import ColumnMap
+from rsad.progress import Rate
+
+NONE = "(none)"
+store = get_store()
+
+st.title("Upload & score")
+uploaded = st.file_uploader("Batch file", type=["csv", "tsv", "jsonl", "json", "parquet"], key="upload_file",
+                            help="UTF-8 CSV/TSV, JSON Lines or Parquet; one row per behavior record.")
+events = st.toggle("This is an event log (one row per event: user_id, timestamp, action, …)",
+                   key="upload_events")
+
+if uploaded is None:
+    st.info("Choose a file to see a preview. Columns: `behavior_description` (text), optional "
+            "`is_anomaly` (label) and `case_id`; every other column is kept as metadata.")
+    st.stop()
+
+try:
+    table = api.preview_table(uploaded.getvalue(), uploaded.name, events=events, settings=store.settings)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+
+st.caption(f"{uploaded.name}: {len(table):,} rows, {len(table.columns)} columns"
+           + (" (one behavior description per user)" if events else ""))
+st.dataframe(table.head(10), key="upload_preview", hide_index=True)
+
+columns = list(table.columns)
+defaults = ColumnMap()
+c1, c2, c3 = st.columns(3)
+text_col = c1.selectbox("Text column", columns, key="map_text",
+                        index=columns.index(defaults.text) if defaults.text in columns else 0)
+label_col = c2.selectbox("Label column", [NONE, *columns], key="map_label",
+                         index=columns.index(defaults.label) + 1 if defaults.label in columns else 0)
+id_col = c3.selectbox("Id column", [NONE, *columns], key="map_id",
+                      index=columns.index(defaults.id) + 1 if defaults.id in columns else 0)
+name = st.text_input("Batch name", value=Path(uploaded.name).stem, key="batch_name")
+
+if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
+    # Described event logs always come out in the standard columns.
+    mapping = ColumnMap() if events else ColumnMap(
+        text=text_col, label=None if label_col == NONE else label_col, id=None if id_col == NONE else id_col)
+    try:
+        info = api.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
+                               uploader=analyst() or "anonymous", columns=mapping, events=events)
+        clf = active_classifier()
+        if clf is None:
+            st.warning(f"Stored batch {info['name']!r} ({info['rows']:,} cases) but there is no active "
+                       "model to score it: train one first.")
+            st.stop()
+        bar = st.progress(0.0, text="Scoring…")
+        rate = Rate()
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Scoring: {rate.describe(done, total)}")
+
+        result = api.score_batch(store, info["id"], classifier=clf, progress=progress)
+        bar.progress(1.0, text=f"Scored {result['rows']:,} cases.")
+        st.session_state["last_scored"] = {k: result[k] for k in ("batch", "batch_id", "model", "threshold",
+                                                                  "rows", "flagged")} | {
+            "scores": result["scores"].tolist()}
+    except RsadError as exc:
+        show_error(exc)
+        st.stop()
+
+last = st.session_state.get("last_scored")
+if last:
+    st.subheader(f"Batch {last['batch']}")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", f"{last['rows']:,}")
+    c2.metric("Flagged", f"{last['flagged']:,}", help=f"score ≥ {last['threshold']:.3f} ({last['model']})")
+    c3.metric("Flagged rate", f"{last['flagged'] / max(1, last['rows']):.1%}")
+    fig = go.Figure(go.Histogram(x=last["scores"], nbinsx=40, marker_color="#4c78a8", name="cases"))
+    fig.add_vline(x=last["threshold"], line_color="#d62728", line_dash="dash",
+                  annotation_text=f"threshold {last['threshold']:.3f}")
+    fig.update_layout(xaxis_title="P(anomaly)", yaxis_title="cases", height=300, margin=dict(t=30, b=40),
+                      xaxis_range=[0, 1])
+    st.plotly_chart(fig, key="score_histogram")
+    st.page_link("pages/review.py", label=f"Review batch {last['batch']}", icon=":material/fact_check:",
+                 query_params={"batch": str(last["batch_id"])})

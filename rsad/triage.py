@@ -1,0 +1,161 @@
+"""Triage operations for the pages: the queue, case view, verdicts, attributions, labels.
+
+Like :mod:`rsad.api`, each function opens its own transaction and returns plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from rsad import queue as qq
+from rsad import store as q
+from rsad.db import Store
+from rsad.errors import InputError, StateError
+from rsad.orm import Batch, Case, Verdict
+from rsad.queue import QueueFilter
+
+EXPLAIN_STEPS = 50
+
+
+def batches(store: Store) -> list[dict[str, Any]]:
+    with store.session() as s:
+        return [{"id": b.id, "name": b.name, "rows": b.row_count}
+                for b in s.scalars(select(Batch).order_by(Batch.id.desc()))]
+
+
+def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+    """A page of the queue under the active model, with the total count."""
+    with store.session() as s:
+        active = q.require_active(s)
+        rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit)
+    return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
+            "threshold": active.threshold}
+
+
+def queue_case_at(store: Store, f: QueueFilter, position: int) -> int | None:
+    with store.session() as s:
+        active = q.require_active(s)
+        return qq.neighbour(s, active.id, active.threshold, f, position)
+
+
+def metadata_filters(store: Store, batch_id: int | None) -> dict[str, list[str]]:
+    """Metadata columns and their commonest values, for the queue's filter widgets."""
+    with store.session() as s:
+        return {k: qq.meta_values(s, batch_id, k, limit=50) for k in qq.meta_keys(s, batch_id)}
+
+
+def case_view(store: Store, case_id: int) -> dict[str, Any]:
+    with store.session() as s:
+        active = q.active_model(s)
+        detail = qq.case_detail(s, case_id, active.id if active else None)
+    detail["model"] = active.name if active else None
+    detail["threshold"] = active.threshold if active else None
+    return detail
+
+
+def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
+                    reason_code: str = "", note: str = "") -> int:
+    """Append one verdict per case (one transaction), with the model and threshold in force."""
+    if not case_ids:
+        raise InputError("Select at least one case.")
+    if reason_code and reason_code not in store.settings.reason_codes:
+        raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
+    with store.session() as s:
+        active = q.active_model(s)
+        for cid in case_ids:
+            q.add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
+                          model_version_id=active.id if active else None,
+                          threshold=active.threshold if active else None)
+    return len(case_ids)
+
+
+def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any]:
+    """Token attributions of a case under the active model, from the cache or computed once."""
+    from rsad.explain import Explanation, explain
+
+    key = f"lig:n{n_steps}:len{classifier.max_length}"
+    with store.session() as s:
+        active = q.require_active(s)
+        if classifier.name and classifier.name != active.name:
+            raise StateError("The active model changed while this page was open: reload the page.")
+        cached = q.get_attribution(s, case_id, active.id, key)
+        text = s.get(Case, case_id).text
+    if cached is not None:
+        return {"explanation": Explanation.from_dict(cached), "cached": True, "text": text}
+    expl = explain(classifier, text, n_steps=n_steps)
+    with store.session() as s:
+        q.put_attribution(s, case_id, active.id, key, expl.to_dict())
+    return {"explanation": expl, "cached": False, "text": text}
+
+
+# --- labels page -------------------------------------------------------------------------
+
+def verdict_table(store: Store, *, analysts: list[str] | None = None, batch_ids: list[int] | None = None,
+                  labels: list[str] | None = None, reasons: list[str] | None = None,
+                  since: date | None = None, until: date | None = None, limit: int = 5_000) -> pd.DataFrame:
+    """Verdicts, newest first, with their case and batch."""
+    query = (select(Verdict.id, Verdict.created_at, Verdict.analyst, Verdict.label, Verdict.reason_code,
+                    Verdict.note, Case.id.label("case_pk"), Case.external_id.label("case_id"),
+                    Batch.name.label("batch"), Verdict.threshold)
+             .join(Case, Case.id == Verdict.case_id).join(Batch, Batch.id == Case.batch_id)
+             .order_by(Verdict.id.desc()).limit(limit))
+    if analysts:
+        query = query.where(Verdict.analyst.in_(analysts))
+    if batch_ids:
+        query = query.where(Case.batch_id.in_(batch_ids))
+    if labels:
+        query = query.where(Verdict.label.in_(labels))
+    if reasons:
+        query = query.where(Verdict.reason_code.in_(reasons))
+    if since:
+        query = query.where(Verdict.created_at >= pd.Timestamp(since, tz="UTC").to_pydatetime())
+    if until:
+        query = query.where(Verdict.created_at < (pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)).to_pydatetime())
+    with store.session() as s:
+        rows = s.execute(query).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=[
+        "id", "created_at", "analyst", "label", "reason_code", "note", "case_pk", "case_id", "batch", "threshold"])
+
+
+def analysts(store: Store) -> list[str]:
+    with store.session() as s:
+        return list(s.scalars(select(Verdict.analyst).distinct().order_by(Verdict.analyst)))
+
+
+def current_label_table(store: Store) -> pd.DataFrame:
+    from rsad.api import labels_frame
+
+    with store.session() as s:
+        return labels_frame(q.current_labels(s))
+
+
+def agreement(store: Store, min_shared: int = 2) -> pd.DataFrame:
+    """Cohen's kappa for each pair of analysts over cases both decided (each one's latest verdict)."""
+    from itertools import combinations
+
+    from sklearn.metrics import cohen_kappa_score
+
+    df = verdict_table(store, limit=1_000_000)
+    if df.empty:
+        return pd.DataFrame(columns=["analyst_a", "analyst_b", "shared_cases", "agreement", "kappa"])
+    latest = df.sort_values("id").groupby(["case_pk", "analyst"]).tail(1)
+    wide = latest.pivot(index="case_pk", columns="analyst", values="label")
+    out = []
+    for a, b in combinations(sorted(wide.columns), 2):
+        both = wide[[a, b]].dropna()
+        if len(both) < min_shared:
+            continue
+        kappa = cohen_kappa_score(both[a], both[b], labels=["anomaly", "normal", "unsure"])
+        out.append({"analyst_a": a, "analyst_b": b, "shared_cases": len(both),
+                    "agreement": float((both[a] == both[b]).mean()),
+                    "kappa": float(kappa) if kappa == kappa else 1.0})
+    return pd.DataFrame(out, columns=["analyst_a", "analyst_b", "shared_cases", "agreement", "kappa"])
+
+
+def default_filter(**changes: Any) -> QueueFilter:
+    return replace(QueueFilter(), **changes)
