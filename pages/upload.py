@@ -34,6 +34,8 @@ except RsadError as exc:
 st.caption(f"{uploaded.name}: {len(table):,} rows, {len(table.columns)} columns"
            + (" (one behavior description per user)" if events else ""))
 st.dataframe(table.head(10), key="upload_preview", hide_index=True)
+if (earlier := api.same_file_batch(store, uploaded.getvalue())) is not None:
+    st.warning(f"This exact file was already uploaded as batch {earlier!r}. Scoring it again makes a second batch.")
 
 columns = list(table.columns)
 defaults = ColumnMap()

@@ -245,8 +245,8 @@ def needs_bootstrap(store: Store) -> bool:
     """A fresh store (no batches, no model) on which the demo bootstrap should run."""
     if not store.settings.bootstrap:
         return False
-    info = overview(store)
-    return info["active"] is None and info["totals"]["batches"] == 0
+    with store.session() as s:
+        return q.active_model(s) is None and not q.list_batch_ids(s, limit=1)
 
 
 def preview_table(data: bytes, file_name: str, *, events: bool = False, settings: Settings | None = None) -> pd.DataFrame:
@@ -259,3 +259,12 @@ def preview_table(data: bytes, file_name: str, *, events: bool = False, settings
 
         df = describe_events(df)
     return df
+
+
+def same_file_batch(store: Store, data: bytes) -> str | None:
+    """The name of an earlier batch uploaded from exactly these bytes, if any."""
+    import hashlib
+
+    with store.session() as s:
+        batch = q.find_batch_by_sha(s, hashlib.sha256(data).hexdigest())
+        return batch.name if batch else None

@@ -103,8 +103,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     for f in fields(Settings):
         raw = env.get(f"RSAD_{f.name.upper()}")
         if raw is not None and raw != "":
-            default = f.default if f.default is not None else None
-            values[f.name] = _parse(f.name, raw, default)
+            values[f.name] = _parse(f.name, raw, f.default)
     settings = Settings(**values)
     device = settings.device.lower()
     if not (device in {"auto", "cpu", "mps", "cuda"} or device.startswith("cuda:")):

@@ -50,6 +50,10 @@ def get_batch(session: Session, ref: str | int) -> Batch:
     return batch
 
 
+def list_batch_ids(session: Session, limit: int | None = None) -> list[int]:
+    return list(session.scalars(select(Batch.id).order_by(Batch.id.desc()).limit(limit)))
+
+
 def find_batch_by_sha(session: Session, sha256: str) -> Batch | None:
     return session.scalar(select(Batch).where(Batch.sha256 == sha256).order_by(Batch.id))
 
