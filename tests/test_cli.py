@@ -60,3 +60,18 @@ def test_ingest_models_batches_db_upgrade(tmp_path):
     assert "No model versions yet" in rsad(tmp_path, "models").stdout
     out = rsad(tmp_path, "export-labels", str(tmp_path / "labels.parquet"))
     assert out.returncode == 0 and "8 labels" in out.stdout
+
+
+def test_ingest_events_describes_each_user(tmp_path):
+    from rsad.synth import make_events
+
+    events, users = make_events(12, anomaly_rate=0.25, seed=3)
+    path = tmp_path / "events.csv"
+    events.to_csv(path, index=False)
+    out = rsad(tmp_path, "ingest", str(path), "--events", "--name", "logs")
+    assert out.returncode == 0, out.stderr
+    assert f"{users['user_id'].nunique()} cases" in out.stdout
+    broken = tmp_path / "broken.csv"
+    events.drop(columns=["timestamp"]).to_csv(broken, index=False)
+    bad = rsad(tmp_path, "ingest", str(broken), "--events")
+    assert bad.returncode == 2 and "timestamp" in bad.stderr
