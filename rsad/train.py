@@ -141,7 +141,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
 
-    best_state, best_pr_auc, bad_epochs, step = None, -1.0, 0, 0
+    best_state, best_scores, best_pr_auc, bad_epochs, step = None, None, -1.0, 0, 0
     history: list[dict[str, float]] = []
     progress(0, total_steps, "training")
     for epoch in range(1, config.epochs + 1):
@@ -161,13 +161,14 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
             step += 1
             progress(step, total_steps, f"epoch {epoch}/{config.epochs}, loss {np.mean(losses[-20:]):.3f}")
         model.eval()
-        val_scores = clf.score(val_df["text"].tolist(), batch_size=64)
+        val_scores = clf.score(val_df["text"].tolist(), batch_size=64, progress=lambda d, t, _m: progress(
+            step, total_steps, f"epoch {epoch}/{config.epochs}, validating {d:,}/{t:,}"))
         val_metrics = binary_metrics(y_val, val_scores, max_f1_threshold(y_val, val_scores))
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
                         "val_pr_auc": val_metrics["pr_auc"], "val_roc_auc": val_metrics["roc_auc"],
                         "val_f1": val_metrics["f1"]})
         if val_metrics["pr_auc"] > best_pr_auc:
-            best_pr_auc, bad_epochs = val_metrics["pr_auc"], 0
+            best_pr_auc, best_scores, bad_epochs = val_metrics["pr_auc"], val_scores, 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
@@ -175,12 +176,11 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
                 progress(total_steps, total_steps, f"early stop after epoch {epoch}")
                 break
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    # The best epoch's weights and validation scores (no second scoring pass needed).
+    model.load_state_dict(best_state)
     model.eval()
-    val_scores = clf.score(val_df["text"].tolist(), batch_size=64)
-    threshold = max_f1_threshold(y_val, val_scores)
-    metrics = binary_metrics(y_val, val_scores, threshold)
+    threshold = max_f1_threshold(y_val, best_scores)
+    metrics = binary_metrics(y_val, best_scores, threshold)
     progress(total_steps, total_steps, "done")
     return TrainResult(
         model=model, tokenizer=tokenizer, config=config, metrics=metrics, threshold=threshold,
