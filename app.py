@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import bootstrap_job, get_store
+from views.common import bootstrap_job, get_store
 from rsad import api
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
@@ -61,9 +61,9 @@ with st.sidebar:
     st.caption(f"Device: {device} · Store: {store.location}")
 
 page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
-    st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-    st.Page("pages/labels.py", title="Labels", icon=":material/label:"),
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("views/labels.py", title="Labels", icon=":material/label:"),
 ])
 page.run()

@@ -49,7 +49,7 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, monkeypatch):
         tiny = tiny_table(4).to_csv(index=False).encode()
         api.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
 
-    monkeypatch.setattr("pages.common.bootstrap", fake_bootstrap)
+    monkeypatch.setattr("views.common.bootstrap", fake_bootstrap)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "store is empty" in at.markdown[0].value
@@ -59,7 +59,7 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, monkeypatch):
     bar = at.get("progress")[0]
     assert bar.proto.value == 25 and "epoch 1/2" in bar.proto.text
     release.set()
-    from pages.common import bootstrap_job
+    from views.common import bootstrap_job
 
     assert bootstrap_job().join(30).status == "done"
     at.run()

@@ -65,12 +65,13 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # the first run imports torch: allow for a slow CI machine
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(server)
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
-        analyst = page.get_by_label("Analyst")
+        analyst = page.get_by_label("Analyst", exact=True)
         analyst.fill("ana")
         analyst.press("Enter")
         page.get_by_role("link", name="Upload").click()
@@ -83,16 +84,21 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
         expect(page.get_by_text("1 of 16")).to_be_visible()
         top = triage.queue(store_with_model, triage.default_filter())["rows"][0]
         expect(page.get_by_role("heading", name=f"Case {top['external_id']}")).to_be_visible()
-        highlighted = page.locator("[data-rsad-attr] span[title]")
+        highlighted = page.locator(".rsad-explanation span[title]")
         expect(highlighted.first).to_be_visible(timeout=120_000)
         assert highlighted.count() >= 5
 
-        page.locator(".st-key-verdict_reason").click()
-        page.get_by_role("option", name="spam").click()
-        page.locator("body").click(position={"x": 5, "y": 5})
+        reason = page.get_by_role("combobox", name="Reason")
+        reason.click()
+        reason.fill("spam")
+        page.get_by_role("option", name="spam", exact=True).click()
+        expect(page.get_by_role("combobox", name="Reason")).to_have_value("spam")
+        reason.blur()  # keys typed into a field are text, not shortcuts
         page.keyboard.press("a")  # the keyboard shortcut for "Anomaly"
         expect(page.get_by_text("1 of 15")).to_be_visible()
-        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        # Streamlit scrolls inside its main block, not the document: bring the case into view.
+        page.locator(".rsad-explanation").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "review.png"))
         browser.close()
 
     verdicts = triage.verdict_table(store_with_model)

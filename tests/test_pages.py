@@ -19,7 +19,7 @@ def app(page: str | None = None, analyst: str | None = "ana") -> AppTest:
         at.session_state["analyst"] = analyst
     at.run()
     if page:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
     return at
 

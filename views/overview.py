@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import get_store
+from views.common import get_store
 from rsad import api
 from rsad.errors import RsadError
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import active_classifier, analyst, get_store, show_error
+from views.common import active_classifier, analyst, get_store, show_error
 from rsad import api
 from rsad.errors import RsadError
 from rsad.ingest import ColumnMap
@@ -88,5 +88,5 @@ if last:
     fig.update_layout(xaxis_title="P(anomaly)", yaxis_title="cases", height=300, margin=dict(t=30, b=40),
                       xaxis_range=[0, 1])
     st.plotly_chart(fig, key="score_histogram")
-    st.page_link("pages/review.py", label=f"Review batch {last['batch']}", icon=":material/fact_check:",
+    st.page_link("views/review.py", label=f"Review batch {last['batch']}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import show_error
+from views.common import show_error
 from rsad import triage
 from rsad.errors import RsadError
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import active_classifier, analyst, get_store, show_error
-from pages.explain_panel import attribution_panel
-from pages.shortcuts import add_shortcuts
+from views.common import active_classifier, analyst, get_store, show_error
+from views.explain_panel import attribution_panel
+from views.shortcuts import add_shortcuts
 from rsad import triage
 from rsad.errors import RsadError
 from rsad.queue import SORTS, STATUSES, QueueFilter
@@ -76,6 +76,7 @@ if total == 0:
 
 rows = pd.DataFrame(page["rows"])
 rows["flagged"] = rows["score"] >= threshold
+rows[["verdict", "analyst"]] = rows[["verdict", "analyst"]].fillna("")
 table = st.dataframe(
     rows[["external_id", "batch", "score", "flagged", "verdict", "analyst", "preview"]],
     key="queue_table", hide_index=True, on_select="rerun", selection_mode="multi-row", height=280,

@@ -4,7 +4,7 @@ import io
 
 import streamlit as st
 
-from pages.common import get_store, show_error
+from views.common import get_store, show_error
 from rsad import triage
 from rsad.errors import RsadError
 

@@ -1,0 +1,230 @@
+"""Token attributions: offsets into the original text, completeness, truncation, safe HTML, caching."""
+
+from __future__ import annotations
+
+import html
+import json
+from html.parser import HTMLParser
+
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from rsad.errors import InputError, ModelError
+from rsad.explain import Explanation, WordAttribution, explain, explanation_html, legend_html, top_words_figure
+from rsad.model import Classifier, anomaly_index
+
+STEPS = 8  # enough for the properties tested here; the app uses 50
+MIXED = "Unbelievably  CHEAP reviews,\tvisit www.Fake.com 刷单 now 😀 Café\nthen  Unbelievably again"
+XSS = "<script>alert(1)</script> and <img src=x onerror=alert(1)> or javascript:alert('x') & \"quoted\""
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_model_dir) -> Classifier:
+    return Classifier.load(tiny_model_dir, device="cpu", max_length=48)
+
+
+@pytest.fixture(scope="module")
+def mixed(clf) -> Explanation:
+    return explain(clf, MIXED, n_steps=STEPS, internal_batch_size=4)
+
+
+class _Collect(HTMLParser):
+    """Every tag, attribute and piece of text of an HTML fragment, as a browser would parse it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(fragment: str) -> _Collect:
+    p = _Collect()
+    p.feed(fragment)
+    p.close()
+    return p
+
+
+def synthetic(text: str, scores: dict[str, float]) -> Explanation:
+    """An explanation built by hand: one word per whitespace-separated token of ``text``."""
+    words, pos = [], 0
+    for token in text.split():
+        start = text.index(token, pos)
+        pos = start + len(token)
+        words.append(WordAttribution(start, pos, token, scores.get(token, 0.0)))
+    return Explanation(words=words, delta=0.001, n_steps=STEPS, method="lig", score=0.7,
+                       covered_chars=len(text), truncated=False, seconds=0.1, n_tokens=len(words) + 2)
+
+
+# --- offsets and words -------------------------------------------------------------------
+
+def test_words_point_into_the_original_text(clf, mixed):
+    words = mixed.words
+    assert all(MIXED[w.start:w.end] == w.text for w in words)
+    assert all(a.end <= b.start for a, b in zip(words, words[1:])), "words are in order, never overlap"
+    texts = [w.text for w in words]
+    # several sub-word pieces make one word, with the analyst's casing
+    assert len(clf.tokenizer.tokenize("Unbelievably")) > 1
+    assert texts.count("Unbelievably") == 2 and "CHEAP" in texts and "Café" in texts
+    assert "刷" in texts and "单" in texts, "each CJK character is its own word"
+    assert "😀" in texts and "," in texts
+    assert not mixed.truncated and mixed.covered_chars == len(MIXED)
+    assert 0.0 <= mixed.score <= 1.0 and mixed.method == "lig" and mixed.n_steps == STEPS
+
+
+def test_html_keeps_the_text_exactly(mixed):
+    out = explanation_html(MIXED, mixed)
+    assert "".join(parse(out).text) == MIXED, "double spaces, tab, newline and Unicode survive"
+    assert "white-space:pre-wrap" in out
+    assert out.count("<span") == len(mixed.words)
+
+
+# --- completeness ------------------------------------------------------------------------
+
+def log_odds(clf: Classifier, ids: torch.Tensor) -> float:
+    with torch.no_grad():
+        logits = clf.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]
+    a = anomaly_index(clf.model)
+    return float(logits[a] - logits[1 - a])
+
+
+def test_word_scores_add_up_to_the_explained_change(clf, mixed):
+    enc = clf.tokenizer(MIXED, truncation=True, max_length=clf.max_length, return_special_tokens_mask=True,
+                        return_tensors="pt")
+    ids = enc["input_ids"]
+    special = enc["special_tokens_mask"].bool()
+    base = torch.where(special, ids, torch.full_like(ids, clf.tokenizer.pad_token_id))
+    change = log_odds(clf, ids) - log_odds(clf, base)
+    total = sum(w.score for w in mixed.words)
+    # Captum's delta is exactly the completeness gap of what is explained: the anomaly log-odds
+    assert abs(total - change) == pytest.approx(mixed.delta, abs=1e-4)
+    assert mixed.total == pytest.approx(total)
+    assert mixed.score == pytest.approx(float(clf.score([MIXED])[0]), abs=1e-5)
+
+
+def test_the_shared_model_is_left_unhooked(clf, mixed):
+    emb = clf.model.get_input_embeddings()
+    assert not emb._forward_hooks and not emb._forward_pre_hooks
+    assert not clf.model.training
+
+
+# --- truncation --------------------------------------------------------------------------
+
+def test_long_text_is_truncated_and_the_tail_shown_plain(clf):
+    text = " ".join(f"Word{i} <b>" for i in range(80))
+    expl = explain(clf, text, n_steps=4, internal_batch_size=4)
+    assert expl.truncated and expl.n_tokens == clf.max_length
+    assert expl.covered_chars == expl.words[-1].end < len(text)
+    out = explanation_html(text, expl)
+    p = parse(out)
+    assert "".join(p.text).startswith(text), "every character is still shown, tail included"
+    assert f"(not seen by the model: past {clf.max_length} tokens)" in "".join(p.text)
+    tail = html.escape(text[expl.covered_chars:], quote=True)
+    assert tail in out, "the tail is one plain run of text, no word in it is highlighted"
+    assert out.index(tail) > out.rindex("title="), "no highlighted word after the covered part"
+    assert "<b>" not in out
+
+
+@pytest.mark.parametrize("n_words", [3, 46])  # 46 words + [CLS]/[SEP] fill max_length exactly
+def test_trailing_spaces_are_not_truncation(clf, n_words):
+    text = " ".join(["kettle"] * n_words) + "   \n\n  "
+    assert len(clf.tokenizer(text)["input_ids"]) == n_words + 2
+    expl = explain(clf, text, n_steps=2, internal_batch_size=2)
+    assert not expl.truncated and expl.covered_chars == len(text)
+    assert "not seen" not in explanation_html(text, expl)
+
+
+# --- HTML safety -------------------------------------------------------------------------
+
+def test_html_escapes_everything(clf):
+    expl = explain(clf, XSS, n_steps=2, internal_batch_size=2)
+    out = explanation_html(XSS, expl)
+    assert "<script" not in out and "<img" not in out
+    assert "&lt;" in out and "&gt;" in out and "&quot;" in out and "&#x27;" in out and "&amp;" in out
+    p = parse(out)
+    assert {tag for tag, _ in p.tags} <= {"div", "span"}
+    assert all(set(attrs) <= {"class", "style", "title"} for _, attrs in p.tags)
+    assert "".join(p.text) == XSS, "the review reads as typed, as text"
+
+
+def test_whole_tags_and_titles_are_escaped_too():
+    # one "word" that is a whole tag (another tokenizer might keep it together)
+    text = '<img src=x onerror=alert(1)> "x"'
+    expl = synthetic(text, {"<img": 1.0, "onerror=alert(1)>": -0.5})
+    out = explanation_html(text, expl)
+    assert "<img" not in out and "&lt;img" in out
+    assert "".join(parse(out).text) == text
+
+
+def test_colours_follow_the_sign_and_size():
+    expl = synthetic("spam link here ok", {"spam": 2.0, "link": 1.0, "ok": -2.0})
+    out = explanation_html("spam link here ok", expl)
+    styles = {a["title"]: a["style"] for tag, a in parse(out).tags if tag == "span"}
+    assert "rgba(220,38,38,0.850)" in styles["+2.0000"]  # strongest anomaly word: full red
+    assert "rgba(220,38,38,0.425)" in styles["+1.0000"]
+    assert "rgba(37,99,235,0.850)" in styles["-2.0000"]  # strongest normal word: full blue
+    legend = legend_html()
+    assert "toward anomaly" in legend and "toward normal" in legend and "<script" not in legend
+
+
+# --- caching, chart, errors ----------------------------------------------------------------
+
+def test_dict_round_trip_through_json(mixed):
+    back = Explanation.from_dict(json.loads(json.dumps(mixed.to_dict())))
+    assert back == mixed
+    assert back.large_delta == mixed.large_delta
+
+
+def test_large_delta_tolerance():
+    expl = synthetic("a b", {"a": 2.0, "b": 0.0})  # explained change 2.0 log-odds
+    expl.delta = 0.09
+    assert not expl.large_delta  # 4.5% of the change
+    expl.delta = 0.11
+    assert expl.large_delta  # 5.5%
+    small = synthetic("a b", {"a": 0.02})
+    small.delta = 0.008  # big relative to 0.02, but under the 0.01 floor
+    assert not small.large_delta
+    small.delta = 0.012
+    assert small.large_delta
+
+
+def test_top_words_figure(mixed):
+    fig = top_words_figure(mixed, k=5)
+    assert isinstance(fig, go.Figure) and len(fig.data) == 1
+    x = list(fig.data[0].x)
+    assert len(x) == 5
+    assert [abs(v) for v in x] == sorted((abs(v) for v in x), reverse=True)
+    assert abs(x[0]) == max(abs(w.score) for w in mixed.words)
+    colours = list(fig.data[0].marker.color)
+    assert all((c == "rgb(220, 38, 38)") == (v > 0) for c, v in zip(colours, x))
+    assert len(top_words_figure(mixed, k=100).data[0].x) == len(mixed.words)
+
+
+def test_repeated_words_get_their_own_bars():
+    expl = synthetic("spam spam ok", {"spam": 1.0, "ok": -0.5})
+    fig = top_words_figure(expl, k=3)
+    assert len(fig.data[0].x) == 3 and list(fig.layout.yaxis.ticktext) == ["spam", "spam", "ok"]
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t "])
+def test_empty_text_is_an_input_error(clf, text):
+    with pytest.raises(InputError, match="empty"):
+        explain(clf, text)
+
+
+def test_captum_failures_become_model_errors(clf, monkeypatch):
+    from captum.attr import LayerIntegratedGradients
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("CPU out of memory\nlong traceback detail")
+
+    monkeypatch.setattr(LayerIntegratedGradients, "attribute", boom)
+    with pytest.raises(ModelError) as err:
+        explain(clf, "check out my channel", n_steps=2)
+    assert "out of memory" in str(err.value) and "\n" not in str(err.value)
