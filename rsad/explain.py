@@ -1,0 +1,291 @@
+"""Token attributions for the anomaly class: Layer Integrated Gradients on the word embeddings.
+
+What is explained is the anomaly *log-odds*, ``F(x) = logit_anomaly - logsumexp(other logits)``
+(for two labels simply ``logit_anomaly - logit_normal``), so that ``sigmoid(F(x)) = P(anomaly)``.
+Why not the raw anomaly logit: a word that pushes both logits up moves the raw logit but not the
+probability the analyst sees; the log-odds only move when the decision moves, and their sign
+reads directly as "toward anomaly" (+) or "toward normal" (-). Why not the probability itself:
+it saturates near 0 and 1, where almost every flagged case lives, and its gradients vanish.
+
+The baseline is the same token sequence with every real token replaced by [PAD] while [CLS] and
+[SEP] stay, under the same attention mask: the special tokens then get exactly zero attribution,
+and the word scores add up to ``F(x) - F(baseline)`` up to the convergence delta Captum reports.
+
+Captum hooks the layer it attributes to. The classifier is shared between Streamlit sessions
+(``st.cache_resource``), so hooking the model's own embedding module would corrupt a scoring
+call running in another thread at the same moment. The hook goes instead on a private wrapper
+around the model's word-embedding lookup (same weights, same computation), and the model is
+fed ``inputs_embeds``: the attribution is identical and the shared model is never touched.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from rsad.errors import InputError, ModelError
+from rsad.model import anomaly_index
+
+METHOD = "lig"
+# large_delta: the completeness gap may be 5% of the explained change (the usual IG rule of
+# thumb), with a floor of 0.01 log-odds (a quarter of a point of probability near 0.5) so that
+# texts the model barely tells apart from the all-[PAD] baseline are not flagged for noise.
+# 50 steps leave gaps of ~1e-4 or less; 8 steps already break the 5% rule on small models.
+DELTA_RELATIVE_TOLERANCE = 0.05
+DELTA_ABSOLUTE_FLOOR = 0.01
+
+_RED = (220, 38, 38)  # toward anomaly
+_BLUE = (37, 99, 235)  # toward normal
+_MAX_ALPHA = 0.85  # the strongest word stays readable on its background
+
+
+@dataclass
+class WordAttribution:
+    """One word of the original text and its attribution."""
+
+    start: int  # character offsets into the ORIGINAL text
+    end: int
+    text: str  # text[start:end]
+    score: float  # summed attribution of the word's sub-word pieces (positive = toward anomaly)
+
+
+@dataclass
+class Explanation:
+    """Word attributions of one text, with what is needed to judge and cache them."""
+
+    words: list[WordAttribution]
+    delta: float  # |Captum convergence delta|, in log-odds
+    n_steps: int
+    method: str  # "lig"
+    score: float  # model P(anomaly) for the text
+    covered_chars: int  # text[:covered_chars] was seen by the model; the rest was truncated
+    truncated: bool
+    seconds: float
+    n_tokens: int = 0  # tokens the model saw, [CLS]/[SEP] included (0: unknown)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only, for the attribution cache."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        d = dict(d)
+        words = [WordAttribution(**w) for w in d.pop("words")]
+        return cls(words=words, **d)
+
+    @property
+    def total(self) -> float:
+        """Sum of the word scores: F(x) - F(baseline) in anomaly log-odds, up to the delta."""
+        return float(sum(w.score for w in self.words))
+
+    @property
+    def large_delta(self) -> bool:
+        """True when the completeness gap is too big to trust the scores (see the constants)."""
+        tolerance = max(DELTA_RELATIVE_TOLERANCE * abs(self.total), DELTA_ABSOLUTE_FLOOR)
+        return self.delta > tolerance
+
+
+class _WordEmbeddings(torch.nn.Module):
+    """A private handle on the model's word-embedding lookup, for Captum to hook (see above)."""
+
+    def __init__(self, embeddings: torch.nn.Module) -> None:
+        super().__init__()
+        self.embeddings = embeddings
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.embeddings(input_ids)
+
+
+def _log_odds(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """Anomaly log-odds per row: logit_target - logsumexp(other logits)."""
+    others = torch.cat([logits[:, :target], logits[:, target + 1:]], dim=1)
+    return logits[:, target] - torch.logsumexp(others, dim=1)
+
+
+def _encode(clf: Any, text: str) -> tuple[Any, bool]:
+    """The truncated encoding and whether truncation dropped tokens."""
+    tok = clf.tokenizer
+    enc = tok(text, truncation=True, max_length=clf.max_length, return_offsets_mapping=True,
+              return_special_tokens_mask=True, return_token_type_ids=False)
+    if len(enc["input_ids"]) < clf.max_length:
+        return enc, False
+    # Full: truncated only if the rest holds a token. Trailing characters the tokenizer ignores
+    # (spaces, control characters) are not "unseen"; max_length=1 because one token decides it
+    # (and a long tail tokenized whole would log a length warning).
+    seen_end = max((e for (_s, e), sp in zip(enc["offset_mapping"], enc["special_tokens_mask"]) if not sp),
+                   default=0)
+    rest = tok(text[seen_end:], add_special_tokens=False, truncation=True, max_length=1,
+               return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    return enc, bool(rest)
+
+
+def _baseline_ids(input_ids: list[int], special: list[int], pad_id: int) -> list[int]:
+    """Every real token replaced by [PAD]; [CLS]/[SEP] kept."""
+    return [tid if is_special else pad_id for tid, is_special in zip(input_ids, special)]
+
+
+def _merge_words(text: str, offsets: list[tuple[int, int]], special: list[int],
+                 word_ids: list[int | None], scores: list[float]) -> list[WordAttribution]:
+    """Sub-word pieces -> words with character offsets into the original text.
+
+    Pieces join the current word when they touch it (start == previous end) and the tokenizer
+    put them in the same pre-token word: "un ##bel ##ie ##va ##bly" become one word, while
+    punctuation and each CJK character (their own pre-tokens in BERT) stay separate words.
+    """
+    words: list[WordAttribution] = []
+    last_word_id: int | None = None
+    for (start, end), is_special, wid, score in zip(offsets, special, word_ids, scores):
+        if is_special:
+            continue  # [CLS]/[SEP] are the same in the baseline: their attribution is exactly 0
+        if end <= start:  # an empty piece: keep its score so the words still add up
+            if words:
+                words[-1].score += score
+            continue
+        if words and words[-1].end == start and (wid is None or wid == last_word_id):
+            words[-1].end = end
+            words[-1].score += score
+        else:
+            words.append(WordAttribution(start=start, end=end, text="", score=score))
+        last_word_id = wid
+    for w in words:
+        w.text = text[w.start:w.end]
+    return words
+
+
+def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int = 16) -> Explanation:
+    """Word attributions of ``text`` toward the anomaly class (see the module docstring)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("The text to explain is empty: there is nothing to attribute.")
+    if n_steps < 1 or internal_batch_size < 1:
+        raise InputError("n_steps and internal_batch_size must both be at least 1.")
+    from captum.attr import LayerIntegratedGradients
+
+    t0 = time.perf_counter()
+    enc, truncated = _encode(clf, text)
+    special = enc["special_tokens_mask"]
+    if all(special):
+        raise InputError("The text has no characters the model can read (only spaces or control characters).")
+    model = clf.model
+    model.eval()  # dropout off: attributions must be deterministic
+    target = anomaly_index(model)
+    pad_id = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
+    ids = torch.tensor([enc["input_ids"]], device=clf.device)
+    base = torch.tensor([_baseline_ids(enc["input_ids"], special, pad_id)], device=clf.device)
+    mask = torch.ones_like(ids)  # one unpadded text: every position is real, in both
+
+    embed = _WordEmbeddings(model.get_input_embeddings())
+    seen: list[float] = []  # F(x) from Captum's own evaluations of the input
+
+    def forward(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = _log_odds(model(inputs_embeds=embed(input_ids), attention_mask=attention_mask).logits.float(),
+                        target)
+        # Captum evaluates the plain input twice without gradients (layer capture, delta); the
+        # interpolated steps always run with gradients. Keeping F(x) from those calls spares a
+        # forward pass, which costs a lot on a busy CPU.
+        if not torch.is_grad_enabled() and input_ids.shape == ids.shape and torch.equal(input_ids, ids):
+            seen.append(float(out[0]))
+        return out
+
+    try:
+        with torch.enable_grad():  # a caller's no_grad would leave Captum without gradients
+            lig = LayerIntegratedGradients(forward, embed)
+            attrs, delta = lig.attribute(ids, baselines=base, additional_forward_args=(mask,),
+                                         n_steps=n_steps, internal_batch_size=internal_batch_size,
+                                         return_convergence_delta=True)
+        if not seen:  # a Captum that evaluates differently: pay for one forward pass
+            with torch.no_grad():
+                forward(ids, mask)
+    except RuntimeError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"Computing attributions failed ({first}); try a smaller internal_batch_size "
+                         "or fewer steps.") from exc
+    except Exception as exc:  # Captum raises plain exceptions of many kinds: report them in one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"Computing attributions failed: {type(exc).__name__}: {first}") from exc
+
+    token_scores = attrs.sum(dim=-1)[0].detach().float().cpu().tolist()
+    offsets = [tuple(o) for o in enc["offset_mapping"]]
+    words = _merge_words(text, offsets, special, enc.word_ids(), token_scores)
+    covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
+    return Explanation(
+        words=words, delta=abs(float(delta.reshape(-1)[0])), n_steps=n_steps, method=METHOD,
+        score=float(torch.sigmoid(torch.tensor(seen[-1]))), covered_chars=covered if truncated else len(text),
+        truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]),
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+def _esc(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def _background(score: float, max_abs: float) -> str:
+    """Diverging colour: red toward anomaly, blue toward normal, alpha ~ |score| / max |score|."""
+    r, g, b = _RED if score > 0 else _BLUE
+    alpha = _MAX_ALPHA * abs(score) / max_abs if max_abs > 0 else 0.0
+    return f"rgba({r},{g},{b},{alpha:.3f})"
+
+
+def explanation_html(text: str, expl: Explanation) -> str:
+    """The original text, each word on its attribution colour; every character HTML-escaped."""
+    max_abs = max((abs(w.score) for w in expl.words), default=0.0)
+    covered = min(expl.covered_chars, len(text)) if expl.truncated else len(text)
+    parts: list[str] = []
+    cursor = 0
+    for w in expl.words:
+        if w.start < cursor or w.end > covered:
+            continue  # a cached explanation of another text: never render out of order
+        parts.append(_esc(text[cursor:w.start]))  # spacing/newlines between words, as typed
+        parts.append(f'<span style="background:{_background(w.score, max_abs)};border-radius:3px" '
+                     f'title="{_esc(f"{w.score:+.4f}")}">{_esc(text[w.start:w.end])}</span>')
+        cursor = w.end
+    parts.append(_esc(text[cursor:covered]))
+    if covered < len(text):
+        limit = f"{expl.n_tokens} tokens" if expl.n_tokens else "the token limit"
+        parts.append(f'<span style="color:#9ca3af">{_esc(text[covered:])}</span>'
+                     f'<span style="color:#6b7280;font-style:italic"> '
+                     f'{_esc(f"(not seen by the model: past {limit})")}</span>')
+    return ('<div class="rsad-explanation" style="white-space:pre-wrap;line-height:1.7;'
+            'font-family:inherit">' + "".join(parts) + "</div>")
+
+
+def legend_html() -> str:
+    """A small legend of the colour scale used by :func:`explanation_html`."""
+    r1, g1, b1 = _BLUE
+    r2, g2, b2 = _RED
+    bar = (f"linear-gradient(to right, rgba({r1},{g1},{b1},{_MAX_ALPHA}), rgba({r1},{g1},{b1},0), "
+           f"rgba({r2},{g2},{b2},0), rgba({r2},{g2},{b2},{_MAX_ALPHA}))")
+    return ('<div class="rsad-legend" style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
+            '<span>toward normal</span>'
+            f'<span style="display:inline-block;width:160px;height:12px;border-radius:3px;'
+            f'border:1px solid #d1d5db;background:{bar}"></span>'
+            '<span>toward anomaly</span>'
+            '<span style="color:#6b7280">(hover a word for its score)</span></div>')
+
+
+def top_words_figure(expl: Explanation, k: int = 12):  # noqa: ANN201 - plotly is imported lazily
+    """Horizontal bars of the k words with the largest |score|, the largest on top."""
+    import plotly.graph_objects as go
+
+    top = sorted(expl.words, key=lambda w: abs(w.score), reverse=True)[:max(k, 0)]
+    fig = go.Figure(go.Bar(
+        # Positions, not words, on the axis: a word that occurs twice must get two bars.
+        x=[w.score for w in top], y=list(range(len(top))), orientation="h",
+        marker_color=[f"rgb{_RED}" if w.score > 0 else f"rgb{_BLUE}" for w in top],
+        # Plotly reads tags in text and decodes entities: escaped, a word shows as typed.
+        customdata=[[_esc(w.text), w.start] for w in top],
+        hovertemplate="%{customdata[0]} (char %{customdata[1]}): %{x:+.4f}<extra></extra>",
+    ))
+    fig.update_yaxes(tickvals=list(range(len(top))), ticktext=[_esc(w.text) for w in top], autorange="reversed")
+    fig.update_layout(title=f"Top {len(top)} words (+ toward anomaly, − toward normal)",
+                      xaxis_title="attribution (anomaly log-odds)", height=120 + 24 * len(top),
+                      margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
+    if not top:
+        fig.add_annotation(text="No words to show", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+    return fig
