@@ -5,6 +5,7 @@ Like :mod:`rsad.api`, each function opens its own transaction and returns plain 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -150,10 +151,15 @@ def agreement(store: Store, min_shared: int = 2) -> pd.DataFrame:
         both = wide[[a, b]].dropna()
         if len(both) < min_shared:
             continue
-        kappa = cohen_kappa_score(both[a], both[b], labels=["anomaly", "normal", "unsure"])
-        out.append({"analyst_a": a, "analyst_b": b, "shared_cases": len(both),
-                    "agreement": float((both[a] == both[b]).mean()),
-                    "kappa": float(kappa) if kappa == kappa else 1.0})
+        agree = float((both[a] == both[b]).mean())
+        with warnings.catch_warnings():
+            # Kappa is undefined when both used one and the same label: that is full agreement.
+            warnings.simplefilter("ignore")
+            kappa = cohen_kappa_score(both[a], both[b], labels=["anomaly", "normal", "unsure"])
+        if kappa != kappa:
+            kappa = 1.0 if agree == 1.0 else float("nan")
+        out.append({"analyst_a": a, "analyst_b": b, "shared_cases": len(both), "agreement": agree,
+                    "kappa": float(kappa)})
     return pd.DataFrame(out, columns=["analyst_a", "analyst_b", "shared_cases", "agreement", "kappa"])
 
 
