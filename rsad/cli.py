@@ -34,18 +34,27 @@ def _split(args: argparse.Namespace) -> tuple[str, str] | None:
 class _Bar:
     """A one-line progress display on stderr with rate and ETA."""
 
-    def __init__(self, unit: str = "rows") -> None:
+    def __init__(self, unit: str | None = "rows") -> None:
         from rsad.progress import Rate
 
+        # unit None: the counts are a made-up scale (several phases), show percent and ETA only.
         self.rate, self.unit, self.last = Rate(), unit, 0.0
 
     def __call__(self, done: int, total: int, message: str) -> None:
+        from rsad.progress import format_seconds
+
         now = time.monotonic()
         if now - self.last < 0.5 and done < total:
             return
         self.last = now
         pct = 100 * done / total if total else 100
-        sys.stderr.write(f"\r{message}: {pct:5.1f}% {self.rate.describe(done, total, self.unit)}   ")
+        if self.unit:
+            detail = self.rate.describe(done, total, self.unit)
+        else:
+            eta = self.rate.eta_seconds(done, total)
+            detail = f"about {format_seconds(eta)} left" if eta is not None and 0 < done < total else ""
+        clear = "\033[K" if sys.stderr.isatty() else ""
+        sys.stderr.write(f"\r{clear}{message}: {pct:5.1f}% {detail}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -57,7 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     A second run reuses what already exists."""
     from rsad.demo import bootstrap
 
-    summary = bootstrap(_store(), progress=_Bar("steps"))
+    summary = bootstrap(_store(), progress=_Bar(None))
     for line in summary["log"]:
         print(line)
 
