@@ -44,10 +44,16 @@ def queue_case_at(store: Store, f: QueueFilter, position: int) -> int | None:
         return qq.neighbour(s, active.id, active.threshold, f, position)
 
 
-def metadata_filters(store: Store, batch_id: int | None) -> dict[str, list[str]]:
-    """Metadata columns and their commonest values, for the queue's filter widgets."""
+def metadata_keys(store: Store, batch_id: int | None) -> list[str]:
+    """Metadata column names (from a sample of cases: cheap on any batch size)."""
     with store.session() as s:
-        return {k: qq.meta_values(s, batch_id, k, limit=50) for k in qq.meta_keys(s, batch_id)}
+        return qq.meta_keys(s, batch_id)
+
+
+def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 50) -> list[str]:
+    """The commonest values of one metadata column (one scan: ask only for the chosen column)."""
+    with store.session() as s:
+        return qq.meta_values(s, batch_id, key, limit=limit)
 
 
 def case_view(store: Store, case_id: int) -> dict[str, Any]:

@@ -79,8 +79,8 @@ def test_bad_requests(store, scored):
 
 
 def test_metadata_filters_and_labels_tables(store, scored):
-    meta = triage.metadata_filters(store, scored["batch_id"])
-    assert set(meta) == {"country", "n_events"} and set(meta["country"]) == {"CN", "US", "DE"}
+    assert triage.metadata_keys(store, scored["batch_id"]) == ["country", "n_events"]
+    assert set(triage.metadata_values(store, scored["batch_id"], "country")) == {"CN", "US", "DE"}
     ids = scored["ids"]
     triage.record_verdicts(store, ids[:4], "anomaly", analyst="ana", reason_code="spam")
     triage.record_verdicts(store, ids[:4], "anomaly", analyst="bo", reason_code="spam")

@@ -15,6 +15,14 @@ ALL = "(all)"
 store = get_store()
 reasons = list(store.settings.reason_codes)
 
+
+@st.cache_data(ttl=120, show_spinner=False)
+def metadata_values(store_at: str, batch_id: int | None, key: str) -> list[str]:
+    # One scan of the batch per column; batches are immutable, two minutes of staleness is fine.
+    # store_at keys the cache by store, so two stores never share values.
+    return triage.metadata_values(store, batch_id, key)
+
+
 st.title("Review queue")
 try:
     batch_list = triage.batches(store)
@@ -40,10 +48,9 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     status = c3.selectbox("Status", STATUSES, key="f_status")
     verdict = c4.selectbox("Latest verdict", [ALL, "anomaly", "normal", "unsure"], key="f_verdict")
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
-    meta = triage.metadata_filters(store, batch_id)
-    meta_key = c1.selectbox("Metadata column", [ALL, *meta], key="f_meta_key")
-    meta_value = c2.selectbox("equals", [ALL, *meta.get(meta_key, [])], key="f_meta_value",
-                              disabled=meta_key == ALL)
+    meta_key = c1.selectbox("Metadata column", [ALL, *triage.metadata_keys(store, batch_id)], key="f_meta_key")
+    values = [] if meta_key == ALL else metadata_values(store.location, batch_id, meta_key)
+    meta_value = c2.selectbox("equals", [ALL, *values], key="f_meta_value", disabled=meta_key == ALL)
     text_contains = c3.text_input("Text contains", key="f_text")
     sort = c4.selectbox("Sort", list(SORTS), format_func=SORTS.get, key="f_sort")
 
