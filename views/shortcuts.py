@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 _JS = """<script>
 const doc = window.parent.document;
@@ -35,4 +35,5 @@ if (!win.__rsadShortcutsInstalled) {
 
 def add_shortcuts(mapping: dict[str, str]) -> None:
     """Bind keys to buttons by their widget key, e.g. {"a": "verdict_anomaly", "j": "next_case"}."""
-    components.html(_JS % json.dumps({k.lower(): v for k, v in mapping.items()}), height=0, width=0)
+    # Only our own constant script and widget keys go in: never user content (st.iframe runs it).
+    st.iframe(_JS % json.dumps({k.lower(): v for k, v in mapping.items()}), height=1)
