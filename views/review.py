@@ -159,31 +159,38 @@ with left:
         if case["given_label"] is not None:
             st.caption(f"Label on upload: {'anomaly' if case['given_label'] else 'normal'}")
 
+def submit_verdict(label: str) -> None:
+    """Form callback: runs before the next script run, so the page renders once, on the next case."""
+    if not analyst():
+        st.session_state["_verdict_error"] = "Enter your name under Analyst in the sidebar before recording a verdict."
+        return
+    reason = st.session_state.get("verdict_reason", "")
+    try:
+        triage.record_verdicts(store, [case_id], label, analyst=analyst(), reason_code=reason,
+                               note=st.session_state.get("verdict_note", ""))
+    except RsadError as exc:
+        st.session_state["_verdict_error"] = str(exc)
+        return
+    st.session_state["_verdict_toast"] = f"{case['external_id']}: {label} ({reason})."
+    # An unreviewed-only queue drops the case, so the same position is already the next case.
+    if status != "unreviewed":
+        st.session_state["case_pos"] = min(pos + 1, total - 1)
+
+
 with right:
+    if message := st.session_state.pop("_verdict_error", None):
+        st.error(message)
+    if message := st.session_state.pop("_verdict_toast", None):
+        st.toast(message)
     with st.form("verdict_form", clear_on_submit=True):
         st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
-        reason = st.selectbox("Reason", reasons, key="verdict_reason")
-        note = st.text_area("Note", key="verdict_note", height=80)
+        st.selectbox("Reason", reasons, key="verdict_reason")
+        st.text_area("Note", key="verdict_note", height=80)
         b = st.columns(3)
-        clicked = {
-            "anomaly": b[0].form_submit_button("Anomaly", key="verdict_anomaly", type="primary"),
-            "normal": b[1].form_submit_button("Normal", key="verdict_normal"),
-            "unsure": b[2].form_submit_button("Unsure", key="verdict_unsure"),
-        }
-    label = next((k for k, v in clicked.items() if v), None)
-    if label:
-        if not analyst():
-            st.error("Enter your name under Analyst in the sidebar before recording a verdict.")
-        else:
-            try:
-                triage.record_verdicts(store, [case_id], label, analyst=analyst(), reason_code=reason, note=note)
-                st.toast(f"{case['external_id']}: {label} ({reason}).")
-                # An unreviewed-only queue drops the case, so the same position is the next case.
-                if status != "unreviewed":
-                    st.session_state["case_pos"] = min(pos + 1, total - 1)
-                st.rerun()
-            except RsadError as exc:
-                show_error(exc)
+        b[0].form_submit_button("Anomaly", key="verdict_anomaly", type="primary", on_click=submit_verdict,
+                                args=("anomaly",))
+        b[1].form_submit_button("Normal", key="verdict_normal", on_click=submit_verdict, args=("normal",))
+        b[2].form_submit_button("Unsure", key="verdict_unsure", on_click=submit_verdict, args=("unsure",))
     if case["verdicts"]:
         st.markdown("**Earlier verdicts**")
         st.dataframe(pd.DataFrame(case["verdicts"])[["created_at", "analyst", "label", "reason_code", "note"]],
