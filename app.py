@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.common import bootstrap_job, get_store
+from views.common import bootstrap_job, get_store, show_error
 from rsad import api
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
@@ -48,7 +48,7 @@ try:
     active = api.active_version(store)
     device = api.device_label(store.settings)
 except RsadError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 with st.sidebar:
@@ -57,7 +57,8 @@ with st.sidebar:
     if active:
         st.markdown(f"**Model** `{active['name']}` · threshold **{active['threshold']:.3f}**")
     else:
-        st.warning("No active model: run `rsad train --data FILE` to train one.")
+        # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
+        st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
     st.caption(f"Device: {device} · Store: {store.location}")
 
 page = st.navigation([
