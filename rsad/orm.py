@@ -93,6 +93,8 @@ class ModelVersion(Base):
     status: Mapped[str] = mapped_column(String(20), default="candidate", index=True)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Temperature fitted on the evaluation set (None: not calibrated); display only, scores stay raw.
+    temperature: Mapped[float | None] = mapped_column(Float)
 
 
 class Score(Base):
@@ -156,3 +158,65 @@ class Attribution(Base):
     settings_key: Mapped[str] = mapped_column(String(100))  # e.g. "lig:n50:len128"
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThresholdChange(Base):
+    """One save of a version's alert threshold: who, when, from what, to what, and why."""
+
+    __tablename__ = "threshold_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"),
+                                                  index=True)
+    old_threshold: Mapped[float] = mapped_column(Float)
+    new_threshold: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(100), default="manual")  # e.g. "capacity=300"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelEvent(Base):
+    """Registry history: registration, promotion, rollback (who, when, why)."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"),
+                                                  index=True)
+    action: Mapped[str] = mapped_column(String(20))  # register | promote | rollback
+    previous_active_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class TrainingJob(Base):
+    """A retraining run; its state lives here so every page (and process) can show it."""
+
+    __tablename__ = "training_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')",
+                        name="ck_training_jobs_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    eta_s: Mapped[float | None] = mapped_column(Float)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    version_name: Mapped[str | None] = mapped_column(String(100))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
