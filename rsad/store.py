@@ -142,6 +142,28 @@ def batch_scores(session: Session, batch_id: int, model_version_id: int) -> list
         .where(Case.batch_id == batch_id, Score.model_version_id == model_version_id)))
 
 
+IN_CHUNK = 900  # ids per IN (...) list: well under every backend's parameter limit
+
+
+def scores_for_cases(session: Session, model_version_id: int, case_ids: Sequence[int]) -> dict[int, float]:
+    """{case id: score} for those of ``case_ids`` this version has scored."""
+    out: dict[int, float] = {}
+    ids = [int(c) for c in case_ids]
+    for i in range(0, len(ids), IN_CHUNK):
+        out.update(session.execute(select(Score.case_id, Score.score).where(
+            Score.model_version_id == model_version_id, Score.case_id.in_(ids[i:i + IN_CHUNK]))).tuples())
+    return out
+
+
+def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    ids = [int(c) for c in case_ids]
+    for i in range(0, len(ids), IN_CHUNK):
+        out.update(session.execute(select(Case.id, Case.text).where(
+            Case.id.in_(ids[i:i + IN_CHUNK]))).tuples())
+    return out
+
+
 # --- verdicts ----------------------------------------------------------------------------
 
 def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
