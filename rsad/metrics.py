@@ -56,3 +56,22 @@ def classification_report(labels: np.ndarray, scores: np.ndarray, threshold: flo
         y, (s >= threshold).astype(int), labels=[0, 1], target_names=["normal", "anomaly"],
         digits=3, zero_division=0,
     )
+
+
+def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[float]]]:
+    """ROC and precision-recall curves (scikit-learn), as plain lists ready for a chart.
+
+    ``roc``: fpr, tpr, threshold (sklearn's first threshold is +inf: clipped to 1.0).
+    ``pr``: precision, recall, threshold (the last point, recall 0, has no threshold: 1.0).
+    """
+    y, s = _check(labels, scores)
+    if y.min() == y.max():
+        raise InputError("Both classes are needed to draw ROC and precision-recall curves.")
+    fpr, tpr, roc_thr = skm.roc_curve(y, s, drop_intermediate=False)
+    precision, recall, pr_thr = skm.precision_recall_curve(y, s)
+    return {
+        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                "threshold": np.minimum(roc_thr, 1.0).tolist()},
+        "pr": {"precision": precision.tolist(), "recall": recall.tolist(),
+               "threshold": np.append(pr_thr, 1.0).tolist()},
+    }
