@@ -1,52 +1,55 @@
-"""Review queue at scale: ingest a 100,000-case batch, then time the Review page server-side.
+"""Review queue at scale: ingest an N-case batch, then time the Review page server-side.
 
-Builds a throwaway store, ingests N synthetic cases in one transaction, gives them scores
-under a real (embedded MiniLM, fresh head) registered version, and runs the Review page in
-Streamlit's AppTest: first render, and verdict -> next case. Attributions are precomputed
-for the first cases so the page time is the queue's, and timed separately once.
+Each measurement runs in a child process on its own throwaway store: it ingests N synthetic
+cases in one transaction, gives them scores under a registered version (embedded MiniLM
+folder, never loaded for scoring here), and runs the Review page in Streamlit's AppTest:
+first render, verdict -> next case, plain rerun. Attributions of the first cases are cached
+first, so the page time is the queue's (bench/explain.py times attributions).
 
-    python bench/review.py --n 100000
+With ``--baseline DIR`` (a checkout of older code, e.g. ``git worktree add /tmp/base
+d0c9a37``) the children alternate between that code and this tree, so both are measured
+under the same load, and the ratios are printed.
+
+    python bench/review.py --n 100000 --baseline /tmp/base
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-
+def child(n: int, repeats: int) -> dict:
+    """Runs inside the code tree under test (PYTHONPATH): build a store, time ingest and page."""
     tmp = Path(tempfile.mkdtemp(prefix="rsad-bench-"))
     os.environ.update({"RSAD_DB_URL": f"sqlite:///{tmp / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(tmp / "models"),
-                       "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu"})
+                       "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
     import numpy as np
     import pandas as pd
+    import psutil
     from sqlalchemy import text
     from streamlit.testing.v1 import AppTest
 
     from rsad import api, triage
     from rsad import store as q
     from rsad.config import embedded_base_model
+    from rsad.explain import Explanation, WordAttribution
     from rsad.ingest import load_batch
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())
-    texts = [" ".join(rng.choice(words, size=30)) + f" #{i}" for i in range(args.n)]
-    df = pd.DataFrame({"case_id": [f"b{i:06d}" for i in range(args.n)], "behavior_description": texts,
-                       "country": rng.choice(["CN", "US", "DE", "BR"], size=args.n)})
+    texts = [" ".join(rng.choice(words, size=30)) + f" #{i}" for i in range(n)]
+    df = pd.DataFrame({"case_id": [f"b{i:06d}" for i in range(n)], "behavior_description": texts,
+                       "country": rng.choice(["CN", "US", "DE", "BR"], size=n)})
     data = df.to_csv(index=False).encode()
     store = api.open_store()
     t0 = time.perf_counter()
@@ -54,50 +57,91 @@ def main() -> None:
     t_read = time.perf_counter() - t0
     api.save_batch(store, prepared, name="big")
     t_ingest = time.perf_counter() - t0
+    del prepared, data, df, texts
     with store.session() as s:
         v = q.add_model_version(s, name="v1", folder=embedded_base_model(), base_model="minilm",
                                 train_config={"max_length": 128}, data_hash="-", metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids, rng.random(len(ids)))
-    print(f"{args.n:,} cases: read+validate {t_read:.2f} s, ingest total {t_ingest:.2f} s (one transaction)")
+        s.commit()
+        # Cached attributions for the cases the page will open: the page time is the queue's.
+        first = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=repeats + 2)["rows"]]
+        for cid in first:
+            words_ = [WordAttribution(0, 5, "order", 0.1)]
+            expl = Explanation(words=words_, delta=0.0, n_steps=50, method="lig", score=0.9, covered_chars=5,
+                               truncated=False, seconds=0.0, n_tokens=3)
+            q.put_attribution(s, cid, v.id, "lig:n50:len128", expl.to_dict())
+        s.commit()
 
-    from rsad.model import Classifier
-
-    clf = Classifier.load(embedded_base_model(), device="cpu", name="v1")
-    first = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=args.repeats + 2)["rows"]]
-    t_attr = []
-    for cid in first:
-        t0 = time.perf_counter()
-        triage.explanation(store, cid, clf)
-        t_attr.append(time.perf_counter() - t0)
-    print(f"attributions (50 steps, ~35 tokens): median {statistics.median(t_attr):.2f} s over {len(t_attr)} cases")
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    proc = psutil.Process()
+    at = AppTest.from_file(str(Path.cwd() / "app.py"), default_timeout=300)
     at.session_state["analyst"] = "bench"
     at.run()
     at.switch_page("views/review.py")
+    rss_before = proc.memory_info().rss
     t0 = time.perf_counter()
     at.run()
     t_first = time.perf_counter() - t0
     assert not at.exception, at.exception
-    assert f"{args.n:,} cases match" in at.caption[0].value
+    assert f"{n:,} cases match" in at.caption[0].value, at.caption[0].value
     t_next = []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
+        before = at.subheader[0].value
         at.button(key="verdict_anomaly").click()
         t0 = time.perf_counter()
         at.run()
         t_next.append(time.perf_counter() - t0)
-        assert not at.exception and not at.error
+        assert not at.exception and not at.error and at.subheader[0].value != before
     t_again = []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         t0 = time.perf_counter()
         at.run()
         t_again.append(time.perf_counter() - t0)
-    print(f"Review page, {args.n:,}-case batch (AppTest, server-side):")
-    print(f"  first render           {t_first:.2f} s (includes loading the cached model once)")
-    print(f"  verdict -> next case   median {statistics.median(t_next):.2f} s over {args.repeats}")
-    print(f"  plain rerun            median {statistics.median(t_again):.2f} s over {args.repeats}")
-    print(f"store: {tmp}")
+    return {"n": n, "read": t_read, "ingest": t_ingest, "first": t_first, "next": statistics.median(t_next),
+            "rerun": statistics.median(t_again), "rss_mb": proc.memory_info().rss / 2**20,
+            "rss_growth_mb": (proc.memory_info().rss - rss_before) / 2**20}
+
+
+def run_child(code: Path, n: int, repeats: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--n", str(n),
+                          "--repeats", str(repeats)], cwd=code, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"child in {code} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of baseline and this tree")
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare with")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.n, args.repeats)))
+        return
+
+    trees = {"this tree": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
+    results: dict[str, list[dict]] = {k: [] for k in trees}
+    print(f"{args.n:,}-case batch; {args.rounds} round(s) per tree; load average {os.getloadavg()[0]:.2f}")
+    for r in range(args.rounds):
+        for name, code in (reversed(trees.items()) if r % 2 else trees.items()):
+            res = run_child(code, args.n, args.repeats)
+            results[name].append(res)
+            print(f"  round {r + 1} {name:9s}: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in res.items() if k != "n"), flush=True)
+    rows = [("read + validate (s)", "read"), ("ingest total, one transaction (s)", "ingest"),
+            ("Review first render (s)", "first"), ("verdict -> next case (s)", "next"),
+            ("plain rerun (s)", "rerun"), ("process RSS after the page runs (MiB)", "rss_mb"),
+            ("RSS growth over the page runs (MiB)", "rss_growth_mb")]
+    print(f"\nmedians over rounds ({args.n:,} cases, AppTest server-side); load average {os.getloadavg()[0]:.2f}")
+    print(f"{'':40s} " + " ".join(f"{k:>10s}" for k in trees) + ("      ratio" if args.baseline else ""))
+    for label, key in rows:
+        med = {k: statistics.median(x[key] for x in results[k]) for k in trees}
+        ratio = f"  {med['baseline'] / med['this tree']:8.2f}x" if args.baseline and med["this tree"] > 0 else ""
+        print(f"{label:40s} " + " ".join(f"{med[k]:10.2f}" for k in trees) + ratio)
 
 
 if __name__ == "__main__":

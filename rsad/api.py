@@ -17,6 +17,7 @@ from rsad.config import Settings, get_settings
 from rsad.db import Store
 from rsad.errors import InputError
 from rsad.ingest import ColumnMap, PreparedBatch, load_batch
+from rsad.jobs import prefetch
 from rsad.progress import ProgressFn, no_progress
 
 SCORE_CHUNK = 2_000  # cases read, scored and committed together: bounded memory, resumable
@@ -89,7 +90,8 @@ def load_classifier(store: Store, version: dict[str, Any]):  # noqa: ANN201 - to
 
     max_length = int(version["train_config"].get("max_length", store.settings.max_length))
     return Classifier.load(version["folder"], device=store.settings.device,
-                           max_length=max_length, name=version["name"])
+                           max_length=max_length, name=version["name"],
+                           precision=store.settings.score_precision)
 
 
 def score_batch(store: Store, batch: str | int, *, model: str | None = None, classifier: Any = None,
@@ -108,18 +110,20 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
     clf = classifier or load_classifier(store, version)
     done = total - todo
     progress(done, total, "scoring")
+
+    def chunks():  # runs in a producer thread with its own session: read + tokenize ahead
+        with store.session() as reader:
+            for chunk in q.unscored_cases(reader, batch_id, version["id"], chunk=SCORE_CHUNK):
+                yield [c for c, _ in chunk], clf.encode([t for _, t in chunk])
+
     with store.session() as s:
-        chunks = q.unscored_cases(s, batch_id, version["id"], chunk=SCORE_CHUNK)
-        while True:
-            chunk = next(chunks, None)
-            if chunk is None:
-                break
+        for case_ids, encoded in prefetch(chunks):
             base = done
-            scores = clf.score([t for _, t in chunk], batch_size=store.settings.score_batch_size,
-                               progress=lambda d, _t, m: progress(base + d, total, m))
-            q.put_scores(s, version["id"], [c for c, _ in chunk], scores)
+            scores = clf.score_encoded(encoded, batch_size=store.settings.score_batch_size,
+                                       progress=lambda d, _t, m: progress(base + d, total, m))
+            q.put_scores(s, version["id"], case_ids, scores)
             s.commit()
-            done += len(chunk)
+            done += len(case_ids)
     with store.session() as s:
         scores = np.asarray(q.batch_scores(s, batch_id, version["id"]))
     flagged = int((scores >= version["threshold"]).sum())

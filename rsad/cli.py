@@ -84,11 +84,22 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 def cmd_score(args: argparse.Namespace) -> None:
     """Score a batch (name or id) with a model version (the active one by default)."""
-    from rsad.api import score_batch
+    from rsad.api import get_version, load_classifier, score_batch
 
-    info = score_batch(_store(), args.batch, model=args.model, progress=_Bar())
+    store = _store()
+    version = get_version(store, args.model)
+    clf = load_classifier(store, version)
+    info = score_batch(store, args.batch, model=args.model, classifier=clf, progress=_Bar())
     print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
           f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
+    top = store.settings.explain_top if args.explain_top is None else args.explain_top
+    if top and info["flagged"] and version["status"] == "active":
+        # A CLI process ends with the command: the app's background precompute runs here in
+        # the foreground, so the Review page opens these cases from the cache.
+        from rsad.precompute import precompute_explanations
+
+        done = precompute_explanations(store, info["batch_id"], clf, top, progress=_Bar("cases"))
+        print(f"Attributions cached for the top {done['cases']} flagged cases ({done['computed']} computed now).")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -209,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("score", cmd_score)
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--explain-top", type=int, default=None, metavar="N",
+                   help="then cache attributions of the top N flagged cases (default RSAD_EXPLAIN_TOP; 0: none)")
     p = add("train", cmd_train)
     p.add_argument("--data", type=Path, help="labeled file in the batch schema")
     p.add_argument("--from-store", action="store_true", help="train on the store's current labels")

@@ -48,6 +48,10 @@ class Settings:
     base_model: str = ""  # empty: the embedded MiniLM folder
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     score_batch_size: int = 32
+    # auto: int8 dynamic quantization on the CPU, bf16/fp16 autocast on CUDA; fp32: exact
+    score_precision: str = "auto"
+    # after scoring, attributions of this many top flagged cases are computed in the background
+    explain_top: int = 20
     max_length: int = 128
     max_upload_mb: int = 200
     sqlite_busy_timeout_s: int = 30
@@ -75,6 +79,9 @@ def _resolve_sqlite(url: str) -> str:
     return prefix + str(path)
 
 
+_ZERO_ALLOWED = {"explain_top"}  # 0 switches the feature off
+
+
 def _parse(name: str, raw: str, default: object) -> object:
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -83,7 +90,7 @@ def _parse(name: str, raw: str, default: object) -> object:
             value = int(raw)
         except ValueError:
             raise ConfigError(f"RSAD_{name.upper()}={raw!r} is not a whole number.") from None
-        if value <= 0:
+        if value < 0 or (value == 0 and name not in _ZERO_ALLOWED):
             raise ConfigError(f"RSAD_{name.upper()} must be positive, got {value}.")
         return value
     if isinstance(default, Path):
@@ -108,10 +115,13 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     device = settings.device.lower()
     if not (device in {"auto", "cpu", "mps", "cuda"} or device.startswith("cuda:")):
         raise ConfigError(f"RSAD_DEVICE={settings.device!r}: use auto, cpu, cuda, cuda:N or mps.")
+    precision = settings.score_precision.lower()
+    if precision not in {"auto", "fp32", "int8"}:
+        raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use auto, fp32 or int8.")
     models_dir = settings.models_dir
     if not models_dir.is_absolute():
         models_dir = PROJECT_ROOT / models_dir
     return Settings(
         **{**values, "db_url": _resolve_sqlite(settings.db_url), "models_dir": models_dir,
-           "device": device}
+           "device": device, "score_precision": precision}
     )

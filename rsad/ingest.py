@@ -259,8 +259,9 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
             raise InputError(f"{file_name}: ids longer than 200 characters at {_rows(too_long)}.")
 
     meta_cols = [c for c in df.columns if c not in {columns.text, columns.label, columns.id}]
-    meta_df = df[meta_cols]
-    meta = [{c: _json_safe(v) for c, v in zip(meta_cols, row)} for row in meta_df.itertuples(index=False, name=None)]
+    # Column by column: most cells are plain strings (CSV is read as text), checked once each.
+    values = [[v if type(v) is str else _json_safe(v) for v in df[c].tolist()] for c in meta_cols]
+    meta = [dict(zip(meta_cols, row)) for row in zip(*values)] if meta_cols else [{} for _ in texts]
     return PreparedBatch(file_name=file_name, sha256=sha256, ids=ids, texts=texts, labels=labels,
                          meta=meta, columns=found, generated_ids=generated)
 

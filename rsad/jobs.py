@@ -7,10 +7,11 @@ BackgroundJob per process (``st.cache_resource``) and polls :meth:`snapshot`.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,3 +81,49 @@ class BackgroundJob:
         if self._thread is not None:
             self._thread.join(timeout)
         return self.snapshot()
+
+
+_DONE = object()
+
+
+def prefetch(make_items: Callable[[], Iterator[Any]], depth: int = 1) -> Iterator[Any]:
+    """Iterate ``make_items()`` in a producer thread, ``depth`` items ahead of the consumer.
+
+    Scoring uses it to read and tokenize the next chunk while the model scores this one.
+    The producer's exceptions are raised in the consumer; a consumer that stops early (an
+    error, Ctrl-C) stops the producer at its next item.
+    """
+    items: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in make_items():
+                if not put((None, item)):
+                    return
+            put((None, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put((exc, None))
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = items.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

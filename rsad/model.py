@@ -3,11 +3,19 @@
 Scoring sorts texts by length and pads each batch only to its own longest text: behavior
 descriptions vary a lot in length, and padding everything to max_length wastes most of the
 compute on [PAD] tokens.
+
+Precision (``RSAD_SCORE_PRECISION``): on the CPU, ``auto`` scores with an int8
+dynamically quantized copy of the Linear layers (about 1.4x faster on 2 AVX2 cores; scores
+within ~0.01 of fp32, ROC-AUC unchanged to 1e-4 on fake_reviews, see docs/benchmarks.md).
+The fp32 model stays loaded: attributions need its gradients. GPUs never quantize: they
+score under bf16 (fp16 on older cards) autocast.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,8 @@ from rsad.errors import ConfigError, ModelError
 from rsad.progress import ProgressFn, no_progress
 
 LABEL2ID = {"normal": 0, "anomaly": 1}
+_QUANTIZE_LOCK = threading.Lock()
+PRECISIONS = ("auto", "fp32", "int8")
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 
 
@@ -82,6 +92,41 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return torch.autocast("cuda", dtype=dtype)
 
 
+def resolve_precision(setting: str, device: torch.device) -> str:
+    """What a precision setting means on a device: 'int8', 'fp32', 'bf16' or 'fp16'.
+
+    int8 is a CPU technique here (dynamic quantization); on CUDA every setting but fp32 means
+    autocast, and other accelerators (MPS) score in fp32.
+    """
+    setting = setting.lower()
+    if setting not in PRECISIONS:
+        raise ConfigError(f"Score precision {setting!r}: use one of {', '.join(PRECISIONS)}.")
+    if setting == "fp32":
+        return "fp32"
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu":
+        return "int8"
+    return "fp32"
+
+
+def quantize_int8(model: Any) -> Any | None:
+    """A copy of ``model`` with int8 dynamically quantized Linear layers, for CPU inference.
+
+    None when this PyTorch cannot (no quantized engine, or the eager API is gone): the caller
+    then scores in fp32. ``torch.ao.quantization`` warns that it is deprecated; it still ships
+    and works in 2.13, and the fallback covers its removal.
+    """
+    try:
+        from torch.ao.quantization import quantize_dynamic
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=False).eval()
+    except (ImportError, AttributeError, RuntimeError, NotImplementedError):
+        return None
+
+
 def anomaly_index(model: Any) -> int:
     return int(getattr(model.config, "label2id", {}).get("anomaly", 1))
 
@@ -95,15 +140,38 @@ class Classifier:
     device: torch.device
     max_length: int = 128
     name: str = ""
+    precision: str = "fp32"  # effective: fp32 | int8 | bf16 | fp16 (see resolve_precision)
+    scoring_model: Any = None  # the int8 copy when precision is int8 (made on first score)
 
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
-             name: str = "") -> Classifier:
+             name: str = "", precision: str = "fp32") -> Classifier:
+        """Load a version; ``precision`` is a setting (auto, fp32, int8), fp32 by default here
+        so library callers get exact scores unless they ask (the app passes its setting)."""
         model, tokenizer = load_pretrained(str(folder))
         dev = pick_device(device)
         model.to(dev).eval()
         return cls(model=model, tokenizer=tokenizer, device=dev, max_length=max_length,
-                   name=name or Path(folder).name)
+                   name=name or Path(folder).name, precision=resolve_precision(precision, dev))
+
+    def _scorer(self) -> Any:
+        """The module that scores: the int8 copy, made on first use (a page that only shows
+        attributions never pays for it), or the model itself."""
+        if self.precision != "int8":
+            return self.model
+        with _QUANTIZE_LOCK:
+            if self.scoring_model is None:
+                self.scoring_model = quantize_int8(self.model)
+                if self.scoring_model is None:
+                    self.precision = "fp32"
+                    return self.model
+        return self.scoring_model
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda" and self.precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids per text, truncated to max_length, unpadded."""
@@ -130,20 +198,27 @@ class Classifier:
     def score(self, texts: list[str], *, batch_size: int = 32,
               progress: ProgressFn = no_progress) -> np.ndarray:
         """P(anomaly) for each text, in the order given."""
-        n = len(texts)
+        return self.score_encoded(self.encode(texts) if len(texts) else [], batch_size=batch_size,
+                                  progress=progress)
+
+    def score_encoded(self, ids: list[list[int]], *, batch_size: int = 32,
+                      progress: ProgressFn = no_progress) -> np.ndarray:
+        """P(anomaly) for each row of :meth:`encode`'s output (tokenized elsewhere, e.g. ahead
+        of time in another thread)."""
+        n = len(ids)
         out = np.empty(n, dtype=np.float64)
         if n == 0:
             return out
-        ids = self.encode(texts)
         order = np.argsort([len(r) for r in ids], kind="stable")[::-1]
         target = anomaly_index(self.model)
+        model = self._scorer()
         done = 0
         progress(0, n, "scoring")
-        with torch.inference_mode(), autocast(self.device):
+        with torch.inference_mode(), self._autocast():
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 input_ids, mask = self.pad([ids[i] for i in idx])
-                logits = self.model(input_ids=input_ids, attention_mask=mask).logits
+                logits = model(input_ids=input_ids, attention_mask=mask).logits
                 probs = torch.softmax(logits.float(), dim=-1)[:, target]
                 out[idx] = probs.cpu().numpy()
                 done += len(idx)

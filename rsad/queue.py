@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select
+from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rsad.errors import InputError, NotFoundError
@@ -53,27 +53,12 @@ def _meta_value(key: str):  # noqa: ANN202
     return cast(Case.meta[key].as_string(), String)
 
 
-def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
-    latest = latest_verdicts_subquery()
-    query = (
-        select(Case.id, Case.external_id, Batch.name.label("batch"), Score.score,
-               func.substr(Case.text, 1, PREVIEW_CHARS).label("preview"),
-               latest.c.label.label("verdict"), latest.c.analyst.label("analyst"),
-               latest.c.created_at.label("reviewed_at"))
-        .join(Score, and_(Score.case_id == Case.id, Score.model_version_id == model_version_id))
-        .join(Batch, Batch.id == Case.batch_id)
-        .outerjoin(latest, latest.c.case_id == Case.id)
-        .where(Score.score >= f.score_min, Score.score <= f.score_max)
-    )
+def _where(query, model_version_id: int, f: QueueFilter):  # noqa: ANN001, ANN202
+    """The filters that do not involve verdicts: model, score range, batch, metadata, text."""
+    query = query.where(Score.model_version_id == model_version_id,
+                        Score.score >= f.score_min, Score.score <= f.score_max)
     if f.batch_id is not None:
         query = query.where(Case.batch_id == f.batch_id)
-    has_verdict = exists().where(Verdict.case_id == Case.id)
-    if f.status == "unreviewed":
-        query = query.where(~has_verdict)
-    elif f.status == "reviewed":
-        query = query.where(has_verdict)
-    if f.verdict:
-        query = query.where(latest.c.label == f.verdict)
     if f.meta_key and f.meta_value not in (None, ""):
         query = query.where(_meta_value(f.meta_key) == str(f.meta_value))
     if f.text_contains.strip():
@@ -81,22 +66,107 @@ def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
     return query
 
 
-def _ordered(query, f: QueueFilter, threshold: float):  # noqa: ANN001, ANN202
+def _latest_with_label(label: str):  # noqa: ANN202
+    """Ids of the cases whose newest verdict has this label."""
+    newest = select(func.max(Verdict.id)).group_by(Verdict.case_id)
+    return select(Verdict.case_id).where(Verdict.id.in_(newest), Verdict.label == label)
+
+
+def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
+    # The latest verdict of each shown row is attached afterwards (see _with_verdicts): joining
+    # it here made SQLite join every matching case of a 100,000-case batch to it.
+    query = (
+        select(Case.id, Case.external_id, Batch.name.label("batch"), Score.score,
+               func.substr(Case.text, 1, PREVIEW_CHARS).label("preview"))
+        .join(Score, Score.case_id == Case.id)
+        .join(Batch, Batch.id == Case.batch_id)
+    )
+    query = _where(query, model_version_id, f)
+    # IN (one list of reviewed ids, built once) rather than a per-case EXISTS probe: the
+    # reviewed filter must otherwise probe every case of a big batch.
+    reviewed = select(Verdict.case_id)
+    if f.status == "unreviewed":
+        query = query.where(Case.id.not_in(reviewed))
+    elif f.status == "reviewed":
+        query = query.where(Case.id.in_(reviewed))
+    if f.verdict:
+        query = query.where(Case.id.in_(_latest_with_label(f.verdict)))
+    return query
+
+
+def _ordered(query, f: QueueFilter, threshold: float, window: int | None = None):  # noqa: ANN001, ANN202
+    """The queue's order. For "uncertain", ``window`` (offset + limit of the caller) lets the
+    database walk the score index outward from the threshold on both sides instead of
+    sorting the whole batch by distance: the first ``window`` rows can only come from the
+    ``window`` nearest on either side."""
     if f.sort == "uncertain":
-        return query.order_by(func.abs(Score.score - literal(threshold)), Case.id)
+        if window is None:
+            return query.order_by(func.abs(Score.score - literal(threshold)), Case.id)
+        above = query.where(Score.score >= threshold).order_by(Score.score, Case.id).limit(window)
+        below = query.where(Score.score < threshold).order_by(Score.score.desc(), Case.id).limit(window)
+        both = union_all(select(above.subquery()), select(below.subquery())).subquery()
+        return select(both).order_by(func.abs(both.c.score - literal(threshold)), both.c.id)
     if f.sort == "newest":
         return query.order_by(Case.id.desc())
     return query.order_by(Score.score.desc(), Case.id)
 
 
+def _slice(query, f: QueueFilter, threshold: float, offset: int, limit: int):  # noqa: ANN001, ANN202
+    offset = max(0, offset)
+    return _ordered(query, f, threshold, window=offset + limit).offset(offset).limit(limit)
+
+
+def _with_verdicts(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add each row's latest verdict, analyst and time (None when unreviewed)."""
+    latest = latest_verdicts_subquery()
+    ids = [r["id"] for r in rows]
+    found = {} if not ids else {
+        cid: (label, who, when) for cid, label, who, when in session.execute(
+            select(latest.c.case_id, latest.c.label, latest.c.analyst, latest.c.created_at)
+            .where(latest.c.case_id.in_(ids)))}
+    for r in rows:
+        r["verdict"], r["analyst"], r["reviewed_at"] = found.get(r["id"], (None, None, None))
+    return rows
+
+
+def scored_count(session: Session, model_version_id: int, f: QueueFilter) -> int:
+    """Cases the version scored that pass the verdict-free filters: the expensive count
+    (one pass over the batch), which changes only when scores or batches do."""
+    return session.scalar(_where(select(func.count()).select_from(Case).join(Score, Score.case_id == Case.id),
+                                 model_version_id, f)) or 0
+
+
+def reviewed_count(session: Session, model_version_id: int, f: QueueFilter) -> int:
+    """Cases with at least one verdict (or, with ``f.verdict``, that latest verdict) that pass
+    the other filters. Driven from the verdicts, so its cost follows the work done, not the batch."""
+    newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
+    query = (select(func.count()).select_from(newest).join(Verdict, Verdict.id == newest.c.id)
+             .join(Case, Case.id == Verdict.case_id).join(Score, Score.case_id == Case.id))
+    if f.verdict:
+        query = query.where(Verdict.label == f.verdict)
+    return session.scalar(_where(query, model_version_id, f)) or 0
+
+
+def count_matching(session: Session, model_version_id: int, f: QueueFilter,
+                   scored: int | None = None) -> int:
+    """How many cases the queue holds; ``scored`` is :func:`scored_count` when the caller has it."""
+    if f.verdict and f.status == "unreviewed":
+        return 0  # an unreviewed case has no latest verdict to match
+    if f.status == "all" and not f.verdict:
+        return scored if scored is not None else scored_count(session, model_version_id, f)
+    reviewed = reviewed_count(session, model_version_id, f)
+    if f.status == "reviewed" or f.verdict:
+        return reviewed
+    return (scored if scored is not None else scored_count(session, model_version_id, f)) - reviewed
+
+
 def queue_page(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
-               *, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+               *, offset: int = 0, limit: int = 50, scored: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of the queue and the number of cases matching the filters."""
     f.check()
-    base = _filtered(model_version_id, f)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(_ordered(base, f, threshold).offset(max(0, offset)).limit(limit)).mappings()
-    return [dict(r) for r in rows], int(total)
+    total = count_matching(session, model_version_id, f, scored)
+    rows = session.execute(_slice(_filtered(model_version_id, f), f, threshold, offset, limit)).mappings()
+    return _with_verdicts(session, [dict(r) for r in rows]), int(total)
 
 
 def neighbour(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
@@ -104,9 +174,15 @@ def neighbour(session: Session, model_version_id: int, threshold: float, f: Queu
     """The case id at ``position`` (0-based) of the queue, or None past its end."""
     if position < 0:
         return None
-    row = session.execute(_ordered(_filtered(model_version_id, f), f, threshold)
-                          .offset(position).limit(1)).first()
+    row = session.execute(_slice(_filtered(model_version_id, f), f, threshold, position, 1)).first()
     return row[0] if row else None
+
+
+def queue_ids(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
+              limit: int) -> list[int]:
+    """The first ``limit`` case ids of the queue (no count, no row payload)."""
+    f.check()
+    return [r[0] for r in session.execute(_slice(_filtered(model_version_id, f), f, threshold, 0, limit))]
 
 
 def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list[str]:

@@ -3,6 +3,7 @@ the caller owns the transaction (see :meth:`rsad.db.Store.session`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -29,12 +30,20 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
                   uploader=uploader, row_count=len(prepared))
     session.add(batch)
     session.flush()
-    rows = [
-        {"batch_id": batch.id, "external_id": i, "text": t, "meta": m, "given_label": y}
-        for i, t, m, y in zip(prepared.ids, prepared.texts, prepared.meta, prepared.labels)
-    ]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(Case), rows[start : start + INSERT_CHUNK])
+    # Straight to the driver's executemany: the ORM's bulk insert spends two thirds of a
+    # 100,000-row ingest building per-row parameters. Same SQL, same JSON text as the ORM.
+    conn = session.connection()
+    keys = ["batch_id", "external_id", "text", "meta", "given_label"]
+    compiled = insert(Case.__table__).compile(dialect=conn.dialect, column_keys=keys)
+    rows = zip([batch.id] * len(prepared), prepared.ids, prepared.texts,
+               map(json.dumps, prepared.meta), prepared.labels)
+    if compiled.positional:
+        order = [keys.index(k) for k in compiled.positiontup]
+        params = [tuple(r[i] for i in order) for r in rows]
+    else:
+        params = [dict(zip(keys, r)) for r in rows]
+    for start in range(0, len(params), INSERT_CHUNK):
+        conn.exec_driver_sql(str(compiled), params[start : start + INSERT_CHUNK])
     return batch
 
 

@@ -5,19 +5,22 @@ Like :mod:`rsad.api`, each function opens its own transaction and returns plain 
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from rsad import queue as qq
 from rsad import store as q
 from rsad.db import Store
 from rsad.errors import InputError, StateError
-from rsad.orm import Batch, Case, Verdict
+from rsad.orm import Batch, Case, Score, Verdict
 from rsad.queue import QueueFilter
 
 EXPLAIN_STEPS = 50
@@ -29,16 +32,52 @@ def batches(store: Store) -> list[dict[str, Any]]:
                 for b in s.scalars(select(Batch).order_by(Batch.id.desc()))]
 
 
+_SCORED_COUNTS: dict[tuple, tuple[float, int]] = {}  # (store, version, watermark, filter) -> (when, count)
+_SCORED_COUNTS_LOCK = threading.Lock()
+SCORED_COUNT_TTL_S = 600.0  # a safety net: the watermark already changes with scores and batches
+
+
+def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int:
+    """:func:`rsad.queue.scored_count`, remembered until scores or batches change.
+
+    Counting a 100,000-case batch is the one full pass a queue page needs; verdicts do not
+    change it, so each verdict -> next case rerun pays only for the (small) reviewed count.
+    """
+    watermark = tuple(s.execute(select(select(func.max(Score.id)).scalar_subquery(),
+                                       select(func.max(Batch.id)).scalar_subquery(),
+                                       select(func.count(Batch.id)).scalar_subquery())).one())
+    key = (location, version_id, watermark, replace(f, status="all", verdict=None, sort="score"))
+    now = time.monotonic()
+    with _SCORED_COUNTS_LOCK:
+        hit = _SCORED_COUNTS.get(key)
+    if hit is not None and now - hit[0] < SCORED_COUNT_TTL_S:
+        return hit[1]
+    count = qq.scored_count(s, version_id, f)
+    with _SCORED_COUNTS_LOCK:
+        if len(_SCORED_COUNTS) >= 256:
+            _SCORED_COUNTS.pop(next(iter(_SCORED_COUNTS)))
+        _SCORED_COUNTS[key] = (now, count)
+    return count
+
+
 def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
     """A page of the queue under the active model, with the total count."""
     with store.session() as s:
         active = q.require_active(s)
-        rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit)
+        f.check()
+        scored = None
+        if not f.verdict and f.status != "reviewed":
+            scored = _scored_count(s, store.location, active.id, f)
+        rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit,
+                                    scored=scored)
     return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
-            "threshold": active.threshold}
+            "threshold": active.threshold, "offset": offset}
 
 
-def queue_case_at(store: Store, f: QueueFilter, position: int) -> int | None:
+def queue_case_at(store: Store, f: QueueFilter, position: int, page: dict[str, Any] | None = None) -> int | None:
+    """The case id at ``position``; read from ``page`` (a :func:`queue` result) when it holds it."""
+    if page is not None and 0 <= position - page.get("offset", 0) < len(page["rows"]):
+        return page["rows"][position - page["offset"]]["id"]
     with store.session() as s:
         active = q.require_active(s)
         return qq.neighbour(s, active.id, active.threshold, f, position)
@@ -81,6 +120,25 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     return len(case_ids)
 
 
+def explanation_key(store: Store, active: Any, n_steps: int = EXPLAIN_STEPS) -> str:
+    """The cache key of attributions under a version: steps and the length the model reads
+    (the version's own max_length, as :func:`rsad.api.load_classifier` uses it)."""
+    max_length = int((active.train_config or {}).get("max_length", store.settings.max_length))
+    return f"lig:n{n_steps}:len{max_length}"
+
+
+def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any] | None:
+    """The cached attributions of a case under the active model, or None: no model needed."""
+    from rsad.explain import Explanation
+
+    with store.session() as s:
+        active = q.require_active(s)
+        cached = q.get_attribution(s, case_id, active.id, explanation_key(store, active, n_steps))
+        if cached is None:
+            return None
+        return {"explanation": Explanation.from_dict(cached), "cached": True, "text": s.get(Case, case_id).text}
+
+
 def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any]:
     """Token attributions of a case under the active model, from the cache or computed once."""
     from rsad.explain import Explanation, explain
@@ -95,8 +153,11 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
     if cached is not None:
         return {"explanation": Explanation.from_dict(cached), "cached": True, "text": text}
     expl = explain(classifier, text, n_steps=n_steps)
-    with store.session() as s:
-        q.put_attribution(s, case_id, active.id, key, expl.to_dict())
+    try:
+        with store.session() as s:
+            q.put_attribution(s, case_id, active.id, key, expl.to_dict())
+    except IntegrityError:
+        pass  # the background precompute (or another analyst) stored the same case first
     return {"explanation": expl, "cached": False, "text": text}
 
 

@@ -51,6 +51,16 @@ def active_classifier():  # noqa: ANN201
     return _classifier_for(get_settings().db_url, version["name"], version["folder"])
 
 
+def classifier_loader():  # noqa: ANN201
+    """A zero-argument loader of the active classifier for background jobs: they load the
+    model (once per process, shared with the pages) only if they need it."""
+    db_url = get_settings().db_url
+    version = api.active_version(get_store())
+    if version is None:
+        return lambda: None
+    return lambda: _classifier_for(db_url, version["name"], version["folder"])
+
+
 def show_error(exc: Exception) -> None:
     """An rsad error as the user should see it: one actionable line, no stack trace."""
     st.error(str(exc), icon=":material/error:")

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.common import show_error
+from views.common import active_classifier, show_error
 from rsad import triage
 from rsad.errors import RsadError
 
 
 @st.fragment
-def attribution_panel(store, case_id: int, classifier) -> None:  # noqa: ANN001
+def attribution_panel(store, case_id: int) -> None:  # noqa: ANN001
     """Highlighted original text and the top tokens for one case (cached in the store)."""
     from rsad.explain import explanation_html, legend_html, top_words_figure
 
     st.markdown("**Why this score**")
-    if classifier is None:
-        st.info("No active model: nothing to explain.")
-        return
     try:
-        with st.spinner("Computing token attributions…"):
-            out = triage.explanation(store, case_id, classifier)
+        # From the cache first: precomputed cases need no model, so a page with a cached case
+        # never waits for the model to load.
+        out = triage.cached_explanation(store, case_id)
+        if out is None:
+            classifier = active_classifier()
+            if classifier is None:
+                st.info("No active model: nothing to explain.")
+                return
+            with st.spinner("Computing token attributions…"):
+                out = triage.explanation(store, case_id, classifier)
     except RsadError as exc:
         show_error(exc)
         return

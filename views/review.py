@@ -3,14 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import active_classifier, analyst, get_store, show_error
+from views.common import analyst, classifier_loader, get_store, show_error
 from views.explain_panel import attribution_panel
 from views.shortcuts import add_shortcuts
-from rsad import triage
+from rsad import precompute, triage
 from rsad.errors import RsadError
 from rsad.queue import SORTS, STATUSES, QueueFilter
 
 PAGE_SIZE = 50
+EXPLAIN_AHEAD = 2  # cases after the current one whose attributions are computed in the background
 ALL = "(all)"
 store = get_store()
 reasons = list(store.settings.reason_codes)
@@ -21,6 +22,12 @@ def metadata_values(store_at: str, batch_id: int | None, key: str) -> list[str]:
     # One scan of the batch per column; batches are immutable, two minutes of staleness is fine.
     # store_at keys the cache by store, so two stores never share values.
     return triage.metadata_values(store, batch_id, key)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def metadata_keys(store_at: str, batch_id: int | None, n_batches: int) -> list[str]:
+    # Read on every rerun otherwise; a new batch (n_batches) may bring new columns.
+    return triage.metadata_keys(store, batch_id)
 
 
 st.title("Review queue")
@@ -48,7 +55,8 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     status = c3.selectbox("Status", STATUSES, key="f_status")
     verdict = c4.selectbox("Latest verdict", [ALL, "anomaly", "normal", "unsure"], key="f_verdict")
     c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
-    meta_key = c1.selectbox("Metadata column", [ALL, *triage.metadata_keys(store, batch_id)], key="f_meta_key")
+    meta_key = c1.selectbox("Metadata column", [ALL, *metadata_keys(store.location, batch_id, len(batch_list))],
+                            key="f_meta_key")
     values = [] if meta_key == ALL else metadata_values(store.location, batch_id, meta_key)
     meta_value = c2.selectbox("equals", [ALL, *values], key="f_meta_value", disabled=meta_key == ALL)
     text_contains = c3.text_input("Text contains", key="f_text")
@@ -128,7 +136,7 @@ elif len(selected) == 1:
         st.session_state["case_pos"] = pos = clicked
 
 pos = min(pos, total - 1)
-case_id = triage.queue_case_at(store, f, pos)
+case_id = triage.queue_case_at(store, f, pos, page)  # on the shown page: no second query
 if case_id is None:
     st.info("End of the queue.")
     st.stop()
@@ -203,7 +211,14 @@ mine = any(v["analyst"] == analyst() for v in case["verdicts"]) if analyst() els
 if st.session_state.get("attr_after_verdict") and not mine:
     st.info("Attributions appear once you have recorded your verdict on this case.")
 else:
-    attribution_panel(store, case_id, active_classifier())
+    attribution_panel(store, case_id)
+
+# While the analyst reads this case, the next ones get their attributions (one job at a time
+# per session; the model loads in that job, not in a page run).
+ahead = [r["id"] for r in page["rows"][pos - page["offset"] + 1:][:EXPLAIN_AHEAD]] if page["offset"] <= pos else []
+job = st.session_state.get("_explain_ahead")
+if ahead and (job is None or job.snapshot().status not in ("queued", "running")):
+    st.session_state["_explain_ahead"] = precompute.start_explain_ahead(store, ahead, classifier_loader())
 
 add_shortcuts({"a": "verdict_anomaly", "n": "verdict_normal", "u": "verdict_unsure",
                "j": "next_case", "arrowright": "next_case", "k": "prev_case", "arrowleft": "prev_case"})

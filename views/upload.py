@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from views.common import active_classifier, analyst, get_store, show_error
-from rsad import api
+from rsad import api, precompute
 from rsad.errors import RsadError
 from rsad.ingest import ColumnMap
 from rsad.progress import Rate
@@ -71,6 +71,11 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         st.session_state["last_scored"] = {k: result[k] for k in ("batch", "batch_id", "model", "threshold",
                                                                   "rows", "flagged")} | {
             "scores": result["scores"].tolist()}
+        # The cases an analyst opens first get their attributions while they read this page.
+        st.session_state.pop("precompute_job", None)
+        if store.settings.explain_top and result["flagged"]:
+            st.session_state["precompute_job"] = precompute.start_precompute(
+                store, result["batch_id"], clf, store.settings.explain_top)
     except RsadError as exc:
         show_error(exc)
         st.stop()
@@ -88,5 +93,14 @@ if last:
     fig.update_layout(xaxis_title="P(anomaly)", yaxis_title="cases", height=300, margin=dict(t=30, b=40),
                       xaxis_range=[0, 1])
     st.plotly_chart(fig, key="score_histogram")
+    if (job := st.session_state.get("precompute_job")) is not None:
+        state = job.snapshot()
+        if state.status == "failed":
+            st.caption(f"Precomputing attributions stopped: {state.error}")
+        elif state.status == "done":
+            st.caption(f"Attributions ready for the top {state.result['cases']} flagged cases.")
+        else:
+            st.caption(f"Computing attributions for the top flagged cases in the background: "
+                       f"{state.done} of {state.total or store.settings.explain_top} done.")
     st.page_link("views/review.py", label=f"Review batch {last['batch']}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})
