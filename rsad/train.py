@@ -18,7 +18,7 @@ import torch
 
 from rsad.errors import InputError
 from rsad.metrics import binary_metrics, max_f1_threshold
-from rsad.model import Classifier, autocast, load_pretrained, pick_device
+from rsad.model import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
 
 
@@ -39,6 +39,8 @@ class TrainConfig:
     class_weighting: bool = True  # anomalies are rare in real batches
     early_stopping_patience: int = 1  # epochs without a better validation PR-AUC
     max_grad_norm: float = 1.0
+    # Batches of similar-length texts (less padding, same examples per epoch); see _batches.
+    group_by_length: bool = True
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
@@ -91,11 +93,24 @@ def split_table(table: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame,
     return train.reset_index(drop=True), val.reset_index(drop=True)
 
 
+GROUP_SPAN = 50  # batches per length group: random enough across groups, little padding within
+
+
 def _batches(ids: list[list[int]], labels: np.ndarray, batch_size: int,
-             rng: np.random.Generator):
+             rng: np.random.Generator, group_by_length: bool = False):
+    """Shuffled batches. Grouped by length, each run of GROUP_SPAN batches is sorted by length
+    before it is cut, then the batch order is shuffled again: batches hold texts of similar
+    length, so padding (most of the compute on short texts) mostly disappears."""
     order = rng.permutation(len(ids))
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    cuts = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if group_by_length:
+        span = batch_size * GROUP_SPAN
+        cuts = []
+        for g in range(0, len(order), span):
+            group = sorted(order[g : g + span], key=lambda i: len(ids[i]), reverse=True)
+            cuts += [np.array(group[s : s + batch_size]) for s in range(0, len(group), batch_size)]
+        cuts = [cuts[i] for i in rng.permutation(len(cuts))]
+    for idx in cuts:
         yield [ids[i] for i in idx], torch.as_tensor(labels[idx], dtype=torch.long)
 
 
@@ -116,7 +131,10 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     model, tokenizer = load_pretrained(config.base_model)
     dev = pick_device(device)
     model.to(dev)
-    clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length)
+    # Validation scores pick the best epoch and the threshold: exact fp32 on the CPU (the
+    # model changes every epoch, so an int8 copy would have to be remade each time), autocast on GPUs.
+    clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length,
+                     precision="fp32" if dev.type == "cpu" else resolve_precision("auto", dev))
     train_ids = clf.encode(train_df["text"].tolist())
     y_train = train_df["label"].to_numpy(dtype=int)
     y_val = val_df["label"].to_numpy(dtype=int)
@@ -147,7 +165,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     for epoch in range(1, config.epochs + 1):
         model.train()
         losses = []
-        for batch_ids, batch_y in _batches(train_ids, y_train, config.batch_size, rng):
+        for batch_ids, batch_y in _batches(train_ids, y_train, config.batch_size, rng, config.group_by_length):
             input_ids, mask = clf.pad(batch_ids)
             with autocast(dev):
                 logits = model(input_ids=input_ids, attention_mask=mask).logits
