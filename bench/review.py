@@ -28,16 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(n: int, repeats: int) -> dict:
-    """Runs inside the code tree under test (PYTHONPATH): build a store, time ingest and page."""
+def build_store(n: int, cached: int) -> tuple[float, float]:
+    """A throwaway store (RSAD_* variables set here) with one scored n-case batch; the first
+    ``cached`` cases of the queue get cached attributions. Returns (read, ingest) seconds."""
     tmp = Path(tempfile.mkdtemp(prefix="rsad-bench-"))
     os.environ.update({"RSAD_DB_URL": f"sqlite:///{tmp / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(tmp / "models"),
                        "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
     import numpy as np
     import pandas as pd
-    import psutil
     from sqlalchemy import text
-    from streamlit.testing.v1 import AppTest
 
     from rsad import api, triage
     from rsad import store as q
@@ -65,13 +64,22 @@ def child(n: int, repeats: int) -> dict:
         q.put_scores(s, v.id, ids, rng.random(len(ids)))
         s.commit()
         # Cached attributions for the cases the page will open: the page time is the queue's.
-        first = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=repeats + 2)["rows"]]
+        first = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=cached)["rows"]]
         for cid in first:
             words_ = [WordAttribution(0, 5, "order", 0.1)]
             expl = Explanation(words=words_, delta=0.0, n_steps=50, method="lig", score=0.9, covered_chars=5,
                                truncated=False, seconds=0.0, n_tokens=3)
             q.put_attribution(s, cid, v.id, "lig:n50:len128", expl.to_dict())
         s.commit()
+    store.dispose()
+    return t_read, t_ingest
+
+
+def child(n: int, repeats: int) -> dict:
+    """Runs inside the code tree under test (PYTHONPATH): build a store, time ingest and page."""
+    t_read, t_ingest = build_store(n, repeats + 2)
+    import psutil
+    from streamlit.testing.v1 import AppTest
 
     proc = psutil.Process()
     at = AppTest.from_file(str(Path.cwd() / "app.py"), default_timeout=300)

@@ -37,7 +37,9 @@ def test_int8_scores_agree_with_fp32(exact, fast):
     a, b = exact.score(texts), fast.score(texts)
     kinds = {type(m).__module__ for m in fast.scoring_model.modules()}
     assert any("quantized" in k for k in kinds), "the scoring copy has quantized Linear layers"
-    assert all(type(m) is not torch.nn.Linear for m in fast.scoring_model.modules())
+    linear = {n for n, m in fast.scoring_model.named_modules() if type(m) is torch.nn.Linear}
+    assert linear and all(n.endswith("output.dense") and "attention" not in n or "classifier" in n
+                          or "pooler" in n for n in linear), "only the FFN outputs and the head stay fp32"
     assert any(type(m) is torch.nn.Linear for m in fast.model.modules()), "the fp32 model is untouched"
     assert np.abs(a - b).max() < 0.02
     labels = tiny_table(64)["is_anomaly"].to_numpy()
@@ -187,3 +189,20 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
         got = triage.queue(store, QueueFilter(status="all", sort="uncertain"), offset=offset, limit=4)["rows"]
         assert [r["id"] for r in got] == expected[offset:offset + 4]
     assert triage.queue_case_at(store, QueueFilter(status="all", sort="uncertain"), 5) == expected[5]
+
+
+def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    csv = tmp_path / "night.csv"
+    tiny_table(12).to_csv(csv, index=False)
+    api.ingest_file(store_with_model, csv, name="night")
+    out = subprocess.run([sys.executable, "-m", "rsad.cli", "score", "night", "--explain-top", "2"],
+                         env={**os.environ}, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "Attributions cached for the top 2 flagged cases (2 computed now)" in out.stdout
+    batch = next(b for b in api.overview(store_with_model)["batches"] if b["name"] == "night")
+    for cid in precompute.top_flagged(store_with_model, batch["id"], 2):
+        assert triage.cached_explanation(store_with_model, cid) is not None
