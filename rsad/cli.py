@@ -87,18 +87,19 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rsad.api import get_version, load_classifier, score_batch
 
     store = _store()
-    version = get_version(store, args.model)
-    clf = load_classifier(store, version)
-    info = score_batch(store, args.batch, model=args.model, classifier=clf, progress=_Bar())
+    info = score_batch(store, args.batch, model=args.model, progress=_Bar())
     print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
           f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
     top = store.settings.explain_top if args.explain_top is None else args.explain_top
+    version = get_version(store, args.model)
     if top and info["flagged"] and version["status"] == "active":
         # A CLI process ends with the command: the app's background precompute runs here in
         # the foreground, so the Review page opens these cases from the cache.
         from rsad.precompute import precompute_explanations
 
-        done = precompute_explanations(store, info["batch_id"], clf, top, progress=_Bar("cases"))
+        # A loader: the model loads again only if some of these cases are not cached yet.
+        done = precompute_explanations(store, info["batch_id"], lambda: load_classifier(store, version), top,
+                                       progress=_Bar("cases"))
         print(f"Attributions cached for the top {done['cases']} flagged cases ({done['computed']} computed now).")
 
 

@@ -52,6 +52,8 @@ class Settings:
     score_precision: str = "auto"
     # after scoring, attributions of this many top flagged cases are computed in the background
     explain_top: int = 20
+    # the Review page explains this many cases after the current one in the background
+    explain_ahead: int = 2
     max_length: int = 128
     max_upload_mb: int = 200
     sqlite_busy_timeout_s: int = 30
@@ -79,7 +81,7 @@ def _resolve_sqlite(url: str) -> str:
     return prefix + str(path)
 
 
-_ZERO_ALLOWED = {"explain_top"}  # 0 switches the feature off
+_ZERO_ALLOWED = {"explain_top", "explain_ahead"}  # 0 switches the feature off
 
 
 def _parse(name: str, raw: str, default: object) -> object:

@@ -45,6 +45,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RSAD_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("RSAD_BOOTSTRAP", "0")
     monkeypatch.setenv("RSAD_DEVICE", "cpu")
+    # No attribution threads behind the tests' backs (they would outlive a test's store);
+    # tests of those features switch them on and wait for them.
+    monkeypatch.setenv("RSAD_EXPLAIN_TOP", "0")
+    monkeypatch.setenv("RSAD_EXPLAIN_AHEAD", "0")
     return tmp_path
 
 

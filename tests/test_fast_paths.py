@@ -191,7 +191,7 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
     assert triage.queue_case_at(store, QueueFilter(status="all", sort="uncertain"), 5) == expected[5]
 
 
-def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_path):
+def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_path, monkeypatch):
     import os
     import subprocess
     import sys
@@ -206,3 +206,29 @@ def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_pat
     batch = next(b for b in api.overview(store_with_model)["batches"] if b["name"] == "night")
     for cid in precompute.top_flagged(store_with_model, batch["id"], 2):
         assert triage.cached_explanation(store_with_model, cid) is not None
+
+
+def test_review_page_explains_the_next_cases_ahead(store_with_model, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RSAD_EXPLAIN_AHEAD", "2")  # the page's store is opened by the app: env
+
+    csv = tmp_path / "q.csv"
+    tiny_table(8).to_csv(csv, index=False)
+    api.ingest_file(store_with_model, csv, name="queue")
+    api.score_batch(store_with_model, "queue")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.session_state["analyst"] = "ana"
+    at.run()
+    at.switch_page("views/review.py").run()
+    assert not at.exception, at.exception
+    state = at.session_state["_explain_ahead"].join(600)
+    assert state.status == "done", state.error
+    assert state.result == {"cases": 2, "computed": 2}
+    ids = [r["id"] for r in triage.queue(store_with_model, triage.default_filter(), limit=3)["rows"]]
+    assert all(triage.cached_explanation(store_with_model, cid) is not None for cid in ids)
+    at.button(key="verdict_anomaly").click().run()  # the next case opens from the cache
+    assert not at.exception and any("from cache" in c.value for c in at.caption)
+    assert at.session_state["_explain_ahead"].join(600).status == "done"  # nothing left running

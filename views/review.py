@@ -11,7 +11,6 @@ from rsad.errors import RsadError
 from rsad.queue import SORTS, STATUSES, QueueFilter
 
 PAGE_SIZE = 50
-EXPLAIN_AHEAD = 2  # cases after the current one whose attributions are computed in the background
 ALL = "(all)"
 store = get_store()
 reasons = list(store.settings.reason_codes)
@@ -215,7 +214,8 @@ else:
 
 # While the analyst reads this case, the next ones get their attributions (one job at a time
 # per session; the model loads in that job, not in a page run).
-ahead = [r["id"] for r in page["rows"][pos - page["offset"] + 1:][:EXPLAIN_AHEAD]] if page["offset"] <= pos else []
+n_ahead = store.settings.explain_ahead
+ahead = [r["id"] for r in page["rows"][pos - page["offset"] + 1:][:n_ahead]] if n_ahead and page["offset"] <= pos else []
 job = st.session_state.get("_explain_ahead")
 if ahead and (job is None or job.snapshot().status not in ("queued", "running")):
     st.session_state["_explain_ahead"] = precompute.start_explain_ahead(store, ahead, classifier_loader())
