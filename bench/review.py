@@ -77,7 +77,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
 
 def child(n: int, repeats: int) -> dict:
     """Runs inside the code tree under test (PYTHONPATH): build a store, time ingest and page."""
-    t_read, t_ingest = build_store(n, repeats + 2)
+    t_read, t_ingest = build_store(n, repeats + 6)  # + the cases the page explains ahead
     import psutil
     from streamlit.testing.v1 import AppTest
 
