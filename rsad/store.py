@@ -160,7 +160,7 @@ def scores_for_cases(session: Session, model_version_id: int, case_ids: Sequence
     ids = [int(c) for c in case_ids]
     for i in range(0, len(ids), IN_CHUNK):
         out.update(session.execute(select(Score.case_id, Score.score).where(
-            Score.model_version_id == model_version_id, Score.case_id.in_(ids[i:i + IN_CHUNK]))).tuples())
+            Score.model_version_id == model_version_id, Score.case_id.in_(ids[i:i + IN_CHUNK]))).all())
     return out
 
 
@@ -169,7 +169,7 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     ids = [int(c) for c in case_ids]
     for i in range(0, len(ids), IN_CHUNK):
         out.update(session.execute(select(Case.id, Case.text).where(
-            Case.id.in_(ids[i:i + IN_CHUNK]))).tuples())
+            Case.id.in_(ids[i:i + IN_CHUNK]))).all())
     return out
 
 
