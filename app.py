@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import bootstrap_job, get_store, show_error
+from views.jobs_panel import job_panel
 from rsad import api
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
@@ -59,6 +60,7 @@ with st.sidebar:
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
         st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
+    job_panel(store, compact=True)  # the retraining job, live on every page
     st.caption(f"Device: {device} · Store: {store.location}")
 
 page = st.navigation([
@@ -66,5 +68,6 @@ page = st.navigation([
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("views/labels.py", title="Labels", icon=":material/label:"),
+    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
 ])
 page.run()

@@ -51,6 +51,12 @@ def active_classifier():  # noqa: ANN201
     return _classifier_for(get_settings().db_url, version["name"], version["folder"])
 
 
+def version_classifier(name: str):  # noqa: ANN201
+    """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
+    version = api.get_version(get_store(), name)
+    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+
+
 def show_error(exc: Exception) -> None:
     """An rsad error as the user should see it: one actionable line, no stack trace."""
     st.error(str(exc), icon=":material/error:")
