@@ -66,5 +66,6 @@ page = st.navigation([
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("views/labels.py", title="Labels", icon=":material/label:"),
+    st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
 ])
 page.run()
