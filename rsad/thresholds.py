@@ -271,6 +271,17 @@ def save(store: Any, model: str | None, threshold: float, *, by: str, method: st
     return out
 
 
+def save_temperature(store: Any, model: str | None, temperature: float | None) -> None:
+    """Store (or clear, with None) the calibration temperature the case view applies to scores."""
+    from rsad import store as q
+
+    if temperature is not None and not 0.05 <= temperature <= 20:
+        raise InputError(f"A temperature between 0.05 and 20 was expected (got {temperature}).")
+    with store.session() as s:
+        q.get_model_version(s, model).temperature = temperature
+        s.commit()
+
+
 def history(store: Any, model: str | None = None) -> list[dict[str, Any]]:
     from rsad import store as q
 

@@ -226,3 +226,18 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store):
     # The slider moves the candidate too.
     at.slider(key="th_slider").set_value(0.999).run()
     assert at.session_state["th_candidate"] == pytest.approx(0.999)
+
+
+def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
+    rep = th.report(eval_store, None)
+    cal = th.calibration(rep)
+    assert cal["fitted_on"] == 16 and cal["before"]["ece"] >= 0
+    with eval_store.session() as s:
+        from rsad import store as q
+        case_id = q.get_batch(s, "today").cases[0].id
+    assert triage.case_view(eval_store, case_id)["probability"] is None
+    th.save_temperature(eval_store, None, 2.0)
+    view = triage.case_view(eval_store, case_id)
+    assert view["probability"] == pytest.approx(metrics.apply_temperature(view["score"], 2.0))
+    with pytest.raises(InputError, match="between 0.05 and 20"):
+        th.save_temperature(eval_store, None, 0.0)

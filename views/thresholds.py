@@ -164,6 +164,13 @@ def calibration_panel() -> None:
             fig.add_trace(go.Scatter(x=r["mean_score"], y=r["anomaly_rate"], mode="lines+markers", name=label))
         fig.update_layout(xaxis_title="Mean score in bin", yaxis_title="Share of anomalies", height=360)
         st.plotly_chart(fig, key="th_reliability")
+        current = api.get_version(store, name).get("temperature")
+        st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
+                   "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
+                                                                  "None saved."))
+        if st.button(f"Use temperature {cal['temperature']:.3f} in the case view", key="th_save_temperature"):
+            th.save_temperature(store, name, cal["temperature"])
+            st.toast("Calibration saved")
 
 
 calibration_panel()
