@@ -31,7 +31,7 @@ def version_info(v: Any) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "status": v.status, "threshold": v.threshold,
             "folder": v.folder, "base_model": v.base_model, "metrics": dict(v.metrics or {}),
             "train_config": dict(v.train_config or {}), "data_hash": v.data_hash,
-            "created_by": v.created_by, "created_at": v.created_at}
+            "created_by": v.created_by, "created_at": v.created_at, "temperature": v.temperature}
 
 
 def active_version(store: Store) -> dict[str, Any] | None:

@@ -150,6 +150,71 @@ def cmd_batches(args: argparse.Namespace) -> None:
               f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed")
 
 
+def _threshold_row(label: str, thr: float, m: dict) -> str:
+    flagged = "-" if m["batch_flagged"] is None else f"{m['batch_flagged']:,}"
+    return (f"{label:16} {thr:9.4f} {m['precision']:9.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
+            f"{m['fpr']:6.3f} {m['flagged_rate']:8.3f} {flagged:>9}")
+
+
+def cmd_thresholds(args: argparse.Namespace) -> None:
+    """Evaluate a version on labels it did not train on, compare threshold pickers, and
+    optionally save the chosen threshold (--save).
+
+    Pickers: max-f1 | precision=0.9 | recall=0.8 | fpr=0.01 | cost=5 (a missed anomaly costs
+    as much as 5 false alarms) | capacity=300 (cases the team reviews a day, against the latest
+    batch, or --daily-volume).
+    """
+    import getpass
+
+    from rsad import thresholds as th
+
+    chosen = th.parse_pick(args.pick)
+    store = _store()
+    rep = th.report(store, args.model, progress=_Bar("cases"))
+    ev = rep.eval
+    print(f"Model {rep.version['name']} ({rep.version['status']}), saved threshold "
+          f"{rep.version['threshold']:.4f}. Evaluation set: {ev.describe()}.")
+    a = rep.aucs
+    print(f"ROC-AUC {a['roc_auc']:.4f}  PR-AUC {a['pr_auc']:.4f}.  Latest batch: "
+          + (f"{rep.batch!r}, {rep.batch_rows:,} cases" if rep.batch_scores is not None
+             else "none scored by this version (flagged counts and capacity unavailable)"))
+    print(f"\n{'picker':16} {'threshold':>9} {'precision':>9} {'recall':>6} {'F1':>6} {'FPR':>6} "
+          f"{'flagged%':>8} {'in batch':>9}")
+    print(_threshold_row("saved", rep.version["threshold"], rep.at(rep.version["threshold"])))
+    specs = [th.Pick("max-f1"), th.Pick("precision", 0.9), th.Pick("recall", 0.8), th.Pick("fpr", 0.01),
+             th.Pick("cost", 5)]
+    if rep.batch_scores is not None:
+        specs.append(th.Pick("capacity", 300))
+    if chosen not in specs:
+        specs.append(chosen)
+    picked = {}
+    for spec in specs:
+        try:
+            picked[spec] = t = rep.pick(spec, args.daily_volume)
+        except RsadError as exc:
+            print(f"{spec.label:16} {'':9} {exc}")
+            continue
+        print(_threshold_row(spec.label, t, rep.at(t)))
+    cal = th.calibration(rep)
+    print(f"\nCalibration: temperature {cal['temperature']:.3f} (fitted on {cal['fitted_on']} cases); "
+          f"ECE {cal['before']['ece']:.4f} -> {cal['after']['ece']:.4f}, "
+          f"Brier {cal['before']['brier']:.4f} -> {cal['after']['brier']:.4f}.")
+    if args.segment:
+        print(f"\nBy {args.segment} at the saved threshold:")
+        for r in th.segment_table(rep.labels, rep.scores, ev.meta, args.segment, rep.version["threshold"],
+                                  own_thresholds=True):
+            print(f"  {r['segment'][:24]:24} {r['cases']:6,} cases {r['anomalies']:5,} anomalies  "
+                  f"precision {r['precision']:.3f} recall {r['recall']:.3f} FPR {r['fpr']:.3f} "
+                  f"flagged {r['flagged_rate']:.3f}  own threshold {r['own_threshold']:.4f}")
+    if chosen not in picked:
+        raise RsadError(f"The picker {chosen.label} gave no threshold (see above).")
+    print(f"\nChosen ({chosen.label}): threshold {picked[chosen]:.4f}.")
+    if args.save:
+        out = th.save(store, rep.version["name"], picked[chosen], by=args.by or getpass.getuser(),
+                      method=chosen.label, reason=args.reason)
+        print(f"Saved: {out['model']} threshold {out['old']:.4f} -> {out['new']:.4f}.")
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
     """Create or upgrade the store's schema to the newest migration."""
     from rsad.config import get_settings
@@ -209,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export-labels", cmd_export_labels)
     p.add_argument("out", type=Path, help="output file, .csv or .parquet")
     add("batches", cmd_batches)
+    p = add("thresholds", cmd_thresholds)
+    p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--pick", default="max-f1", help="picker to choose with (default %(default)s)")
+    p.add_argument("--daily-volume", type=int, help="cases a day, for capacity (default: the latest batch)")
+    p.add_argument("--segment", help="also show numbers per value of this metadata column")
+    p.add_argument("--save", action="store_true", help="store the chosen threshold on the version")
+    p.add_argument("--reason", default="", help="why (kept in the threshold history)")
+    p.add_argument("--by", help="who is saving (default: your login name)")
     cli_models.add_commands(sub, add)
     db = sub.add_parser("db", help="store schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

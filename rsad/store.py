@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
-from rsad.orm import (VERDICT_LABELS, Attribution, Batch, Case, ModelEvent, ModelVersion, Score,
-                      Verdict)
+from rsad.orm import (
+    VERDICT_LABELS, Attribution, Batch, Case, ModelEvent, ModelVersion, Score, ThresholdChange, Verdict,
+)
 
 INSERT_CHUNK = 5_000
 
@@ -152,7 +153,7 @@ def scores_for_cases(session: Session, model_version_id: int, case_ids: Sequence
     ids = [int(c) for c in case_ids]
     for i in range(0, len(ids), IN_CHUNK):
         out.update(session.execute(select(Score.case_id, Score.score).where(
-            Score.model_version_id == model_version_id, Score.case_id.in_(ids[i:i + IN_CHUNK]))).tuples())
+            Score.model_version_id == model_version_id, Score.case_id.in_(ids[i:i + IN_CHUNK]))).all())
     return out
 
 
@@ -161,7 +162,7 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     ids = [int(c) for c in case_ids]
     for i in range(0, len(ids), IN_CHUNK):
         out.update(session.execute(select(Case.id, Case.text).where(
-            Case.id.in_(ids[i:i + IN_CHUNK]))).tuples())
+            Case.id.in_(ids[i:i + IN_CHUNK]))).all())
     return out
 
 
@@ -321,6 +322,27 @@ def promote(session: Session, name: str) -> ModelVersion:
     version.status = "active"
     session.flush()
     return version
+
+
+def set_threshold(session: Session, version: ModelVersion, threshold: float, *, changed_by: str,
+                  method: str = "manual", reason: str = "") -> ThresholdChange:
+    """Change a version's alert threshold and record who changed it, from what, and why."""
+    if not (0.0 <= threshold <= 1.0 + 1e-9):
+        raise InputError(f"A threshold is a score between 0 and 1 (got {threshold}).")
+    if not changed_by.strip():
+        raise InputError("Say who is changing the threshold.")
+    change = ThresholdChange(model_version_id=version.id, old_threshold=version.threshold,
+                             new_threshold=float(threshold), method=method[:100], reason=reason,
+                             changed_by=changed_by.strip())
+    version.threshold = float(threshold)
+    session.add(change)
+    session.flush()
+    return change
+
+
+def threshold_history(session: Session, model_version_id: int) -> list[ThresholdChange]:
+    return list(session.scalars(select(ThresholdChange).where(
+        ThresholdChange.model_version_id == model_version_id).order_by(ThresholdChange.id.desc())))
 
 
 # --- attribution cache -------------------------------------------------------------------

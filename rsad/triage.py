@@ -16,6 +16,7 @@ from sqlalchemy import select
 from rsad import queue as qq
 from rsad import store as q
 from rsad.db import Store
+from rsad.metrics import apply_temperature
 from rsad.errors import InputError, StateError
 from rsad.orm import Batch, Case, Verdict
 from rsad.queue import QueueFilter
@@ -62,6 +63,10 @@ def case_view(store: Store, case_id: int) -> dict[str, Any]:
         detail = qq.case_detail(s, case_id, active.id if active else None)
     detail["model"] = active.name if active else None
     detail["threshold"] = active.threshold if active else None
+    # With a saved calibration the score also reads as a probability (Thresholds page).
+    t = active.temperature if active else None
+    detail["probability"] = (float(apply_temperature(detail["score"], t))
+                             if t and detail.get("score") is not None else None)
     return detail
 
 

@@ -150,7 +150,9 @@ left, right = st.columns([3, 2])
 with left:
     st.text(case["text"])  # st.text never interprets markdown or HTML
     m = st.columns(3)
-    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored")
+    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored",
+                help=None if case["probability"] is None else
+                f"Calibrated probability of an anomaly: {case['probability']:.1%}")
     m[1].metric("Threshold", f"{case['threshold']:.3f}" if case["threshold"] is not None else "–")
     m[2].metric("Model", case["model"] or "–")
     with st.expander("Metadata", expanded=False):
