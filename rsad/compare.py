@@ -69,9 +69,12 @@ def _latest_batch(store: Store, cand: dict, act: dict, progress: ProgressFn, top
             return None
         batch = s.get(Batch, ids[0])
         name, batch_id = batch.name, batch.id
-    for v in (act, cand):  # score_batch only scores what is missing
-        api.score_batch(store, batch_id, model=v["name"],
-                        progress=lambda d, t, _m, n=v["name"]: progress(d, t, f"scoring batch {name} with {n}"))
+    for v in (act, cand):
+        with store.session() as s:
+            missing = q.count_unscored(s, batch_id, v["id"])
+        if missing:  # scores are kept: a second comparison loads no model
+            api.score_batch(store, batch_id, model=v["name"],
+                            progress=lambda d, t, _m, n=v["name"]: progress(d, t, f"scoring batch {name} with {n}"))
     sc, sa = _batch_scores(store, batch_id, cand["id"]), _batch_scores(store, batch_id, act["id"])
     pks = np.asarray(sorted(set(sc) & set(sa)), dtype=int)
     c = np.asarray([sc[p] for p in pks.tolist()])

@@ -21,7 +21,8 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     started = time.monotonic()
     out = rsad(tmp_path, "--help")
     assert out.returncode == 0
-    for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db"]:
+    for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db",
+                    "compare", "rollback", "rescore", "jobs"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
     probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
@@ -35,6 +36,9 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     (["ingest", "missing.csv"], "No such file"),
     (["score", "nope"], "No batch 'nope'"),
     (["promote", "v7"], "No model version 'v7'"),
+    (["rollback", "v7", "--reason", "bad alerts"], "No model version 'v7'"),
+    (["compare", "v7"], "No model version 'v7'"),
+    (["jobs", "run", "5"], "No training job 5"),
     (["evaluate", "--data", "DATA"], "no active model"),
     (["train"], "exactly one of --data FILE or --from-store"),
     (["train", "--from-store"], "no labeled cases"),
@@ -51,7 +55,12 @@ def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
 def test_ingest_models_batches_db_upgrade(tmp_path):
     data = tmp_path / "d.csv"
     tiny_table(8).to_csv(data, index=False)
-    assert "revision 0002" in rsad(tmp_path, "db", "upgrade").stdout
+    from alembic.script import ScriptDirectory
+
+    from rsad.db import MIGRATIONS_DIR
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert f"revision {head} " in rsad(tmp_path, "db", "upgrade").stdout
     out = rsad(tmp_path, "ingest", str(data), "--name", "first")
     assert out.returncode == 0 and "8 cases, 8 labeled" in out.stdout
     bad = rsad(tmp_path, "ingest", str(data), "--name", "first")

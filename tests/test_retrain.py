@@ -135,7 +135,7 @@ def test_compare_candidate_with_active(trained):
         compare(trained["store"], "v1")
 
 
-def test_cli_compare_models_and_jobs(trained):
+def test_cli_compare_and_models(trained):
     env = {**os.environ, **_env(trained["root"]), "HF_HUB_OFFLINE": "1"}
 
     def rsad(*args):
@@ -147,9 +147,6 @@ def test_cli_compare_models_and_jobs(trained):
     assert "Evaluation set:" in out.stdout and "roc_auc" in out.stdout and "Latest batch 'queue'" in out.stdout
     out = rsad("models")
     assert "v2       candidate" in out.stdout and "register v2" in out.stdout
-    assert f"{trained['job']['id']:4}" in rsad("jobs").stdout
-    bad = rsad("promote", "v2")
-    assert bad.returncode == 2 and "Give a reason" in bad.stderr
 
 
 class _StopAfterFirstChunk:
@@ -167,13 +164,16 @@ class _StopAfterFirstChunk:
 
 def test_promote_rescore_and_rollback(trained):
     store = trained["store"]
+    with store.session() as s:  # reviewed seed cases, most of them never scored by v2
+        for cid, label in s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'")).all():
+            q.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
     with pytest.raises(InputError, match="Give a reason"):
         lifecycle.promote(store, "v2", actor="ana", reason=" ")
     info = lifecycle.promote(store, "v2", actor="ana", reason="better PR-AUC on held-out cases")
     assert info["status"] == "active" and info["previous"] == "v1"
     assert {v["name"]: v["status"] for v in api.list_versions(store)} == {"v1": "retired", "v2": "active"}
     pending = lifecycle.rescore_status(store)
-    assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 0
+    assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 5
     # Interrupted after one chunk: what it scored is kept, and it was unreviewed cases.
     clf = _StopAfterFirstChunk(api.load_classifier(store, api.get_version(store, "v2")))
     with pytest.raises(KeyboardInterrupt):
