@@ -61,7 +61,9 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
         print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
               "Follow it with `rsad jobs` or in the app's sidebar.")
         return
-    job = retrain.run(store, job["id"], progress=Bar("steps"))
+    from rsad.jobrunner import run
+
+    job = run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
         raise RsadError(f"Training job {job['id']} failed: {job['error']}")
     from rsad.api import get_version
@@ -197,7 +199,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     """Run a queued training job in this process (the app starts this for you, detached)."""
     import signal
 
-    from rsad.retrain import run
+    from rsad.jobrunner import run
 
     def stop(_signum, _frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt

@@ -83,10 +83,10 @@ def rescore_status(store: Store) -> dict[str, Any] | None:
         active = q.active_model(s)
         if active is None:
             return None
-        counts = dict(s.execute(select(_reviewed(), func.count(Case.id)).where(_unscored(active.id))
-                                .group_by(_reviewed())).all())
-    # SQLite gives 0/1, PostgreSQL False/True: equal keys in a dict.
-    return {"model": active.name, "unreviewed": int(counts.get(False, 0)), "reviewed": int(counts.get(True, 0))}
+        total, reviewed = s.execute(select(func.count(Case.id), func.sum(case((_reviewed(), 1), else_=0)))
+                                    .where(_unscored(active.id))).one()
+    reviewed = int(reviewed or 0)
+    return {"model": active.name, "unreviewed": int(total) - reviewed, "reviewed": reviewed}
 
 
 def rescore(store: Store, *, progress: ProgressFn = no_progress, classifier: Any = None,

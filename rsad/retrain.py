@@ -2,7 +2,7 @@
 
 :func:`start` records a queued job and spawns ``python -m rsad.cli jobs run ID`` in a new
 session, so the job outlives the page, the browser tab and the server that started it.
-The runner (:func:`run`) writes progress, ETA, a heartbeat and a log into its row. Every
+The runner (:func:`rsad.jobrunner.run`) writes progress, ETA, a heartbeat and a log into its row. Every
 read of the jobs first marks those whose process is gone or silent as failed (keeping
 their log) and removes their half-saved version folders. One job at a time.
 """
@@ -15,8 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -29,11 +27,11 @@ from sqlalchemy import select, update
 from rsad import api
 from rsad.config import PROJECT_ROOT
 from rsad.db import Store
-from rsad.errors import InputError, NotFoundError, RsadError, StateError
+from rsad.errors import InputError, NotFoundError, StateError
 from rsad.orm import TrainingJob, utcnow
-from rsad.progress import ProgressFn, Rate, format_seconds, no_progress
+from rsad.progress import format_seconds
 
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = 5.0  # the runner's heartbeat period (rsad.jobrunner)
 STALE_S = 120.0  # no heartbeat for this long: the runner hung or its machine went away
 START_TIMEOUT_S = 300.0  # queued this long without a heartbeat: the runner never came up
 WRITE_EVERY_S = 1.0  # progress rows written at most this often
@@ -78,7 +76,7 @@ def _info(job: TrainingJob) -> dict[str, Any]:
             "finished_at": _aware(job.finished_at), "heartbeat_at": _aware(job.heartbeat_at)}
 
 
-def _set(store: Store, job_id: int, **values: Any) -> None:
+def set_fields(store: Store, job_id: int, **values: Any) -> None:
     with store.session() as s:
         s.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(**values))
 
@@ -199,7 +197,7 @@ def _spawn(store: Store, job_id: int) -> int:
     return proc.pid
 
 
-def _init_from(store: Store, params: RetrainParams) -> str | None:
+def init_from(store: Store, params: RetrainParams) -> str | None:
     if params.start_from == "base":
         return None
     if params.start_from == "active":
@@ -215,7 +213,7 @@ def start(store: Store, params: RetrainParams, *, created_by: str, spawn: bool =
     params.check()
     if not created_by.strip():
         raise InputError("Say who you are (analyst name) before you start a retraining job.")
-    _init_from(store, params)  # fails now, not in the runner, when there is nothing to start from
+    init_from(store, params)  # fails now, not in the runner, when there is nothing to start from
     with _start_lock(store):
         reap(store)
         with store.session() as s:
@@ -230,9 +228,9 @@ def start(store: Store, params: RetrainParams, *, created_by: str, spawn: bool =
             job_id = job.id
     if spawn:
         try:
-            _set(store, job_id, pid=_spawn(store, job_id))
+            set_fields(store, job_id, pid=_spawn(store, job_id))
         except OSError as exc:
-            _set(store, job_id, status="failed", error=f"Could not start the training process: {exc}",
+            set_fields(store, job_id, status="failed", error=f"Could not start the training process: {exc}",
                  finished_at=utcnow())
     return get(store, job_id)
 
@@ -246,116 +244,9 @@ def stop(store: Store, job_id: int, *, actor: str) -> dict[str, Any]:
         raise StateError(f"Training job {job_id} is {job['status']}: nothing to stop.")
     if not job["pid"] or job["params"].get("host") != socket.gethostname():
         raise StateError(f"Training job {job_id} runs on {job['params'].get('host')}: stop it there.")
-    _set(store, job_id, log=TrainingJob.log + f"\n{utcnow():%Y-%m-%d %H:%M:%S} stop requested by {actor or 'someone'}")
+    set_fields(store, job_id, log=TrainingJob.log + f"\n{utcnow():%Y-%m-%d %H:%M:%S} stop requested by {actor or 'someone'}")
     try:
         os.kill(job["pid"], signal.SIGTERM)
     except ProcessLookupError:
         pass
-    return get(store, job_id)
-
-
-# --- running ---------------------------------------------------------------------------------
-
-class _Reporter:
-    """Turns training progress into job-row updates (throttled), with an ETA and a log."""
-
-    def __init__(self, store: Store, job_id: int, echo: ProgressFn) -> None:
-        self.store, self.job_id, self.echo = store, job_id, echo
-        self.lines: list[str] = []
-        self.rate = Rate()
-        self.last_write = 0.0
-        self.epoch = ""
-
-    def log(self, line: str) -> None:
-        self.lines = (self.lines + [f"{utcnow():%Y-%m-%d %H:%M:%S} {line}"])[-LOG_LINES:]
-        _set(self.store, self.job_id, log="\n".join(self.lines))
-
-    def stage(self, message: str) -> None:
-        self.log(message)
-        _set(self.store, self.job_id, message=message)
-
-    def train(self, done: int, total: int, message: str) -> None:
-        if message == "done":
-            message = "saving and registering the version"
-        epoch = message.split(",")[0]
-        if epoch.startswith("epoch") and epoch != self.epoch:
-            self.epoch = epoch
-            self.log(f"{epoch}: {total:,} steps in all")
-        eta = self.rate.eta_seconds(done, total) if done < total else 0.0
-        self.echo(done, total, message)
-        now = time.monotonic()
-        if now - self.last_write >= WRITE_EVERY_S or done >= total:
-            self.last_write = now
-            _set(self.store, self.job_id, done=done, total=total, message=message, eta_s=eta)
-
-
-class _Heartbeat(threading.Thread):
-    def __init__(self, store: Store, job_id: int) -> None:
-        super().__init__(name=f"heartbeat-job-{job_id}", daemon=True)
-        self.store, self.job_id, self.halt = store, job_id, threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.wait(HEARTBEAT_S):
-            try:
-                _set(self.store, self.job_id, heartbeat_at=utcnow())
-            except Exception:  # a locked store for a moment: the next beat retries
-                pass
-
-
-def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
-    from rsad.registry import clean_partial
-    from rsad.train import TrainConfig
-    from rsad.trainset import assemble
-
-    now = utcnow()
-    with store.session() as s:
-        claimed = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
-                            .values(status="running", pid=os.getpid(), started_at=now, heartbeat_at=now,
-                                    message="starting")).rowcount
-        job = s.get(TrainingJob, job_id)
-        if job is None:
-            raise NotFoundError(f"No training job {job_id}: see `rsad jobs`.")
-        if not claimed:
-            raise StateError(f"Training job {job_id} is {job.status}, not queued: nothing to run.")
-        params = RetrainParams(**{k: v for k, v in job.params.items() if k in RetrainParams.__dataclass_fields__})
-        actor = job.created_by
-    beat = _Heartbeat(store, job_id)
-    beat.start()
-    report = _Reporter(store, job_id, progress)
-    try:
-        report.log(f"Job {job_id} started by {actor}: pid {os.getpid()} on {socket.gethostname()}, "
-                   f"device {api.device_label(store.settings)}; {params}")
-        report.stage("assembling the training set")
-        ts = assemble(store)
-        report.log(f"Training set: {ts.describe()}; hash {ts.hash[:16]}")
-        for c in ts.conflicts.head(50).to_dict("records"):
-            report.log(f"  conflict {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
-        init_from = _init_from(store, params)
-        config = TrainConfig(base_model=params.base_model, init_from=init_from, epochs=params.epochs, max_length=params.max_length,
-                             batch_size=params.batch_size, learning_rate=params.learning_rate, seed=params.seed)
-        report.stage(f"loading {'version ' + init_from if init_from else 'the base model'}")
-        info = api.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
-                               training_set=ts, tmp_tag=tmp_tag(job_id))
-        m = info["metrics"]
-        report.log(f"Registered {info['name']} ({info['status']}) in {m['train_seconds']:.0f} s of training: "
-                   f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-                   f"at threshold {info['threshold']:.3f}")
-        _set(store, job_id, status="done", version_name=info["name"], finished_at=utcnow(), eta_s=0.0,
-             message=f"registered {info['name']} as {info['status']}")
-    except BaseException as exc:
-        if isinstance(exc, RsadError):
-            error = str(exc)
-        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            error = "Stopped before it finished."
-        else:
-            error = f"{type(exc).__name__}: {exc}"
-            report.lines.append(traceback.format_exc())
-        report.log(f"Failed: {error}")
-        _set(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
-        clean_partial(store.settings.models_dir, tmp_tag(job_id))
-        if not isinstance(exc, Exception):
-            raise
-    finally:
-        beat.halt.set()
     return get(store, job_id)

@@ -27,9 +27,11 @@ def _render(job: dict, *, compact: bool) -> None:
         st.markdown(f"**Retraining** ({who})" if compact else f"**Retraining is {job['status']}** ({who}, "
                     f"started {job['created_at']:%Y-%m-%d %H:%M} UTC)")
         st.progress(job["fraction"], text=_progress_text(job))
+    elif job["status"] == "done" and compact:
+        st.caption(f":material/check_circle: Last retraining ({who}) registered {job['version_name']}.")
     elif job["status"] == "done":
-        text = f"Retraining done ({who}): {job['version_name']} is ready to compare."
-        st.success(text, icon=":material/check_circle:")
+        st.success(f"Retraining done ({who}): {job['version_name']} is registered; compare it below.",
+                   icon=":material/check_circle:")
     else:
         st.error(f"Retraining failed ({who}): {job['error']}", icon=":material/error:")
     if not compact and job["log"]:
