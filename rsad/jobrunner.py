@@ -22,8 +22,8 @@ from rsad.db import Store
 from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.orm import TrainingJob, utcnow
 from rsad.progress import ProgressFn, Rate, no_progress
-from rsad.retrain import (HEARTBEAT_S, LOG_LINES, WRITE_EVERY_S, RetrainParams, get, init_from,
-                          set_fields, tmp_tag)
+from rsad.retrain import (HEARTBEAT_S, WRITE_EVERY_S, RetrainParams, get, init_from, log_line, set_fields,
+                          tmp_tag)
 
 
 class _Reporter:
@@ -31,14 +31,13 @@ class _Reporter:
 
     def __init__(self, store: Store, job_id: int, echo: ProgressFn) -> None:
         self.store, self.job_id, self.echo = store, job_id, echo
-        self.lines: list[str] = []
         self.rate = Rate()
         self.last_write = 0.0
         self.epoch = ""
 
     def log(self, line: str) -> None:
-        self.lines = (self.lines + [f"{utcnow():%Y-%m-%d %H:%M:%S} {line}"])[-LOG_LINES:]
-        set_fields(self.store, self.job_id, log="\n".join(self.lines))
+        # Appended in SQL: a stop request or the reaper may add lines of their own meanwhile.
+        set_fields(self.store, self.job_id, log=TrainingJob.log + log_line(line))
 
     def stage(self, message: str) -> None:
         self.log(message)
@@ -101,10 +100,11 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         report.log(f"Training set: {ts.describe()}; hash {ts.hash[:16]}")
         for c in ts.conflicts.head(50).to_dict("records"):
             report.log(f"  conflict {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
-        init_from = init_from(store, params)
-        config = TrainConfig(base_model=params.base_model, init_from=init_from, epochs=params.epochs, max_length=params.max_length,
-                             batch_size=params.batch_size, learning_rate=params.learning_rate, seed=params.seed)
-        report.stage(f"loading {'version ' + init_from if init_from else 'the base model'}")
+        start_version = init_from(store, params)
+        config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
+                             max_length=params.max_length, batch_size=params.batch_size,
+                             learning_rate=params.learning_rate, seed=params.seed)
+        report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
         info = api.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                training_set=ts, tmp_tag=tmp_tag(job_id))
         m = info["metrics"]
@@ -112,7 +112,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
                    f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
                    f"at threshold {info['threshold']:.3f}")
         set_fields(store, job_id, status="done", version_name=info["name"], finished_at=utcnow(), eta_s=0.0,
-             message=f"registered {info['name']} as {info['status']}")
+                   message=f"registered {info['name']} as {info['status']}")
     except BaseException as exc:
         if isinstance(exc, RsadError):
             error = str(exc)
@@ -120,7 +120,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
             error = "Stopped before it finished."
         else:
             error = f"{type(exc).__name__}: {exc}"
-            report.lines.append(traceback.format_exc())
+            report.log(traceback.format_exc().rstrip())
         report.log(f"Failed: {error}")
         set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
         clean_partial(store.settings.models_dir, tmp_tag(job_id))

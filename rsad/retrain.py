@@ -36,7 +36,6 @@ STALE_S = 120.0  # no heartbeat for this long: the runner hung or its machine we
 START_TIMEOUT_S = 300.0  # queued this long without a heartbeat: the runner never came up
 WRITE_EVERY_S = 1.0  # progress rows written at most this often
 LIVE = ("queued", "running")
-LOG_LINES = 400
 
 
 @dataclass
@@ -79,6 +78,11 @@ def _info(job: TrainingJob) -> dict[str, Any]:
 def set_fields(store: Store, job_id: int, **values: Any) -> None:
     with store.session() as s:
         s.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(**values))
+
+
+def log_line(text: str) -> str:
+    """One timestamped line of a job's log (UTC)."""
+    return f"{utcnow():%Y-%m-%d %H:%M:%S} {text}\n"
 
 
 def job_dir(store: Store) -> Path:
@@ -139,7 +143,7 @@ def reap(store: Store) -> list[int]:
     for job_id, reason in suspects:
         if reason is None:
             continue
-        note = f"\n{now:%Y-%m-%d %H:%M:%S} {reason}{_output_tail(store, job_id)}"
+        note = log_line(reason + _output_tail(store, job_id))
         # One conditional UPDATE: a runner that finished meanwhile keeps its own status.
         with store.session() as s:
             hit = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status.in_(LIVE))
@@ -231,7 +235,7 @@ def start(store: Store, params: RetrainParams, *, created_by: str, spawn: bool =
             set_fields(store, job_id, pid=_spawn(store, job_id))
         except OSError as exc:
             set_fields(store, job_id, status="failed", error=f"Could not start the training process: {exc}",
-                 finished_at=utcnow())
+                       finished_at=utcnow())
     return get(store, job_id)
 
 
@@ -244,7 +248,7 @@ def stop(store: Store, job_id: int, *, actor: str) -> dict[str, Any]:
         raise StateError(f"Training job {job_id} is {job['status']}: nothing to stop.")
     if not job["pid"] or job["params"].get("host") != socket.gethostname():
         raise StateError(f"Training job {job_id} runs on {job['params'].get('host')}: stop it there.")
-    set_fields(store, job_id, log=TrainingJob.log + f"\n{utcnow():%Y-%m-%d %H:%M:%S} stop requested by {actor or 'someone'}")
+    set_fields(store, job_id, log=TrainingJob.log + log_line(f"stop requested by {actor or 'someone'}"))
     try:
         os.kill(job["pid"], signal.SIGTERM)
     except ProcessLookupError:

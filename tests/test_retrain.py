@@ -222,7 +222,7 @@ def test_one_job_at_a_time_and_silent_jobs_fail(store):
     with store.session() as s:
         s.execute(update(TrainingJob).where(TrainingJob.id == job["id"]).values(
             status="running", pid=os.getpid(), heartbeat_at=utcnow() - timedelta(minutes=10),
-            log="2026-01-01 00:00:00 epoch 1/1: 3 steps in all"))
+            log="2026-01-01 00:00:00 epoch 1/1: 3 steps in all\n"))
     failed = retrain.latest(store)
     assert failed["status"] == "failed" and "No heartbeat" in failed["error"]
     assert failed["log"].startswith("2026-01-01 00:00:00 epoch 1/1") and "No heartbeat" in failed["log"]
