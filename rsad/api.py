@@ -205,7 +205,7 @@ def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
             "report": classification_report(y, scores, thr), "scores": scores, "labels": y}
 
 
-def promote(store: Store, name: str, *, actor: str = "cli", reason: str = "") -> dict[str, Any]:
+def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
     """Make a candidate active (recorded); see :mod:`rsad.lifecycle` for rescoring."""
     from rsad.lifecycle import promote as promote_version
 
