@@ -66,6 +66,13 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert f1["delta"] == pytest.approx(f1["v2"] - f1["v1"]) and f1["delta"] > 0  # lower threshold flags more
     assert int(metrics["Flagged by v2"].replace(",", "")) >= int(metrics["Flagged by v1"].replace(",", ""))
 
+    # A click on a disagreement row shows both versions' attributions for that case.
+    at.session_state["disagree_eval"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    panels = [m.value for m in at.markdown if m.value.startswith("**Why")]
+    assert panels == ["**Why v2 scores it so**", "**Why v1 scores it so**"]
+
     at.text_input(key="promote_reason").input("catches more on the queue")
     at.button(key="promote_submit").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
