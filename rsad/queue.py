@@ -5,14 +5,16 @@ Functions take the session first and never commit, like :mod:`rsad.store`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from rsad.claims import as_utc, claimed_by_other
 from rsad.errors import InputError, NotFoundError
-from rsad.orm import Batch, Case, Score, Verdict
+from rsad.orm import Batch, Case, CaseClaim, Score, Verdict, utcnow
 from rsad.store import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
@@ -33,6 +35,8 @@ class QueueFilter:
     meta_value: str | None = None
     text_contains: str = ""
     sort: str = "score"
+    # The analyst looking at the queue: cases someone else has open are skipped. None shows all.
+    viewer: str | None = None
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -53,7 +57,7 @@ def _meta_value(key: str):  # noqa: ANN202
     return cast(Case.meta[key].as_string(), String)
 
 
-def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
+def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None):  # noqa: ANN202
     latest = latest_verdicts_subquery()
     query = (
         select(Case.id, Case.external_id, Batch.name.label("batch"), Score.score,
@@ -78,6 +82,8 @@ def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
         query = query.where(_meta_value(f.meta_key) == str(f.meta_value))
     if f.text_contains.strip():
         query = query.where(Case.text.ilike(_like_pattern(f.text_contains.strip()), escape="\\"))
+    if f.viewer is not None:
+        query = query.where(~claimed_by_other(f.viewer, now or utcnow()))
     return query
 
 
@@ -107,6 +113,20 @@ def neighbour(session: Session, model_version_id: int, threshold: float, f: Queu
     row = session.execute(_ordered(_filtered(model_version_id, f), f, threshold)
                           .offset(position).limit(1)).first()
     return row[0] if row else None
+
+
+def held_by_others(session: Session, model_version_id: int, f: QueueFilter) -> list[dict[str, Any]]:
+    """Who has cases of this queue open (other than the viewer): cases and latest expiry each."""
+    if f.viewer is None:
+        return []
+    now = utcnow()
+    # Claims are few: start from them and keep those the (unskipped) filter matches.
+    matching = _filtered(model_version_id, replace(f, viewer=None), now).subquery()
+    query = (select(CaseClaim.analyst, func.count(), func.max(CaseClaim.expires_at))
+             .join(matching, matching.c.id == CaseClaim.case_id)
+             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > now)
+             .group_by(CaseClaim.analyst).order_by(CaseClaim.analyst))
+    return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 
 def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list[str]:
