@@ -47,20 +47,24 @@ def _password_screen(store) -> None:  # noqa: ANN001
         st.info(f"First start: the admin user **{auth.FIRST_ADMIN}** was created with a random password, "
                 "printed once in the terminal that runs `streamlit run app.py` (or by `rsad demo`). "
                 f"Lost it? `rsad users passwd {auth.FIRST_ADMIN}` sets a new one.", icon=":material/key:")
-    # clear_on_submit: the password does not stay in the session after the attempt.
-    with st.form("login_form", clear_on_submit=True):
-        name = st.text_input("User name", key="login_name", autocomplete="username")
-        password = st.text_input("Password", type="password", key="login_password",
-                                 autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", key="login_submit", type="primary")
-    if submitted:
-        try:
-            user = auth.sign_in(store, name, password)
-        except RsadError as exc:
-            show_error(exc)
-            return
-        st.session_state[USER_KEY] = user.name
-        st.rerun()
+    if message := st.session_state.pop("_login_error", None):
+        st.error(message, icon=":material/error:")
+    with st.form("login_form"):
+        st.text_input("User name", key="login_name", autocomplete="username")
+        st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button("Sign in", key="login_submit", type="primary", on_click=_attempt, args=(store,))
+
+
+def _attempt(store) -> None:  # noqa: ANN001
+    """Form callback: runs before the next script run, so that run already sees the signed-in user."""
+    name, password = st.session_state.get("login_name", ""), st.session_state.get("login_password", "")
+    st.session_state["login_password"] = ""  # the password does not stay in the session
+    try:
+        user = auth.sign_in(store, name, password)
+    except RsadError as exc:
+        st.session_state["_login_error"] = str(exc)
+        return
+    st.session_state[USER_KEY] = user.name
 
 
 def signed_in_user(store) -> auth.User:  # noqa: ANN001
