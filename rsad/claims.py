@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import case, delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rsad.errors import ConfigError, NotFoundError
@@ -45,9 +46,7 @@ def claim(session: Session, case_id: int, analyst: str, minutes: int,
     """
     now = now or utcnow()
     until = now + timedelta(minutes=minutes)
-    if session.get(Case, case_id) is None:
-        raise NotFoundError(f"No case with id {case_id}.")
-    # The write comes first: on SQLite it takes the write lock before anything is read.
+    # Writes come first: on SQLite the first one takes the write lock before anything is read.
     taken = session.execute(
         update(CaseClaim)
         .where(CaseClaim.case_id == case_id, or_(CaseClaim.analyst == analyst, CaseClaim.expires_at <= now))
@@ -56,8 +55,11 @@ def claim(session: Session, case_id: int, analyst: str, minutes: int,
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     if not taken:
-        taken = _insert_if_absent(session, {"case_id": case_id, "analyst": analyst, "claimed_at": now,
-                                            "expires_at": until}).rowcount == 1
+        try:
+            taken = _insert_if_absent(session, {"case_id": case_id, "analyst": analyst, "claimed_at": now,
+                                                "expires_at": until}).rowcount == 1
+        except IntegrityError:  # the foreign key: no such case
+            raise NotFoundError(f"No case with id {case_id}.") from None
     if taken:
         session.execute(delete(CaseClaim).where(CaseClaim.analyst == analyst, CaseClaim.case_id != case_id)
                         .execution_options(synchronize_session=False))

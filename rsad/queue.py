@@ -5,7 +5,7 @@ Functions take the session first and never commit, like :mod:`rsad.store`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -115,17 +115,18 @@ def neighbour(session: Session, model_version_id: int, threshold: float, f: Queu
     return row[0] if row else None
 
 
-def held_by_others(session: Session, model_version_id: int, f: QueueFilter) -> list[dict[str, Any]]:
-    """Who has cases of this queue open (other than the viewer): cases and latest expiry each."""
+def held_by_others(session: Session, f: QueueFilter) -> list[dict[str, Any]]:
+    """Who else has cases open (in the filter's batch, if any): cases and latest expiry each.
+
+    Not matched against the other filters: on a large batch that costs a queue scan, and a case
+    another analyst has open is kept from the viewer's queue whatever the filters."""
     if f.viewer is None:
         return []
-    now = utcnow()
-    # Claims are few: start from them and keep those the (unskipped) filter matches.
-    matching = _filtered(model_version_id, replace(f, viewer=None), now).subquery()
     query = (select(CaseClaim.analyst, func.count(), func.max(CaseClaim.expires_at))
-             .join(matching, matching.c.id == CaseClaim.case_id)
-             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > now)
+             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow())
              .group_by(CaseClaim.analyst).order_by(CaseClaim.analyst))
+    if f.batch_id is not None:
+        query = query.join(Case, Case.id == CaseClaim.case_id).where(Case.batch_id == f.batch_id)
     return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 

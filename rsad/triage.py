@@ -35,7 +35,7 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
     with store.session() as s:
         active = q.require_active(s)
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit)
-        held = qq.held_by_others(s, active.id, f)
+        held = qq.held_by_others(s, f)
     return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
             "threshold": active.threshold, "held": held}
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from rsad import api, claims, triage
 from rsad import store as q
-from rsad.errors import InputError, StateError
+from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import load_batch
 from rsad.orm import CaseClaim, utcnow
 from rsad.queue import QueueFilter
@@ -82,6 +82,11 @@ def test_claims_expire(store, cases):
         row = s.get(CaseClaim, cases[0])
         assert row.analyst == "bo" and claims.as_utc(row.claimed_at) == t0 + timedelta(minutes=11)
         assert claims.as_utc(row.expires_at) == t0 + timedelta(minutes=22)
+
+
+def test_claiming_a_missing_case_is_a_clear_error(store, cases):
+    with pytest.raises(NotFoundError, match="No case with id 999"):
+        triage.claim_case(store, 999, "ana")
 
 
 def test_claim_minutes_setting(store, cases, monkeypatch):

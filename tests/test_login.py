@@ -148,7 +148,7 @@ def test_two_analysts_in_review_get_different_cases(review_store):
     assert not ana.exception and not bo.exception
     ana_case, bo_case = ana.subheader[0].value, bo.subheader[0].value
     assert "1 of 10" in ana_case and "1 of 9" in bo_case and ana_case.split("·")[0] != bo_case.split("·")[0]
-    assert any("Skipped, open with another analyst: 1 with ana" in c.value for c in bo.caption)
+    assert any("Open with other analysts, so not in your queue: 1 with ana" in c.value for c in bo.caption)
     assert any("Open with you until" in c.value for c in ana.caption)
     bo.button(key="verdict_normal").click().run()
     ana.button(key="verdict_anomaly").click().run()

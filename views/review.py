@@ -79,7 +79,7 @@ n_pages = max(1, -(-total // PAGE_SIZE))
 st.caption(f"{total:,} cases match · model {page['model']} · threshold {threshold:.3f} · "
            f"page {page_no} of {n_pages}")
 if page["held"]:
-    st.caption("Skipped, open with another analyst: " + ", ".join(
+    st.caption("Open with other analysts, so not in your queue: " + ", ".join(
         f"{h['cases']} with {h['analyst']} (until {h['until']:%H:%M} UTC)" for h in page["held"]))
 
 if total == 0:
