@@ -5,6 +5,7 @@ Functions here return plain dicts and DataFrames so callers need neither SQLAlch
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,24 @@ def overview(store: Store) -> dict[str, Any]:
             "batches": q.list_batches(s, active.id if active else None,
                                       active.threshold if active else None),
         }
+
+
+def delete_batch(store: Store, ref: str | int, *, actor: str, confirm: str | None = None) -> dict[str, Any]:
+    """Delete a batch with everything recorded on it (verdicts too).
+
+    ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
+    from rsad import audit
+
+    with store.session() as s:
+        name = q.get_batch(s, ref).name
+        if confirm is not None and confirm.strip() != name:
+            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+        info = q.delete_batch(s, ref)
+        audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
+                        detail=f"{info['cases']} cases, {info['verdicts']} verdicts")
+    logging.getLogger("rsad.api").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,
+                                          info["cases"], info["verdicts"])
+    return info
 
 
 # --- ingest and scoring --------------------------------------------------------------------

@@ -52,6 +52,17 @@ def get_batch(session: Session, ref: str | int) -> Batch:
     return batch
 
 
+def delete_batch(session: Session, ref: str | int) -> dict[str, Any]:
+    """Delete a batch; the database cascades to its cases, scores, verdicts, attributions, claims."""
+    batch = get_batch(session, ref)
+    verdicts = session.scalar(select(func.count(Verdict.id)).join(Case, Case.id == Verdict.case_id)
+                              .where(Case.batch_id == batch.id)) or 0
+    info = {"id": batch.id, "name": batch.name, "cases": batch.row_count, "verdicts": int(verdicts)}
+    session.execute(delete(Batch).where(Batch.id == batch.id).execution_options(synchronize_session=False))
+    session.expunge(batch)
+    return info
+
+
 def list_batch_ids(session: Session, limit: int | None = None) -> list[int]:
     return list(session.scalars(select(Batch.id).order_by(Batch.id.desc()).limit(limit)))
 

@@ -45,7 +45,35 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RSAD_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("RSAD_BOOTSTRAP", "0")
     monkeypatch.setenv("RSAD_DEVICE", "cpu")
+    monkeypatch.setenv("RSAD_USERS_FILE", str(tmp_path / "users.json"))
+    # Real argon2id at a test-sized cost: the default profile (64 MiB, 3 passes) takes ~0.7 s per
+    # hash on 2 busy cores. A hash records its own parameters, so verifying stays correct.
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("rsad.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     return tmp_path
+
+
+# Known sign-ins for the page tests (the user file lives in the test's temporary folder).
+PASSWORDS = {"ana": "ana-password-1", "bo": "bo-password-22", "root": "root-password-333"}
+
+
+@pytest.fixture
+def users(env: Path) -> dict[str, str]:
+    """Analysts ana and bo and the admin root in a temporary user file; returns their passwords."""
+    from rsad.auth import UserFile
+
+    file = UserFile(env / "users.json")
+    for name, role in (("ana", "analyst"), ("bo", "analyst"), ("root", "admin")):
+        file.add(name, role, PASSWORDS[name])
+    return dict(PASSWORDS)
+
+
+def sign_in(at, name: str, password: str | None = None):  # noqa: ANN001, ANN201
+    """Sign in through the real form of the sign-in screen (an AppTest that has run once)."""
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(PASSWORDS.get(name, "") if password is None else password)
+    return at.button(key="login_submit").click().run()
 
 
 @pytest.fixture

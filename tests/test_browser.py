@@ -1,6 +1,6 @@
 """One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
 
-Upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
+Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
 with a reason from the keyboard, and find the verdict in the store.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tiny_table
+from conftest import PASSWORDS, tiny_table
 from rsad import api, triage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(store_with_model, env):
+def server(store_with_model, users, env):
     port = _free_port()
     log = open(env / "streamlit.log", "w")
     proc = subprocess.Popen(
@@ -69,11 +69,11 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(server)
+        page.get_by_label("User name").fill("ana")
+        page.get_by_label("Password", exact=True).fill(PASSWORDS["ana"])
+        page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-
-        analyst = page.get_by_label("Analyst", exact=True)
-        analyst.fill("ana")
-        analyst.press("Enter")
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
         page.get_by_role("link", name="Upload").click()
         page.locator("input[type=file]").set_input_files(str(data))
         expect(page.locator(".st-key-score_button button")).to_be_visible()
