@@ -251,14 +251,10 @@ def needs_bootstrap(store: Store) -> bool:
 
 def preview_table(data: bytes, file_name: str, *, events: bool = False, settings: Settings | None = None) -> pd.DataFrame:
     """The file as read (event logs: as described), for the Upload page's preview and mapping."""
-    from rsad.ingest import read_table
+    from rsad.ingest import describe_table, read_table
 
     df = read_table(data, file_name, max_bytes=(settings or get_settings()).max_upload_bytes)
-    if events:
-        from rsad.describe import describe_events
-
-        df = describe_events(df)
-    return df
+    return describe_table(df, file_name) if events else df
 
 
 def same_file_batch(store: Store, data: bytes) -> str | None:
