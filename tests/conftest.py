@@ -60,6 +60,47 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+PG_URL = os.environ.get("RSAD_TEST_PG_URL", "")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    RSAD_TEST_PG_URL names the server and a user allowed to create databases
+    (`.ci/start_postgres` starts one and prints its URL).
+    """
+    if not PG_URL:
+        pytest.skip("RSAD_TEST_PG_URL is not set: no PostgreSQL server to test against "
+                    "(.ci/start_postgres starts one and prints the URL to set)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"rsad_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, env: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on SQLite and again on PostgreSQL (skipped without RSAD_TEST_PG_URL).
+
+    Use it before ``store`` (``pytest.mark.usefixtures("backend")``): it sets RSAD_DB_URL.
+    """
+    if request.param == "postgresql":
+        monkeypatch.setenv("RSAD_DB_URL", request.getfixturevalue("pg_url"))
+    return request.param
+
+
 @pytest.fixture
 def store(env: Path):
     from rsad.api import open_store
