@@ -14,6 +14,7 @@ import pandas as pd
 
 from rsad import store as q
 from rsad.config import Settings, get_settings
+from rsad.csvsafe import to_safe_csv
 from rsad.db import Store
 from rsad.errors import InputError
 from rsad.ingest import ColumnMap, PreparedBatch, load_batch
@@ -199,7 +200,10 @@ def promote(store: Store, name: str) -> dict[str, Any]:
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
-    """Write the current labels in the batch schema (CSV or Parquet by extension)."""
+    """Write the current labels in the batch schema (CSV or Parquet by extension).
+
+    CSV cells that a spreadsheet would run as formulas are guarded (see :mod:`rsad.csvsafe`).
+    """
     out = Path(out)
     if out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(f"Export to .csv or .parquet, not {out.suffix or 'a file without extension'}.")
@@ -209,7 +213,7 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     if out.suffix.lower() == ".csv":
-        df.to_csv(tmp, index=False)
+        tmp.write_bytes(to_safe_csv(df))  # texts starting with = + - @ must not run in a spreadsheet
     else:
         df.to_parquet(tmp, index=False)
     tmp.replace(out)

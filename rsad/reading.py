@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsad.csvsafe import unguard
 from rsad.errors import InputError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl": "jsonl",
@@ -119,7 +120,7 @@ def _read_delimited(text: str, file_name: str, sep: str) -> pd.DataFrame:
                          'and a quote inside a text is written twice ("").') from None
     if not rows:
         raise InputError(f"{file_name} is empty.")
-    header = [h.lstrip(_BOM).strip() for h in rows[0]]
+    header = [unguard(h.lstrip(_BOM).strip()) for h in rows[0]]
     kind = {",": "comma", "\t": "tab"}[sep]
     if len(header) == 1:
         for other, what, ext in (("\t", "tabs", ".tsv"), (";", "semicolons", None), (",", "commas", ".csv")):
@@ -147,7 +148,8 @@ def _read_delimited(text: str, file_name: str, sep: str) -> pd.DataFrame:
         raise InputError(f"{file_name}: {_rows(repeats)} {'repeats' if len(repeats) == 1 else 'repeat'} the "
                          "header line (files pasted together?). "
                          f"Delete {'it' if len(repeats) == 1 else 'them'}.")
-    df = pd.DataFrame(rows[1:], columns=header, dtype=object)
+    # Undo the quote rsad's own CSV exports put before cells that would start a formula.
+    df = pd.DataFrame([[unguard(c) for c in r] for r in rows[1:]], columns=header, dtype=object)
     return df.mask(df == "")  # empty cells are missing values, as pandas' reader would have them
 
 
