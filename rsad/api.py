@@ -16,7 +16,7 @@ from rsad import store as q
 from rsad.config import Settings, get_settings
 from rsad.csvsafe import to_safe_csv
 from rsad.db import Store
-from rsad.errors import InputError
+from rsad.errors import InputError, ModelError
 from rsad.ingest import ColumnMap, PreparedBatch, load_batch
 from rsad.progress import ProgressFn, no_progress
 
@@ -87,7 +87,12 @@ def ingest_file(store: Store, source: str | Path | bytes, *, name: str | None = 
 def load_classifier(store: Store, version: dict[str, Any]):  # noqa: ANN201 - torch lazily
     """Load a registered version for scoring with the store's device and length settings."""
     from rsad.model import Classifier
+    from rsad.registry import CARD_FILE
 
+    # Only registered version folders are loaded: the folder comes from the store, never from input.
+    if not (Path(version["folder"]) / CARD_FILE).is_file():
+        raise ModelError(f"Version {version['name']}'s folder {version['folder']} is missing or is not an rsad "
+                         f"model version (no {CARD_FILE}): restore it, or promote another version.")
     max_length = int(version["train_config"].get("max_length", store.settings.max_length))
     return Classifier.load(version["folder"], device=store.settings.device,
                            max_length=max_length, name=version["name"])

@@ -23,10 +23,13 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     name = name.strip()
     if not name:
         raise InputError("Give the batch a name.")
+    if len(name) > 200 or not name.isprintable():
+        raise InputError("A batch name is one line of at most 200 characters, without control characters.")
     if session.scalar(select(Batch.id).where(Batch.name == name)) is not None:
         raise InputError(f"A batch named {name!r} already exists: choose another name.")
-    batch = Batch(name=name, file_name=prepared.file_name, sha256=prepared.sha256,
-                  uploader=uploader, row_count=len(prepared))
+    # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
+    batch = Batch(name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
+                  uploader=uploader[:200], row_count=len(prepared))
     session.add(batch)
     session.flush()
     rows = [
@@ -174,6 +177,8 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
         raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
     if not analyst.strip():
         raise InputError("Say who you are (analyst name) before recording a verdict.")
+    if len(analyst.strip()) > 200 or len(reason_code) > 100:
+        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
     if session.get(Case, case_id) is None:
         raise NotFoundError(f"No case with id {case_id}.")
     verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,

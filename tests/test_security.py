@@ -81,3 +81,69 @@ def test_labels_page_csv_download_guards_formulas(formula_store, monkeypatch):
     assert not at.exception and not at.error
     _assert_guarded(downloads["rsad-labels.csv"])
     assert pd.read_parquet(io.BytesIO(downloads["rsad-labels.parquet"]))["behavior_description"].tolist() == FORMULAS
+
+
+def test_a_version_with_only_pickle_weights_is_refused(tiny_model_dir, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from rsad.errors import ModelError
+    from rsad.model import Classifier
+
+    folder = tmp_path / "v9"
+    shutil.copytree(tiny_model_dir, folder)
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match=r"no safetensors weights .* It has pytorch_model.bin: PyTorch pickle"):
+        Classifier.load(folder, device="cpu")
+    assert Classifier.load(tiny_model_dir, device="cpu").score(["a kettle"]).shape == (1,)
+
+
+def test_only_registered_version_folders_are_loaded(store_with_model, tmp_path):
+    from rsad import store as q
+    from rsad.errors import ModelError
+
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    with store_with_model.session() as s:
+        q.add_model_version(s, name="v2", folder=str(stray), base_model="b", train_config={}, data_hash="h",
+                            metrics={}, threshold=0.5)
+    with pytest.raises(ModelError, match="is missing or is not an rsad model version"):
+        api.load_classifier(store_with_model, api.get_version(store_with_model, "v2"))
+
+
+@pytest.mark.parametrize("name", ["../evil", "..", "/etc/x", "v1/../../x", ".hidden", "", "a" * 101, "v1\n"])
+def test_version_names_cannot_leave_the_models_folder(name, tmp_path):
+    from rsad.errors import ModelError
+    from rsad.registry import save_version, version_folder
+
+    models = tmp_path / "models"
+    with pytest.raises(ModelError, match="not a valid version name"):
+        version_folder(models, name)
+    with pytest.raises(ModelError, match="not a valid version name"):
+        save_version(None, models, name)  # refused before anything is written
+    assert list(tmp_path.iterdir()) == []
+    assert version_folder(models, "v12") == models / "v12"
+
+
+def test_batch_names_and_analysts_are_checked(store, env):
+    from rsad import triage
+    from rsad.errors import InputError
+
+    data = pd.DataFrame({"behavior_description": ["a kettle", "nine orders"]}).to_csv(index=False).encode()
+    for bad in ["two\nlines", "tab\there", "x" * 201]:
+        with pytest.raises(InputError, match="one line of at most 200 characters"):
+            api.ingest_file(store, data, file_name="b.csv", name=bad)
+    before = sorted(p.name for p in env.rglob("*"))
+    info = api.ingest_file(store, data, file_name="../../b.csv", name="../../etc/passwd")
+    assert info["name"] == "../../etc/passwd"  # a label in the store, never a path
+    assert sorted(p.name for p in env.rglob("*")) == before
+    with store.session() as s:
+        from rsad.orm import Case
+        from sqlalchemy import select
+
+        case_id = s.scalar(select(Case.id))
+    with pytest.raises(InputError, match="at most 200 characters"):
+        triage.record_verdicts(store, [case_id], "normal", analyst="a" * 201)
