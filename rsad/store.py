@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from rsad.config import pause_point
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
 from rsad.orm import VERDICT_LABELS, Attribution, Batch, Case, ModelVersion, Score, Verdict
@@ -38,6 +39,7 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     ]
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(insert(Case), rows[start : start + INSERT_CHUNK])
+    pause_point("ingest:cases-inserted")
     return batch
 
 
@@ -137,6 +139,7 @@ def put_scores(session: Session, model_version_id: int, case_ids: Sequence[int],
         {"case_id": c, "model_version_id": model_version_id, "score": float(s)}
         for c, s in zip(ids, scores)
     ])
+    pause_point("scores:inserted")
 
 
 def batch_scores(session: Session, batch_id: int, model_version_id: int) -> list[float]:
@@ -270,6 +273,7 @@ def promote(session: Session, name: str) -> ModelVersion:
         return version
     session.execute(update(ModelVersion).where(ModelVersion.status == "active")
                     .values(status="retired"))
+    pause_point("promote:old-retired")
     version.status = "active"
     session.flush()
     return version
