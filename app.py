@@ -29,7 +29,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
     def watch() -> None:
         state = job.snapshot()
         if state.status == "failed":
-            st.error(f"Building the demo failed: {state.error}")
+            show_error(f"Building the demo failed: {state.error}")
             st.info("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step.")
             return
         if state.status == "done":

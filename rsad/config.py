@@ -6,6 +6,8 @@ Pages, the CLI and tests all call :func:`get_settings`; nothing else reads the e
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -118,3 +120,22 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         **{**values, "db_url": _resolve_sqlite(settings.db_url), "models_dir": models_dir,
            "users_file": users_file, "device": device}
     )
+
+
+_pause_hits: dict[str, int] = {}
+
+
+def pause_point(name: str) -> None:
+    """Crash tests' hook: with RSAD_TEST_PAUSE_AT=name (or name#N, the Nth time) sleep here.
+
+    It prints ``RSAD_PAUSED_AT name`` on stderr first, so that tests/test_crashes.py can
+    kill -9 the process at exactly this point. Unset, as everywhere outside those tests, it
+    is one lookup in the environment.
+    """
+    target = os.environ.get("RSAD_TEST_PAUSE_AT")
+    if not target or target.partition("#")[0] != name:
+        return
+    _pause_hits[name] = hit = _pause_hits.get(name, 0) + 1
+    if hit == int(target.partition("#")[2] or 1):
+        print(f"RSAD_PAUSED_AT {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)

@@ -54,7 +54,12 @@ def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
 def test_ingest_models_batches_db_upgrade(tmp_path):
     data = tmp_path / "d.csv"
     tiny_table(8).to_csv(data, index=False)
-    assert re.search(r"Store at revision \d{4} ", rsad(tmp_path, "db", "upgrade").stdout)  # head: test_store
+    from alembic.script import ScriptDirectory
+
+    from rsad.db import MIGRATIONS_DIR
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert f"revision {head} " in rsad(tmp_path, "db", "upgrade").stdout
     out = rsad(tmp_path, "ingest", str(data), "--name", "first")
     assert out.returncode == 0 and "8 cases, 8 labeled" in out.stdout
     bad = rsad(tmp_path, "ingest", str(data), "--name", "first")

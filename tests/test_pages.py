@@ -40,7 +40,7 @@ def test_upload_preview_mapping_and_score(store_with_model):
     df = tiny_table(12).rename(columns={"behavior_description": "desc"})
     at.file_uploader(key="upload_file").upload("morning.csv", df.to_csv(index=False).encode(), "text/csv").run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="map_text").value == "case_id"  # no default text column: first column
+    assert at.selectbox(key="map_text").value is None  # no default text column: no guess
     at.selectbox(key="map_text").set_value("desc")
     assert at.selectbox(key="map_label").value == "is_anomaly" and at.selectbox(key="map_id").value == "case_id"
     assert at.text_input(key="batch_name").value == "morning"

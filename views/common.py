@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from rsad import api, auth
@@ -89,6 +91,33 @@ def active_classifier():  # noqa: ANN201
     return _classifier_for(get_settings().db_url, version["name"], version["folder"])
 
 
-def show_error(exc: Exception) -> None:
-    """An rsad error as the user should see it: one actionable line, no stack trace."""
-    st.error(str(exc), icon=":material/error:")
+# Every ASCII punctuation mark may be backslash-escaped in (CommonMark) Markdown: escaping all
+# of them turns links, emphasis, headings, HTML, entities, $math$ and :directives: into text.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md(text: object) -> str:
+    """User content (case ids, batch names, file names) made safe to put inside Markdown.
+
+    Streamlit renders titles, captions, alerts, toasts and link labels as Markdown: an id like
+    ``[click](javascript:...)`` or ``**x**`` must show as typed, not become a link or bold.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text).replace("\r", " ").replace("\n", " "))
+
+
+def md_message(message: str) -> str:
+    """A message for Markdown: `code spans` kept (rsad writes commands that way), the rest escaped."""
+    parts = message.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick (from user content): no code spans at all
+        return md(message)
+    return "`".join(part.replace("\r", " ").replace("\n", " ") if i % 2 else md(part)
+                    for i, part in enumerate(parts))
+
+
+def show_error(exc: Exception | str) -> None:
+    """An rsad error as the user should see it: one actionable line, no stack trace.
+
+    Messages quote file names, column names and values from uploads: they are escaped so
+    that they show as typed and never render as links or formatting.
+    """
+    st.error(md_message(str(exc)), icon=":material/error:")

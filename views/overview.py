@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import analyst, get_store, has_role, show_error
+from views.common import analyst, get_store, has_role, md, show_error
 from rsad import api
 from rsad.errors import RsadError
 
@@ -13,21 +13,21 @@ if message := st.session_state.pop("_deleted_batch", None):
 try:
     info = api.overview(get_store())
 except RsadError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 active, totals = info["active"], info["totals"]
 if active:
     m = active["metrics"]
-    st.subheader(f"Active model {active['name']}")
+    st.subheader(f"Active model {md(active['name'])}")
     cols = st.columns(5)
     cols[0].metric("Threshold", f"{active['threshold']:.3f}")
     cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
     cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
     cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
     cols[4].metric("Trained on", f"{m.get('n_train', 0):,} cases")
-    st.caption(f"Base model: {active['base_model']} · created {active['created_at']:%Y-%m-%d %H:%M} "
-               f"by {active['created_by'] or 'unknown'}")
+    st.caption(f"Base model: {md(active['base_model'])} · created {active['created_at']:%Y-%m-%d %H:%M} "
+               f"by {md(active['created_by'] or 'unknown')}")
 else:
     st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
 

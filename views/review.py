@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import active_classifier, analyst, get_store, show_error
+from views.common import active_classifier, analyst, get_store, md, show_error
 from views.explain_panel import attribution_panel
 from views.shortcuts import add_shortcuts
 from rsad import triage
@@ -76,7 +76,7 @@ except RsadError as exc:
     st.stop()
 total, threshold = page["total"], page["threshold"]
 n_pages = max(1, -(-total // PAGE_SIZE))
-st.caption(f"{total:,} cases match · model {page['model']} · threshold {threshold:.3f} · "
+st.caption(f"{total:,} cases match · model {md(page['model'])} · threshold {threshold:.3f} · "
            f"page {page_no} of {n_pages}")
 if page["held"]:
     st.caption("Open with other analysts, so not in your queue: " + ", ".join(
@@ -146,7 +146,7 @@ taken = not claim["mine"]
 
 st.divider()
 head = st.columns([4, 1, 1])
-head[0].subheader(f"Case {case['external_id']}  ·  {pos + 1} of {total:,}")
+head[0].subheader(f"Case {md(case['external_id'])}  ·  {pos + 1} of {total:,}")
 if head[1].button("Previous", key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
                   help="Keyboard: k or ←"):
     st.session_state["case_pos"] = pos - 1
@@ -186,7 +186,7 @@ def submit_verdict(label: str) -> None:
     except RsadError as exc:
         st.session_state["_verdict_error"] = str(exc)
         return
-    st.session_state["_verdict_toast"] = f"{case['external_id']}: {label} ({reason})."
+    st.session_state["_verdict_toast"] = f"{md(case['external_id'])}: {label} ({md(reason)})."
     # An unreviewed-only queue drops the case, so the same position is already the next case.
     if status != "unreviewed":
         st.session_state["case_pos"] = min(pos + 1, total - 1)
@@ -194,7 +194,7 @@ def submit_verdict(label: str) -> None:
 
 with right:
     if message := st.session_state.pop("_verdict_error", None):
-        st.error(message)
+        show_error(message)
     if message := st.session_state.pop("_verdict_toast", None):
         st.toast(message)
     with st.form("verdict_form", clear_on_submit=True):
