@@ -11,6 +11,7 @@ import streamlit as st
 
 from views.common import bootstrap_job, get_store, show_error
 from views.login import account_box, announce_first_admin, signed_in_user
+from views.jobs_panel import job_panel
 from rsad import api
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
@@ -69,6 +70,7 @@ with st.sidebar:
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
         st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
+    job_panel(store, compact=True)  # the retraining job, live on every page
     st.caption(f"Device: {device} · Store: {store.location}")
 
 page = st.navigation([
@@ -77,5 +79,6 @@ page = st.navigation([
     st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("views/labels.py", title="Labels", icon=":material/label:"),
     st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
+    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
 ])
 page.run()

@@ -156,8 +156,14 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
 # --- training, evaluation, registry --------------------------------------------------------
 
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
-                progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Fine-tune on (id, text, label), save the version folder atomically, then register it."""
+                progress: ProgressFn = no_progress, training_set: Any = None,
+                tmp_tag: str = "") -> dict[str, Any]:
+    """Fine-tune on (id, text, label), save the version folder atomically, then register it.
+
+    ``training_set`` (a :class:`rsad.trainset.TrainingSet`) is recorded with the version: its
+    summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
+    folder so a dead job's leftovers can be found.
+    """
     from rsad.registry import next_version_name, save_version
     from rsad.train import TrainConfig, fine_tune
 
@@ -170,14 +176,24 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
     with store.session() as s:
         existing = [v.name for v in q.list_model_versions(s)]
     name = next_version_name(existing, store.settings.models_dir)
-    folder, card = save_version(result, store.settings.models_dir, name)
+    extra: dict[str, Any] = {}
+    if training_set is not None:
+        summary = training_set.summary()
+        extra = {"training_set": summary, "rows": training_set.batch_schema()}
+    folder, card = save_version(result, store.settings.models_dir, name, tmp_tag=tmp_tag, **extra)
+    sources = card.training_set.get("by_source", {})
     with store.session() as s:
         v = q.add_model_version(
             s, name=name, folder=str(folder), base_model=config.base_model,
             train_config=card.train_config, data_hash=card.data_hash,
             metrics={**card.metrics, "train_seconds": card.train_seconds,
-                     "n_train": len(card.train_ids), "n_val": len(card.val_ids)},
+                     "n_train": len(card.train_ids), "n_val": len(card.val_ids),
+                     **({"n_seed": sum(sources.get("seed", {}).values()),
+                         "n_verdict": sum(sources.get("verdict", {}).values()),
+                         "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
             threshold=card.threshold, created_by=created_by)
+        q.add_model_event(s, v, "register", actor=created_by,
+                          reason=f"trained on {len(table):,} cases ({v.status})")
         return version_info(v)
 
 
@@ -190,14 +206,10 @@ def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap
 
 
 def store_training_table(store: Store) -> pd.DataFrame:
-    """Current labels from the store (seed labels overridden by the latest verdicts)."""
-    with store.session() as s:
-        rows = q.current_labels(s)
-    if not rows:
-        raise InputError("The store has no labeled cases yet: upload a labeled batch or record verdicts.")
-    df = pd.DataFrame(rows)
-    return pd.DataFrame({"id": df["case_id"].astype(str) + "@" + df["batch"], "text": df["behavior_description"],
-                         "label": df["is_anomaly"].astype(int)})
+    """Current labels from the store as (id, text, label); see :mod:`rsad.trainset` for the rule."""
+    from rsad.trainset import assemble
+
+    return assemble(store).table()
 
 
 def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
@@ -218,9 +230,11 @@ def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
             "report": classification_report(y, scores, thr), "scores": scores, "labels": y}
 
 
-def promote(store: Store, name: str) -> dict[str, Any]:
-    with store.session() as s:
-        return version_info(q.promote(s, name))
+def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
+    """Make a candidate active (recorded); see :mod:`rsad.lifecycle` for rescoring."""
+    from rsad.lifecycle import promote as promote_version
+
+    return promote_version(store, name, actor=actor, reason=reason)
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rsad import cli_users
+from rsad import cli_models
 from rsad.errors import RsadError
 
 
@@ -93,26 +94,28 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store)."""
-    from rsad.api import store_training_table, train_file, train_table
-    from rsad.train import TrainConfig
+    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store).
+
+    --from-store trains on seed labels plus analyst verdicts (each analyst's latest verdict;
+    unsure and 'insufficient evidence' left out; disagreements by majority, then the latest)
+    as a training job: shown in the app's sidebar, one at a time. With --background it runs
+    detached and this command returns at once (watch it with `rsad jobs`)."""
+    from rsad.api import train_file
 
     if bool(args.data) == bool(args.from_store):
         raise RsadError("Give exactly one of --data FILE or --from-store.")
-    config = TrainConfig(epochs=args.epochs, base_model=args.base or "", init_from=args.init_from,
-                         max_length=args.max_length, batch_size=args.batch_size, seed=args.seed)
     store = _store()
-    bar = _Bar("steps")
-    if args.data:
-        info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
-                          progress=bar)
-    else:
-        info = train_table(store, store_training_table(store), config=config, progress=bar)
-    m = info["metrics"]
-    print(f"Saved {info['name']} ({info['status']}) in {info['folder']} after {m['train_seconds']:.0f} s.")
-    print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
-          f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-          f"at threshold {info['threshold']:.3f}.")
+    if args.from_store:
+        cli_models.train_from_store(store, args)
+        return
+    from rsad.train import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
+                         init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,
+                         seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate)
+    info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
+                      created_by=args.by, progress=_Bar("steps"))
+    cli_models.print_version(info)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -136,22 +139,6 @@ def cmd_export_labels(args: argparse.Namespace) -> None:
     print(f"Wrote {info['rows']:,} labels ({info['anomalies']:,} anomalies) to {info['path']}.")
 
 
-def cmd_models(args: argparse.Namespace) -> None:
-    """List model versions with status, threshold and validation metrics."""
-    from rsad.api import list_versions
-
-    versions = list_versions(_store())
-    if not versions:
-        print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
-        return
-    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7}  created")
-    for v in versions:
-        m = v["metrics"]
-        print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
-              f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f}  "
-              f"{v['created_at']:%Y-%m-%d %H:%M}")
-
-
 def cmd_batches(args: argparse.Namespace) -> None:
     """List batches with their counts (scored and flagged under the active model)."""
     from rsad.api import overview
@@ -162,14 +149,6 @@ def cmd_batches(args: argparse.Namespace) -> None:
     for b in info["batches"]:
         print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "
               f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed")
-
-
-def cmd_promote(args: argparse.Namespace) -> None:
-    """Make a version the active one (the current active version is retired, not deleted)."""
-    from rsad.api import promote
-
-    info = promote(_store(), args.version)
-    print(f"{info['name']} is now active (threshold {info['threshold']:.3f}).")
 
 
 def _threshold_row(label: str, thr: float, m: dict) -> str:
@@ -288,12 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", cmd_train)
     p.add_argument("--data", type=Path, help="labeled file in the batch schema")
     p.add_argument("--from-store", action="store_true", help="train on the store's current labels")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 3 from a file, 1 from the store)")
     p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
-    p.add_argument("--init-from", help="continue from this version instead of the base model")
+    p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--lr", type=float, help="learning rate (default: 2e-5 from a file, 5e-5 from the store)")
+    p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
+    cli_models.by_option(p)
     _add_columns(p, split=True)
     p = add("evaluate", cmd_evaluate)
     p.add_argument("--data", type=Path, required=True, help="labeled file in the batch schema")
@@ -302,7 +284,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns(p, split=True)
     p = add("export-labels", cmd_export_labels)
     p.add_argument("out", type=Path, help="output file, .csv or .parquet")
-    add("models", cmd_models)
     add("batches", cmd_batches)
     p = add("thresholds", cmd_thresholds)
     p.add_argument("--model", help="model version (default: the active one)")
@@ -312,8 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", action="store_true", help="store the chosen threshold on the version")
     p.add_argument("--reason", default="", help="why (kept in the threshold history)")
     p.add_argument("--by", help="who is saving (default: your login name)")
-    p = add("promote", cmd_promote)
-    p.add_argument("version")
+    cli_models.add_commands(sub, add)
     p = add("delete-batch", cmd_delete_batch)
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--yes", action="store_true", help="confirm: the batch's verdicts are deleted too")

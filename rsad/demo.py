@@ -71,6 +71,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
     ``sizes`` (labeled, unlabeled) shrinks the data for tests; the default is the full demo.
     """
     from rsad.synth import make_demo_tables
+    from rsad.trainset import assemble
 
     log: list[str] = []
     phases = Phases({"data": 4, "train": 80, "score": 16}, progress)
@@ -91,9 +92,10 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         active = api.active_version(store)
         if active is None:
             config = train_config or demo_train_config()
-            table = api.store_training_table(store)
-            active = api.train_table(store, table, config=replace(config), created_by="demo",
-                                     progress=phases.phase("train", "Training the starter model"))
+            training_set = assemble(store)
+            active = api.train_table(store, training_set.table(), config=replace(config), created_by="demo",
+                                     progress=phases.phase("train", "Training the starter model"),
+                                     training_set=training_set)
             m = active["metrics"]
             log.append(f"Trained starter model {active['name']} on {m['n_train']:,} records in "
                        f"{m['train_seconds']:.0f} s: validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}.")

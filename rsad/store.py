@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from rsad.config import pause_point
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
+from rsad.labels import current_labels, label_evidence  # noqa: F401 - the label rule lives there
 from rsad.orm import (
-    VERDICT_LABELS, Attribution, Batch, Case, ModelVersion, Score, ThresholdChange, Verdict,
+    VERDICT_LABELS, Attribution, Batch, Case, ModelEvent, ModelVersion, Score, ThresholdChange, Verdict,
 )
 
 INSERT_CHUNK = 5_000
@@ -214,34 +215,6 @@ def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
     return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
 
 
-def current_labels(session: Session) -> list[dict[str, Any]]:
-    """Each labeled case once: the latest verdict if there is one, else the label it came with.
-
-    ``unsure`` verdicts and the 'insufficient evidence' reason give no label; an older
-    seed label still stands then.
-    """
-    latest = latest_verdicts_subquery()
-    rows = session.execute(
-        select(Case.id, Case.external_id, Case.text, Case.meta, Case.given_label, Batch.name,
-               latest.c.label, latest.c.reason_code, latest.c.analyst)
-        .join(Batch, Batch.id == Case.batch_id)
-        .outerjoin(latest, latest.c.case_id == Case.id)
-        .where((Case.given_label.is_not(None)) | (latest.c.id.is_not(None)))
-        .order_by(Case.id)
-    )
-    out = []
-    for cid, ext, text, meta, given, batch, verdict, reason, analyst in rows:
-        label, source = given, "seed"
-        if verdict in ("anomaly", "normal") and reason != "insufficient evidence":
-            label, source = int(verdict == "anomaly"), "verdict"
-        if label is None:
-            continue
-        out.append({"case_pk": cid, "case_id": ext, "behavior_description": text,
-                    "is_anomaly": int(label), "label_source": source, "batch": batch,
-                    "analyst": analyst if source == "verdict" else "", "meta": meta})
-    return out
-
-
 # --- model versions ----------------------------------------------------------------------
 
 def add_model_version(session: Session, **fields: Any) -> ModelVersion:
@@ -277,6 +250,16 @@ def get_model_version(session: Session, name: str | None) -> ModelVersion:
 
 def list_model_versions(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def add_model_event(session: Session, version: ModelVersion, action: str, *, actor: str,
+                    reason: str = "", previous_active_id: int | None = None) -> ModelEvent:
+    """Record a registration, promotion or rollback in the registry history."""
+    event = ModelEvent(model_version_id=version.id, action=action, actor=actor, reason=reason,
+                       previous_active_id=previous_active_id)
+    session.add(event)
+    session.flush()
+    return event
 
 
 def promote(session: Session, name: str) -> ModelVersion:

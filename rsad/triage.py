@@ -114,13 +114,14 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     return len(case_ids)
 
 
-def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any]:
-    """Token attributions of a case under the active model, from the cache or computed once."""
+def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS,
+                version: str | None = None) -> dict[str, Any]:
+    """Token attributions of a case under the active model (or ``version``), cached in the store."""
     from rsad.explain import Explanation, explain
 
     key = f"lig:n{n_steps}:len{classifier.max_length}"
     with store.session() as s:
-        active = q.require_active(s)
+        active = q.get_model_version(s, version) if version else q.require_active(s)
         if classifier.name and classifier.name != active.name:
             raise StateError("The active model changed while this page was open: reload the page.")
         cached = q.get_attribution(s, case_id, active.id, key)

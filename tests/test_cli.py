@@ -24,7 +24,7 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     out = rsad(tmp_path, "--help")
     assert out.returncode == 0
     for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db",
-                    "users", "delete-batch"]:
+                    "users", "delete-batch", "compare", "rollback", "rescore", "jobs", "thresholds"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
     probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
@@ -38,6 +38,9 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     (["ingest", "missing.csv"], "No such file"),
     (["score", "nope"], "No batch 'nope'"),
     (["promote", "v7"], "No model version 'v7'"),
+    (["rollback", "v7", "--reason", "bad alerts"], "No model version 'v7'"),
+    (["compare", "v7"], "No model version 'v7'"),
+    (["jobs", "run", "5"], "No training job 5"),
     (["evaluate", "--data", "DATA"], "no active model"),
     (["train"], "exactly one of --data FILE or --from-store"),
     (["train", "--from-store"], "no labeled cases"),

@@ -91,6 +91,12 @@ def active_classifier():  # noqa: ANN201
     return _classifier_for(get_settings().db_url, version["name"], version["folder"])
 
 
+def version_classifier(name: str):  # noqa: ANN201
+    """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
+    version = api.get_version(get_store(), name)
+    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+
+
 # Every ASCII punctuation mark may be backslash-escaped in (CommonMark) Markdown: escaping all
 # of them turns links, emphasis, headings, HTML, entities, $math$ and :directives: into text.
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
