@@ -118,6 +118,11 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     assert job["status"] in retrain.LIVE and job["created_by"] == "root" and job["params"]["max_length"] == 32
     assert any("Started training job" in s.value for s in at.success)
     assert any("Retraining" in m.value for m in at.sidebar.markdown)
+    # Stop once the runner is up: a SIGTERM while Python is still importing would just kill it
+    # (the job is then reaped as "gone", also failed, but this test is about the stop request).
+    deadline = time.monotonic() + 240
+    while retrain.get(store, job["id"])["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
     at.button(key="stop_job").click().run()
     assert not at.error, [e.value for e in at.error]
     deadline = time.monotonic() + 120
