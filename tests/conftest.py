@@ -203,7 +203,11 @@ def server(store_with_model, users, env) -> Iterator[str]:
             time.sleep(0.5)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
-    proc.wait(15)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:  # a loaded CI machine: do not fail the test on teardown
+        proc.kill()
+        proc.wait(30)
     log.close()
 
 
