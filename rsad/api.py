@@ -5,6 +5,7 @@ Functions here return plain dicts and DataFrames so callers need neither SQLAlch
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def version_info(v: Any) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "status": v.status, "threshold": v.threshold,
             "folder": v.folder, "base_model": v.base_model, "metrics": dict(v.metrics or {}),
             "train_config": dict(v.train_config or {}), "data_hash": v.data_hash,
-            "created_by": v.created_by, "created_at": v.created_at}
+            "created_by": v.created_by, "created_at": v.created_at, "temperature": v.temperature}
 
 
 def active_version(store: Store) -> dict[str, Any] | None:
@@ -61,6 +62,24 @@ def overview(store: Store) -> dict[str, Any]:
             "batches": q.list_batches(s, active.id if active else None,
                                       active.threshold if active else None),
         }
+
+
+def delete_batch(store: Store, ref: str | int, *, actor: str, confirm: str | None = None) -> dict[str, Any]:
+    """Delete a batch with everything recorded on it (verdicts too).
+
+    ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
+    from rsad import audit
+
+    with store.session() as s:
+        name = q.get_batch(s, ref).name
+        if confirm is not None and confirm.strip() != name:
+            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+        info = q.delete_batch(s, ref)
+        audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
+                        detail=f"{info['cases']} cases, {info['verdicts']} verdicts")
+    logging.getLogger("rsad.api").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,
+                                          info["cases"], info["verdicts"])
+    return info
 
 
 # --- ingest and scoring --------------------------------------------------------------------
@@ -137,8 +156,14 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
 # --- training, evaluation, registry --------------------------------------------------------
 
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
-                progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Fine-tune on (id, text, label), save the version folder atomically, then register it."""
+                progress: ProgressFn = no_progress, training_set: Any = None,
+                tmp_tag: str = "") -> dict[str, Any]:
+    """Fine-tune on (id, text, label), save the version folder atomically, then register it.
+
+    ``training_set`` (a :class:`rsad.trainset.TrainingSet`) is recorded with the version: its
+    summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
+    folder so a dead job's leftovers can be found.
+    """
     from rsad.registry import next_version_name, save_version
     from rsad.train import TrainConfig, fine_tune
 
@@ -151,14 +176,24 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
     with store.session() as s:
         existing = [v.name for v in q.list_model_versions(s)]
     name = next_version_name(existing, store.settings.models_dir)
-    folder, card = save_version(result, store.settings.models_dir, name)
+    extra: dict[str, Any] = {}
+    if training_set is not None:
+        summary = training_set.summary()
+        extra = {"training_set": summary, "rows": training_set.batch_schema()}
+    folder, card = save_version(result, store.settings.models_dir, name, tmp_tag=tmp_tag, **extra)
+    sources = card.training_set.get("by_source", {})
     with store.session() as s:
         v = q.add_model_version(
             s, name=name, folder=str(folder), base_model=config.base_model,
             train_config=card.train_config, data_hash=card.data_hash,
             metrics={**card.metrics, "train_seconds": card.train_seconds,
-                     "n_train": len(card.train_ids), "n_val": len(card.val_ids)},
+                     "n_train": len(card.train_ids), "n_val": len(card.val_ids),
+                     **({"n_seed": sum(sources.get("seed", {}).values()),
+                         "n_verdict": sum(sources.get("verdict", {}).values()),
+                         "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
             threshold=card.threshold, created_by=created_by)
+        q.add_model_event(s, v, "register", actor=created_by,
+                          reason=f"trained on {len(table):,} cases ({v.status})")
         return version_info(v)
 
 
@@ -171,14 +206,10 @@ def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap
 
 
 def store_training_table(store: Store) -> pd.DataFrame:
-    """Current labels from the store (seed labels overridden by the latest verdicts)."""
-    with store.session() as s:
-        rows = q.current_labels(s)
-    if not rows:
-        raise InputError("The store has no labeled cases yet: upload a labeled batch or record verdicts.")
-    df = pd.DataFrame(rows)
-    return pd.DataFrame({"id": df["case_id"].astype(str) + "@" + df["batch"], "text": df["behavior_description"],
-                         "label": df["is_anomaly"].astype(int)})
+    """Current labels from the store as (id, text, label); see :mod:`rsad.trainset` for the rule."""
+    from rsad.trainset import assemble
+
+    return assemble(store).table()
 
 
 def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
@@ -199,9 +230,11 @@ def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
             "report": classification_report(y, scores, thr), "scores": scores, "labels": y}
 
 
-def promote(store: Store, name: str) -> dict[str, Any]:
-    with store.session() as s:
-        return version_info(q.promote(s, name))
+def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
+    """Make a candidate active (recorded); see :mod:`rsad.lifecycle` for rescoring."""
+    from rsad.lifecycle import promote as promote_version
+
+    return promote_version(store, name, actor=actor, reason=reason)
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class Settings:
     max_upload_mb: int = 200
     sqlite_busy_timeout_s: int = 30
     bootstrap: bool = True  # build the demo on a fresh store when the app starts
+    users_file: Path = Path("db/users.json")  # local sign-in: names, roles, argon2 hashes
+    claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
+    login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
+    login_lock_s: int = 300  # ... for this many seconds
     reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
 
     @property
@@ -110,12 +114,11 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     device = settings.device.lower()
     if not (device in {"auto", "cpu", "mps", "cuda"} or device.startswith("cuda:")):
         raise ConfigError(f"RSAD_DEVICE={settings.device!r}: use auto, cpu, cuda, cuda:N or mps.")
-    models_dir = settings.models_dir
-    if not models_dir.is_absolute():
-        models_dir = PROJECT_ROOT / models_dir
+    models_dir, users_file = (p if p.is_absolute() else PROJECT_ROOT / p
+                              for p in (settings.models_dir, settings.users_file))
     return Settings(
         **{**values, "db_url": _resolve_sqlite(settings.db_url), "models_dir": models_dir,
-           "device": device}
+           "users_file": users_file, "device": device}
     )
 
 

@@ -57,7 +57,42 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RSAD_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("RSAD_BOOTSTRAP", "0")
     monkeypatch.setenv("RSAD_DEVICE", "cpu")
+    monkeypatch.setenv("RSAD_USERS_FILE", str(tmp_path / "users.json"))
+    # Real argon2id at a test-sized cost: the default profile (64 MiB, 3 passes) takes ~0.7 s per
+    # hash on 2 busy cores. A hash records its own parameters, so verifying stays correct.
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("rsad.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     return tmp_path
+
+
+# Known sign-ins for the page tests (the user file lives in the test's temporary folder).
+PASSWORDS = {"ana": "ana-password-1", "bo": "bo-password-22", "root": "root-password-333"}
+
+
+def browser_sign_in(page, name: str) -> None:  # noqa: ANN001
+    """Sign in through the sign-in screen in a real browser (see ``users`` for the passwords)."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[name])
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def users(env: Path) -> dict[str, str]:
+    """Analysts ana and bo and the admin root in a temporary user file; returns their passwords."""
+    from rsad.auth import UserFile
+
+    file = UserFile(env / "users.json")
+    for name, role in (("ana", "analyst"), ("bo", "analyst"), ("root", "admin")):
+        file.add(name, role, PASSWORDS[name])
+    return dict(PASSWORDS)
+
+
+def sign_in(at, name: str, password: str | None = None):  # noqa: ANN001, ANN201
+    """Sign in through the real form of the sign-in screen (an AppTest that has run once)."""
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(PASSWORDS.get(name, "") if password is None else password)
+    return at.button(key="login_submit").click().run()
 
 
 PG_URL = os.environ.get("RSAD_TEST_PG_URL", "")
@@ -149,8 +184,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(store_with_model, env) -> Iterator[str]:
-    """`streamlit run app.py` on a free localhost port, on the test's store; yields its URL."""
+def server(store_with_model, users, env) -> Iterator[str]:
+    """`streamlit run app.py` on a free localhost port, on the test's store and user file; yields its URL."""
     port = free_port()
     log = open(env / "streamlit.log", "w")
     proc = subprocess.Popen(

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api, cli, triage
 from rsad.orm import Case
 
@@ -154,12 +154,11 @@ def _unescape(markdown: str) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
-def test_upload_page_refuses_and_writes_nothing(name, seeded, tmp_path, monkeypatch):
+def test_upload_page_refuses_and_writes_nothing(name, seeded, users, tmp_path, monkeypatch):
     path = bad_file(name, tmp_path, monkeypatch)
     before = snapshot(seeded)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["analyst"] = "ana"
-    at.run()
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    sign_in(at, "ana")
     at.switch_page("views/upload.py").run()
     if name.startswith("events_"):
         at.toggle(key="upload_events").set_value(True).run()

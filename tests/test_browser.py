@@ -1,12 +1,12 @@
 """One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
 
-Upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
+Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
 with a reason from the keyboard, and find the verdict in the store.
 """
 
 import pytest
 
-from conftest import chromium_page, needs_chromium, tiny_table
+from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
 from rsad import api, triage
 
 pytestmark = needs_chromium
@@ -19,11 +19,9 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
     tiny_table(16).to_csv(data, index=False)
     with chromium_page() as (page, dialogs):
         page.goto(server)
+        browser_sign_in(page, "ana")
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-
-        analyst = page.get_by_label("Analyst", exact=True)
-        analyst.fill("ana")
-        analyst.press("Enter")
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
         page.get_by_role("link", name="Upload").click()
         page.locator("input[type=file]").set_input_files(str(data))
         expect(page.locator(".st-key-score_button button")).to_be_visible()

@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import chromium_page, needs_chromium
+from conftest import browser_sign_in, chromium_page, needs_chromium
 from rsad import api, triage
 
 pytestmark = needs_chromium
@@ -74,6 +74,7 @@ def test_hostile_content_shows_as_text_and_never_runs(server, hostile_store):
     order = [r["external_id"] for r in triage.queue(hostile_store, triage.default_filter(status="all"))["rows"]]
     with chromium_page() as (page, dialogs):
         page.goto(server)
+        browser_sign_in(page, "ana")
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
         expect(page.get_by_test_id("stDataFrame").first).to_contain_text(BATCH)  # the batch table
         _nothing_ran(page, dialogs)

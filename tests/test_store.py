@@ -26,16 +26,16 @@ def _version(s, name, **kw):
 
 
 def test_migrations_create_the_schema_with_sqlite_pragmas(store, backend):
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     assert store.engine.dialect.name == backend
     if backend != "sqlite":
-        assert upgrade(store.engine) == "0003"
+        assert upgrade(store.engine) == "0004"
         return
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
-    assert upgrade(store.engine) == "0003"  # idempotent
+    assert upgrade(store.engine) == "0004"  # idempotent
 
 
 def test_orm_matches_the_migrations(store):

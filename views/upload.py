@@ -58,7 +58,7 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         id=None if id_col == NONE else id_col)
     try:
         info = api.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
-                               uploader=analyst() or "anonymous", columns=mapping, events=events)
+                               uploader=analyst(), columns=mapping, events=events)
         clf = active_classifier()
         if clf is None:
             st.warning(f"Stored batch {md(repr(info['name']))} ({info['rows']:,} cases) but there is no active "
