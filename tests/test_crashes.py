@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from conftest import ROOT, tiny_table
 from rsad import api
 from rsad import store as q
-from rsad.orm import Batch, Case, ModelVersion, Score
+from rsad.orm import Batch, Case, ModelEvent, ModelVersion, Score
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -35,15 +35,19 @@ def kill_at(point: str, args: list[str], timeout: float = 300) -> str:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(timeout, proc.kill)
     watchdog.start()
-    seen = []
+    seen, paused = [], False
     try:
         for line in proc.stderr:
             seen.append(line)
             if f"RSAD_PAUSED_AT {point.partition('#')[0]}" in line:
+                paused = True
                 break
     finally:
         watchdog.cancel()
-    assert proc.poll() is None, f"the process ended before reaching {point}:\n{''.join(seen)}"
+    if not paused:
+        proc.kill()
+        proc.wait(30)
+        pytest.fail(f"the process ended before reaching {point}:\n{''.join(seen)}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     proc.stderr.close()
@@ -92,17 +96,19 @@ def _active(store) -> list[str]:
 
 def test_kill_during_promotion_keeps_exactly_one_active_version(store, tmp_path):
     _two_versions(store, tmp_path)
-    kill_at("promote:old-retired", ["-m", "rsad.cli", "promote", "v2"])
+    promote = ["-m", "rsad.cli", "promote", "v2", "--reason", "crash test", "--by", "admin", "--no-rescore"]
+    kill_at("promote:old-retired", promote)
     intact(store)
     assert _active(store) == ["v1"]  # the retirement of v1 was rolled back with the rest
-    run(["-m", "rsad.cli", "promote", "v2"])
+    with store.session() as s:
+        assert s.scalar(select(func.count(ModelEvent.id)).where(ModelEvent.action == "promote")) == 0
+    run(promote)
     assert _active(store) == ["v2"]
 
 
-# Score in chunks of 4 so that a 12-case batch needs three commits; the kill comes while the
-# second chunk is written, after the first was committed.
-SCORE = ["-c", "import sys, rsad.api, rsad.cli; rsad.api.SCORE_CHUNK = 4; sys.exit(rsad.cli.main(sys.argv[1:]))",
-         "score", "night"]
+# Rescore in chunks of 4 (set before rsad.lifecycle is imported, whose default it is) so that a
+# 12-case batch needs three commits; the kill comes while the second chunk is written.
+RESCORE = ["-c", "import sys, rsad.api, rsad.cli; rsad.api.SCORE_CHUNK = 4; sys.exit(rsad.cli.main(['rescore']))"]
 
 
 def _scores(store) -> tuple[int, int]:
@@ -114,9 +120,9 @@ def _scores(store) -> tuple[int, int]:
 def test_kill_during_rescoring_resumes_without_duplicates(store_with_model):
     store = store_with_model
     api.ingest_file(store, tiny_table(12).to_csv(index=False).encode(), file_name="night.csv", name="night")
-    kill_at("scores:inserted#2", SCORE)
+    kill_at("scores:inserted#2", RESCORE)
     intact(store)
     assert _scores(store) == (4, 4)  # the first chunk stayed, the second was rolled back
-    out = run(SCORE)
-    assert "8 scored now" in out.stdout  # the rerun finished only what was missing
+    out = run(RESCORE)
+    assert "Rescored 8 cases" in out.stdout  # the rerun finished only what was missing
     assert _scores(store) == (12, 12)  # every case once

@@ -39,7 +39,7 @@ INJECTED_JS = """() => {
     if (document.querySelector(sel)) found.push(sel);
   }
   if ([...document.scripts].some(s => s.textContent.includes("__pwned"))) found.push("script");
-  const words = ["bold", "night", "shift", "note", "key", "c2", "c3", "click", "link", "red", "b", "m", "n", "x"];
+  const words = ["bold", "night", "shift", "note", "key", "c2", "c3", "click", "link", "red"];
   for (const e of document.querySelectorAll("b, i, strong, em, a, h1, h2, h3, h4, code")) {
     if (words.includes(e.textContent.trim())) found.push(e.outerHTML);
   }

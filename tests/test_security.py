@@ -12,6 +12,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from conftest import sign_in
 from rsad import api
 from rsad.csvsafe import FORMULA_START
 from rsad.ingest import load_batch
@@ -66,7 +67,7 @@ def test_csv_export_guards_formulas_and_reads_back_exactly(formula_store, tmp_pa
     assert pd.read_parquet(tmp_path / "labels.parquet")["behavior_description"].tolist() == FORMULAS
 
 
-def test_labels_page_csv_download_guards_formulas(formula_store, monkeypatch):
+def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypatch):
     downloads: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
@@ -75,8 +76,8 @@ def test_labels_page_csv_download_guards_formulas(formula_store, monkeypatch):
         return original(self, data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    sign_in(at, "ana")
     at.switch_page("views/labels.py").run()
     assert not at.exception and not at.error
     _assert_guarded(downloads["rsad-labels.csv"])
