@@ -114,6 +114,8 @@ def _alive(pid: int) -> bool:
 def _dead_reason(job: TrainingJob, now: datetime) -> str | None:
     beat = _aware(job.heartbeat_at)
     if job.pid and (job.params or {}).get("host") == socket.gethostname() and not _alive(job.pid):
+        if "stop requested by" in (job.log or ""):
+            return f"Stopped on request: the training process (pid {job.pid}) ended before finishing."
         return f"The training process (pid {job.pid}) is gone: it was killed or crashed before finishing."
     if beat is not None and (now - beat).total_seconds() > STALE_S:
         return (f"No heartbeat from the training process for {format_seconds((now - beat).total_seconds())}: "
