@@ -87,7 +87,7 @@ def test_hostile_content_shows_as_text_and_never_runs(server, hostile_store):
         for pos, external_id in enumerate(order):
             heading = page.get_by_role("heading", name=f"Case {external_id}  ·  {pos + 1} of {len(order)}")
             expect(heading).to_be_visible()
-            expect(page.get_by_test_id("stText").first).to_have_text(TEXTS[external_id])
+            expect(page.get_by_test_id("stMain").get_by_test_id("stText").first).to_have_text(TEXTS[external_id])
             explanation = page.locator(".rsad-explanation")
             expect(explanation).to_contain_text(TEXTS[external_id], timeout=120_000)
             assert page.locator(".rsad-explanation span[title]").count() >= 3
