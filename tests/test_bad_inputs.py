@@ -157,9 +157,9 @@ def _unescape(markdown: str) -> str:
 def test_upload_page_refuses_and_writes_nothing(name, seeded, users, tmp_path, monkeypatch):
     path = bad_file(name, tmp_path, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=180).run()
-    sign_in(at, "ana")
+    sign_in(at, "ana")  # a sign-in is written to the audit log: the snapshot comes after it
     at.switch_page("views/upload.py").run()
-    before = snapshot(seeded)  # after signing in: a sign-in is rightly written to the audit log
+    before = snapshot(seeded)
     if name.startswith("events_"):
         at.toggle(key="upload_events").set_value(True).run()
     at.file_uploader(key="upload_file").upload(path.name, path.read_bytes()).run()

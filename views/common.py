@@ -69,7 +69,7 @@ def require_role(role: str) -> auth.User:
     """Stop the page with an error unless the signed-in user has ``role`` (admin includes analyst)."""
     user = current_user()
     if not auth.allows(user, role):
-        who = f"You are signed in as {user.name} ({user.role})" if user else "You are not signed in"
+        who = f"You are signed in as {md(user.name)} ({user.role})" if user else "You are not signed in"
         st.error(f"This needs the {role} role. {who}: ask an admin (`rsad users add NAME --role {role}`).",
                  icon=":material/lock:")
         st.stop()

@@ -157,7 +157,7 @@ if head[2].button("Next", key="next_case", icon=":material/arrow_forward:", disa
     st.rerun()
 
 if taken:
-    st.warning(f"{claim['analyst']} has this case open until {claim['expires_at']:%H:%M} UTC: your queue "
+    st.warning(f"{md(claim['analyst'])} has this case open until {claim['expires_at']:%H:%M} UTC: your queue "
                "skips it from now on. Press Next for another case.", icon=":material/lock_person:")
 else:
     st.caption(f"Open with you until {claim['expires_at']:%H:%M} UTC; others' queues skip it meanwhile.")

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import analyst, get_store, has_role, show_error
+from views.common import analyst, get_store, has_role, md, show_error
 from rsad import api
 from rsad import thresholds as th
 from rsad.config import get_settings
@@ -104,7 +104,7 @@ for col, (label, key) in zip(cols, [("Precision", "precision"), ("Recall", "reca
                                     ("False-positive rate", "fpr"), ("Flagged rate", "flagged_rate")]):
     col.metric(label, f"{new[key]:.3f}", f"{new[key] - now[key]:+.3f}", delta_color="off")
 if new["batch_flagged"] is not None:
-    cols[5].metric(f"Flagged in {rep.batch}", f"{new['batch_flagged']:,}",
+    cols[5].metric(f"Flagged in {md(rep.batch)}", f"{new['batch_flagged']:,}",
                    f"{new['batch_flagged'] - now['batch_flagged']:+,}", delta_color="off")
 
 
