@@ -1,7 +1,8 @@
 """RSAD Review Desk: the Streamlit entry point (router and sidebar).
 
-Run with `streamlit run app.py`. On a fresh store it builds the embedded demo in a
-background thread and shows its progress until the first model is ready.
+Run with `streamlit run app.py`. Everyone signs in first (views/login.py). On a fresh store it
+builds the embedded demo in a background thread and shows its progress until the first model
+is ready; a desk without users gets an admin whose password is printed to this terminal.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import bootstrap_job, get_store, show_error
+from views.login import account_box, announce_first_admin, signed_in_user
 from views.jobs_panel import job_panel
 from rsad import api
 from rsad.errors import RsadError
@@ -28,7 +30,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
     def watch() -> None:
         state = job.snapshot()
         if state.status == "failed":
-            st.error(f"Building the demo failed: {state.error}")
+            show_error(f"Building the demo failed: {state.error}")
             st.info("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step.")
             return
         if state.status == "done":
@@ -44,6 +46,15 @@ try:
     job = bootstrap_job()
     if api.needs_bootstrap(store):
         job.start()  # no-op when already started by an earlier run
+    if store.settings.bootstrap:
+        announce_first_admin(store.settings)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+
+user = signed_in_user(store)  # the sign-in screen stops the run here until someone signs in
+
+try:
     if job.snapshot().status in ("running", "failed"):
         show_bootstrap(job)
     active = api.active_version(store)
@@ -53,8 +64,7 @@ except RsadError as exc:
     st.stop()
 
 with st.sidebar:
-    st.text_input("Analyst", key="analyst", placeholder="your name",
-                  help="Required before you record a verdict.")
+    account_box(store, user)
     if active:
         st.markdown(f"**Model** `{active['name']}` · threshold **{active['threshold']:.3f}**")
     else:

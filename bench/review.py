@@ -31,14 +31,15 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="rsad-bench-"))
     os.environ.update({"RSAD_DB_URL": f"sqlite:///{tmp / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(tmp / "models"),
-                       "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu"})
+                       "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu", "RSAD_USERS_FILE": str(tmp / "users.json")})
     import numpy as np
     import pandas as pd
     from sqlalchemy import text
     from streamlit.testing.v1 import AppTest
 
-    from rsad import api, triage
+    from rsad import api, auth, triage
     from rsad import store as q
+    from rsad.queue import QueueFilter
     from rsad.config import embedded_base_model
     from rsad.ingest import load_batch
 
@@ -72,15 +73,35 @@ def main() -> None:
         t_attr.append(time.perf_counter() - t0)
     print(f"attributions (50 steps, ~35 tokens): median {statistics.median(t_attr):.2f} s over {len(t_attr)} cases")
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.session_state["analyst"] = "bench"
-    at.run()
+    # Claims: three analysts each have a top case open; the viewer's queue skips them.
+    top = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=3)["rows"]]
+    for i, cid in enumerate(top):
+        triage.claim_case(store, cid, f"other{i}")
+    t_plain, t_skip = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        triage.queue(store, QueueFilter(viewer=None))
+        t_plain.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        page = triage.queue(store, QueueFilter(viewer="bench"))
+        t_skip.append(time.perf_counter() - t0)
+    assert page["total"] == args.n - 3 and len(page["held"]) == 3
+    m_plain, m_skip = statistics.median(t_plain), statistics.median(t_skip)
+    print(f"queue page: {m_plain:.3f} s for everyone's view, {m_skip:.3f} s for an analyst's view skipping 3 "
+          f"cases others have open (median of {args.repeats}): ratio {m_skip / m_plain:.2f}")
+
+    password = "bench-password-1"
+    auth.users_file(store.settings).add("bench", "analyst", password)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.text_input(key="login_name").input("bench")
+    at.text_input(key="login_password").input(password)
+    at.button(key="login_submit").click().run()
     at.switch_page("views/review.py")
     t0 = time.perf_counter()
     at.run()
     t_first = time.perf_counter() - t0
     assert not at.exception, at.exception
-    assert f"{args.n:,} cases match" in at.caption[0].value
+    assert f"{args.n - 3:,} cases match" in at.caption[0].value  # the 3 claimed cases are skipped
     t_next = []
     for _ in range(args.repeats):
         at.button(key="verdict_anomaly").click()

@@ -5,6 +5,7 @@ Functions here return plain dicts and DataFrames so callers need neither SQLAlch
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import pandas as pd
 
 from rsad import store as q
 from rsad.config import Settings, get_settings
+from rsad.csvsafe import to_safe_csv
 from rsad.db import Store
-from rsad.errors import InputError
+from rsad.errors import InputError, ModelError
 from rsad.ingest import ColumnMap, PreparedBatch, load_batch
 from rsad.progress import ProgressFn, no_progress
 
@@ -62,6 +64,24 @@ def overview(store: Store) -> dict[str, Any]:
         }
 
 
+def delete_batch(store: Store, ref: str | int, *, actor: str, confirm: str | None = None) -> dict[str, Any]:
+    """Delete a batch with everything recorded on it (verdicts too).
+
+    ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
+    from rsad import audit
+
+    with store.session() as s:
+        name = q.get_batch(s, ref).name
+        if confirm is not None and confirm.strip() != name:
+            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+        info = q.delete_batch(s, ref)
+        audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
+                        detail=f"{info['cases']} cases, {info['verdicts']} verdicts")
+    logging.getLogger("rsad.api").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,
+                                          info["cases"], info["verdicts"])
+    return info
+
+
 # --- ingest and scoring --------------------------------------------------------------------
 
 def save_batch(store: Store, prepared: PreparedBatch, *, name: str | None = None,
@@ -86,7 +106,12 @@ def ingest_file(store: Store, source: str | Path | bytes, *, name: str | None = 
 def load_classifier(store: Store, version: dict[str, Any]):  # noqa: ANN201 - torch lazily
     """Load a registered version for scoring with the store's device and length settings."""
     from rsad.model import Classifier
+    from rsad.registry import CARD_FILE
 
+    # Only registered version folders are loaded: the folder comes from the store, never from input.
+    if not (Path(version["folder"]) / CARD_FILE).is_file():
+        raise ModelError(f"Version {version['name']}'s folder {version['folder']} is missing or is not an rsad "
+                         f"model version (no {CARD_FILE}): restore it, or promote another version.")
     max_length = int(version["train_config"].get("max_length", store.settings.max_length))
     return Classifier.load(version["folder"], device=store.settings.device,
                            max_length=max_length, name=version["name"])
@@ -213,7 +238,10 @@ def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, An
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
-    """Write the current labels in the batch schema (CSV or Parquet by extension)."""
+    """Write the current labels in the batch schema (CSV or Parquet by extension).
+
+    CSV cells that a spreadsheet would run as formulas are guarded (see :mod:`rsad.csvsafe`).
+    """
     out = Path(out)
     if out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(f"Export to .csv or .parquet, not {out.suffix or 'a file without extension'}.")
@@ -223,7 +251,7 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     if out.suffix.lower() == ".csv":
-        df.to_csv(tmp, index=False)
+        tmp.write_bytes(to_safe_csv(df))  # texts starting with = + - @ must not run in a spreadsheet
     else:
         df.to_parquet(tmp, index=False)
     tmp.replace(out)
@@ -265,14 +293,10 @@ def needs_bootstrap(store: Store) -> bool:
 
 def preview_table(data: bytes, file_name: str, *, events: bool = False, settings: Settings | None = None) -> pd.DataFrame:
     """The file as read (event logs: as described), for the Upload page's preview and mapping."""
-    from rsad.ingest import read_table
+    from rsad.ingest import describe_table, read_table
 
     df = read_table(data, file_name, max_bytes=(settings or get_settings()).max_upload_bytes)
-    if events:
-        from rsad.describe import describe_events
-
-        df = describe_events(df)
-    return df
+    return describe_table(df, file_name) if events else df
 
 
 def same_file_batch(store: Store, data: bytes) -> str | None:

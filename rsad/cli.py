@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rsad import cli_users
 from rsad import cli_models
 from rsad.errors import RsadError
 
@@ -215,6 +216,16 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
         print(f"Saved: {out['model']} threshold {out['old']:.4f} -> {out['new']:.4f}.")
 
 
+def cmd_delete_batch(args: argparse.Namespace) -> None:
+    """Delete a batch and everything recorded on it, verdicts included (export labels first)."""
+    from rsad.api import delete_batch
+
+    if not args.yes:
+        raise RsadError(f"This deletes batch {args.batch!r} with its verdicts: add --yes to confirm.")
+    info = delete_batch(_store(), args.batch, actor="cli")
+    print(f"Deleted batch {info['name']!r}: {info['cases']:,} cases, {info['verdicts']:,} verdicts.")
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
     """Create or upgrade the store's schema to the newest migration."""
     from rsad.config import get_settings
@@ -283,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="", help="why (kept in the threshold history)")
     p.add_argument("--by", help="who is saving (default: your login name)")
     cli_models.add_commands(sub, add)
+    p = add("delete-batch", cmd_delete_batch)
+    p.add_argument("batch", help="batch name or id")
+    p.add_argument("--yes", action="store_true", help="confirm: the batch's verdicts are deleted too")
+    cli_users.add_parsers(sub)
     db = sub.add_parser("db", help="store schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = db_sub.add_parser("upgrade", help=cmd_db_upgrade.__doc__)

@@ -6,13 +6,15 @@ Functions take the session first and never commit, like :mod:`rsad.store`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from rsad.claims import as_utc, claimed_by_other
 from rsad.errors import InputError, NotFoundError
-from rsad.orm import Batch, Case, Score, Verdict
+from rsad.orm import Batch, Case, CaseClaim, Score, Verdict, utcnow
 from rsad.store import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
@@ -33,6 +35,8 @@ class QueueFilter:
     meta_value: str | None = None
     text_contains: str = ""
     sort: str = "score"
+    # The analyst looking at the queue: cases someone else has open are skipped. None shows all.
+    viewer: str | None = None
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -53,7 +57,7 @@ def _meta_value(key: str):  # noqa: ANN202
     return cast(Case.meta[key].as_string(), String)
 
 
-def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
+def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None):  # noqa: ANN202
     latest = latest_verdicts_subquery()
     query = (
         select(Case.id, Case.external_id, Batch.name.label("batch"), Score.score,
@@ -78,6 +82,8 @@ def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
         query = query.where(_meta_value(f.meta_key) == str(f.meta_value))
     if f.text_contains.strip():
         query = query.where(Case.text.ilike(_like_pattern(f.text_contains.strip()), escape="\\"))
+    if f.viewer is not None:
+        query = query.where(~claimed_by_other(f.viewer, now or utcnow()))
     return query
 
 
@@ -107,6 +113,21 @@ def neighbour(session: Session, model_version_id: int, threshold: float, f: Queu
     row = session.execute(_ordered(_filtered(model_version_id, f), f, threshold)
                           .offset(position).limit(1)).first()
     return row[0] if row else None
+
+
+def held_by_others(session: Session, f: QueueFilter) -> list[dict[str, Any]]:
+    """Who else has cases open (in the filter's batch, if any): cases and latest expiry each.
+
+    Not matched against the other filters: on a large batch that costs a queue scan, and a case
+    another analyst has open is kept from the viewer's queue whatever the filters."""
+    if f.viewer is None:
+        return []
+    query = (select(CaseClaim.analyst, func.count(), func.max(CaseClaim.expires_at))
+             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow())
+             .group_by(CaseClaim.analyst).order_by(CaseClaim.analyst))
+    if f.batch_id is not None:
+        query = query.join(Case, Case.id == CaseClaim.case_id).where(Case.batch_id == f.batch_id)
+    return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 
 def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list[str]:

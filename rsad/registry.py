@@ -24,6 +24,16 @@ from rsad.trainset import TRAINING_SET_FILE
 CARD_FILE = "rsad_model.json"
 CARD_FORMAT = 1
 _NAME_RE = re.compile(r"^v(\d+)$")
+# A version name becomes a folder name: letters, digits, '.', '_', '-', not starting with '.'.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def version_folder(models_dir: Path, name: str) -> Path:
+    """``models_dir / name``, refusing a name that could point anywhere else (``../x``, ``/x``)."""
+    if not _SAFE_NAME.fullmatch(name or ""):
+        raise ModelError(f"{name!r} is not a valid version name: use letters, digits, '.', '_' and '-' "
+                         "(at most 100, not starting with '.'), e.g. v3.")
+    return models_dir / name
 
 
 @dataclass
@@ -68,8 +78,8 @@ def save_version(result: TrainResult, models_dir: Path, name: str, *,
     perhaps a ``.vN-TAG-*`` temporary folder, which :func:`clean_partial` removes).
     ``rows`` (a DataFrame in the batch schema) is saved as the version's training set.
     """
+    final = version_folder(models_dir, name)
     models_dir.mkdir(parents=True, exist_ok=True)
-    final = models_dir / name
     if final.exists():
         raise ModelError(f"A model folder {final} already exists; refusing to overwrite it.")
     card = VersionCard(

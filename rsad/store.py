@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from rsad.config import pause_point
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
 from rsad.labels import current_labels, label_evidence  # noqa: F401 - the label rule lives there
@@ -26,10 +27,13 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     name = name.strip()
     if not name:
         raise InputError("Give the batch a name.")
+    if len(name) > 200 or not name.isprintable():
+        raise InputError("A batch name is one line of at most 200 characters, without control characters.")
     if session.scalar(select(Batch.id).where(Batch.name == name)) is not None:
         raise InputError(f"A batch named {name!r} already exists: choose another name.")
-    batch = Batch(name=name, file_name=prepared.file_name, sha256=prepared.sha256,
-                  uploader=uploader, row_count=len(prepared))
+    # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
+    batch = Batch(name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
+                  uploader=uploader[:200], row_count=len(prepared))
     session.add(batch)
     session.flush()
     rows = [
@@ -38,6 +42,7 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     ]
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(insert(Case), rows[start : start + INSERT_CHUNK])
+    pause_point("ingest:cases-inserted")
     return batch
 
 
@@ -51,6 +56,17 @@ def get_batch(session: Session, ref: str | int) -> Batch:
     if batch is None:
         raise NotFoundError(f"No batch {ref!r}: see `rsad batches` for the names.")
     return batch
+
+
+def delete_batch(session: Session, ref: str | int) -> dict[str, Any]:
+    """Delete a batch; the database cascades to its cases, scores, verdicts, attributions, claims."""
+    batch = get_batch(session, ref)
+    verdicts = session.scalar(select(func.count(Verdict.id)).join(Case, Case.id == Verdict.case_id)
+                              .where(Case.batch_id == batch.id)) or 0
+    info = {"id": batch.id, "name": batch.name, "cases": batch.row_count, "verdicts": int(verdicts)}
+    session.execute(delete(Batch).where(Batch.id == batch.id).execution_options(synchronize_session=False))
+    session.expunge(batch)
+    return info
 
 
 def list_batch_ids(session: Session, limit: int | None = None) -> list[int]:
@@ -137,6 +153,7 @@ def put_scores(session: Session, model_version_id: int, case_ids: Sequence[int],
         {"case_id": c, "model_version_id": model_version_id, "score": float(s)}
         for c, s in zip(ids, scores)
     ])
+    pause_point("scores:inserted")
 
 
 def batch_scores(session: Session, batch_id: int, model_version_id: int) -> list[float]:
@@ -177,6 +194,8 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
         raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
     if not analyst.strip():
         raise InputError("Say who you are (analyst name) before recording a verdict.")
+    if len(analyst.strip()) > 200 or len(reason_code) > 100:
+        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
     if session.get(Case, case_id) is None:
         raise NotFoundError(f"No case with id {case_id}.")
     verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
@@ -250,6 +269,7 @@ def promote(session: Session, name: str) -> ModelVersion:
         return version
     session.execute(update(ModelVersion).where(ModelVersion.status == "active")
                     .values(status="retired"))
+    pause_point("promote:old-retired")
     version.status = "active"
     session.flush()
     return version

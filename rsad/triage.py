@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from rsad import claims
 from rsad import queue as qq
 from rsad import store as q
 from rsad.db import Store
@@ -35,8 +36,9 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
     with store.session() as s:
         active = q.require_active(s)
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit)
+        held = qq.held_by_others(s, f)
     return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
-            "threshold": active.threshold}
+            "threshold": active.threshold, "held": held}
 
 
 def queue_case_at(store: Store, f: QueueFilter, position: int) -> int | None:
@@ -70,14 +72,40 @@ def case_view(store: Store, case_id: int) -> dict[str, Any]:
     return detail
 
 
+def claim_case(store: Store, case_id: int, analyst: str) -> dict[str, Any]:
+    """Open a case for ``analyst``: take (or renew) the claim unless another analyst holds it.
+
+    Returns the claim: ``mine`` says whether ``analyst`` holds it; otherwise ``analyst`` and
+    ``expires_at`` say who does and until when."""
+    with store.session() as s:
+        return claims.claim(s, int(case_id), analyst, store.settings.claim_minutes)
+
+
+def release_claims(store: Store, analyst: str) -> int:
+    """Let go of every case ``analyst`` has open (they signed out)."""
+    with store.session() as s:
+        return claims.release_all(s, analyst)
+
+
 def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
                     reason_code: str = "", note: str = "") -> int:
-    """Append one verdict per case (one transaction), with the model and threshold in force."""
+    """Append one verdict per case (one transaction), with the model and threshold in force.
+
+    Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them."""
     if not case_ids:
         raise InputError("Select at least one case.")
     if reason_code and reason_code not in store.settings.reason_codes:
         raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
     with store.session() as s:
+        # Writing first takes SQLite's write lock before the claims are read.
+        claims.release(s, case_ids, analyst.strip())
+        held = claims.held_by_others(s, case_ids, analyst.strip())
+        if held:
+            cid, (who, until) = next(iter(held.items()))
+            ext = s.get(Case, cid).external_id
+            raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
+                             + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
+                             + ": pick other cases, or wait for their verdict.")
         active = q.active_model(s)
         for cid in case_ids:
             q.add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),

@@ -1,6 +1,7 @@
 """The CLI in a real subprocess: one-line errors with exit code 2, never a traceback."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,11 +11,12 @@ import pytest
 from conftest import tiny_table
 
 
-def rsad(env_dir, *args, timeout=300):
+def rsad(env_dir, *args, timeout=300, stdin=None):
     env = {**os.environ, "RSAD_DB_URL": f"sqlite:///{env_dir / 'rsad.sqlite3'}",
-           "RSAD_MODELS_DIR": str(env_dir / "models"), "HF_HUB_OFFLINE": "1", "RSAD_DEVICE": "cpu"}
+           "RSAD_MODELS_DIR": str(env_dir / "models"), "HF_HUB_OFFLINE": "1", "RSAD_DEVICE": "cpu",
+           "RSAD_USERS_FILE": str(env_dir / "users.json")}
     return subprocess.run([sys.executable, "-m", "rsad.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, input=stdin)
 
 
 def test_help_is_fast_and_lists_every_command(tmp_path):
@@ -22,7 +24,7 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     out = rsad(tmp_path, "--help")
     assert out.returncode == 0
     for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db",
-                    "compare", "rollback", "rescore", "jobs"]:
+                    "users", "delete-batch", "compare", "rollback", "rescore", "jobs", "thresholds"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
     probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
@@ -84,3 +86,15 @@ def test_ingest_events_describes_each_user(tmp_path):
     events.drop(columns=["timestamp"]).to_csv(broken, index=False)
     bad = rsad(tmp_path, "ingest", str(broken), "--events")
     assert bad.returncode == 2 and "timestamp" in bad.stderr
+
+
+
+def test_users_add_and_list_in_a_subprocess(tmp_path):
+    out = rsad(tmp_path, "users", "add", "Lead", "--role", "admin", "--password-stdin", stdin="lead-password-1\n")
+    assert out.returncode == 0, out.stderr
+    assert "Added admin 'lead' (a password)" in out.stdout
+    listed = rsad(tmp_path, "users", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].split() == ["lead", "admin", "password", "-", "ok"]
+    bad = rsad(tmp_path, "users", "add", "x", "--role", "admin", stdin="")
+    assert bad.returncode == 2 and "pipe the password in with --password-stdin" in bad.stderr
+    assert "Traceback" not in bad.stderr and bad.stderr.strip().count("\n") == 0

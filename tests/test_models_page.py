@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api, lifecycle, retrain
 from rsad import store as q
 from rsad.ingest import load_batch
@@ -16,11 +16,16 @@ from rsad.registry import read_card
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def app(analyst: str | None = "ana") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
+@pytest.fixture(autouse=True)
+def _users(users):
+    """Sign-ins for the page: root is an admin, ana an analyst (tests/conftest.py)."""
+    return users
+
+
+def app(analyst: str | None = "root") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240).run()
     if analyst:
-        at.session_state["analyst"] = analyst
-    at.run()
+        sign_in(at, analyst)
     at.switch_page("views/models.py").run()
     assert not at.exception, at.exception
     return at
@@ -81,7 +86,7 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     last = lifecycle.history(store)[0]
     assert (last["action"], last["version"], last["by"], last["reason"]) == (
-        "promote", "v2", "ana", "catches more on the queue")
+        "promote", "v2", "root", "catches more on the queue")
 
     at.text_input(key="rollback_reason").input("too many alerts")
     at.button(key="rollback_submit").click().run()
@@ -90,11 +95,12 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert lifecycle.history(store)[0]["action"] == "rollback"
 
 
-def test_actions_need_an_analyst_and_a_reason(two_versions):
-    at = app(analyst=None)
-    at.text_input(key="promote_reason").input("no name given")
+def test_actions_need_an_admin_and_a_reason(two_versions):
+    at = app(analyst="ana")
+    at.text_input(key="promote_reason").input("an analyst tries")
     at.button(key="promote_submit").click().run()
-    assert any("Enter your name" in e.value for e in at.error)
+    assert any("need the admin role" in e.value for e in at.error)
+    assert api.active_version(two_versions)["name"] == "v1"
     at = app()
     at.button(key="promote_submit").click().run()
     assert any("Give a reason" in e.value for e in at.error)
@@ -109,9 +115,14 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     at.button(key="rt_submit").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     job = retrain.latest(store)
-    assert job["status"] in retrain.LIVE and job["created_by"] == "ana" and job["params"]["max_length"] == 32
+    assert job["status"] in retrain.LIVE and job["created_by"] == "root" and job["params"]["max_length"] == 32
     assert any("Started training job" in s.value for s in at.success)
     assert any("Retraining" in m.value for m in at.sidebar.markdown)
+    # Stop once the runner is up: a SIGTERM while Python is still importing would just kill it
+    # (the job is then reaped as "gone", also failed, but this test is about the stop request).
+    deadline = time.monotonic() + 240
+    while retrain.get(store, job["id"])["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
     at.button(key="stop_job").click().run()
     assert not at.exception
     assert all("Retraining failed" in e.value for e in at.error), [e.value for e in at.error]
@@ -119,7 +130,7 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     while retrain.get(store, job["id"])["status"] in retrain.LIVE and time.monotonic() < deadline:
         time.sleep(0.2)
     stopped = retrain.get(store, job["id"])
-    assert stopped["status"] == "failed" and "stop requested by ana" in stopped["log"]
+    assert stopped["status"] == "failed" and "stop requested by root" in stopped["log"]
     assert stopped["error"].startswith(("Stopped before it finished", "Stopped on request")), stopped["error"]
     assert [v["name"] for v in api.list_versions(store)] == ["v2", "v1"]
     at.run()

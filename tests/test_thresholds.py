@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api, evaluation, metrics, triage
 from rsad import thresholds as th
 from rsad.errors import InputError
@@ -200,11 +200,15 @@ def test_cli_thresholds_prints_pickers_and_saves(eval_store, env):
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store):
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["analyst"] = "mia"
-    at.run()
+def page_as(user: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    sign_in(at, user)
     at.switch_page("views/thresholds.py").run()
+    return at
+
+
+def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store, users):
+    at = page_as("root")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) >= 2  # ROC and PR (and the reliability diagram)
     saved = api.active_version(eval_store)["threshold"]
@@ -221,7 +225,7 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store):
     at.button(key="th_save").click().run()
     assert not at.exception and not at.error
     assert api.active_version(eval_store)["threshold"] == pytest.approx(expected) != saved
-    assert th.history(eval_store)[0]["method"] == "capacity=4"
+    assert th.history(eval_store)[0]["method"] == "capacity=4" and th.history(eval_store)[0]["who"] == "root"
     assert len(at.get("arrow_data_frame") or at.dataframe) >= 2  # confusion matrix, history
     # The slider moves the candidate too.
     at.slider(key="th_slider").set_value(0.999).run()
@@ -241,3 +245,10 @@ def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
     assert view["probability"] == pytest.approx(metrics.apply_temperature(view["score"], 2.0))
     with pytest.raises(InputError, match="between 0.05 and 20"):
         th.save_temperature(eval_store, None, 0.0)
+
+
+def test_analysts_explore_but_only_admins_save(eval_store, users):
+    at = page_as("ana")
+    assert not at.exception and len(at.get("plotly_chart")) >= 2
+    assert any("needs the admin role" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "th_save"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import show_error, version_classifier
+from views.common import md, md_message, show_error, version_classifier
 from views.explain_panel import attribution_panel
 from rsad import api
 from rsad.compare import compare
@@ -66,7 +66,7 @@ def show(store, result: dict) -> None:  # noqa: ANN001
     names = {"candidate": cand["name"], "active": act["name"]}
     ev = result["evaluation"]
     if ev is None:
-        st.warning(f"No evaluation set: {result['evaluation_error']}", icon=":material/warning:")
+        st.warning(md_message(f"No evaluation set: {result['evaluation_error']}"), icon=":material/warning:")
     else:
         st.caption(f"Evaluation set: {ev['describe']} — labeled cases neither version trained on. Each "
                    f"version at its own threshold ({cand['name']} {cand['threshold']:.3f}, "
@@ -81,7 +81,7 @@ def show(store, result: dict) -> None:  # noqa: ANN001
             "delta": st.column_config.NumberColumn(f"delta ({cand['name']} − {act['name']})", format="%+.3f")})
     b = result["latest_batch"]
     if b:
-        st.markdown(f"**Latest batch `{b['batch']}`** ({b['rows']:,} cases), flagged at each one's threshold")
+        st.markdown(f"**Latest batch {md(b['batch'])}** ({b['rows']:,} cases), flagged at each one's threshold")
         c = st.columns(4)
         c[0].metric(f"Flagged by {cand['name']}", f"{b['flagged_candidate']:,}",
                     delta=f"{b['flagged_candidate'] - b['flagged_active']:+,}", delta_color="off")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from views.common import md, md_message
 from rsad import retrain
 from rsad.errors import RsadError
 from rsad.progress import format_seconds
@@ -22,7 +23,7 @@ def _progress_text(job: dict) -> str:
 
 
 def _render(job: dict, *, compact: bool) -> None:
-    who = f"job {job['id']} by {job['created_by']}"
+    who = f"job {job['id']} by {md(job['created_by'])}"
     if job["status"] in retrain.LIVE:
         st.markdown(f"**Retraining** ({who})" if compact else f"**Retraining is {job['status']}** ({who}, "
                     f"started {job['created_at']:%Y-%m-%d %H:%M} UTC)")
@@ -33,7 +34,7 @@ def _render(job: dict, *, compact: bool) -> None:
         st.success(f"Retraining done ({who}): {job['version_name']} is registered; compare it below.",
                    icon=":material/check_circle:")
     else:
-        st.error(f"Retraining failed ({who}): {job['error']}", icon=":material/error:")
+        st.error(f"Retraining failed ({who}): {md_message(job['error'])}", icon=":material/error:")
     if not compact and job["log"]:
         with st.expander("Job log", expanded=job["status"] == "failed"):
             st.code(job["log"], language=None)
@@ -48,7 +49,7 @@ def job_panel(store, *, compact: bool) -> dict | None:  # noqa: ANN001
     try:
         job = retrain.latest(store)
     except RsadError as exc:
-        st.caption(f"Training jobs unavailable: {exc}")
+        st.caption(f"Training jobs unavailable: {md_message(str(exc))}")
         return None
     if job is None:
         return None

@@ -1,14 +1,14 @@
 """The Models page's actions that change what is live: retrain, stop, promote, roll back, rescore.
 
 Each is one function, apart from the read-only views, so an access check can wrap it.
-Who did it is the analyst named in the sidebar; every action is recorded with that name.
+Each needs the admin role; every action is recorded with the signed-in admin's name.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from views.common import active_classifier, analyst, show_error
+from views.common import active_classifier, analyst, current_user, has_role, show_error
 from rsad import lifecycle, retrain
 from rsad.errors import RsadError
 from rsad.progress import Rate, format_seconds
@@ -17,11 +17,14 @@ NOTICE = "_models_notice"  # a success message shown once after the page reruns
 
 
 def _who(action: str) -> str | None:
-    who = analyst()
-    if not who:
-        st.error(f"Enter your name under Analyst in the sidebar before you {action}: it is recorded.",
-                 icon=":material/error:")
-    return who or None
+    """The signed-in admin's name, or None (with an error shown) for anyone else."""
+    if not has_role("admin"):
+        user = current_user()
+        who = f"you are signed in as {user.name} ({user.role})" if user else "you are not signed in"
+        st.error(f"To {action} you need the admin role; {who}. Ask an admin (`rsad users add NAME --role admin`).",
+                 icon=":material/lock:")
+        return None
+    return analyst()
 
 
 def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: ANN001

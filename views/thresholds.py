@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import analyst, get_store, show_error
+from views.common import analyst, get_store, has_role, md, show_error
 from rsad import api
 from rsad import thresholds as th
 from rsad.config import get_settings
@@ -104,7 +104,7 @@ for col, (label, key) in zip(cols, [("Precision", "precision"), ("Recall", "reca
                                     ("False-positive rate", "fpr"), ("Flagged rate", "flagged_rate")]):
     col.metric(label, f"{new[key]:.3f}", f"{new[key] - now[key]:+.3f}", delta_color="off")
 if new["batch_flagged"] is not None:
-    cols[5].metric(f"Flagged in {rep.batch}", f"{new['batch_flagged']:,}",
+    cols[5].metric(f"Flagged in {md(rep.batch)}", f"{new['batch_flagged']:,}",
                    f"{new['batch_flagged'] - now['batch_flagged']:+,}", delta_color="off")
 
 
@@ -168,7 +168,8 @@ def calibration_panel() -> None:
         st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
                    "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
                                                                   "None saved."))
-        if st.button(f"Use temperature {cal['temperature']:.3f} in the case view", key="th_save_temperature"):
+        if has_role("admin") and st.button(f"Use temperature {cal['temperature']:.3f} in the case view",
+                                           key="th_save_temperature"):
             th.save_temperature(store, name, cal["temperature"])
             st.toast("Calibration saved")
 
@@ -176,16 +177,15 @@ def calibration_panel() -> None:
 calibration_panel()
 
 st.subheader("Save")
-with st.form("th_save_form"):
-    reason = st.text_input("Why (kept in the history)", key="th_reason")
-    submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save")
-if submitted:
-    who = analyst()
-    if not who:
-        st.warning("Enter your name in the sidebar first: every change is recorded with who made it.")
-    else:
+if not has_role("admin"):
+    st.info("Saving a threshold needs the admin role; you can explore the curves and pickers.")
+else:
+    with st.form("th_save_form"):
+        reason = st.text_input("Why (kept in the history)", key="th_reason")
+        submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save")
+    if submitted:
         try:
-            out = th.save(store, name, cand, by=who, method=st.session_state.th_method, reason=reason)
+            out = th.save(store, name, cand, by=analyst(), method=st.session_state.th_method, reason=reason)
         except RsadError as exc:
             show_error(exc)
         else:
