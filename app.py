@@ -1,7 +1,8 @@
 """RSAD Review Desk: the Streamlit entry point (router and sidebar).
 
-Run with `streamlit run app.py`. On a fresh store it builds the embedded demo in a
-background thread and shows its progress until the first model is ready.
+Run with `streamlit run app.py`. Everyone signs in first (views/login.py). On a fresh store it
+builds the embedded demo in a background thread and shows its progress until the first model
+is ready; a desk without users gets an admin whose password is printed to this terminal.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import bootstrap_job, get_store, show_error
+from views.login import account_box, announce_first_admin, signed_in_user
+from views.jobs_panel import job_panel
 from rsad import api
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
@@ -27,7 +30,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
     def watch() -> None:
         state = job.snapshot()
         if state.status == "failed":
-            st.error(f"Building the demo failed: {state.error}")
+            show_error(f"Building the demo failed: {state.error}")
             st.info("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step.")
             return
         if state.status == "done":
@@ -43,6 +46,15 @@ try:
     job = bootstrap_job()
     if api.needs_bootstrap(store):
         job.start()  # no-op when already started by an earlier run
+    if store.settings.bootstrap:
+        announce_first_admin(store.settings)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+
+user = signed_in_user(store)  # the sign-in screen stops the run here until someone signs in
+
+try:
     if job.snapshot().status in ("running", "failed"):
         show_bootstrap(job)
     active = api.active_version(store)
@@ -52,13 +64,13 @@ except RsadError as exc:
     st.stop()
 
 with st.sidebar:
-    st.text_input("Analyst", key="analyst", placeholder="your name",
-                  help="Required before you record a verdict.")
+    account_box(store, user)
     if active:
         st.markdown(f"**Model** `{active['name']}` · threshold **{active['threshold']:.3f}**")
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
         st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
+    job_panel(store, compact=True)  # the retraining job, live on every page
     st.caption(f"Device: {device} · Store: {store.location}")
 
 page = st.navigation([
@@ -66,5 +78,7 @@ page = st.navigation([
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
     st.Page("views/labels.py", title="Labels", icon=":material/label:"),
+    st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
+    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
 ])
 page.run()

@@ -5,6 +5,7 @@ Functions here return plain dicts and DataFrames so callers need neither SQLAlch
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import pandas as pd
 
 from rsad import store as q
 from rsad.config import Settings, get_settings
+from rsad.csvsafe import to_safe_csv
 from rsad.db import Store
-from rsad.errors import InputError
+from rsad.errors import InputError, ModelError
 from rsad.ingest import ColumnMap, PreparedBatch, load_batch
 from rsad.jobs import prefetch
 from rsad.progress import ProgressFn, no_progress
@@ -32,7 +34,7 @@ def version_info(v: Any) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "status": v.status, "threshold": v.threshold,
             "folder": v.folder, "base_model": v.base_model, "metrics": dict(v.metrics or {}),
             "train_config": dict(v.train_config or {}), "data_hash": v.data_hash,
-            "created_by": v.created_by, "created_at": v.created_at}
+            "created_by": v.created_by, "created_at": v.created_at, "temperature": v.temperature}
 
 
 def active_version(store: Store) -> dict[str, Any] | None:
@@ -63,6 +65,24 @@ def overview(store: Store) -> dict[str, Any]:
         }
 
 
+def delete_batch(store: Store, ref: str | int, *, actor: str, confirm: str | None = None) -> dict[str, Any]:
+    """Delete a batch with everything recorded on it (verdicts too).
+
+    ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
+    from rsad import audit
+
+    with store.session() as s:
+        name = q.get_batch(s, ref).name
+        if confirm is not None and confirm.strip() != name:
+            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+        info = q.delete_batch(s, ref)
+        audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
+                        detail=f"{info['cases']} cases, {info['verdicts']} verdicts")
+    logging.getLogger("rsad.api").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,
+                                          info["cases"], info["verdicts"])
+    return info
+
+
 # --- ingest and scoring --------------------------------------------------------------------
 
 def save_batch(store: Store, prepared: PreparedBatch, *, name: str | None = None,
@@ -87,7 +107,12 @@ def ingest_file(store: Store, source: str | Path | bytes, *, name: str | None = 
 def load_classifier(store: Store, version: dict[str, Any]):  # noqa: ANN201 - torch lazily
     """Load a registered version for scoring with the store's device and length settings."""
     from rsad.model import Classifier
+    from rsad.registry import CARD_FILE
 
+    # Only registered version folders are loaded: the folder comes from the store, never from input.
+    if not (Path(version["folder"]) / CARD_FILE).is_file():
+        raise ModelError(f"Version {version['name']}'s folder {version['folder']} is missing or is not an rsad "
+                         f"model version (no {CARD_FILE}): restore it, or promote another version.")
     max_length = int(version["train_config"].get("max_length", store.settings.max_length))
     return Classifier.load(version["folder"], device=store.settings.device,
                            max_length=max_length, name=version["name"],
@@ -135,8 +160,14 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
 # --- training, evaluation, registry --------------------------------------------------------
 
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
-                progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Fine-tune on (id, text, label), save the version folder atomically, then register it."""
+                progress: ProgressFn = no_progress, training_set: Any = None,
+                tmp_tag: str = "") -> dict[str, Any]:
+    """Fine-tune on (id, text, label), save the version folder atomically, then register it.
+
+    ``training_set`` (a :class:`rsad.trainset.TrainingSet`) is recorded with the version: its
+    summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
+    folder so a dead job's leftovers can be found.
+    """
     from rsad.registry import next_version_name, save_version
     from rsad.train import TrainConfig, fine_tune
 
@@ -149,14 +180,24 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
     with store.session() as s:
         existing = [v.name for v in q.list_model_versions(s)]
     name = next_version_name(existing, store.settings.models_dir)
-    folder, card = save_version(result, store.settings.models_dir, name)
+    extra: dict[str, Any] = {}
+    if training_set is not None:
+        summary = training_set.summary()
+        extra = {"training_set": summary, "rows": training_set.batch_schema()}
+    folder, card = save_version(result, store.settings.models_dir, name, tmp_tag=tmp_tag, **extra)
+    sources = card.training_set.get("by_source", {})
     with store.session() as s:
         v = q.add_model_version(
             s, name=name, folder=str(folder), base_model=config.base_model,
             train_config=card.train_config, data_hash=card.data_hash,
             metrics={**card.metrics, "train_seconds": card.train_seconds,
-                     "n_train": len(card.train_ids), "n_val": len(card.val_ids)},
+                     "n_train": len(card.train_ids), "n_val": len(card.val_ids),
+                     **({"n_seed": sum(sources.get("seed", {}).values()),
+                         "n_verdict": sum(sources.get("verdict", {}).values()),
+                         "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
             threshold=card.threshold, created_by=created_by)
+        q.add_model_event(s, v, "register", actor=created_by,
+                          reason=f"trained on {len(table):,} cases ({v.status})")
         return version_info(v)
 
 
@@ -169,14 +210,10 @@ def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap
 
 
 def store_training_table(store: Store) -> pd.DataFrame:
-    """Current labels from the store (seed labels overridden by the latest verdicts)."""
-    with store.session() as s:
-        rows = q.current_labels(s)
-    if not rows:
-        raise InputError("The store has no labeled cases yet: upload a labeled batch or record verdicts.")
-    df = pd.DataFrame(rows)
-    return pd.DataFrame({"id": df["case_id"].astype(str) + "@" + df["batch"], "text": df["behavior_description"],
-                         "label": df["is_anomaly"].astype(int)})
+    """Current labels from the store as (id, text, label); see :mod:`rsad.trainset` for the rule."""
+    from rsad.trainset import assemble
+
+    return assemble(store).table()
 
 
 def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
@@ -197,13 +234,18 @@ def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
             "report": classification_report(y, scores, thr), "scores": scores, "labels": y}
 
 
-def promote(store: Store, name: str) -> dict[str, Any]:
-    with store.session() as s:
-        return version_info(q.promote(s, name))
+def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
+    """Make a candidate active (recorded); see :mod:`rsad.lifecycle` for rescoring."""
+    from rsad.lifecycle import promote as promote_version
+
+    return promote_version(store, name, actor=actor, reason=reason)
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
-    """Write the current labels in the batch schema (CSV or Parquet by extension)."""
+    """Write the current labels in the batch schema (CSV or Parquet by extension).
+
+    CSV cells that a spreadsheet would run as formulas are guarded (see :mod:`rsad.csvsafe`).
+    """
     out = Path(out)
     if out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(f"Export to .csv or .parquet, not {out.suffix or 'a file without extension'}.")
@@ -213,7 +255,7 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     if out.suffix.lower() == ".csv":
-        df.to_csv(tmp, index=False)
+        tmp.write_bytes(to_safe_csv(df))  # texts starting with = + - @ must not run in a spreadsheet
     else:
         df.to_parquet(tmp, index=False)
     tmp.replace(out)
@@ -255,14 +297,10 @@ def needs_bootstrap(store: Store) -> bool:
 
 def preview_table(data: bytes, file_name: str, *, events: bool = False, settings: Settings | None = None) -> pd.DataFrame:
     """The file as read (event logs: as described), for the Upload page's preview and mapping."""
-    from rsad.ingest import read_table
+    from rsad.ingest import describe_table, read_table
 
     df = read_table(data, file_name, max_bytes=(settings or get_settings()).max_upload_bytes)
-    if events:
-        from rsad.describe import describe_events
-
-        df = describe_events(df)
-    return df
+    return describe_table(df, file_name) if events else df
 
 
 def same_file_batch(store: Store, data: bytes) -> str | None:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rsad import cli_users
+from rsad import cli_models
 from rsad.errors import RsadError
 
 
@@ -104,26 +106,28 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store)."""
-    from rsad.api import store_training_table, train_file, train_table
-    from rsad.train import TrainConfig
+    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store).
+
+    --from-store trains on seed labels plus analyst verdicts (each analyst's latest verdict;
+    unsure and 'insufficient evidence' left out; disagreements by majority, then the latest)
+    as a training job: shown in the app's sidebar, one at a time. With --background it runs
+    detached and this command returns at once (watch it with `rsad jobs`)."""
+    from rsad.api import train_file
 
     if bool(args.data) == bool(args.from_store):
         raise RsadError("Give exactly one of --data FILE or --from-store.")
-    config = TrainConfig(epochs=args.epochs, base_model=args.base or "", init_from=args.init_from,
-                         max_length=args.max_length, batch_size=args.batch_size, seed=args.seed)
     store = _store()
-    bar = _Bar("steps")
-    if args.data:
-        info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
-                          progress=bar)
-    else:
-        info = train_table(store, store_training_table(store), config=config, progress=bar)
-    m = info["metrics"]
-    print(f"Saved {info['name']} ({info['status']}) in {info['folder']} after {m['train_seconds']:.0f} s.")
-    print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
-          f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-          f"at threshold {info['threshold']:.3f}.")
+    if args.from_store:
+        cli_models.train_from_store(store, args)
+        return
+    from rsad.train import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
+                         init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,
+                         seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate)
+    info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
+                      created_by=args.by, progress=_Bar("steps"))
+    cli_models.print_version(info)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -147,22 +151,6 @@ def cmd_export_labels(args: argparse.Namespace) -> None:
     print(f"Wrote {info['rows']:,} labels ({info['anomalies']:,} anomalies) to {info['path']}.")
 
 
-def cmd_models(args: argparse.Namespace) -> None:
-    """List model versions with status, threshold and validation metrics."""
-    from rsad.api import list_versions
-
-    versions = list_versions(_store())
-    if not versions:
-        print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
-        return
-    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7}  created")
-    for v in versions:
-        m = v["metrics"]
-        print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
-              f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f}  "
-              f"{v['created_at']:%Y-%m-%d %H:%M}")
-
-
 def cmd_batches(args: argparse.Namespace) -> None:
     """List batches with their counts (scored and flagged under the active model)."""
     from rsad.api import overview
@@ -175,12 +163,79 @@ def cmd_batches(args: argparse.Namespace) -> None:
               f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed")
 
 
-def cmd_promote(args: argparse.Namespace) -> None:
-    """Make a version the active one (the current active version is retired, not deleted)."""
-    from rsad.api import promote
+def _threshold_row(label: str, thr: float, m: dict) -> str:
+    flagged = "-" if m["batch_flagged"] is None else f"{m['batch_flagged']:,}"
+    return (f"{label:16} {thr:9.4f} {m['precision']:9.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
+            f"{m['fpr']:6.3f} {m['flagged_rate']:8.3f} {flagged:>9}")
 
-    info = promote(_store(), args.version)
-    print(f"{info['name']} is now active (threshold {info['threshold']:.3f}).")
+
+def cmd_thresholds(args: argparse.Namespace) -> None:
+    """Evaluate a version on labels it did not train on, compare threshold pickers, and
+    optionally save the chosen threshold (--save).
+
+    Pickers: max-f1 | precision=0.9 | recall=0.8 | fpr=0.01 | cost=5 (a missed anomaly costs
+    as much as 5 false alarms) | capacity=300 (cases the team reviews a day, against the latest
+    batch, or --daily-volume).
+    """
+    import getpass
+
+    from rsad import thresholds as th
+
+    chosen = th.parse_pick(args.pick)
+    store = _store()
+    rep = th.report(store, args.model, progress=_Bar("cases"))
+    ev = rep.eval
+    print(f"Model {rep.version['name']} ({rep.version['status']}), saved threshold "
+          f"{rep.version['threshold']:.4f}. Evaluation set: {ev.describe()}.")
+    a = rep.aucs
+    print(f"ROC-AUC {a['roc_auc']:.4f}  PR-AUC {a['pr_auc']:.4f}.  Latest batch: "
+          + (f"{rep.batch!r}, {rep.batch_rows:,} cases" if rep.batch_scores is not None
+             else "none scored by this version (flagged counts and capacity unavailable)"))
+    print(f"\n{'picker':16} {'threshold':>9} {'precision':>9} {'recall':>6} {'F1':>6} {'FPR':>6} "
+          f"{'flagged%':>8} {'in batch':>9}")
+    print(_threshold_row("saved", rep.version["threshold"], rep.at(rep.version["threshold"])))
+    specs = [th.Pick("max-f1"), th.Pick("precision", 0.9), th.Pick("recall", 0.8), th.Pick("fpr", 0.01),
+             th.Pick("cost", 5)]
+    if rep.batch_scores is not None:
+        specs.append(th.Pick("capacity", 300))
+    if chosen not in specs:
+        specs.append(chosen)
+    picked = {}
+    for spec in specs:
+        try:
+            picked[spec] = t = rep.pick(spec, args.daily_volume)
+        except RsadError as exc:
+            print(f"{spec.label:16} {'':9} {exc}")
+            continue
+        print(_threshold_row(spec.label, t, rep.at(t)))
+    cal = th.calibration(rep)
+    print(f"\nCalibration: temperature {cal['temperature']:.3f} (fitted on {cal['fitted_on']} cases); "
+          f"ECE {cal['before']['ece']:.4f} -> {cal['after']['ece']:.4f}, "
+          f"Brier {cal['before']['brier']:.4f} -> {cal['after']['brier']:.4f}.")
+    if args.segment:
+        print(f"\nBy {args.segment} at the saved threshold:")
+        for r in th.segment_table(rep.labels, rep.scores, ev.meta, args.segment, rep.version["threshold"],
+                                  own_thresholds=True):
+            print(f"  {r['segment'][:24]:24} {r['cases']:6,} cases {r['anomalies']:5,} anomalies  "
+                  f"precision {r['precision']:.3f} recall {r['recall']:.3f} FPR {r['fpr']:.3f} "
+                  f"flagged {r['flagged_rate']:.3f}  own threshold {r['own_threshold']:.4f}")
+    if chosen not in picked:
+        raise RsadError(f"The picker {chosen.label} gave no threshold (see above).")
+    print(f"\nChosen ({chosen.label}): threshold {picked[chosen]:.4f}.")
+    if args.save:
+        out = th.save(store, rep.version["name"], picked[chosen], by=args.by or getpass.getuser(),
+                      method=chosen.label, reason=args.reason)
+        print(f"Saved: {out['model']} threshold {out['old']:.4f} -> {out['new']:.4f}.")
+
+
+def cmd_delete_batch(args: argparse.Namespace) -> None:
+    """Delete a batch and everything recorded on it, verdicts included (export labels first)."""
+    from rsad.api import delete_batch
+
+    if not args.yes:
+        raise RsadError(f"This deletes batch {args.batch!r} with its verdicts: add --yes to confirm.")
+    info = delete_batch(_store(), args.batch, actor="cli")
+    print(f"Deleted batch {info['name']!r}: {info['cases']:,} cases, {info['verdicts']:,} verdicts.")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -226,12 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", cmd_train)
     p.add_argument("--data", type=Path, help="labeled file in the batch schema")
     p.add_argument("--from-store", action="store_true", help="train on the store's current labels")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 3 from a file, 1 from the store)")
     p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
-    p.add_argument("--init-from", help="continue from this version instead of the base model")
+    p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--lr", type=float, help="learning rate (default: 2e-5 from a file, 5e-5 from the store)")
+    p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
+    cli_models.by_option(p)
     _add_columns(p, split=True)
     p = add("evaluate", cmd_evaluate)
     p.add_argument("--data", type=Path, required=True, help="labeled file in the batch schema")
@@ -240,10 +298,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_columns(p, split=True)
     p = add("export-labels", cmd_export_labels)
     p.add_argument("out", type=Path, help="output file, .csv or .parquet")
-    add("models", cmd_models)
     add("batches", cmd_batches)
-    p = add("promote", cmd_promote)
-    p.add_argument("version")
+    p = add("thresholds", cmd_thresholds)
+    p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--pick", default="max-f1", help="picker to choose with (default %(default)s)")
+    p.add_argument("--daily-volume", type=int, help="cases a day, for capacity (default: the latest batch)")
+    p.add_argument("--segment", help="also show numbers per value of this metadata column")
+    p.add_argument("--save", action="store_true", help="store the chosen threshold on the version")
+    p.add_argument("--reason", default="", help="why (kept in the threshold history)")
+    p.add_argument("--by", help="who is saving (default: your login name)")
+    cli_models.add_commands(sub, add)
+    p = add("delete-batch", cmd_delete_batch)
+    p.add_argument("batch", help="batch name or id")
+    p.add_argument("--yes", action="store_true", help="confirm: the batch's verdicts are deleted too")
+    cli_users.add_parsers(sub)
     db = sub.add_parser("db", help="store schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = db_sub.add_parser("upgrade", help=cmd_db_upgrade.__doc__)

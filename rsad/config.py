@@ -6,6 +6,8 @@ Pages, the CLI and tests all call :func:`get_settings`; nothing else reads the e
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -58,6 +60,10 @@ class Settings:
     max_upload_mb: int = 200
     sqlite_busy_timeout_s: int = 30
     bootstrap: bool = True  # build the demo on a fresh store when the app starts
+    users_file: Path = Path("db/users.json")  # local sign-in: names, roles, argon2 hashes
+    claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
+    login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
+    login_lock_s: int = 300  # ... for this many seconds
     reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
 
     @property
@@ -120,10 +126,28 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     precision = settings.score_precision.lower()
     if precision not in {"auto", "fp32", "int8"}:
         raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use auto, fp32 or int8.")
-    models_dir = settings.models_dir
-    if not models_dir.is_absolute():
-        models_dir = PROJECT_ROOT / models_dir
+    models_dir, users_file = (p if p.is_absolute() else PROJECT_ROOT / p
+                              for p in (settings.models_dir, settings.users_file))
     return Settings(
         **{**values, "db_url": _resolve_sqlite(settings.db_url), "models_dir": models_dir,
-           "device": device, "score_precision": precision}
+           "users_file": users_file, "device": device, "score_precision": precision}
     )
+
+
+_pause_hits: dict[str, int] = {}
+
+
+def pause_point(name: str) -> None:
+    """Crash tests' hook: with RSAD_TEST_PAUSE_AT=name (or name#N, the Nth time) sleep here.
+
+    It prints ``RSAD_PAUSED_AT name`` on stderr first, so that tests/test_crashes.py can
+    kill -9 the process at exactly this point. Unset, as everywhere outside those tests, it
+    is one lookup in the environment.
+    """
+    target = os.environ.get("RSAD_TEST_PAUSE_AT")
+    if not target or target.partition("#")[0] != name:
+        return
+    _pause_hits[name] = hit = _pause_hits.get(name, 0) + 1
+    if hit == int(target.partition("#")[2] or 1):
+        print(f"RSAD_PAUSED_AT {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)

@@ -85,11 +85,24 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: commits when the block ends, rolls back on any error."""
+        """One transaction: commits when the block ends, rolls back on any error.
+
+        Concurrent writers wait for each other (SQLite: WAL and the busy timeout; 4 processes
+        writing 2,000 verdicts at once need no retry, see tests/test_concurrency.py). A wait
+        longer than the timeout becomes an error the user can act on, not a stack trace.
+        """
         session = self._sessions()
         try:
             yield session
             session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            if "database is locked" in str(exc.orig):
+                raise StateError(
+                    f"The store stayed busy for more than {self.settings.sqlite_busy_timeout_s} s (another "
+                    "analyst or a long job was writing): nothing was saved, try again. "
+                    "Raise RSAD_SQLITE_BUSY_TIMEOUT_S if this happens often.") from exc
+            raise
         except BaseException:
             session.rollback()
             raise

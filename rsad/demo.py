@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from rsad import api
+from rsad import api, auth
 from rsad.db import Store
 from rsad.errors import StateError
 from rsad.ingest import load_batch
@@ -71,6 +71,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
     ``sizes`` (labeled, unlabeled) shrinks the data for tests; the default is the full demo.
     """
     from rsad.synth import make_demo_tables
+    from rsad.trainset import assemble
 
     log: list[str] = []
     phases = Phases({"data": 4, "train": 80, "score": 16}, progress)
@@ -91,9 +92,10 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         active = api.active_version(store)
         if active is None:
             config = train_config or demo_train_config()
-            table = api.store_training_table(store)
-            active = api.train_table(store, table, config=replace(config), created_by="demo",
-                                     progress=phases.phase("train", "Training the starter model"))
+            training_set = assemble(store)
+            active = api.train_table(store, training_set.table(), config=replace(config), created_by="demo",
+                                     progress=phases.phase("train", "Training the starter model"),
+                                     training_set=training_set)
             m = active["metrics"]
             log.append(f"Trained starter model {active['name']} on {m['n_train']:,} records in "
                        f"{m['train_seconds']:.0f} s: validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}.")
@@ -103,5 +105,19 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         info = api.score_batch(store, DEMO_BATCH, progress=phases.phase("score", "Scoring the demo batch"))
         log.append(f"Batch {DEMO_BATCH!r}: {info['rows']:,} cases scored with {info['model']}, "
                    f"{info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
+        password = auth.ensure_first_admin(store.settings)
+    log.extend(sign_in_help(password))
     progress(Phases.SCALE, Phases.SCALE, "Demo ready")
-    return {"log": log, "model": active["name"], "flagged": info["flagged"], "rows": info["rows"]}
+    return {"log": log, "model": active["name"], "flagged": info["flagged"], "rows": info["rows"],
+            "admin_password": password}
+
+
+def sign_in_help(password: str | None) -> list[str]:
+    """How to sign in; with the first admin's password when it was just created (shown this once)."""
+    start = "Start the desk with `streamlit run app.py` and open http://localhost:8501"
+    if password is None:
+        return [f"{start}; sign in with your user (`rsad users list`; add one with "
+                "`rsad users add NAME --role analyst`)."]
+    return [f"Created the admin user {auth.FIRST_ADMIN!r} with password {password}",
+            "  (shown only now: keep it, or set another with `rsad users passwd admin`).",
+            f"{start} and sign in as {auth.FIRST_ADMIN!r}; add analysts with `rsad users add NAME --role analyst`."]

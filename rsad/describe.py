@@ -74,15 +74,19 @@ def _validate(events: pd.DataFrame) -> pd.DataFrame:
     cols = {str(c).strip(): c for c in events.columns}
     missing = [c for c in REQUIRED_EVENT_COLUMNS if c not in cols]
     if missing:
+        batch = (" It looks like a batch of behavior descriptions, not an event log: upload it without the "
+                 "event-log switch (--events)." if "behavior_description" in cols else "")
         raise InputError(f"The event table lacks required column(s) {', '.join(map(repr, missing))}; columns "
                          f"found: {', '.join(map(repr, cols))}. Rename or add them (required: "
-                         f"{', '.join(REQUIRED_EVENT_COLUMNS)}).")
+                         f"{', '.join(REQUIRED_EVENT_COLUMNS)}).{batch}")
     blank = pd.Series(np.nan, index=pd.RangeIndex(len(events)), dtype=str)
     get = {k: _clean(events[v].reset_index(drop=True)) for k, v in cols.items() if k != "timestamp"}
     df = pd.DataFrame({"user": get["user_id"], "action": get["action"],
                        "ts": _parse_timestamps(events[cols["timestamp"]].reset_index(drop=True))})
     for name, col in (("user_id", "user"), ("action", "action")):
         _check(df[col].isna(), name, "is empty", "Fill it in or remove those rows.")
+    _check(_clean(events[cols["timestamp"]].reset_index(drop=True)).isna(), "timestamp", "is empty",
+           "Every event needs its time: fill it in or remove those rows.")
     _check(df["ts"].isna(), "timestamp", "cannot be read", "Timestamps must be ISO 8601 (e.g. "
            "2026-10-01T14:05:00Z) or Unix seconds (not milliseconds).")
     names = {a: "_".join(str(a).lower().replace("-", " ").split()) for a in df["action"].unique()}

@@ -29,3 +29,7 @@ class ModelError(RsadError):
 
 class StateError(RsadError):
     """The store is not in a state that allows the operation (e.g. no active model)."""
+
+
+class AccessError(RsadError):
+    """A sign-in failed or is locked, or the signed-in user's role does not allow the operation."""

@@ -30,6 +30,7 @@ class EvalSet:
     labels: np.ndarray
     meta: list[dict[str, Any]]
     sources: dict[str, int]  # {"validation": n, "verdict": n}
+    source: list[str]  # per case: "validation" or "verdict"
     scores: dict[str, np.ndarray] = field(default_factory=dict)  # version name -> scores
 
     def __len__(self) -> int:
@@ -66,24 +67,27 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         t, v = _card_ids(folder)
         train |= t
         val |= v
-    pks, keys, labels, meta, sources = [], [], [], [], {"validation": 0, "verdict": 0}
+    pks, keys, labels, meta, source = [], [], [], [], []
+    sources = {"validation": 0, "verdict": 0}
     for r in rows:
         ext = str(r["case_id"])
         key = f"{ext}@{r['batch']}"
         if _member(ext, key, train):
             continue
         if _member(ext, key, val):
-            sources["validation"] += 1
+            kind = "validation"
         elif r["label_source"] == "verdict":
-            sources["verdict"] += 1
+            kind = "verdict"
         else:
             continue  # a seed label nobody held out: not evidence for this version
+        sources[kind] += 1
+        source.append(kind)
         pks.append(r["case_pk"])
         keys.append(key)
         labels.append(int(r["is_anomaly"]))
         meta.append(r["meta"] or {})
     return EvalSet([n for n, _ in info], np.asarray(pks, dtype=int), keys,
-                   np.asarray(labels, dtype=int), meta, sources)
+                   np.asarray(labels, dtype=int), meta, sources, source)
 
 
 def check_usable(ev: EvalSet) -> None:

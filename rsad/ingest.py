@@ -7,9 +7,8 @@ in one transaction, so a bad file never leaves half a batch behind.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-import io
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,11 +19,15 @@ import numpy as np
 import pandas as pd
 
 from rsad.errors import InputError
+from rsad.reading import FORMATS, file_format, read_table  # noqa: F401 - part of this module's API
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 TRUE_LABELS = {"1", "true", "yes", "anomaly", "1.0"}
 FALSE_LABELS = {"0", "false", "no", "normal", "0.0"}
+# The model reads 128 tokens (a few hundred characters); a text this long is a pasted log or
+# a file in the wrong column, and would bloat the store and every page that shows it.
+MAX_TEXT_CHARS = 50_000
+# Characters that print nothing: a text made only of these (and spaces) is empty to the model.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 @dataclass(frozen=True)
@@ -70,88 +73,6 @@ def _rows(positions: list[int] | np.ndarray, limit: int = 10) -> str:
     head = ", ".join(nums[:limit])
     more = f" and {len(nums) - limit} more" if len(nums) > limit else ""
     return f"row{'s' if len(nums) > 1 else ''} {head}{more}"
-
-
-def file_format(file_name: str) -> str:
-    suffix = Path(file_name).suffix.lower()
-    if suffix not in FORMATS:
-        raise InputError(
-            f"{file_name}: unsupported file type {suffix or '(none)'!r}. "
-            "Upload CSV (.csv), TSV (.tsv), JSON Lines (.jsonl) or Parquet (.parquet)."
-        )
-    return FORMATS[suffix]
-
-
-def _decode(data: bytes, file_name: str) -> str:
-    if b"\x00" in data[:4096]:
-        raise InputError(f"{file_name} looks binary, not text: check that you picked the right file.")
-    try:
-        return data.decode("utf-8-sig")  # -sig: Excel writes a byte-order mark
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{file_name} is not UTF-8 (bad byte at line {line}). Save it as UTF-8 "
-            "(in Excel: 'CSV UTF-8') and upload again."
-        ) from None
-
-
-def _read_jsonl(text: str, file_name: str) -> pd.DataFrame:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{file_name}, line {number}: not valid JSON ({exc.msg}).") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{file_name}, line {number}: each line must be a JSON object {{...}}.")
-        records.append(obj)
-    return pd.DataFrame.from_records(records)
-
-
-def read_table(data: bytes, file_name: str, *, max_bytes: int | None = None) -> pd.DataFrame:
-    """Parse a file's bytes into a DataFrame of the file's own columns (values as read)."""
-    fmt = file_format(file_name)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise InputError(
-            f"{file_name} is {len(data) / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit "
-            "(RSAD_MAX_UPLOAD_MB): split it into smaller batches."
-        )
-    if not data.strip():
-        raise InputError(f"{file_name} is empty.")
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            df = pq.read_table(io.BytesIO(data)).to_pandas()
-        else:
-            text = _decode(data, file_name)
-            if fmt == "jsonl":
-                df = _read_jsonl(text, file_name)
-            elif fmt == "json":
-                stripped = text.lstrip()
-                if stripped.startswith("["):
-                    df = pd.DataFrame.from_records(json.loads(text))
-                else:
-                    df = _read_jsonl(text, file_name)
-            else:
-                df = pd.read_csv(io.StringIO(text), sep="," if fmt == "csv" else "\t", dtype=str,
-                                 keep_default_na=False, na_values=[""], on_bad_lines="error")
-    except InputError:
-        raise
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{file_name}: rows do not line up with the header ({exc}). "
-                         "Check quoting and the number of separators per row.") from None
-    except (ValueError, TypeError, OSError) as exc:
-        kind = {"parquet": "a valid Parquet file (is it truncated?)", "json": "a JSON array of objects"}
-        raise InputError(f"{file_name} is not {kind.get(fmt, 'readable')}: {exc}") from None
-    if len(df.columns) == 0:
-        raise InputError(f"{file_name} has no columns.")
-    if len(df) == 0:
-        raise InputError(f"{file_name} has a header but no data rows.")
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
 
 
 def parse_labels(values: pd.Series, column: str) -> list[int | None]:
@@ -212,6 +133,41 @@ def _generated_ids(texts: list[str]) -> list[str]:
     return ids
 
 
+def _did_you_mean(wanted: str, found: list[str]) -> str:
+    """' Did you mean 'Behavior Description'?' when a column differs only in spelling or case."""
+    norm = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in found}
+    key = "".join(ch for ch in wanted.lower() if ch.isalnum())
+    close = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.75)
+    return f" Did you mean {norm[close[0]]!r}?" if close else ""
+
+
+def _texts(raw: pd.Series, file_name: str, column: str) -> list[str]:
+    """The text column as strings, refusing what the model cannot read."""
+    values = raw.tolist()
+    nested = [i for i, v in enumerate(values) if isinstance(v, dict | list | np.ndarray)]
+    if nested:
+        raise InputError(f"{file_name}: column {column!r} holds JSON objects or lists at {_rows(nested)}, "
+                         "not text. Flatten the file so that each case's text is one string.")
+    texts = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+    # Only a text that starts with an invisible character can be all invisible: check those alone.
+    empty = [i for i, t in enumerate(texts)
+             if not (s := t.strip()) or (ord(s[0]) in _INVISIBLE and not s.translate(_INVISIBLE).strip())]
+    if empty:
+        raise InputError(f"{file_name}: empty text in column {column!r} at {_rows(empty)} (blank, or only "
+                         "spaces and invisible characters). Fill them in or remove those rows.")
+    long = [i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS]
+    if long:
+        raise InputError(
+            f"{file_name}: text in column {column!r} at {_rows(long)} is {len(texts[long[0]]):,} characters "
+            f"long, over the {MAX_TEXT_CHARS:,} limit. The model reads only the first few hundred "
+            "characters: shorten it, or check that the right column holds the text.")
+    nul = [i for i, t in enumerate(texts) if "\x00" in t]
+    if nul:
+        raise InputError(f"{file_name}: NUL characters (\\x00) in column {column!r} at {_rows(nul)}: remove "
+                         "them (they are invisible, and PostgreSQL cannot store them).")
+    return texts
+
+
 def prepare(df: pd.DataFrame, file_name: str, sha256: str,
             columns: ColumnMap = ColumnMap(), *, label_required: bool = False) -> PreparedBatch:
     """Validate a table and split it into ids, texts, labels and metadata."""
@@ -219,17 +175,16 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
     if columns.text not in df.columns:
         raise InputError(
             f"{file_name} has no text column {columns.text!r}. Columns found: "
-            f"{', '.join(map(repr, found))}. Pick the text column (--text-col, or the mapping on Upload)."
+            f"{', '.join(map(repr, found))}.{_did_you_mean(columns.text, found)} Pick the text column "
+            "(--text-col, or the mapping on Upload)."
         )
-    raw = df[columns.text]
-    texts = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in raw.tolist()]
-    empty = [i for i, t in enumerate(texts) if not t.strip()]
-    if empty:
-        raise InputError(f"{file_name}: empty text in column {columns.text!r} at {_rows(empty)}. "
-                         "Fill them in or remove those rows.")
+    texts = _texts(df[columns.text], file_name, columns.text)
 
     if columns.label is not None and columns.label in df.columns:
-        labels = parse_labels(df[columns.label], columns.label)
+        try:
+            labels = parse_labels(df[columns.label], columns.label)
+        except InputError as exc:
+            raise InputError(f"{file_name}: {exc}") from None
     elif label_required:
         raise InputError(f"{file_name} has no label column {columns.label!r} (columns found: "
                          f"{', '.join(map(repr, found))}). Pick it with --label-col.")
@@ -246,7 +201,8 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
                for v in df[columns.id].tolist()]
         blank = [i for i, v in enumerate(ids) if not v]
         if blank:
-            raise InputError(f"{file_name}: empty id in column {columns.id!r} at {_rows(blank)}.")
+            raise InputError(f"{file_name}: empty id in column {columns.id!r} at {_rows(blank)}. Fill them "
+                             "in, or map no id column and rsad makes ids from the texts.")
         dup_mask = pd.Series(ids).duplicated(keep=False).to_numpy()
         if dup_mask.any():
             dups = sorted({ids[i] for i in np.flatnonzero(dup_mask)})
@@ -254,9 +210,14 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
                 f"{file_name}: duplicate ids in column {columns.id!r} at {_rows(np.flatnonzero(dup_mask))} "
                 f"({', '.join(map(repr, dups[:5]))}{'…' if len(dups) > 5 else ''}). Ids must be unique."
             )
+        nul = [i for i, v in enumerate(ids) if "\x00" in v]
+        if nul:
+            raise InputError(f"{file_name}: NUL characters (\\x00) in column {columns.id!r} at {_rows(nul)}: "
+                             "remove them.")
         too_long = [i for i, v in enumerate(ids) if len(v) > 200]
         if too_long:
-            raise InputError(f"{file_name}: ids longer than 200 characters at {_rows(too_long)}.")
+            raise InputError(f"{file_name}: ids longer than 200 characters in column {columns.id!r} at "
+                             f"{_rows(too_long)}: shorten them, or check that the id column is the right one.")
 
     meta_cols = [c for c in df.columns if c not in {columns.text, columns.label, columns.id}]
     # Column by column: most cells are plain strings (CSV is read as text), checked once each.
@@ -264,6 +225,16 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
     meta = [dict(zip(meta_cols, row)) for row in zip(*values)] if meta_cols else [{} for _ in texts]
     return PreparedBatch(file_name=file_name, sha256=sha256, ids=ids, texts=texts, labels=labels,
                          meta=meta, columns=found, generated_ids=generated)
+
+
+def describe_table(df: pd.DataFrame, file_name: str) -> pd.DataFrame:
+    """An event log's table as one behavior description per user; errors name the file."""
+    from rsad.describe import describe_events
+
+    try:
+        return describe_events(df)
+    except InputError as exc:
+        raise InputError(f"{file_name} (event log): {exc}") from None
 
 
 def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
@@ -294,8 +265,6 @@ def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
         if df.empty:
             raise InputError(f"{name}: no rows with {col} = {value!r}.")
     if events:
-        from rsad.describe import describe_events
-
-        df = describe_events(df)
+        df = describe_table(df, name)
         columns = ColumnMap()
     return prepare(df, name, sha, columns, label_required=label_required)

@@ -75,3 +75,72 @@ def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[f
         "pr": {"precision": precision.tolist(), "recall": recall.tolist(),
                "threshold": np.append(pr_thr, 1.0).tolist()},
     }
+
+
+def at_threshold(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Confusion matrix, precision, recall, F1, false-positive rate and flagged rate at a threshold."""
+    y, s = _check(labels, scores)
+    pred = (s >= threshold).astype(int)
+    tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y, pred, labels=[0, 1]).ravel())
+    return {
+        "threshold": float(threshold), "n": int(len(y)), "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+        "precision": float(skm.precision_score(y, pred, zero_division=0)),
+        "recall": float(skm.recall_score(y, pred, zero_division=0)),
+        "f1": float(skm.f1_score(y, pred, zero_division=0)),
+        "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+        "flagged_rate": float(pred.mean()),
+    }
+
+
+# --- calibration -------------------------------------------------------------------------
+
+_EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def apply_temperature(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """P(anomaly) after temperature scaling: sigmoid(logit(score) / T).
+
+    The score is softmax over two logits, i.e. sigmoid of their difference, so scaling the
+    difference by 1/T is exactly temperature scaling of the logits.
+    """
+    return 1.0 / (1.0 + np.exp(-_logit(scores) / temperature))
+
+
+def fit_temperature(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The temperature minimising log loss on (labels, scores) (bounded search, 0.05 to 20)."""
+    from scipy.optimize import minimize_scalar
+
+    y, s = _check(labels, scores)
+    z = _logit(s)
+
+    def nll(t: float) -> float:
+        return float(skm.log_loss(y, 1.0 / (1.0 + np.exp(-z / t)), labels=[0, 1]))
+
+    return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str, object]:
+    """Reliability diagram points (sklearn.calibration) and the expected calibration error.
+
+    ECE: the case-weighted mean gap between the mean score and the anomaly rate in equal-width
+    score bins.
+    """
+    from sklearn.calibration import calibration_curve
+
+    y, s = _check(labels, scores)
+    frac_pos, mean_pred = calibration_curve(y, s, n_bins=bins, strategy="uniform")
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    ece = 0.0
+    counts = []
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            ece += mask.mean() * abs(y[mask].mean() - s[mask].mean())
+            counts.append(int(mask.sum()))
+    return {"mean_score": mean_pred.tolist(), "anomaly_rate": frac_pos.tolist(), "counts": counts,
+            "ece": float(ece), "brier": float(skm.brier_score_loss(y, s))}

@@ -29,6 +29,7 @@ from rsad.progress import ProgressFn, no_progress
 LABEL2ID = {"normal": 0, "anomaly": 1}
 _QUANTIZE_LOCK = threading.Lock()
 PRECISIONS = ("auto", "fp32", "int8")
+PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")  # never loaded: unpickling runs code
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 
 
@@ -68,6 +69,13 @@ def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any
     source = Path(name_or_path)
     if (source.is_absolute() or name_or_path.startswith(".")) and not source.exists():
         raise ModelError(f"Model folder {name_or_path} does not exist.")
+    pickles = sorted(p.name for ext in PICKLE_WEIGHTS for p in source.glob(f"*{ext}")) if source.is_dir() else []
+    if pickles and not any(source.glob("*.safetensors")):
+        raise ModelError(
+            f"Model folder {name_or_path} has no safetensors weights (model.safetensors). It has "
+            f"{', '.join(pickles)}: PyTorch pickle files, which can run code when loaded, so rsad never "
+            "loads them. Convert the model with save_pretrained(folder, safe_serialization=True) in a "
+            "trusted environment.")
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True)
         model = AutoModelForSequenceClassification.from_pretrained(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -220,3 +221,31 @@ class TrainingJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseClaim(Base):
+    """Who has a case open in Review, and until when. One row per case: the primary key makes
+    taking a claim atomic (a second insert conflicts), on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "case_claims"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    analyst: Mapped[str] = mapped_column(String(200), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEvent(Base):
+    """Sign-ins (failed ones too), sign-outs, unlocks and batch deletions. The sign-in rows also
+    decide lockouts, so a new browser session or a server restart cannot reset them."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_subject", "action", "subject", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))  # login | logout | unlock | delete_batch
+    subject: Mapped[str] = mapped_column(String(200))  # the user name tried, the batch deleted
+    actor: Mapped[str] = mapped_column(String(200))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,14 +5,16 @@ Functions take the session first and never commit, like :mod:`rsad.store`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from rsad.claims import as_utc
 from rsad.errors import InputError, NotFoundError
-from rsad.orm import Batch, Case, Score, Verdict
+from rsad.orm import Batch, Case, CaseClaim, Score, Verdict, utcnow
 from rsad.store import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
@@ -33,6 +35,8 @@ class QueueFilter:
     meta_value: str | None = None
     text_contains: str = ""
     sort: str = "score"
+    # The analyst looking at the queue: cases someone else has open are skipped. None shows all.
+    viewer: str | None = None
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -72,7 +76,12 @@ def _latest_with_label(label: str):  # noqa: ANN202
     return select(Verdict.case_id).where(Verdict.id.in_(newest), Verdict.label == label)
 
 
-def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
+def _held_by_others(viewer: str, now: datetime):  # noqa: ANN202
+    """Ids of the cases another analyst has open (a live claim): a handful, so IN drives the lookup."""
+    return select(CaseClaim.case_id).where(CaseClaim.analyst != viewer, CaseClaim.expires_at > now)
+
+
+def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None):  # noqa: ANN202
     # The latest verdict of each shown row is attached afterwards (see _with_verdicts): joining
     # it here made SQLite join every matching case of a 100,000-case batch to it.
     query = (
@@ -91,6 +100,8 @@ def _filtered(model_version_id: int, f: QueueFilter):  # noqa: ANN202
         query = query.where(Case.id.in_(reviewed))
     if f.verdict:
         query = query.where(Case.id.in_(_latest_with_label(f.verdict)))
+    if f.viewer is not None:
+        query = query.where(Case.id.not_in(_held_by_others(f.viewer, now or utcnow())))
     return query
 
 
@@ -153,11 +164,23 @@ def count_matching(session: Session, model_version_id: int, f: QueueFilter,
     if f.verdict and f.status == "unreviewed":
         return 0  # an unreviewed case has no latest verdict to match
     if f.status == "all" and not f.verdict:
-        return scored if scored is not None else scored_count(session, model_version_id, f)
-    reviewed = reviewed_count(session, model_version_id, f)
-    if f.status == "reviewed" or f.verdict:
-        return reviewed
-    return (scored if scored is not None else scored_count(session, model_version_id, f)) - reviewed
+        total = scored if scored is not None else scored_count(session, model_version_id, f)
+    else:
+        total = reviewed_count(session, model_version_id, f)
+        if f.status == "unreviewed":
+            total = (scored if scored is not None else scored_count(session, model_version_id, f)) - total
+    return total - _held_matching(session, model_version_id, f)
+
+
+def _held_matching(session: Session, model_version_id: int, f: QueueFilter) -> int:
+    """Cases the filters match that another analyst has open: the viewer's queue skips them.
+    The counts above leave claims out (so they can be shared between analysts); this is the
+    correction, driven from the few live claims."""
+    if f.viewer is None:
+        return 0
+    held = (_filtered(model_version_id, replace(f, viewer=None))
+            .where(Case.id.in_(_held_by_others(f.viewer, utcnow()))))
+    return session.scalar(select(func.count()).select_from(held.subquery())) or 0
 
 
 def queue_page(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
@@ -183,6 +206,21 @@ def queue_ids(session: Session, model_version_id: int, threshold: float, f: Queu
     """The first ``limit`` case ids of the queue (no count, no row payload)."""
     f.check()
     return [r[0] for r in session.execute(_slice(_filtered(model_version_id, f), f, threshold, 0, limit))]
+
+
+def held_by_others(session: Session, f: QueueFilter) -> list[dict[str, Any]]:
+    """Who else has cases open (in the filter's batch, if any): cases and latest expiry each.
+
+    Not matched against the other filters: on a large batch that costs a queue scan, and a case
+    another analyst has open is kept from the viewer's queue whatever the filters."""
+    if f.viewer is None:
+        return []
+    query = (select(CaseClaim.analyst, func.count(), func.max(CaseClaim.expires_at))
+             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow())
+             .group_by(CaseClaim.analyst).order_by(CaseClaim.analyst))
+    if f.batch_id is not None:
+        query = query.join(Case, Case.id == CaseClaim.case_id).where(Case.batch_id == f.batch_id)
+    return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 
 def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list[str]:

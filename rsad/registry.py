@@ -19,10 +19,21 @@ from typing import Any
 from rsad.errors import ModelError, NotFoundError
 from rsad.model import ID2LABEL
 from rsad.train import TrainConfig, TrainResult
+from rsad.trainset import TRAINING_SET_FILE
 
 CARD_FILE = "rsad_model.json"
 CARD_FORMAT = 1
 _NAME_RE = re.compile(r"^v(\d+)$")
+# A version name becomes a folder name: letters, digits, '.', '_', '-', not starting with '.'.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def version_folder(models_dir: Path, name: str) -> Path:
+    """``models_dir / name``, refusing a name that could point anywhere else (``../x``, ``/x``)."""
+    if not _SAFE_NAME.fullmatch(name or ""):
+        raise ModelError(f"{name!r} is not a valid version name: use letters, digits, '.', '_' and '-' "
+                         "(at most 100, not starting with '.'), e.g. v3.")
+    return models_dir / name
 
 
 @dataclass
@@ -42,6 +53,8 @@ class VersionCard:
     device: str = "cpu"
     created_at: str = ""
     format: int = CARD_FORMAT
+    # Store training only: counts, conflicts and hash of the set (rows in training_set.csv).
+    training_set: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> TrainConfig:
@@ -56,13 +69,17 @@ def next_version_name(existing: list[str], models_dir: Path) -> str:
     return f"v{max(numbers, default=0) + 1}"
 
 
-def save_version(result: TrainResult, models_dir: Path, name: str) -> tuple[Path, VersionCard]:
+def save_version(result: TrainResult, models_dir: Path, name: str, *,
+                 training_set: dict[str, Any] | None = None, rows: Any = None,
+                 tmp_tag: str = "") -> tuple[Path, VersionCard]:
     """Write weights, tokenizer and card to a temporary folder, then rename it into place.
 
-    A crash at any point leaves either no folder under ``name`` or a complete one.
+    A crash at any point leaves either no folder under ``name`` or a complete one (and
+    perhaps a ``.vN-TAG-*`` temporary folder, which :func:`clean_partial` removes).
+    ``rows`` (a DataFrame in the batch schema) is saved as the version's training set.
     """
+    final = version_folder(models_dir, name)
     models_dir.mkdir(parents=True, exist_ok=True)
-    final = models_dir / name
     if final.exists():
         raise ModelError(f"A model folder {final} already exists; refusing to overwrite it.")
     card = VersionCard(
@@ -71,11 +88,14 @@ def save_version(result: TrainResult, models_dir: Path, name: str) -> tuple[Path
         class_counts=result.class_counts, train_ids=result.train_ids, val_ids=result.val_ids,
         history=result.history, train_seconds=round(result.seconds, 1), device=result.device,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        training_set=dict(training_set or {}),
     )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-{tmp_tag + '-' if tmp_tag else ''}", dir=models_dir))
     try:
         result.model.save_pretrained(tmp, safe_serialization=True)
         result.tokenizer.save_pretrained(tmp)
+        if rows is not None:
+            rows.to_csv(tmp / TRAINING_SET_FILE, index=False)
         (tmp / CARD_FILE).write_text(json.dumps(asdict(card), indent=1, ensure_ascii=False))
         tmp.rename(final)
     except BaseException:
@@ -94,11 +114,17 @@ def read_card(folder: str | Path) -> VersionCard:
     return VersionCard(**data)
 
 
-def clean_partial(models_dir: Path) -> list[Path]:
-    """Remove temporary folders left by an interrupted save; return what was removed."""
+def clean_partial(models_dir: Path, tag: str | None = None) -> list[Path]:
+    """Remove temporary folders left by an interrupted save; return what was removed.
+
+    With ``tag``, only those of the save that was given that ``tmp_tag`` (a dead job's), so
+    a save still running in another process is left alone.
+    """
     if not models_dir.exists():
         return []
-    removed = [p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith(".v")]
+    # Temporary names are ".vN-XXXX" or ".vN-TAG-XXXX" (mkdtemp's XXXX has no "-").
+    removed = [p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith(".v")
+               and (tag is None or p.name.split("-")[1:2] == [tag])]
     for p in removed:
         shutil.rmtree(p, ignore_errors=True)
     return removed

@@ -10,9 +10,13 @@ from typing import Any
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from rsad.config import pause_point
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import PreparedBatch
-from rsad.orm import VERDICT_LABELS, Attribution, Batch, Case, ModelVersion, Score, Verdict
+from rsad.labels import current_labels, label_evidence  # noqa: F401 - the label rule lives there
+from rsad.orm import (
+    VERDICT_LABELS, Attribution, Batch, Case, ModelEvent, ModelVersion, Score, ThresholdChange, Verdict,
+)
 
 INSERT_CHUNK = 5_000
 
@@ -24,10 +28,13 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     name = name.strip()
     if not name:
         raise InputError("Give the batch a name.")
+    if len(name) > 200 or not name.isprintable():
+        raise InputError("A batch name is one line of at most 200 characters, without control characters.")
     if session.scalar(select(Batch.id).where(Batch.name == name)) is not None:
         raise InputError(f"A batch named {name!r} already exists: choose another name.")
-    batch = Batch(name=name, file_name=prepared.file_name, sha256=prepared.sha256,
-                  uploader=uploader, row_count=len(prepared))
+    # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
+    batch = Batch(name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
+                  uploader=uploader[:200], row_count=len(prepared))
     session.add(batch)
     session.flush()
     # Straight to the driver's executemany: the ORM's bulk insert spends two thirds of a
@@ -44,6 +51,7 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
         params = [dict(zip(keys, r)) for r in rows]
     for start in range(0, len(params), INSERT_CHUNK):
         conn.exec_driver_sql(str(compiled), params[start : start + INSERT_CHUNK])
+    pause_point("ingest:cases-inserted")
     return batch
 
 
@@ -57,6 +65,17 @@ def get_batch(session: Session, ref: str | int) -> Batch:
     if batch is None:
         raise NotFoundError(f"No batch {ref!r}: see `rsad batches` for the names.")
     return batch
+
+
+def delete_batch(session: Session, ref: str | int) -> dict[str, Any]:
+    """Delete a batch; the database cascades to its cases, scores, verdicts, attributions, claims."""
+    batch = get_batch(session, ref)
+    verdicts = session.scalar(select(func.count(Verdict.id)).join(Case, Case.id == Verdict.case_id)
+                              .where(Case.batch_id == batch.id)) or 0
+    info = {"id": batch.id, "name": batch.name, "cases": batch.row_count, "verdicts": int(verdicts)}
+    session.execute(delete(Batch).where(Batch.id == batch.id).execution_options(synchronize_session=False))
+    session.expunge(batch)
+    return info
 
 
 def list_batch_ids(session: Session, limit: int | None = None) -> list[int]:
@@ -143,6 +162,7 @@ def put_scores(session: Session, model_version_id: int, case_ids: Sequence[int],
         {"case_id": c, "model_version_id": model_version_id, "score": float(s)}
         for c, s in zip(ids, scores)
     ])
+    pause_point("scores:inserted")
 
 
 def batch_scores(session: Session, batch_id: int, model_version_id: int) -> list[float]:
@@ -183,6 +203,8 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
         raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
     if not analyst.strip():
         raise InputError("Say who you are (analyst name) before recording a verdict.")
+    if len(analyst.strip()) > 200 or len(reason_code) > 100:
+        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
     if session.get(Case, case_id) is None:
         raise NotFoundError(f"No case with id {case_id}.")
     verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
@@ -200,34 +222,6 @@ def latest_verdicts_subquery():  # noqa: ANN201
 
 def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
     return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
-
-
-def current_labels(session: Session) -> list[dict[str, Any]]:
-    """Each labeled case once: the latest verdict if there is one, else the label it came with.
-
-    ``unsure`` verdicts and the 'insufficient evidence' reason give no label; an older
-    seed label still stands then.
-    """
-    latest = latest_verdicts_subquery()
-    rows = session.execute(
-        select(Case.id, Case.external_id, Case.text, Case.meta, Case.given_label, Batch.name,
-               latest.c.label, latest.c.reason_code, latest.c.analyst)
-        .join(Batch, Batch.id == Case.batch_id)
-        .outerjoin(latest, latest.c.case_id == Case.id)
-        .where((Case.given_label.is_not(None)) | (latest.c.id.is_not(None)))
-        .order_by(Case.id)
-    )
-    out = []
-    for cid, ext, text, meta, given, batch, verdict, reason, analyst in rows:
-        label, source = given, "seed"
-        if verdict in ("anomaly", "normal") and reason != "insufficient evidence":
-            label, source = int(verdict == "anomaly"), "verdict"
-        if label is None:
-            continue
-        out.append({"case_pk": cid, "case_id": ext, "behavior_description": text,
-                    "is_anomaly": int(label), "label_source": source, "batch": batch,
-                    "analyst": analyst if source == "verdict" else "", "meta": meta})
-    return out
 
 
 # --- model versions ----------------------------------------------------------------------
@@ -267,6 +261,16 @@ def list_model_versions(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
 
 
+def add_model_event(session: Session, version: ModelVersion, action: str, *, actor: str,
+                    reason: str = "", previous_active_id: int | None = None) -> ModelEvent:
+    """Record a registration, promotion or rollback in the registry history."""
+    event = ModelEvent(model_version_id=version.id, action=action, actor=actor, reason=reason,
+                       previous_active_id=previous_active_id)
+    session.add(event)
+    session.flush()
+    return event
+
+
 def promote(session: Session, name: str) -> ModelVersion:
     """Make ``name`` the one active version; the previous active one is retired, not deleted."""
     version = get_model_version(session, name)
@@ -274,9 +278,31 @@ def promote(session: Session, name: str) -> ModelVersion:
         return version
     session.execute(update(ModelVersion).where(ModelVersion.status == "active")
                     .values(status="retired"))
+    pause_point("promote:old-retired")
     version.status = "active"
     session.flush()
     return version
+
+
+def set_threshold(session: Session, version: ModelVersion, threshold: float, *, changed_by: str,
+                  method: str = "manual", reason: str = "") -> ThresholdChange:
+    """Change a version's alert threshold and record who changed it, from what, and why."""
+    if not (0.0 <= threshold <= 1.0 + 1e-9):
+        raise InputError(f"A threshold is a score between 0 and 1 (got {threshold}).")
+    if not changed_by.strip():
+        raise InputError("Say who is changing the threshold.")
+    change = ThresholdChange(model_version_id=version.id, old_threshold=version.threshold,
+                             new_threshold=float(threshold), method=method[:100], reason=reason,
+                             changed_by=changed_by.strip())
+    version.threshold = float(threshold)
+    session.add(change)
+    session.flush()
+    return change
+
+
+def threshold_history(session: Session, model_version_id: int) -> list[ThresholdChange]:
+    return list(session.scalars(select(ThresholdChange).where(
+        ThresholdChange.model_version_id == model_version_id).order_by(ThresholdChange.id.desc())))
 
 
 # --- attribution cache -------------------------------------------------------------------

@@ -6,8 +6,6 @@ callback, class weighting and early stopping on validation PR-AUC.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from rsad.errors import InputError
 from rsad.metrics import binary_metrics, max_f1_threshold
 from rsad.model import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
+from rsad.trainset import data_hash  # noqa: F401 - the hash lives with the training set
 
 
 @dataclass
@@ -67,12 +66,6 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
-
-
-def data_hash(table: pd.DataFrame) -> str:
-    """Hash of the exact (id, label, text) set, order-independent."""
-    rows = sorted(zip(table["id"].astype(str), table["label"].astype(int), table["text"]))
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
 
 def split_table(table: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:

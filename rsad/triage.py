@@ -16,9 +16,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from rsad import claims
 from rsad import queue as qq
 from rsad import store as q
 from rsad.db import Store
+from rsad.metrics import apply_temperature
 from rsad.errors import InputError, StateError
 from rsad.orm import Batch, Case, Score, Verdict
 from rsad.queue import QueueFilter
@@ -46,7 +48,8 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     watermark = tuple(s.execute(select(select(func.max(Score.id)).scalar_subquery(),
                                        select(func.max(Batch.id)).scalar_subquery(),
                                        select(func.count(Batch.id)).scalar_subquery())).one())
-    key = (location, version_id, watermark, replace(f, status="all", verdict=None, sort="score"))
+    # Claims are left out (see rsad.queue.count_matching), so analysts share the count.
+    key = (location, version_id, watermark, replace(f, status="all", verdict=None, sort="score", viewer=None))
     now = time.monotonic()
     with _SCORED_COUNTS_LOCK:
         hit = _SCORED_COUNTS.get(key)
@@ -70,8 +73,9 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
             scored = _scored_count(s, store.location, active.id, f)
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit,
                                     scored=scored)
+        held = qq.held_by_others(s, f)
     return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
-            "threshold": active.threshold, "offset": offset}
+            "threshold": active.threshold, "offset": offset, "held": held}
 
 
 def queue_case_at(store: Store, f: QueueFilter, position: int, page: dict[str, Any] | None = None) -> int | None:
@@ -101,17 +105,47 @@ def case_view(store: Store, case_id: int) -> dict[str, Any]:
         detail = qq.case_detail(s, case_id, active.id if active else None)
     detail["model"] = active.name if active else None
     detail["threshold"] = active.threshold if active else None
+    # With a saved calibration the score also reads as a probability (Thresholds page).
+    t = active.temperature if active else None
+    detail["probability"] = (float(apply_temperature(detail["score"], t))
+                             if t and detail.get("score") is not None else None)
     return detail
+
+
+def claim_case(store: Store, case_id: int, analyst: str) -> dict[str, Any]:
+    """Open a case for ``analyst``: take (or renew) the claim unless another analyst holds it.
+
+    Returns the claim: ``mine`` says whether ``analyst`` holds it; otherwise ``analyst`` and
+    ``expires_at`` say who does and until when."""
+    with store.session() as s:
+        return claims.claim(s, int(case_id), analyst, store.settings.claim_minutes)
+
+
+def release_claims(store: Store, analyst: str) -> int:
+    """Let go of every case ``analyst`` has open (they signed out)."""
+    with store.session() as s:
+        return claims.release_all(s, analyst)
 
 
 def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
                     reason_code: str = "", note: str = "") -> int:
-    """Append one verdict per case (one transaction), with the model and threshold in force."""
+    """Append one verdict per case (one transaction), with the model and threshold in force.
+
+    Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them."""
     if not case_ids:
         raise InputError("Select at least one case.")
     if reason_code and reason_code not in store.settings.reason_codes:
         raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
     with store.session() as s:
+        # Writing first takes SQLite's write lock before the claims are read.
+        claims.release(s, case_ids, analyst.strip())
+        held = claims.held_by_others(s, case_ids, analyst.strip())
+        if held:
+            cid, (who, until) = next(iter(held.items()))
+            ext = s.get(Case, cid).external_id
+            raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
+                             + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
+                             + ": pick other cases, or wait for their verdict.")
         active = q.active_model(s)
         for cid in case_ids:
             q.add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
@@ -120,32 +154,34 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     return len(case_ids)
 
 
-def explanation_key(store: Store, active: Any, n_steps: int = EXPLAIN_STEPS) -> str:
+def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:
     """The cache key of attributions under a version: steps and the length the model reads
     (the version's own max_length, as :func:`rsad.api.load_classifier` uses it)."""
-    max_length = int((active.train_config or {}).get("max_length", store.settings.max_length))
+    max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
     return f"lig:n{n_steps}:len{max_length}"
 
 
-def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any] | None:
-    """The cached attributions of a case under the active model, or None: no model needed."""
+def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS,
+                       version: str | None = None) -> dict[str, Any] | None:
+    """The cached attributions of a case under the active model (or ``version``), or None: no model needed."""
     from rsad.explain import Explanation
 
     with store.session() as s:
-        active = q.require_active(s)
-        cached = q.get_attribution(s, case_id, active.id, explanation_key(store, active, n_steps))
+        mv = q.get_model_version(s, version) if version else q.require_active(s)
+        cached = q.get_attribution(s, case_id, mv.id, explanation_key(store, mv, n_steps))
         if cached is None:
             return None
         return {"explanation": Explanation.from_dict(cached), "cached": True, "text": s.get(Case, case_id).text}
 
 
-def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS) -> dict[str, Any]:
-    """Token attributions of a case under the active model, from the cache or computed once."""
+def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS,
+                version: str | None = None) -> dict[str, Any]:
+    """Token attributions of a case under the active model (or ``version``), cached in the store."""
     from rsad.explain import Explanation, explain
 
     key = f"lig:n{n_steps}:len{classifier.max_length}"
     with store.session() as s:
-        active = q.require_active(s)
+        active = q.get_model_version(s, version) if version else q.require_active(s)
         if classifier.name and classifier.name != active.name:
             raise StateError("The active model changed while this page was open: reload the page.")
         cached = q.get_attribution(s, case_id, active.id, key)

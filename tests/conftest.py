@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +20,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason="Debian's chromium is not installed (apt-get install chromium)")
 
 # Easy to separate on purpose: the tiny model must learn *something* in a few steps.
 SPAM = [
@@ -49,7 +61,83 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # tests of those features switch them on and wait for them.
     monkeypatch.setenv("RSAD_EXPLAIN_TOP", "0")
     monkeypatch.setenv("RSAD_EXPLAIN_AHEAD", "0")
+    monkeypatch.setenv("RSAD_USERS_FILE", str(tmp_path / "users.json"))
+    # Real argon2id at a test-sized cost: the default profile (64 MiB, 3 passes) takes ~0.7 s per
+    # hash on 2 busy cores. A hash records its own parameters, so verifying stays correct.
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("rsad.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     return tmp_path
+
+
+# Known sign-ins for the page tests (the user file lives in the test's temporary folder).
+PASSWORDS = {"ana": "ana-password-1", "bo": "bo-password-22", "root": "root-password-333"}
+
+
+def browser_sign_in(page, name: str) -> None:  # noqa: ANN001
+    """Sign in through the sign-in screen in a real browser (see ``users`` for the passwords)."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[name])
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def users(env: Path) -> dict[str, str]:
+    """Analysts ana and bo and the admin root in a temporary user file; returns their passwords."""
+    from rsad.auth import UserFile
+
+    file = UserFile(env / "users.json")
+    for name, role in (("ana", "analyst"), ("bo", "analyst"), ("root", "admin")):
+        file.add(name, role, PASSWORDS[name])
+    return dict(PASSWORDS)
+
+
+def sign_in(at, name: str, password: str | None = None):  # noqa: ANN001, ANN201
+    """Sign in through the real form of the sign-in screen (an AppTest that has run once)."""
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(PASSWORDS.get(name, "") if password is None else password)
+    return at.button(key="login_submit").click().run()
+
+
+PG_URL = os.environ.get("RSAD_TEST_PG_URL", "")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    RSAD_TEST_PG_URL names the server and a user allowed to create databases
+    (`.ci/start_postgres` starts one and prints its URL).
+    """
+    if not PG_URL:
+        pytest.skip("RSAD_TEST_PG_URL is not set: no PostgreSQL server to test against "
+                    "(.ci/start_postgres starts one and prints the URL to set)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"rsad_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, env: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on SQLite and again on PostgreSQL (skipped without RSAD_TEST_PG_URL).
+
+    Use it before ``store`` (``pytest.mark.usefixtures("backend")``): it sets RSAD_DB_URL.
+    """
+    if request.param == "postgresql":
+        monkeypatch.setenv("RSAD_DB_URL", request.getfixturevalue("pg_url"))
+    return request.param
 
 
 @pytest.fixture
@@ -91,3 +179,57 @@ def store_with_model(store, tiny_model_dir: Path):
                                      "n_val": len(card.val_ids), "train_seconds": card.train_seconds},
                             threshold=card.threshold, created_by="test")
     return store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(store_with_model, users, env) -> Iterator[str]:
+    """`streamlit run app.py` on a free localhost port, on the test's store and user file; yields its URL."""
+    port = free_port()
+    log = open(env / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((env / "streamlit.log").read_text())
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:  # a loaded CI machine: do not fail the test on teardown
+        proc.kill()
+        proc.wait(30)
+    log.close()
+
+
+@contextmanager
+def chromium_page():  # noqa: ANN201 - playwright is imported lazily
+    """A page in Debian's headless Chromium (never `playwright install`), and the dialogs it opened."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # the first run imports torch: allow for a slow CI machine
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        try:
+            yield page, dialogs
+        finally:
+            browser.close()

@@ -6,23 +6,23 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def test_overview_shows_active_model_and_batch_counts(store_with_model, tmp_path):
+def test_overview_shows_active_model_and_batch_counts(store_with_model, users, tmp_path):
     csv = tmp_path / "b.csv"
     tiny_table(10).to_csv(csv, index=False)
     api.ingest_file(store_with_model, csv, name="morning")
     api.score_batch(store_with_model, "morning")
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(AppTest.from_file(APP, default_timeout=120).run(), "ana")
     assert not at.exception and not at.error
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "v1" in sidebar and "threshold" in sidebar
     assert any("Device: cpu" in c.value for c in at.sidebar.caption)
-    assert at.sidebar.text_input(key="analyst").value == ""
+    assert at.sidebar.text[0].value == "Signed in as ana (analyst)"
     assert at.title[0].value == "Overview"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Batches"] == "1" and metrics["Cases"] == "10"
@@ -31,14 +31,14 @@ def test_overview_shows_active_model_and_batch_counts(store_with_model, tmp_path
     assert row["rows"] == 10 and row["scored"] == 10
 
 
-def test_empty_store_without_bootstrap_says_what_to_do(store):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def test_empty_store_without_bootstrap_says_what_to_do(store, users):
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
     assert not at.exception
     assert any("No active model" in w.value for w in at.sidebar.warning)
     assert any("No batches yet" in i.value for i in at.info)
 
 
-def test_fresh_store_shows_bootstrap_progress_then_the_app(store, monkeypatch):
+def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeypatch):
     monkeypatch.setenv("RSAD_BOOTSTRAP", "1")
     reported, release = threading.Event(), threading.Event()
 
@@ -50,7 +50,7 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, monkeypatch):
         api.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
 
     monkeypatch.setattr("views.common.bootstrap", fake_bootstrap)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
     assert not at.exception
     assert "store is empty" in at.markdown[0].value
     assert reported.wait(10)

@@ -1,79 +1,27 @@
 """One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
 
-Upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
+Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
 with a reason from the keyboard, and find the verdict in the store.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from conftest import tiny_table
+from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
 from rsad import api, triage
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(store_with_model, env):
-    port = _free_port()
-    log = open(env / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((env / "streamlit.log").read_text())
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(15)
-    log.close()
+pytestmark = needs_chromium
 
 
 def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     data = tmp_path / "evening.csv"
     tiny_table(16).to_csv(data, index=False)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=60_000)  # the first run imports torch: allow for a slow CI machine
-        dialogs = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with chromium_page() as (page, dialogs):
         page.goto(server)
+        browser_sign_in(page, "ana")
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-
-        analyst = page.get_by_label("Analyst", exact=True)
-        analyst.fill("ana")
-        analyst.press("Enter")
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
         page.get_by_role("link", name="Upload").click()
         page.locator("input[type=file]").set_input_files(str(data))
         expect(page.locator(".st-key-score_button button")).to_be_visible()
@@ -99,7 +47,6 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
         # Streamlit scrolls inside its main block, not the document: bring the case into view.
         page.locator(".rsad-explanation").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "review.png"))
-        browser.close()
 
     verdicts = triage.verdict_table(store_with_model)
     assert len(verdicts) == 1

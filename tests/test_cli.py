@@ -1,6 +1,7 @@
 """The CLI in a real subprocess: one-line errors with exit code 2, never a traceback."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,18 +11,20 @@ import pytest
 from conftest import tiny_table
 
 
-def rsad(env_dir, *args, timeout=300):
+def rsad(env_dir, *args, timeout=300, stdin=None):
     env = {**os.environ, "RSAD_DB_URL": f"sqlite:///{env_dir / 'rsad.sqlite3'}",
-           "RSAD_MODELS_DIR": str(env_dir / "models"), "HF_HUB_OFFLINE": "1", "RSAD_DEVICE": "cpu"}
+           "RSAD_MODELS_DIR": str(env_dir / "models"), "HF_HUB_OFFLINE": "1", "RSAD_DEVICE": "cpu",
+           "RSAD_USERS_FILE": str(env_dir / "users.json")}
     return subprocess.run([sys.executable, "-m", "rsad.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, input=stdin)
 
 
 def test_help_is_fast_and_lists_every_command(tmp_path):
     started = time.monotonic()
     out = rsad(tmp_path, "--help")
     assert out.returncode == 0
-    for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db"]:
+    for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db",
+                    "users", "delete-batch", "compare", "rollback", "rescore", "jobs", "thresholds"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
     probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
@@ -35,6 +38,9 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     (["ingest", "missing.csv"], "No such file"),
     (["score", "nope"], "No batch 'nope'"),
     (["promote", "v7"], "No model version 'v7'"),
+    (["rollback", "v7", "--reason", "bad alerts"], "No model version 'v7'"),
+    (["compare", "v7"], "No model version 'v7'"),
+    (["jobs", "run", "5"], "No training job 5"),
     (["evaluate", "--data", "DATA"], "no active model"),
     (["train"], "exactly one of --data FILE or --from-store"),
     (["train", "--from-store"], "no labeled cases"),
@@ -51,7 +57,12 @@ def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
 def test_ingest_models_batches_db_upgrade(tmp_path):
     data = tmp_path / "d.csv"
     tiny_table(8).to_csv(data, index=False)
-    assert "revision 0002" in rsad(tmp_path, "db", "upgrade").stdout
+    from alembic.script import ScriptDirectory
+
+    from rsad.db import MIGRATIONS_DIR
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert f"revision {head} " in rsad(tmp_path, "db", "upgrade").stdout
     out = rsad(tmp_path, "ingest", str(data), "--name", "first")
     assert out.returncode == 0 and "8 cases, 8 labeled" in out.stdout
     bad = rsad(tmp_path, "ingest", str(data), "--name", "first")
@@ -75,3 +86,15 @@ def test_ingest_events_describes_each_user(tmp_path):
     events.drop(columns=["timestamp"]).to_csv(broken, index=False)
     bad = rsad(tmp_path, "ingest", str(broken), "--events")
     assert bad.returncode == 2 and "timestamp" in bad.stderr
+
+
+
+def test_users_add_and_list_in_a_subprocess(tmp_path):
+    out = rsad(tmp_path, "users", "add", "Lead", "--role", "admin", "--password-stdin", stdin="lead-password-1\n")
+    assert out.returncode == 0, out.stderr
+    assert "Added admin 'lead' (a password)" in out.stdout
+    listed = rsad(tmp_path, "users", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].split() == ["lead", "admin", "password", "-", "ok"]
+    bad = rsad(tmp_path, "users", "add", "x", "--role", "admin", stdin="")
+    assert bad.returncode == 2 and "pipe the password in with --password-stdin" in bad.stderr
+    assert "Traceback" not in bad.stderr and bad.stderr.strip().count("\n") == 0

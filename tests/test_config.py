@@ -38,3 +38,15 @@ def test_environment_overrides(tmp_path):
 def test_bad_values_are_named(env, fragment):
     with pytest.raises(ConfigError, match=fragment):
         get_settings(env)
+
+
+def test_sign_in_and_claim_settings(tmp_path):
+    s = get_settings({})
+    assert s.users_file == PROJECT_ROOT / "db" / "users.json"
+    assert (s.claim_minutes, s.login_max_failures, s.login_lock_s) == (10, 5, 300)
+    s = get_settings({"RSAD_USERS_FILE": str(tmp_path / "u.json"), "RSAD_CLAIM_MINUTES": "3",
+                      "RSAD_LOGIN_MAX_FAILURES": "2", "RSAD_LOGIN_LOCK_S": "60"})
+    assert s.users_file == tmp_path / "u.json"
+    assert (s.claim_minutes, s.login_max_failures, s.login_lock_s) == (3, 2, 60)
+    with pytest.raises(ConfigError, match="RSAD_CLAIM_MINUTES must be positive"):
+        get_settings({"RSAD_CLAIM_MINUTES": "0"})

@@ -26,8 +26,15 @@ def test_bootstrap_builds_then_reuses(store):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("Training the starter model" in m for _, _, m in updates)
 
+    # The first run creates the admin and shows its password once; it signs in.
+    assert any(f"with password {first['admin_password']}" in line for line in first["log"])
+    from rsad.auth import sign_in
+
+    assert sign_in(store, "admin", first["admin_password"]).role == "admin"
+
     second = bootstrap(store, train_config=SMALL, sizes=(120, 40))
     assert any("not retraining" in line for line in second["log"])
+    assert second["admin_password"] is None and "sign in with your user" in second["log"][-1]
     assert api.overview(store)["totals"]["batches"] == 2
     assert len(api.list_versions(store)) == 1
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from sqlalchemy import select
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api, precompute, triage
 from rsad import store as q
 from rsad.config import get_settings
@@ -168,13 +168,22 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
     triage.record_verdicts(store, ids[:6], "anomaly", analyst="ana")
     triage.record_verdicts(store, ids[3:8], "normal", analyst="bo")
     triage.record_verdicts(store, ids[20:22], "unsure", analyst="bo")
+    # One open case per analyst: bo has a reviewed case open, cy and dee unreviewed ones.
+    for cid, who in ((ids[4], "bo"), (ids[10], "cy"), (ids[25], "dee")):
+        assert triage.claim_case(store, cid, who)["mine"]
     filters = [QueueFilter(status=st, verdict=vd, batch_id=b, score_min=lo, text_contains=tc,
-                           meta_key="country" if mv else None, meta_value=mv)
+                           meta_key="country" if mv else None, meta_value=mv, viewer=who)
                for st in ("unreviewed", "reviewed", "all") for vd in (None, "normal", "anomaly")
-               for b in (None, batches[1]) for lo, tc, mv in ((0.0, "", None), (0.5, "spam", None), (0.0, "", "US"))]
+               for b in (None, batches[1]) for lo, tc, mv in ((0.0, "", None), (0.5, "spam", None), (0.0, "", "US"))
+               for who in (None, "ana", "bo")]
     for f in filters:
         page = triage.queue(store, f, limit=1000)
         assert page["total"] == len(page["rows"]), f
+    # Each analyst's queue skips what the others have open, never their own case.
+    shown = {w: {r["id"] for r in triage.queue(store, QueueFilter(status="all", viewer=w), limit=1000)["rows"]}
+             for w in (None, "ana", "bo")}
+    assert shown[None] - shown["ana"] == {ids[4], ids[10], ids[25]}
+    assert shown[None] - shown["bo"] == {ids[10], ids[25]}
     page = triage.queue(store, QueueFilter(status="all"), limit=5)
     assert [triage.queue_case_at(store, QueueFilter(status="all"), i, page) for i in range(7)] == \
         [triage.queue_case_at(store, QueueFilter(status="all"), i) for i in range(7)]
@@ -208,7 +217,7 @@ def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_pat
         assert triage.cached_explanation(store_with_model, cid) is not None
 
 
-def test_review_page_explains_the_next_cases_ahead(store_with_model, tmp_path, monkeypatch):
+def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_path, monkeypatch):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -219,9 +228,8 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, tmp_path, m
     tiny_table(8).to_csv(csv, index=False)
     api.ingest_file(store_with_model, csv, name="queue")
     api.score_batch(store_with_model, "queue")
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
-    at.session_state["analyst"] = "ana"
-    at.run()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300).run()
+    sign_in(at, "ana")
     at.switch_page("views/review.py").run()
     assert not at.exception, at.exception
     state = at.session_state["_explain_ahead"].join(600)

@@ -71,7 +71,7 @@ def test_generated_ids_are_stable_and_unique():
     (b"text,is_anomaly\nhello,1\n", "x.csv", "no text column 'behavior_description'. Columns found: 'text', 'is_anomaly'"),
     (b"behavior_description,is_anomaly\nfine,1\n  ,0\n,1\n", "x.csv", "empty text .* rows 2, 3"),
     (b"case_id,behavior_description\na,x\nb,y\na,z\n", "x.csv", "duplicate ids .* rows 1, 3 \\('a'\\)"),
-    (b"behavior_description,b\nx,1\ny,2,3\n", "x.csv", "do not line up"),
+    (b"behavior_description,b\nx,1\ny,2,3\n", "x.csv", "row 2 has 3 fields, the header has 2"),
     (b'{"behavior_description": "x"}\n{oops\n', "x.jsonl", "line 2: not valid JSON"),
     (b'["a", "b"]\n', "x.jsonl", "line 1: each line must be a JSON object"),
     (b"PAR1\x00\x01garbage", "x.parquet", "not a valid Parquet file"),

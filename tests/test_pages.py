@@ -7,17 +7,23 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_table
+from conftest import sign_in, tiny_table
 from rsad import api, triage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def app(page: str | None = None, analyst: str | None = "ana") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    if analyst:
-        at.session_state["analyst"] = analyst
-    at.run()
+@pytest.fixture(autouse=True)
+def _users(users):
+    """Every page test signs in through the real form, as a user of a temporary user file."""
+    return users
+
+
+def app(page: str | None = None, user: str | None = "ana") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    if user:
+        sign_in(at, user)
+        assert not at.error, [e.value for e in at.error]
     if page:
         at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
@@ -34,7 +40,7 @@ def test_upload_preview_mapping_and_score(store_with_model):
     df = tiny_table(12).rename(columns={"behavior_description": "desc"})
     at.file_uploader(key="upload_file").upload("morning.csv", df.to_csv(index=False).encode(), "text/csv").run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="map_text").value == "case_id"  # no default text column: first column
+    assert at.selectbox(key="map_text").value is None  # no default text column: no guess
     at.selectbox(key="map_text").set_value("desc")
     assert at.selectbox(key="map_label").value == "is_anomaly" and at.selectbox(key="map_id").value == "case_id"
     assert at.text_input(key="batch_name").value == "morning"
@@ -91,10 +97,10 @@ def test_review_verdict_moves_to_the_next_case(review_store):
     assert "1 of 9" in at.subheader[0].value
 
 
-def test_review_requires_an_analyst(review_store):
-    at = app("review", analyst=None)
-    at.button(key="verdict_normal").click().run()
-    assert any("Enter your name" in e.value for e in at.error)
+def test_review_requires_signing_in(review_store):
+    at = app("review", user=None)
+    assert at.button(key="login_submit") and at.title[0].value == "RSAD Review Desk"
+    assert not [b for b in at.button if b.key == "verdict_normal"]  # the page never ran
     assert verdicts(review_store).empty
 
 

@@ -10,6 +10,9 @@ from rsad.errors import InputError
 from rsad.ingest import load_batch
 from rsad.queue import QueueFilter
 
+# The queue's SQL (JSON metadata, LIKE, paging) runs on SQLite and, when RSAD_TEST_PG_URL is set, PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 @pytest.fixture
 def scored(store):

@@ -1,7 +1,6 @@
-import sqlite3
-
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from conftest import tiny_table
 from rsad import api
@@ -10,6 +9,9 @@ from rsad.db import current_revision, make_engine, upgrade
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import load_batch
 from rsad.orm import Base, Verdict
+
+# Every test here runs on SQLite and, when RSAD_TEST_PG_URL is set, on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _batch(store, name="b1", n=6):
@@ -23,13 +25,17 @@ def _version(s, name, **kw):
     return q.add_model_version(s, **{**fields, **kw})
 
 
-def test_migrations_create_the_schema_with_sqlite_pragmas(store):
-    assert current_revision(store.engine) == "0003"
+def test_migrations_create_the_schema_with_sqlite_pragmas(store, backend):
+    assert current_revision(store.engine) == "0004"
+    assert store.engine.dialect.name == backend
+    if backend != "sqlite":
+        assert upgrade(store.engine) == "0004"
+        return
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
-    assert upgrade(store.engine) == "0003"  # idempotent
+    assert upgrade(store.engine) == "0004"  # idempotent
 
 
 def test_orm_matches_the_migrations(store):
@@ -110,10 +116,9 @@ def test_verdicts_are_append_only_and_latest_wins(store):
     with pytest.raises(ValueError, match="append-only"), store.session() as s:
         s.get(Verdict, first.id).note = "edited"
         s.flush()
-    # The database refuses too, whoever the client is.
-    db_path = store.engine.url.database
-    with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("UPDATE verdicts SET label = 'normal'")
+    # The database refuses too, whoever the client is (a trigger on SQLite and on PostgreSQL).
+    with store.engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text("UPDATE verdicts SET label = 'normal'"))
     with store.session() as s:
         assert s.query(Verdict).count() == 2
     assert info["rows"] == 4

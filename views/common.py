@@ -1,10 +1,12 @@
-"""What every page shares: the cached store, the analyst's identity, the bootstrap job."""
+"""What every page shares: the cached store, the signed-in user, the bootstrap job."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-from rsad import api
+from rsad import api, auth
 from rsad.config import get_settings
 from rsad.demo import bootstrap
 from rsad.jobs import BackgroundJob
@@ -31,9 +33,47 @@ def bootstrap_job() -> BackgroundJob:
     return _bootstrap_for(get_settings().db_url)
 
 
+USER_KEY = "_rsad_user"  # the signed-in local user's name; only views/login.py sets it
+
+
+def oidc_configured() -> bool:
+    """Streamlit's OIDC login is set up (an [auth] section in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: Streamlit raises its own error type
+        return False
+
+
+def current_user() -> auth.User | None:
+    """Who is signed in, with the role the user file gives them now (None: nobody)."""
+    settings = get_settings()
+    if oidc_configured():
+        if not st.user.get("is_logged_in"):
+            return None
+        return auth.sso_user(settings, str(st.user.get("email") or ""))
+    name = st.session_state.get(USER_KEY)
+    return auth.local_user(settings, name) if name else None
+
+
 def analyst() -> str:
-    """The analyst named in the sidebar ('' when nobody has said who they are)."""
-    return (st.session_state.get("analyst") or "").strip()
+    """The signed-in user's name, which verdicts record ('' when nobody is signed in)."""
+    user = current_user()
+    return user.name if user else ""
+
+
+def has_role(role: str) -> bool:
+    return auth.allows(current_user(), role)
+
+
+def require_role(role: str) -> auth.User:
+    """Stop the page with an error unless the signed-in user has ``role`` (admin includes analyst)."""
+    user = current_user()
+    if not auth.allows(user, role):
+        who = f"You are signed in as {md(user.name)} ({user.role})" if user else "You are not signed in"
+        st.error(f"This needs the {role} role. {who}: ask an admin (`rsad users add NAME --role {role}`).",
+                 icon=":material/lock:")
+        st.stop()
+    return user
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
@@ -64,3 +104,39 @@ def classifier_loader():  # noqa: ANN201
 def show_error(exc: Exception) -> None:
     """An rsad error as the user should see it: one actionable line, no stack trace."""
     st.error(str(exc), icon=":material/error:")
+def version_classifier(name: str):  # noqa: ANN201
+    """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
+    version = api.get_version(get_store(), name)
+    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+
+
+# Every ASCII punctuation mark may be backslash-escaped in (CommonMark) Markdown: escaping all
+# of them turns links, emphasis, headings, HTML, entities, $math$ and :directives: into text.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md(text: object) -> str:
+    """User content (case ids, batch names, file names) made safe to put inside Markdown.
+
+    Streamlit renders titles, captions, alerts, toasts and link labels as Markdown: an id like
+    ``[click](javascript:...)`` or ``**x**`` must show as typed, not become a link or bold.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text).replace("\r", " ").replace("\n", " "))
+
+
+def md_message(message: str) -> str:
+    """A message for Markdown: `code spans` kept (rsad writes commands that way), the rest escaped."""
+    parts = message.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick (from user content): no code spans at all
+        return md(message)
+    return "`".join(part.replace("\r", " ").replace("\n", " ") if i % 2 else md(part)
+                    for i, part in enumerate(parts))
+
+
+def show_error(exc: Exception | str) -> None:
+    """An rsad error as the user should see it: one actionable line, no stack trace.
+
+    Messages quote file names, column names and values from uploads: they are escaped so
+    that they show as typed and never render as links or formatting.
+    """
+    st.error(md_message(str(exc)), icon=":material/error:")

@@ -10,22 +10,27 @@ from rsad.errors import RsadError
 
 
 @st.fragment
-def attribution_panel(store, case_id: int) -> None:  # noqa: ANN001
-    """Highlighted original text and the top tokens for one case (cached in the store)."""
+def attribution_panel(store, case_id: int, classifier=None, *, version: str | None = None) -> None:  # noqa: ANN001
+    """Highlighted original text and the top tokens for one case (cached in the store).
+
+    ``version``: explain under that model version instead of the active one. ``classifier``:
+    that version's, loaded by the caller; None loads the active one, and only when needed.
+    """
     from rsad.explain import explanation_html, legend_html, top_words_figure
 
-    st.markdown("**Why this score**")
+    st.markdown(f"**Why {version} scores it so**" if version else "**Why this score**")
     try:
         # From the cache first: precomputed cases need no model, so a page with a cached case
         # never waits for the model to load.
-        out = triage.cached_explanation(store, case_id)
+        out = triage.cached_explanation(store, case_id, version=version)
         if out is None:
-            classifier = active_classifier()
+            if classifier is None and version is None:
+                classifier = active_classifier()
             if classifier is None:
                 st.info("No active model: nothing to explain.")
                 return
             with st.spinner("Computing token attributions…"):
-                out = triage.explanation(store, case_id, classifier)
+                out = triage.explanation(store, case_id, classifier, version=version)
     except RsadError as exc:
         show_error(exc)
         return
@@ -36,4 +41,4 @@ def attribution_panel(store, case_id: int) -> None:  # noqa: ANN001
         st.warning(f"Convergence delta {expl.delta:.3f} is large: read these attributions with care.")
     st.caption(f"Layer Integrated Gradients, {expl.n_steps} steps · delta {expl.delta:.4f} · "
                + ("from cache" if out["cached"] else f"computed in {expl.seconds:.2f} s"))
-    st.plotly_chart(top_words_figure(expl), key=f"top_words_{case_id}")
+    st.plotly_chart(top_words_figure(expl), key=f"top_words_{version or 'active'}_{case_id}")

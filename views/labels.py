@@ -6,6 +6,7 @@ import streamlit as st
 
 from views.common import get_store, show_error
 from rsad import triage
+from rsad.csvsafe import to_safe_csv
 from rsad.errors import RsadError
 
 store = get_store()
@@ -56,7 +57,7 @@ st.dataframe(counts, key="label_counts", hide_index=True)
 st.caption("The latest verdict on a case wins over its label on upload; 'unsure' and 'insufficient evidence' "
            "give no label. The export is in the batch schema, ready for `rsad train --data`.")
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", current.to_csv(index=False).encode(), "rsad-labels.csv", "text/csv",
+c1.download_button("Download CSV", to_safe_csv(current), "rsad-labels.csv", "text/csv",
                    key="export_csv", icon=":material/download:")
 buf = io.BytesIO()
 current.to_parquet(buf, index=False)

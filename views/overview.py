@@ -3,29 +3,31 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import get_store
+from views.common import analyst, get_store, has_role, md, show_error
 from rsad import api
 from rsad.errors import RsadError
 
 st.title("Overview")
+if message := st.session_state.pop("_deleted_batch", None):
+    st.success(message)
 try:
     info = api.overview(get_store())
 except RsadError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 active, totals = info["active"], info["totals"]
 if active:
     m = active["metrics"]
-    st.subheader(f"Active model {active['name']}")
+    st.subheader(f"Active model {md(active['name'])}")
     cols = st.columns(5)
     cols[0].metric("Threshold", f"{active['threshold']:.3f}")
     cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
     cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
     cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
     cols[4].metric("Trained on", f"{m.get('n_train', 0):,} cases")
-    st.caption(f"Base model: {active['base_model']} · created {active['created_at']:%Y-%m-%d %H:%M} "
-               f"by {active['created_by'] or 'unknown'}")
+    st.caption(f"Base model: {md(active['base_model'])} · created {active['created_at']:%Y-%m-%d %H:%M} "
+               f"by {md(active['created_by'] or 'unknown')}")
 else:
     st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
 
@@ -50,3 +52,22 @@ st.dataframe(
             "flagged", help="Cases at or above the active model's threshold"),
     },
 )
+
+if has_role("admin"):
+    with st.expander("Delete a batch (admin)", icon=":material/delete:"):
+        st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
+                 "(Labels page) if you may need them.")
+        by_name = {b["name"]: b for b in info["batches"]}
+        doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
+                              placeholder="choose a batch")
+        confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm")
+        if st.button("Delete batch", key="delete_batch_button", type="primary", disabled=doomed is None,
+                     icon=":material/delete_forever:"):
+            try:
+                gone = api.delete_batch(get_store(), by_name[doomed]["id"], actor=analyst(), confirm=confirm)
+            except RsadError as exc:
+                show_error(exc)
+            else:
+                st.session_state["_deleted_batch"] = (f"Deleted batch {gone['name']}: {gone['cases']:,} cases, "
+                                                      f"{gone['verdicts']:,} verdicts.")
+                st.rerun()

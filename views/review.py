@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import analyst, classifier_loader, get_store, show_error
+from views.common import analyst, classifier_loader, get_store, md, show_error
 from views.explain_panel import attribution_panel
 from views.shortcuts import add_shortcuts
 from rsad import precompute, triage
@@ -14,6 +14,7 @@ PAGE_SIZE = 50
 ALL = "(all)"
 store = get_store()
 reasons = list(store.settings.reason_codes)
+me = analyst()  # the signed-in user: verdicts and claims carry this name
 
 
 @st.cache_data(ttl=120, show_spinner=False)
@@ -64,7 +65,8 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
 f = QueueFilter(batch_id=batch_id, score_min=score_range[0], score_max=score_range[1], status=status,
                 verdict=None if verdict == ALL else verdict,
                 meta_key=None if meta_key == ALL else meta_key,
-                meta_value=None if meta_value == ALL else meta_value, text_contains=text_contains, sort=sort)
+                meta_value=None if meta_value == ALL else meta_value, text_contains=text_contains, sort=sort,
+                viewer=me)
 
 # A new filter starts the queue from the top.
 if st.session_state.get("_last_filter") != f:
@@ -81,8 +83,11 @@ except RsadError as exc:
     st.stop()
 total, threshold = page["total"], page["threshold"]
 n_pages = max(1, -(-total // PAGE_SIZE))
-st.caption(f"{total:,} cases match · model {page['model']} · threshold {threshold:.3f} · "
+st.caption(f"{total:,} cases match · model {md(page['model'])} · threshold {threshold:.3f} · "
            f"page {page_no} of {n_pages}")
+if page["held"]:
+    st.caption("Open with other analysts, so not in your queue: " + ", ".join(
+        f"{h['cases']} with {h['analyst']} (until {h['until']:%H:%M} UTC)" for h in page["held"]))
 
 if total == 0:
     st.info("No cases match these filters. Widen the score range, set status to 'all', or score the batch.")
@@ -117,16 +122,13 @@ if len(selected) > 1:
         bulk_reason = c2.selectbox("Reason", reasons, key="bulk_reason")
         bulk_note = c3.text_area("Note", key="bulk_note", height=80)
         if st.form_submit_button(f"Apply to {len(selected)} cases", type="primary", key="bulk_submit"):
-            if not analyst():
-                st.error("Enter your name under Analyst in the sidebar first.")
-            else:
-                try:
-                    n = triage.record_verdicts(store, selected, bulk_label, analyst=analyst(),
-                                               reason_code=bulk_reason, note=bulk_note)
-                    st.toast(f"Recorded {n} verdicts: {bulk_label}.")
-                    st.rerun()
-                except RsadError as exc:
-                    show_error(exc)
+            try:
+                n = triage.record_verdicts(store, selected, bulk_label, analyst=me,
+                                           reason_code=bulk_reason, note=bulk_note)
+                st.toast(f"Recorded {n} verdicts: {bulk_label}.")
+                st.rerun()
+            except RsadError as exc:
+                show_error(exc)
 elif len(selected) == 1:
     # Opening a row from the table moves the case view to it.
     clicked = (page_no - 1) * PAGE_SIZE + table.selection.rows[0]
@@ -139,11 +141,19 @@ case_id = triage.queue_case_at(store, f, pos, page)  # on the shown page: no sec
 if case_id is None:
     st.info("End of the queue.")
     st.stop()
-case = triage.case_view(store, case_id)
+try:
+    case = triage.case_view(store, case_id)
+    # Opening a case claims it for a few minutes (each rerun renews it); the queue of every
+    # other analyst skips it meanwhile, and recording the verdict releases it.
+    claim = triage.claim_case(store, case_id, me)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+taken = not claim["mine"]
 
 st.divider()
 head = st.columns([4, 1, 1])
-head[0].subheader(f"Case {case['external_id']}  ·  {pos + 1} of {total:,}")
+head[0].subheader(f"Case {md(case['external_id'])}  ·  {pos + 1} of {total:,}")
 if head[1].button("Previous", key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
                   help="Keyboard: k or ←"):
     st.session_state["case_pos"] = pos - 1
@@ -153,11 +163,19 @@ if head[2].button("Next", key="next_case", icon=":material/arrow_forward:", disa
     st.session_state["case_pos"] = pos + 1
     st.rerun()
 
+if taken:
+    st.warning(f"{md(claim['analyst'])} has this case open until {claim['expires_at']:%H:%M} UTC: your queue "
+               "skips it from now on. Press Next for another case.", icon=":material/lock_person:")
+else:
+    st.caption(f"Open with you until {claim['expires_at']:%H:%M} UTC; others' queues skip it meanwhile.")
+
 left, right = st.columns([3, 2])
 with left:
     st.text(case["text"])  # st.text never interprets markdown or HTML
     m = st.columns(3)
-    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored")
+    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored",
+                help=None if case["probability"] is None else
+                f"Calibrated probability of an anomaly: {case['probability']:.1%}")
     m[1].metric("Threshold", f"{case['threshold']:.3f}" if case["threshold"] is not None else "–")
     m[2].metric("Model", case["model"] or "–")
     with st.expander("Metadata", expanded=False):
@@ -168,17 +186,14 @@ with left:
 
 def submit_verdict(label: str) -> None:
     """Form callback: runs before the next script run, so the page renders once, on the next case."""
-    if not analyst():
-        st.session_state["_verdict_error"] = "Enter your name under Analyst in the sidebar before recording a verdict."
-        return
     reason = st.session_state.get("verdict_reason", "")
     try:
-        triage.record_verdicts(store, [case_id], label, analyst=analyst(), reason_code=reason,
+        triage.record_verdicts(store, [case_id], label, analyst=me, reason_code=reason,
                                note=st.session_state.get("verdict_note", ""))
     except RsadError as exc:
         st.session_state["_verdict_error"] = str(exc)
         return
-    st.session_state["_verdict_toast"] = f"{case['external_id']}: {label} ({reason})."
+    st.session_state["_verdict_toast"] = f"{md(case['external_id'])}: {label} ({md(reason)})."
     # An unreviewed-only queue drops the case, so the same position is already the next case.
     if status != "unreviewed":
         st.session_state["case_pos"] = min(pos + 1, total - 1)
@@ -186,7 +201,7 @@ def submit_verdict(label: str) -> None:
 
 with right:
     if message := st.session_state.pop("_verdict_error", None):
-        st.error(message)
+        show_error(message)
     if message := st.session_state.pop("_verdict_toast", None):
         st.toast(message)
     with st.form("verdict_form", clear_on_submit=True):
@@ -195,9 +210,11 @@ with right:
         st.text_area("Note", key="verdict_note", height=80)
         b = st.columns(3)
         b[0].form_submit_button("Anomaly", key="verdict_anomaly", type="primary", on_click=submit_verdict,
-                                args=("anomaly",))
-        b[1].form_submit_button("Normal", key="verdict_normal", on_click=submit_verdict, args=("normal",))
-        b[2].form_submit_button("Unsure", key="verdict_unsure", on_click=submit_verdict, args=("unsure",))
+                                args=("anomaly",), disabled=taken)
+        b[1].form_submit_button("Normal", key="verdict_normal", on_click=submit_verdict, args=("normal",),
+                                disabled=taken)
+        b[2].form_submit_button("Unsure", key="verdict_unsure", on_click=submit_verdict, args=("unsure",),
+                                disabled=taken)
     if case["verdicts"]:
         st.markdown("**Earlier verdicts**")
         st.dataframe(pd.DataFrame(case["verdicts"])[["created_at", "analyst", "label", "reason_code", "note"]],
@@ -206,7 +223,7 @@ with right:
 
 st.toggle("Show attributions only after my verdict", key="attr_after_verdict",
           help="Highlights seen first can bias a verdict.")
-mine = any(v["analyst"] == analyst() for v in case["verdicts"]) if analyst() else False
+mine = any(v["analyst"] == me for v in case["verdicts"])
 if st.session_state.get("attr_after_verdict") and not mine:
     st.info("Attributions appear once you have recorded your verdict on this case.")
 else:

@@ -5,7 +5,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import active_classifier, analyst, get_store, show_error
+from views.common import active_classifier, analyst, get_store, md, show_error
 from rsad import api, precompute
 from rsad.errors import RsadError
 from rsad.ingest import ColumnMap
@@ -15,7 +15,8 @@ NONE = "(none)"
 store = get_store()
 
 st.title("Upload & score")
-uploaded = st.file_uploader("Batch file", type=["csv", "tsv", "jsonl", "json", "parquet"], key="upload_file",
+# No type= filter: rsad checks the type itself and says how to fix a wrong one (e.g. Excel to CSV UTF-8).
+uploaded = st.file_uploader("Batch file", key="upload_file",
                             help="UTF-8 CSV/TSV, JSON Lines or Parquet; one row per behavior record.")
 events = st.toggle("This is an event log (one row per event: user_id, timestamp, action, …)",
                    key="upload_events")
@@ -31,17 +32,19 @@ except RsadError as exc:
     show_error(exc)
     st.stop()
 
-st.caption(f"{uploaded.name}: {len(table):,} rows, {len(table.columns)} columns"
+st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
            + (" (one behavior description per user)" if events else ""))
 st.dataframe(table.head(10), key="upload_preview", hide_index=True)
 if (earlier := api.same_file_batch(store, uploaded.getvalue())) is not None:
-    st.warning(f"This exact file was already uploaded as batch {earlier!r}. Scoring it again makes a second batch.")
+    st.warning(f"This exact file was already uploaded as batch {md(repr(earlier))}. Scoring it again makes a "
+               "second batch.")
 
 columns = list(table.columns)
 defaults = ColumnMap()
 c1, c2, c3 = st.columns(3)
-text_col = c1.selectbox("Text column", columns, key="map_text",
-                        index=columns.index(defaults.text) if defaults.text in columns else 0)
+# No guess when the default is absent: an id column taken for the text would be scored as such.
+text_col = c1.selectbox("Text column", columns, key="map_text", placeholder="Choose the text column",
+                        index=columns.index(defaults.text) if defaults.text in columns else None)
 label_col = c2.selectbox("Label column", [NONE, *columns], key="map_label",
                          index=columns.index(defaults.label) + 1 if defaults.label in columns else 0)
 id_col = c3.selectbox("Id column", [NONE, *columns], key="map_id",
@@ -51,13 +54,14 @@ name = st.text_input("Batch name", value=Path(uploaded.name).stem, key="batch_na
 if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
     # Described event logs always come out in the standard columns.
     mapping = ColumnMap() if events else ColumnMap(
-        text=text_col, label=None if label_col == NONE else label_col, id=None if id_col == NONE else id_col)
+        text=text_col or defaults.text, label=None if label_col == NONE else label_col,
+        id=None if id_col == NONE else id_col)
     try:
         info = api.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
-                               uploader=analyst() or "anonymous", columns=mapping, events=events)
+                               uploader=analyst(), columns=mapping, events=events)
         clf = active_classifier()
         if clf is None:
-            st.warning(f"Stored batch {info['name']!r} ({info['rows']:,} cases) but there is no active "
+            st.warning(f"Stored batch {md(repr(info['name']))} ({info['rows']:,} cases) but there is no active "
                        "model to score it: train one first.")
             st.stop()
         bar = st.progress(0.0, text="Scoring…")
@@ -82,7 +86,7 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
 
 last = st.session_state.get("last_scored")
 if last:
-    st.subheader(f"Batch {last['batch']}")
+    st.subheader(f"Batch {md(last['batch'])}")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{last['rows']:,}")
     c2.metric("Flagged", f"{last['flagged']:,}", help=f"score ≥ {last['threshold']:.3f} ({last['model']})")
@@ -96,11 +100,11 @@ if last:
     if (job := st.session_state.get("precompute_job")) is not None:
         state = job.snapshot()
         if state.status == "failed":
-            st.caption(f"Precomputing attributions stopped: {state.error}")
+            st.caption(f"Precomputing attributions stopped: {md(state.error)}")
         elif state.status == "done":
             st.caption(f"Attributions ready for the top {state.result['cases']} flagged cases.")
         else:
             st.caption(f"Computing attributions for the top flagged cases in the background: "
                        f"{state.done} of {state.total or store.settings.explain_top} done.")
-    st.page_link("views/review.py", label=f"Review batch {last['batch']}", icon=":material/fact_check:",
+    st.page_link("views/review.py", label=f"Review batch {md(last['batch'])}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})

@@ -1,0 +1,137 @@
+"""AppTest of the Models page: training set, versions, comparison, promote, roll back, retrain."""
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+
+from conftest import sign_in, tiny_table
+from rsad import api, lifecycle, retrain
+from rsad import store as q
+from rsad.ingest import load_batch
+from rsad.registry import read_card
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _users(users):
+    """Sign-ins for the page: root is an admin, ana an analyst (tests/conftest.py)."""
+    return users
+
+
+def app(analyst: str | None = "root") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    if analyst:
+        sign_in(at, analyst)
+    at.switch_page("views/models.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def two_versions(store_with_model, tiny_model_dir):
+    """v1 active; candidate v2 is the same weights at a lower threshold (flags more); verdicts on a queue."""
+    store = store_with_model
+    for name, n, labeled in (("seed", 20, True), ("queue", 24, False)):
+        df = tiny_table(n)
+        df["case_id"] = [f"{name[0]}{i:03d}" for i in range(n)]
+        if not labeled:
+            df = df.drop(columns=["is_anomaly"])
+        api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
+    api.score_batch(store, "queue")
+    card = read_card(tiny_model_dir)
+    with store.session() as s:
+        ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
+        for i in range(14):
+            q.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
+        q.add_verdict(s, ids["q003"], "normal", analyst="bo")
+        v2 = q.add_model_version(s, name="v2", folder=str(tiny_model_dir), base_model=card.base_model,
+                                 train_config=card.train_config, data_hash=card.data_hash,
+                                 metrics=card.metrics, threshold=0.05, created_by="bo")
+        q.add_model_event(s, v2, "register", actor="bo", reason="test")
+    return store
+
+
+def test_models_page_compares_promotes_and_rolls_back(two_versions):
+    store = two_versions
+    at = app()
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cases"] == "34" and metrics["From verdicts"] == "14" and metrics["Conflicts settled"] == "1"
+    frames = [d.value for d in at.dataframe]
+    versions = next(v for v in frames if "status" in v.columns and "ROC-AUC" in v.columns)
+    assert list(versions["name"]) == ["v2", "v1"]
+    assert at.selectbox(key="compare_version").value == "v2"
+    assert len(at.get("plotly_chart")) >= 2, "ROC and PR charts"
+    compared = next(v for v in frames if "metric" in v.columns)
+    f1 = compared.set_index("metric").loc["flagged_rate"]
+    assert f1["delta"] == pytest.approx(f1["v2"] - f1["v1"]) and f1["delta"] > 0  # lower threshold flags more
+    assert int(metrics["Flagged by v2"].replace(",", "")) >= int(metrics["Flagged by v1"].replace(",", ""))
+
+    # A click on a disagreement row shows both versions' attributions for that case.
+    at.session_state["disagree_eval"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    panels = [m.value for m in at.markdown if m.value.startswith("**Why")]
+    assert panels == ["**Why v2 scores it so**", "**Why v1 scores it so**"]
+
+    at.text_input(key="promote_reason").input("catches more on the queue")
+    at.button(key="promote_submit").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Promoted v2; v1 retired. Rescored" in s.value for s in at.success)
+    assert api.active_version(store)["name"] == "v2"
+    assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
+    last = lifecycle.history(store)[0]
+    assert (last["action"], last["version"], last["by"], last["reason"]) == (
+        "promote", "v2", "root", "catches more on the queue")
+
+    at.text_input(key="rollback_reason").input("too many alerts")
+    at.button(key="rollback_submit").click().run()
+    assert not at.exception and not at.error
+    assert api.active_version(store)["name"] == "v1"
+    assert lifecycle.history(store)[0]["action"] == "rollback"
+
+
+def test_actions_need_an_admin_and_a_reason(two_versions):
+    at = app(analyst="ana")
+    at.text_input(key="promote_reason").input("an analyst tries")
+    at.button(key="promote_submit").click().run()
+    assert any("need the admin role" in e.value for e in at.error)
+    assert api.active_version(two_versions)["name"] == "v1"
+    at = app()
+    at.button(key="promote_submit").click().run()
+    assert any("Give a reason" in e.value for e in at.error)
+    assert api.active_version(two_versions)["name"] == "v1"
+
+
+def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
+    store = two_versions
+    at = app()
+    at.number_input(key="rt_epochs").set_value(1)
+    at.number_input(key="rt_max_length").set_value(32)
+    at.button(key="rt_submit").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = retrain.latest(store)
+    assert job["status"] in retrain.LIVE and job["created_by"] == "root" and job["params"]["max_length"] == 32
+    assert any("Started training job" in s.value for s in at.success)
+    assert any("Retraining" in m.value for m in at.sidebar.markdown)
+    # Stop once the runner is up: a SIGTERM while Python is still importing would just kill it
+    # (the job is then reaped as "gone", also failed, but this test is about the stop request).
+    deadline = time.monotonic() + 240
+    while retrain.get(store, job["id"])["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.button(key="stop_job").click().run()
+    assert not at.exception
+    assert all("Retraining failed" in e.value for e in at.error), [e.value for e in at.error]
+    deadline = time.monotonic() + 120
+    while retrain.get(store, job["id"])["status"] in retrain.LIVE and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stopped = retrain.get(store, job["id"])
+    assert stopped["status"] == "failed" and "stop requested by root" in stopped["log"]
+    assert stopped["error"].startswith(("Stopped before it finished", "Stopped on request")), stopped["error"]
+    assert [v["name"] for v in api.list_versions(store)] == ["v2", "v1"]
+    at.run()
+    assert any("Retraining failed" in e.value for e in at.sidebar.error)

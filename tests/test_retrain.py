@@ -1,0 +1,256 @@
+"""Retraining jobs in a detached process, compare, promote, roll back and rescore, on real models."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text, update
+
+from conftest import tiny_table
+from rsad import api, lifecycle, retrain, triage
+from rsad import store as q
+from rsad.errors import InputError, StateError
+from rsad.ingest import load_batch
+from rsad.orm import TrainingJob, utcnow
+from rsad.registry import read_card
+from rsad.trainset import TRAINING_SET_FILE, assemble
+
+TINY = retrain.RetrainParams(epochs=1, max_length=32)
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {"RSAD_DB_URL": f"sqlite:///{root / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(root / "models"),
+            "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu"}
+
+
+def _ingest(store, frame, name: str) -> None:
+    api.save_batch(store, load_batch(frame.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
+
+
+def _labeled(n: int, prefix: str):
+    df = tiny_table(n)
+    df["case_id"] = [f"{prefix}{i:03d}" for i in range(n)]
+    return df
+
+
+def _register_tiny(store, folder: Path, name: str = "v1") -> None:
+    card = read_card(folder)
+    with store.session() as s:
+        q.add_model_version(s, name=name, folder=str(folder), base_model=card.base_model,
+                            train_config=card.train_config, data_hash=card.data_hash,
+                            metrics={**card.metrics, "n_train": len(card.train_ids), "n_val": len(card.val_ids)},
+                            threshold=card.threshold, created_by="test")
+
+
+def _wait(store, job_id: int, until, timeout: float = 600) -> list[dict]:
+    """Poll the job row (as the app does) until ``until(job)``; every snapshot read."""
+    seen, deadline = [], time.monotonic() + timeout
+    while True:
+        job = retrain.get(store, job_id)
+        seen.append(job)
+        if until(job) or job["status"] == "failed":
+            return seen
+        if time.monotonic() > deadline:
+            pytest.fail(f"job {job_id} still {job['status']} after {timeout} s: {job['log']}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model_dir):
+    """Active tiny v1, a labeled seed batch, a reviewed queue, and v2 from a real background job."""
+    root = tmp_path_factory.mktemp("retrain")
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in _env(root).items():
+            mp.setenv(k, v)
+        store = api.open_store()
+        _register_tiny(store, tiny_model_dir)
+        _ingest(store, _labeled(48, "s"), "seed")
+        queue = _labeled(24, "q").drop(columns=["is_anomaly"])
+        _ingest(store, queue, "queue")
+        api.score_batch(store, "queue")
+        with store.session() as s:
+            ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
+            for i in range(16):
+                q.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
+            q.add_verdict(s, ids["q001"], "normal", analyst="bo")  # a conflict: tie, bo's is the latest
+        expected = assemble(store)
+        job = retrain.start(store, TINY, created_by="ana")
+        seen = _wait(store, job["id"], lambda j: j["status"] == "done")
+        yield {"store": store, "job": job, "seen": seen, "expected": expected, "root": root}
+        store.dispose()
+
+
+def test_background_job_registers_a_candidate_with_its_training_set(trained):
+    store, seen, expected = trained["store"], trained["seen"], trained["expected"]
+    final = seen[-1]
+    assert final["status"] == "done", final["log"]
+    assert trained["job"]["status"] in ("queued", "running") and trained["job"]["pid"]
+    # Progress came back through the store while it ran: steps, an ETA, a heartbeat.
+    running = [j for j in seen if j["status"] == "running"]
+    assert running and {j["total"] for j in running if j["total"]} == {final["total"]}
+    assert [j["done"] for j in seen] == sorted(j["done"] for j in seen) and final["done"] == final["total"] > 0
+    assert any(j["eta_s"] is not None for j in running) and final["heartbeat_at"] is not None
+    assert final["version_name"] == "v2" and final["finished_at"] >= final["started_at"]
+    assert "Training set: 64 cases" in final["log"] and "conflict q001@queue" in final["log"]
+    v2 = api.get_version(store, "v2")
+    assert v2["status"] == "candidate" and v2["created_by"] == "ana"
+    assert v2["metrics"]["n_verdict"] == 16 and v2["metrics"]["n_conflicts"] == 1
+    card = read_card(v2["folder"])
+    assert card.training_set["hash"] == expected.hash == v2["data_hash"]
+    assert card.train_config["max_length"] == 32 and card.train_config["epochs"] == 1
+    rows = (Path(v2["folder"]) / TRAINING_SET_FILE).read_text().splitlines()
+    assert len(rows) == 1 + 64 and sorted(card.train_ids + card.val_ids) == sorted(expected.rows["id"])
+    assert lifecycle.history(store)[0] | {"when": None} == {
+        "when": None, "action": "register", "version": "v2", "previous_active": None, "by": "ana",
+        "reason": "trained on 64 cases (candidate)"}
+
+
+def test_compare_candidate_with_active(trained):
+    from rsad.compare import compare
+
+    out = compare(trained["store"], "v2")
+    ev, batch = out["evaluation"], out["latest_batch"]
+    assert out["evaluation_error"] is None and out["active"]["name"] == "v1"
+    assert ev["n"] >= 10 and 0 < ev["anomalies"] < ev["n"]
+    table = ev["table"].set_index("metric")
+    for k in ("roc_auc", "pr_auc", "f1"):
+        assert table.loc[k, "candidate"] == ev["candidate"]["metrics"][k]
+        assert table.loc[k, "delta"] == pytest.approx(table.loc[k, "candidate"] - table.loc[k, "active"])
+    assert ev["candidate"]["curves"]["roc"]["fpr"][0] == 0.0 and ev["active"]["curves"]["pr"]["recall"][-1] == 0.0
+    diffs = ev["disagreements"]["difference"].abs().tolist()
+    assert diffs == sorted(diffs, reverse=True)
+    assert batch["batch"] == "queue" and batch["rows"] == 24
+    with trained["store"].session() as s:
+        bid = q.get_batch(s, "queue").id
+        c = np.asarray(q.batch_scores(s, bid, api.get_version(trained["store"], "v2")["id"]))
+    assert batch["flagged_candidate"] == int((c >= out["candidate"]["threshold"]).sum())
+    assert batch["newly_flagged"] - batch["no_longer_flagged"] == batch["flagged_candidate"] - batch["flagged_active"]
+    with pytest.raises(InputError, match="pick another"):
+        compare(trained["store"], "v1")
+
+
+def test_cli_compare_and_models(trained):
+    env = {**os.environ, **_env(trained["root"]), "HF_HUB_OFFLINE": "1"}
+
+    def rsad(*args):
+        return subprocess.run([sys.executable, "-m", "rsad.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    out = rsad("compare", "v2")
+    assert out.returncode == 0, out.stderr
+    assert "Evaluation set:" in out.stdout and "roc_auc" in out.stdout and "Latest batch 'queue'" in out.stdout
+    out = rsad("models")
+    assert "v2       candidate" in out.stdout and "register v2" in out.stdout
+
+
+class _StopAfterFirstChunk:
+    """The real classifier, interrupted after one chunk (as a closed tab or Ctrl-C would)."""
+
+    def __init__(self, clf):
+        self.clf, self.calls = clf, 0
+
+    def score(self, texts, **kw):
+        self.calls += 1
+        if self.calls > 1:
+            raise KeyboardInterrupt
+        return self.clf.score(texts, **kw)
+
+
+def test_promote_rescore_and_rollback(trained):
+    store = trained["store"]
+    with store.session() as s:  # reviewed seed cases, most of them never scored by v2
+        for cid, label in s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'")).all():
+            q.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
+    with pytest.raises(InputError, match="Give a reason"):
+        lifecycle.promote(store, "v2", actor="ana", reason=" ")
+    info = lifecycle.promote(store, "v2", actor="ana", reason="better PR-AUC on held-out cases")
+    assert info["status"] == "active" and info["previous"] == "v1"
+    assert {v["name"]: v["status"] for v in api.list_versions(store)} == {"v1": "retired", "v2": "active"}
+    pending = lifecycle.rescore_status(store)
+    assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 5
+    # Interrupted after one chunk: what it scored is kept, and it was unreviewed cases.
+    clf = _StopAfterFirstChunk(api.load_classifier(store, api.get_version(store, "v2")))
+    with pytest.raises(KeyboardInterrupt):
+        lifecycle.rescore(store, classifier=clf, chunk=5)
+    after = lifecycle.rescore_status(store)
+    assert after["unreviewed"] == pending["unreviewed"] - 5 and after["reviewed"] == pending["reviewed"]
+    seen = []
+    out = lifecycle.rescore(store, chunk=20, progress=lambda d, t, m: seen.append((d, t)))
+    assert out["scored"] == after["unreviewed"] + after["reviewed"] and seen[-1][0] == seen[-1][1]
+    assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
+    page = triage.queue(store, triage.default_filter(status="all"), limit=200)
+    assert page["model"] == "v2" and page["total"] == 48 + 24
+
+    with pytest.raises(StateError, match="already the active"):
+        lifecycle.promote(store, "v2", actor="ana", reason="again")
+    with pytest.raises(StateError, match="rollback"):
+        lifecycle.promote(store, "v1", actor="ana", reason="back")
+    _register_tiny(store, Path(api.get_version(store, "v1")["folder"]), "v3")  # a candidate
+    with pytest.raises(StateError, match="never active"):
+        lifecycle.rollback(store, "v3", actor="bo", reason="x")
+    info = lifecycle.rollback(store, "v1", actor="bo", reason="v2 flags too many on the morning batch")
+    assert info["previous"] == "v2" and api.active_version(store)["name"] == "v1"
+    assert lifecycle.rescore(store)["model"] == "v1"
+    assert lifecycle.rescore_status(store)["unreviewed"] == 0
+    events = lifecycle.history(store)
+    assert [(e["action"], e["version"], e["previous_active"], e["by"]) for e in events[:2]] == [
+        ("rollback", "v1", "v2", "bo"), ("promote", "v2", "v1", "ana")]
+    assert events[0]["reason"] == "v2 flags too many on the morning batch"
+
+
+def test_one_job_at_a_time_and_silent_jobs_fail(store):
+    _ingest(store, _labeled(16, "s"), "seed")
+    job = retrain.start(store, TINY, created_by="ana", spawn=False)
+    assert job["status"] == "queued"
+    with pytest.raises(StateError, match="one job at a time"):
+        retrain.start(store, TINY, created_by="bo", spawn=False)
+    with pytest.raises(StateError, match="no active version"):
+        retrain.start(store, retrain.RetrainParams(start_from="active"), created_by="bo", spawn=False)
+    with pytest.raises(InputError, match="Max length"):
+        retrain.start(store, retrain.RetrainParams(max_length=4), created_by="bo", spawn=False)
+    models = store.settings.models_dir
+    mine, other = models / f".v1-job{job['id']}-abc", models / ".v1-job999-xyz"
+    mine.mkdir(parents=True)
+    other.mkdir()
+    # Running, alive (this process' pid), but silent for ten minutes: marked failed on read.
+    with store.session() as s:
+        s.execute(update(TrainingJob).where(TrainingJob.id == job["id"]).values(
+            status="running", pid=os.getpid(), heartbeat_at=utcnow() - timedelta(minutes=10),
+            log="2026-01-01 00:00:00 epoch 1/1: 3 steps in all\n"))
+    failed = retrain.latest(store)
+    assert failed["status"] == "failed" and "No heartbeat" in failed["error"]
+    assert failed["log"].startswith("2026-01-01 00:00:00 epoch 1/1") and "No heartbeat" in failed["log"]
+    assert not mine.exists() and other.exists()
+    # A queued job whose runner never came up fails too, and then a new one may start.
+    again = retrain.start(store, TINY, created_by="bo", spawn=False)
+    with store.session() as s:
+        s.execute(update(TrainingJob).where(TrainingJob.id == again["id"]).values(
+            created_at=utcnow() - timedelta(hours=1)))
+    assert retrain.get(store, again["id"])["error"].startswith("The training process never started")
+    assert retrain.start(store, TINY, created_by="bo", spawn=False)["status"] == "queued"
+
+
+def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
+    _ingest(store, _labeled(96, "s"), "seed")
+    job = retrain.start(store, retrain.RetrainParams(epochs=3, max_length=32, batch_size=8), created_by="ana")
+    seen = _wait(store, job["id"], lambda j: j["status"] == "running" and j["done"] >= 1)
+    assert seen[-1]["status"] == "running", seen[-1]["log"]
+    os.kill(job["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while retrain._alive(job["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # As after a server restart: a fresh Store reads the row and finds the process gone.
+    fresh = api.open_store()
+    dead = retrain.get(fresh, job["id"])
+    assert dead["status"] == "failed" and f"pid {job['pid']}) is gone" in dead["error"]
+    assert "Training set: 96 cases" in dead["log"] and "epoch 1/3" in dead["log"]
+    assert not [p.name for p in (env / "models").iterdir() if p.name.startswith(("v", ".v"))]
+    assert api.list_versions(fresh) == []
+    assert retrain.start(fresh, TINY, created_by="ana", spawn=False)["status"] == "queued"
+    fresh.dispose()

@@ -1,0 +1,126 @@
+"""Candidate against active: overlaid curves, metrics with deltas, flagged counts, disagreements."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from views.common import md, md_message, show_error, version_classifier
+from views.explain_panel import attribution_panel
+from rsad import api
+from rsad.compare import compare
+from rsad.errors import RsadError
+
+COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
+CACHE = "_compare_cache"
+
+
+def comparison(store, candidate: dict, active: dict) -> dict | None:  # noqa: ANN001
+    """The comparison, computed once per versions, thresholds and store contents (per session)."""
+    totals = api.overview(store)["totals"]
+    stamp = (candidate["name"], candidate["threshold"], active["name"], active["threshold"],
+             totals["verdicts"], totals["cases"], totals["batches"])
+    cache = st.session_state.setdefault(CACHE, {})
+    if stamp not in cache:
+        bar = st.progress(0.0, text="Comparing…")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(min(1.0, done / total) if total else 1.0, text=message or "Comparing…")
+
+        try:
+            result = compare(store, candidate["name"], active["name"], progress=progress)
+        except RsadError as exc:
+            bar.empty()
+            show_error(exc)
+            return None
+        bar.empty()
+        cache.clear()
+        cache[stamp] = result
+    return cache[stamp]
+
+
+def _curve_figure(ev: dict, names: dict[str, str], kind: str) -> go.Figure:
+    fig = go.Figure()
+    for role in ("candidate", "active"):
+        c = ev[role]["curves"][kind]
+        m = ev[role]["metrics"]
+        if kind == "roc":
+            x, y, label = c["fpr"], c["tpr"], f"{names[role]} (AUC {m['roc_auc']:.3f})"
+        else:
+            x, y, label = c["recall"], c["precision"], f"{names[role]} (AP {m['pr_auc']:.3f})"
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(color=COLORS[role]),
+                                 customdata=c["threshold"], hovertemplate="threshold %{customdata:.3f}"))
+    if kind == "roc":
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                                 line=dict(color="#999", dash="dot"), hoverinfo="skip"))
+    fig.update_layout(height=340, margin=dict(t=40, b=40), legend=dict(x=0.35, y=0.05),
+                      title="ROC" if kind == "roc" else "Precision-recall",
+                      xaxis_title="false positive rate" if kind == "roc" else "recall",
+                      yaxis_title="true positive rate" if kind == "roc" else "precision",
+                      xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+    return fig
+
+
+def show(store, result: dict) -> None:  # noqa: ANN001
+    cand, act = result["candidate"], result["active"]
+    names = {"candidate": cand["name"], "active": act["name"]}
+    ev = result["evaluation"]
+    if ev is None:
+        st.warning(md_message(f"No evaluation set: {result['evaluation_error']}"), icon=":material/warning:")
+    else:
+        st.caption(f"Evaluation set: {ev['describe']} — labeled cases neither version trained on. Each "
+                   f"version at its own threshold ({cand['name']} {cand['threshold']:.3f}, "
+                   f"{act['name']} {act['threshold']:.3f}).")
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(_curve_figure(ev, names, "roc"), key="compare_roc")
+        c2.plotly_chart(_curve_figure(ev, names, "pr"), key="compare_pr")
+        table = ev["table"].rename(columns={"candidate": cand["name"], "active": act["name"]})
+        st.dataframe(table, key="compare_metrics", hide_index=True, column_config={
+            cand["name"]: st.column_config.NumberColumn(format="%.3f"),
+            act["name"]: st.column_config.NumberColumn(format="%.3f"),
+            "delta": st.column_config.NumberColumn(f"delta ({cand['name']} − {act['name']})", format="%+.3f")})
+    b = result["latest_batch"]
+    if b:
+        st.markdown(f"**Latest batch {md(b['batch'])}** ({b['rows']:,} cases), flagged at each one's threshold")
+        c = st.columns(4)
+        c[0].metric(f"Flagged by {cand['name']}", f"{b['flagged_candidate']:,}",
+                    delta=f"{b['flagged_candidate'] - b['flagged_active']:+,}", delta_color="off")
+        c[1].metric(f"Flagged by {act['name']}", f"{b['flagged_active']:,}")
+        c[2].metric("Newly flagged", f"{b['newly_flagged']:,}")
+        c[3].metric("No longer flagged", f"{b['no_longer_flagged']:,}")
+    _disagreements(store, result, names)
+
+
+def _disagreements(store, result: dict, names: dict[str, str]) -> None:  # noqa: ANN001
+    sources = {}
+    if result["evaluation"] is not None:
+        sources["evaluation set"] = result["evaluation"]["disagreements"]
+    if result["latest_batch"]:
+        sources[f"latest batch ({result['latest_batch']['batch']})"] = result["latest_batch"]["disagreements"]
+    if not sources:
+        return
+    st.markdown("**Where they disagree most** · select a row to see both versions' attributions")
+    where = st.radio("Cases from", list(sources), key="disagree_on", horizontal=True)
+    table = sources[where]
+    shown = table.drop(columns=["case_pk"]).rename(columns={"candidate": names["candidate"], "active": names["active"]})
+    if not where.startswith("evaluation"):
+        shown = shown.drop(columns=["label"])
+    picked = st.dataframe(shown, key="disagree_eval" if where.startswith("evaluation") else "disagree_batch",
+                          hide_index=True, on_select="rerun", selection_mode="single-row", column_config={
+                              names["candidate"]: st.column_config.NumberColumn(format="%.3f"),
+                              names["active"]: st.column_config.NumberColumn(format="%.3f"),
+                              "difference": st.column_config.NumberColumn(format="%+.3f")})
+    rows = picked.selection.rows if picked is not None else []
+    if not rows:
+        return
+    case_pk = int(table.iloc[rows[0]]["case_pk"])
+    left, right = st.columns(2)
+    for col, role in ((left, "candidate"), (right, "active")):
+        with col:
+            try:
+                clf = version_classifier(names[role])
+            except RsadError as exc:
+                show_error(exc)
+                continue
+            attribution_panel(store, case_pk, clf, version=names[role])
+

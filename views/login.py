@@ -1,0 +1,100 @@
+"""The sign-in screen and the sidebar's account box; app.py runs them before any page.
+
+Not a page itself (app.py does not route to it): nothing behind the router runs until
+:func:`signed_in_user` returns.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import streamlit as st
+
+from views.common import USER_KEY, current_user, oidc_configured, show_error
+from rsad import auth, triage
+from rsad.config import Settings
+from rsad.errors import RsadError
+
+
+def announce_first_admin(settings: Settings) -> None:
+    """First start with no users: create the admin and print its password once, to the terminal
+    that runs `streamlit run app.py` (only the operator sees it there, never a browser)."""
+    password = auth.ensure_first_admin(settings)
+    if password:
+        print(f"\nRSAD Review Desk: created the admin user {auth.FIRST_ADMIN!r} with password {password}\n"
+              f"  (shown only now; set another with `rsad users passwd {auth.FIRST_ADMIN}`).\n",
+              file=sys.stderr, flush=True)
+
+
+def _sso_screen() -> None:
+    st.write("Sign in with your organisation's account.")
+    if importlib.util.find_spec("authlib") is None:
+        st.error("Single sign-on is configured in .streamlit/secrets.toml but Authlib is missing: "
+                 "`pip install 'rsad[oidc]'` on the server, then restart it.")
+        return
+    if st.button("Sign in with single sign-on", key="login_sso", type="primary", icon=":material/login:"):
+        st.login()
+
+
+def _password_screen(store) -> None:  # noqa: ANN001
+    settings = store.settings
+    if not auth.users_file(settings).load():
+        st.warning("No users yet. In a terminal on the server: `rsad users add NAME --role admin`, "
+                   "then reload this page.")
+        return
+    if auth.first_admin_pending(settings):
+        st.info(f"First start: the admin user **{auth.FIRST_ADMIN}** was created with a random password, "
+                "printed once in the terminal that runs `streamlit run app.py` (or by `rsad demo`). "
+                f"Lost it? `rsad users passwd {auth.FIRST_ADMIN}` sets a new one.", icon=":material/key:")
+    if message := st.session_state.pop("_login_error", None):
+        st.error(message, icon=":material/error:")
+    with st.form("login_form"):
+        st.text_input("User name", key="login_name", autocomplete="username")
+        st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button("Sign in", key="login_submit", type="primary", on_click=_attempt, args=(store,))
+
+
+def _attempt(store) -> None:  # noqa: ANN001
+    """Form callback: runs before the next script run, so that run already sees the signed-in user."""
+    name, password = st.session_state.get("login_name", ""), st.session_state.get("login_password", "")
+    st.session_state["login_password"] = ""  # the password does not stay in the session
+    try:
+        user = auth.sign_in(store, name, password)
+    except RsadError as exc:
+        st.session_state["_login_error"] = str(exc)
+        return
+    st.session_state[USER_KEY] = user.name
+
+
+def signed_in_user(store) -> auth.User:  # noqa: ANN001
+    """The signed-in user; otherwise the sign-in screen, and the run stops there."""
+    try:
+        user = current_user()
+    except RsadError as exc:
+        show_error(exc)
+        st.stop()
+    if user is not None:
+        if user.method == "oidc" and not st.session_state.get("_rsad_sso_recorded"):
+            st.session_state["_rsad_sso_recorded"] = True
+            auth.record(store, "login", user, detail="signed in (oidc)")
+        return user
+    st.title("RSAD Review Desk")
+    if oidc_configured():
+        _sso_screen()
+    else:
+        _password_screen(store)
+    st.stop()
+
+
+def account_box(store, user: auth.User) -> None:  # noqa: ANN001
+    """Who is signed in, and the way out (for the sidebar)."""
+    st.text(f"Signed in as {user.name} ({user.role})")  # st.text: a name is never markup
+    if st.button("Sign out", key="logout", icon=":material/logout:"):
+        auth.record(store, "logout", user)
+        triage.release_claims(store, user.name)  # their open case goes back to the others' queues
+        if user.method == "oidc":
+            st.logout()
+        else:
+            st.session_state.pop(USER_KEY, None)
+            st.rerun()

@@ -1,0 +1,138 @@
+"""The Models page's actions that change what is live: retrain, stop, promote, roll back, rescore.
+
+Each is one function, apart from the read-only views, so an access check can wrap it.
+Each needs the admin role; every action is recorded with the signed-in admin's name.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from views.common import active_classifier, analyst, current_user, has_role, show_error
+from rsad import lifecycle, retrain
+from rsad.errors import RsadError
+from rsad.progress import Rate, format_seconds
+
+NOTICE = "_models_notice"  # a success message shown once after the page reruns
+
+
+def _who(action: str) -> str | None:
+    """The signed-in admin's name, or None (with an error shown) for anyone else."""
+    if not has_role("admin"):
+        user = current_user()
+        who = f"you are signed in as {user.name} ({user.role})" if user else "you are not signed in"
+        st.error(f"To {action} you need the admin role; {who}. Ask an admin (`rsad users add NAME --role admin`).",
+                 icon=":material/lock:")
+        return None
+    return analyst()
+
+
+def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: ANN001
+    """Start a retraining job (detached; it keeps running when you leave the page)."""
+    defaults = retrain.RetrainParams()
+    sources = ["base", "active"] if active else ["base"]
+    labels = {"base": "the base model", "active": f"the active version ({active['name']})" if active else ""}
+    with st.form("retrain_form"):
+        st.markdown("**Retrain on this training set**")
+        c1, c2, c3 = st.columns([2, 1, 1])
+        start_from = c1.radio("Start from", sources, format_func=labels.get, key="rt_from")
+        epochs = c2.number_input("Epochs", 1, 20, defaults.epochs, key="rt_epochs")
+        max_length = c3.number_input("Max length (tokens)", 16, 512, defaults.max_length, step=16,
+                                     key="rt_max_length")
+        st.caption(f"Learning rate {defaults.learning_rate:g}, batch size {defaults.batch_size}: the measured "
+                   "starter recipe. The new version is registered as a candidate; nothing changes until "
+                   "you promote it.")
+        submitted = st.form_submit_button("Start retraining", key="rt_submit", type="primary",
+                                          icon=":material/model_training:", disabled=busy)
+    if busy:
+        st.caption("A training job is running: one at a time.")
+    if not submitted or not (who := _who("retrain")):
+        return
+    params = retrain.RetrainParams(start_from=start_from, epochs=int(epochs), max_length=int(max_length))
+    try:
+        job = retrain.start(store, params, created_by=who)
+    except RsadError as exc:
+        show_error(exc)
+        return
+    st.session_state[NOTICE] = (f"Started training job {job['id']}. It runs in the background: you can "
+                                "leave this page; its progress is in the sidebar.")
+    st.rerun()
+
+
+def stop_button(store, job: dict) -> None:  # noqa: ANN001
+    """Stop the running job; it is marked failed and leaves no version behind."""
+    if not st.button("Stop this job", key="stop_job", icon=":material/stop_circle:"):
+        return
+    if not (who := _who("stop a job")):
+        return
+    try:
+        retrain.stop(store, job["id"], actor=who)
+    except RsadError as exc:
+        show_error(exc)
+        return
+    st.session_state[NOTICE] = f"Asked training job {job['id']} to stop."
+    st.rerun()
+
+
+def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
+    bar = st.progress(0.0, text="Rescoring…")
+    rate = Rate()
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
+
+    try:
+        out = lifecycle.rescore(store, progress=progress, classifier=active_classifier())
+    except RsadError as exc:
+        show_error(exc)
+        st.session_state[NOTICE] = f"{done_text} Rescoring stopped; press Rescore now to continue."
+        return
+    st.session_state[NOTICE] = (f"{done_text} Rescored {out['scored']:,} cases with {out['model']} "
+                                f"({out['unreviewed']:,} unreviewed first) in {format_seconds(out['seconds'])}.")
+    st.rerun()
+
+
+def _switch_form(store, action: str, choices: list[str], active: dict) -> None:  # noqa: ANN001
+    verb = "Promote" if action == "promote" else "Roll back to"
+    with st.form(f"{action}_form"):
+        if len(choices) == 1:
+            target = choices[0]
+            st.markdown(f"**{verb} {target}**: it becomes active; {active['name']} is retired (kept).")
+        else:
+            target = st.selectbox("Retired version", choices, key=f"{action}_version")
+            st.markdown(f"The chosen version becomes active; {active['name']} is retired (kept).")
+        reason = st.text_input("Reason", key=f"{action}_reason", placeholder="why (kept in the history)")
+        submitted = st.form_submit_button(f"{verb} {target}" if len(choices) == 1 else verb,
+                                          key=f"{action}_submit", type="primary" if action == "promote" else "secondary")
+    if not submitted or not (who := _who(action.replace("rollback", "roll back"))):
+        return
+    fn = lifecycle.promote if action == "promote" else lifecycle.rollback
+    try:
+        info = fn(store, target, actor=who, reason=reason)
+    except RsadError as exc:
+        show_error(exc)
+        return
+    past = "Promoted" if action == "promote" else "Rolled back to"
+    _rescore_now(store, f"{past} {info['name']}; {info['previous']} retired.")
+
+
+def promote_form(store, candidate: str, active: dict) -> None:  # noqa: ANN001
+    """Make the candidate active (one recorded transaction), then rescore with it."""
+    _switch_form(store, "promote", [candidate], active)
+
+
+def rollback_form(store, retired: list[str], active: dict) -> None:  # noqa: ANN001
+    """Make a retired version active again (recorded), then rescore with it."""
+    _switch_form(store, "rollback", retired, active)
+
+
+def rescore_prompt(store) -> None:  # noqa: ANN001
+    """Offer to finish rescoring when the active version has not scored every case."""
+    status = lifecycle.rescore_status(store)
+    if not status or not (status["unreviewed"] + status["reviewed"]):
+        return
+    st.warning(f"{status['unreviewed']:,} unreviewed and {status['reviewed']:,} reviewed cases have no score "
+               f"from the active version {status['model']} yet: the review queue does not show them.",
+               icon=":material/warning:")
+    if st.button("Rescore now", key="rescore_button", icon=":material/refresh:"):
+        _rescore_now(store, "")

@@ -1,0 +1,199 @@
+"""Thresholds: where the alert line sits, judged on labels the model did not train on."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from views.common import analyst, get_store, has_role, md, show_error
+from rsad import api
+from rsad import thresholds as th
+from rsad.config import get_settings
+from rsad.errors import RsadError
+
+PICKERS = {
+    "Max F1": "max-f1", "Target precision": "precision", "Target recall": "recall",
+    "Max false-positive rate": "fpr", "Cost ratio": "cost", "Analyst capacity": "capacity",
+}
+
+st.title("Thresholds")
+store = get_store()
+versions = api.list_versions(store)
+if not versions:
+    st.info("No model yet: run `rsad demo` or `rsad train --data FILE` first.")
+    st.stop()
+names = [v["name"] for v in versions]
+active = next((v["name"] for v in versions if v["status"] == "active"), names[0])
+name = st.selectbox("Model version", names, index=names.index(active), key="th_model")
+
+
+try:
+    # Kept per session and keyed by what would change it (new verdicts, batches, scores): a slider
+    # move reruns the page without recomputing. Not st.cache_data: the first run shows progress.
+    key = (get_settings().db_url, *th.stamp(store, name))
+    if st.session_state.get("th_report_key") != key:
+        bar = st.progress(0.0, text="Gathering the evaluation set…")
+        rep = th.report(store, name, progress=lambda d, t, m: bar.progress(min(1.0, d / t) if t else 1.0, text=m))
+        bar.empty()
+        st.session_state.update(th_report_key=key, th_report=rep)
+    rep = st.session_state.th_report
+    saved = api.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+
+# The candidate is an exact float; the slider shows it rounded. Reset it when the model changes.
+if st.session_state.get("th_for") != name:
+    st.session_state.update(th_for=name, th_candidate=saved, th_slider=round(saved, 3), th_method="manual")
+
+
+def _slider_moved() -> None:
+    st.session_state.update(th_candidate=st.session_state.th_slider, th_method="manual")
+
+
+def _apply_picker() -> None:
+    kind = PICKERS[st.session_state.th_picker]
+    ss = st.session_state
+    value = {"precision": ss.get("th_precision"), "recall": ss.get("th_recall"), "fpr": ss.get("th_fpr"),
+             "cost": ss.get("th_cost"),
+             "capacity": ss.get("th_analysts", 0) * ss.get("th_per_analyst", 0)}.get(kind)
+    try:
+        spec = th.parse_pick(kind if value is None else f"{kind}={value:g}")
+        t = ss.th_report.pick(spec, daily_volume=ss.get("th_daily") or None)
+    except RsadError as exc:
+        ss.th_pick_error = str(exc)
+        return
+    ss.update(th_candidate=t, th_slider=round(t, 3), th_method=spec.label, th_pick_error="")
+
+
+st.caption(f"Evaluated on {rep.eval.describe()}. "
+           + (f"Latest batch **{rep.batch}** ({rep.batch_rows:,} cases)." if rep.batch_scores is not None
+              else "The latest batch is not fully scored by this version: flagged counts are unavailable."))
+
+with st.container(border=True):
+    c1, c2 = st.columns([1, 2])
+    kind = c1.selectbox("Picker", list(PICKERS), key="th_picker")
+    with c2:
+        k = PICKERS[kind]
+        if k == "precision":
+            st.number_input("Target precision", 0.01, 1.0, 0.9, 0.01, key="th_precision")
+        elif k == "recall":
+            st.number_input("Target recall", 0.01, 1.0, 0.8, 0.01, key="th_recall")
+        elif k == "fpr":
+            st.number_input("Max false-positive rate", 0.001, 1.0, 0.01, 0.001, format="%.3f", key="th_fpr")
+        elif k == "cost":
+            st.number_input("A missed anomaly costs as much as … false alarms", 0.1, 1000.0, 5.0, key="th_cost")
+        elif k == "capacity":
+            a, b, c = st.columns(3)
+            a.number_input("Analysts", 1, 1000, 3, key="th_analysts")
+            b.number_input("Cases per analyst per day", 1, 100000, 100, key="th_per_analyst")
+            c.number_input("Daily volume (0 = the latest batch)", 0, 100_000_000, 0, key="th_daily",
+                           help="Cases arriving a day; the latest batch is taken as a sample of them.")
+        else:
+            st.caption("The threshold with the best F1 on the evaluation set.")
+    st.button("Apply picker", key="th_apply", on_click=_apply_picker, type="primary")
+    if st.session_state.get("th_pick_error"):
+        st.warning(st.session_state.th_pick_error)
+    st.slider("Candidate threshold", 0.0, 1.0, step=0.001, format="%.3f", key="th_slider",
+              on_change=_slider_moved)
+
+cand = float(st.session_state.th_candidate)
+now, new = rep.at(saved), rep.at(cand)
+st.markdown(f"**Candidate {cand:.4f}** ({st.session_state.th_method}) · saved {saved:.4f}")
+cols = st.columns(6)
+for col, (label, key) in zip(cols, [("Precision", "precision"), ("Recall", "recall"), ("F1", "f1"),
+                                    ("False-positive rate", "fpr"), ("Flagged rate", "flagged_rate")]):
+    col.metric(label, f"{new[key]:.3f}", f"{new[key] - now[key]:+.3f}", delta_color="off")
+if new["batch_flagged"] is not None:
+    cols[5].metric(f"Flagged in {md(rep.batch)}", f"{new['batch_flagged']:,}",
+                   f"{new['batch_flagged'] - now['batch_flagged']:+,}", delta_color="off")
+
+
+def _curve(x, y, custom, marks, xt: str, yt: str, hover: str, name: str) -> go.Figure:  # noqa: ANN001
+    fig = go.Figure(go.Scatter(x=x, y=y, customdata=custom, mode="lines", name=name, hovertemplate=hover))
+    for label, (mx, my), color in marks:
+        fig.add_trace(go.Scatter(x=[mx], y=[my], mode="markers", name=label,
+                                 marker={"size": 12, "color": color, "symbol": "diamond"}))
+    fig.update_layout(xaxis_title=xt, yaxis_title=yt, height=380, margin={"t": 30, "b": 10},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+curves = rep.curves
+roc, pr = curves["roc"], curves["pr"]
+marks_roc = [("saved", (now["fpr"], now["recall"]), "#888"), ("candidate", (new["fpr"], new["recall"]), "#d62728")]
+marks_pr = [("saved", (now["recall"], now["precision"]), "#888"),
+            ("candidate", (new["recall"], new["precision"]), "#d62728")]
+c1, c2 = st.columns(2)
+c1.plotly_chart(_curve(roc["fpr"], roc["tpr"], list(zip(roc["threshold"], roc["precision"], roc["tpr"])), marks_roc,
+                       "False-positive rate", "True-positive rate (recall)",
+                       "threshold %{customdata[0]:.4f}<br>TPR %{y:.3f} · FPR %{x:.3f}<br>"
+                       "precision %{customdata[1]:.3f} · recall %{customdata[2]:.3f}<extra></extra>",
+                       f"ROC (AUC {rep.aucs['roc_auc']:.3f})"), key="th_roc")
+c2.plotly_chart(_curve(pr["recall"], pr["precision"], list(zip(pr["threshold"], pr["fpr"])), marks_pr,
+                       "Recall", "Precision",
+                       "threshold %{customdata[0]:.4f}<br>precision %{y:.3f} · recall %{x:.3f}<br>"
+                       "TPR %{x:.3f} · FPR %{customdata[1]:.3f}<extra></extra>",
+                       f"PR (AUC {rep.aucs['pr_auc']:.3f})"), key="th_pr")
+
+c1, c2 = st.columns([1.3, 2])
+c1.markdown("**Confusion matrix at the candidate**")
+c1.dataframe(pd.DataFrame({"predicted anomaly": [new["tp"], new["fp"]], "predicted normal": [new["fn"], new["tn"]]},
+                          index=["actual anomaly", "actual normal"]), key="th_confusion", width="stretch")
+with c2:
+    keys = th.segment_keys(rep.eval.meta)
+    if keys:
+        seg = st.selectbox("Per-segment numbers by", keys, key="th_segment")
+        own = st.toggle("Per-segment thresholds (best F1 within each segment)", key="th_own")
+        st.dataframe(pd.DataFrame(th.segment_table(rep.labels, rep.scores, rep.eval.meta, seg, cand,
+                                                   own_thresholds=own)),
+                     key="th_segments", hide_index=True, width="stretch")
+    else:
+        st.caption("No metadata column splits the evaluation set into groups.")
+
+
+@st.fragment
+def calibration_panel() -> None:
+    with st.expander("Calibration: does a score read as a probability?"):
+        cal = th.calibration(rep)
+        before, after = cal["before"], cal["after"]
+        st.write(f"Temperature **{cal['temperature']:.3f}** fitted on {cal['fitted_on']} cases. Expected "
+                 f"calibration error {before['ece']:.4f} → {after['ece']:.4f}; Brier score "
+                 f"{before['brier']:.4f} → {after['brier']:.4f} (lower is better).")
+        fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dot"}))
+        for label, r in (("raw scores", before), ("temperature-scaled", after)):
+            fig.add_trace(go.Scatter(x=r["mean_score"], y=r["anomaly_rate"], mode="lines+markers", name=label))
+        fig.update_layout(xaxis_title="Mean score in bin", yaxis_title="Share of anomalies", height=360)
+        st.plotly_chart(fig, key="th_reliability")
+        current = api.get_version(store, name).get("temperature")
+        st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
+                   "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
+                                                                  "None saved."))
+        if has_role("admin") and st.button(f"Use temperature {cal['temperature']:.3f} in the case view",
+                                           key="th_save_temperature"):
+            th.save_temperature(store, name, cal["temperature"])
+            st.toast("Calibration saved")
+
+
+calibration_panel()
+
+st.subheader("Save")
+if not has_role("admin"):
+    st.info("Saving a threshold needs the admin role; you can explore the curves and pickers.")
+else:
+    with st.form("th_save_form"):
+        reason = st.text_input("Why (kept in the history)", key="th_reason")
+        submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save")
+    if submitted:
+        try:
+            out = th.save(store, name, cand, by=analyst(), method=st.session_state.th_method, reason=reason)
+        except RsadError as exc:
+            show_error(exc)
+        else:
+            st.toast(f"{out['model']}: threshold {out['old']:.4f} → {out['new']:.4f}")
+            st.rerun()
+
+history = th.history(store, name)
+if history:
+    st.markdown("**History**")
+    st.dataframe(pd.DataFrame(history), key="th_history", hide_index=True, width="stretch",
+                 column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
