@@ -39,6 +39,10 @@ DELTA_RELATIVE_TOLERANCE = 0.05
 DELTA_ABSOLUTE_FLOOR = 0.01
 
 MAX_STEPS_PER_PASS = 64
+# Steps x tokens per forward/backward pass: the activations kept for the backward pass are
+# ~150 KB per position for MiniLM, so 4,096 positions peak near 0.6 GB. A 60-token text still
+# runs its 50 steps in one pass; a 128-token one takes two.
+MAX_POSITIONS_PER_PASS = 4096
 _RED = (220, 38, 38)  # toward anomaly
 _BLUE = (37, 99, 235)  # toward normal
 _MAX_ALPHA = 0.85  # the strongest word stays readable on its background
@@ -163,13 +167,14 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
         raise InputError("The text to explain is empty: there is nothing to attribute.")
     # All steps in one forward/backward by default: one big matrix product per layer keeps
     # 2 CPU cores busier than four small ones (64 steps x 128 tokens of MiniLM is ~200 MB).
-    internal_batch_size = internal_batch_size or min(n_steps, MAX_STEPS_PER_PASS)
-    if n_steps < 1 or internal_batch_size < 1:
+    if n_steps < 1 or (internal_batch_size is not None and internal_batch_size < 1):
         raise InputError("n_steps and internal_batch_size must both be at least 1.")
     from captum.attr import LayerIntegratedGradients
 
     t0 = time.perf_counter()
     enc, truncated = _encode(clf, text)
+    internal_batch_size = internal_batch_size or max(1, min(
+        n_steps, MAX_STEPS_PER_PASS, MAX_POSITIONS_PER_PASS // max(1, len(enc["input_ids"]))))
     special = enc["special_tokens_mask"]
     if all(special):
         raise InputError("The text has no characters the model can read (only spaces or control characters).")
@@ -212,6 +217,8 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     except Exception as exc:  # Captum raises plain exceptions of many kinds: report them in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed: {type(exc).__name__}: {first}") from exc
+    finally:
+        release_freed_memory()
 
     token_scores = attrs.sum(dim=-1)[0].detach().float().cpu().tolist()
     # Captum's convergence delta, computed here: completeness gap sum(attr) - (F(x) - F(baseline)).
@@ -224,6 +231,28 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
         score=float(torch.sigmoid(torch.tensor(seen["x"]))), covered_chars=covered if truncated else len(text),
         truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]),
     )
+
+
+def release_freed_memory() -> None:
+    """Give the pass's freed activations back to the OS (glibc only; elsewhere a no-op).
+
+    The app explains from many threads (page runs, precompute jobs) and glibc keeps a heap
+    arena per thread, each holding on to its last ~0.5 GB peak: without this a long review
+    session's server grew by gigabytes.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -174,27 +174,39 @@ def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STE
         return {"explanation": Explanation.from_dict(cached), "cached": True, "text": s.get(Case, case_id).text}
 
 
+# One attribution computation at a time per process: two at once on 2 cores only thrash the
+# caches and double the memory, and a page waiting for a case the explain-ahead job is already
+# computing then finds it cached instead of computing it a second time.
+_EXPLAIN_LOCK = threading.Lock()
+
+
 def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS,
                 version: str | None = None) -> dict[str, Any]:
     """Token attributions of a case under the active model (or ``version``), cached in the store."""
     from rsad.explain import Explanation, explain
 
     key = f"lig:n{n_steps}:len{classifier.max_length}"
-    with store.session() as s:
-        active = q.get_model_version(s, version) if version else q.require_active(s)
-        if classifier.name and classifier.name != active.name:
-            raise StateError("The active model changed while this page was open: reload the page.")
-        cached = q.get_attribution(s, case_id, active.id, key)
-        text = s.get(Case, case_id).text
-    if cached is not None:
-        return {"explanation": Explanation.from_dict(cached), "cached": True, "text": text}
-    expl = explain(classifier, text, n_steps=n_steps)
-    try:
+
+    def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:
-            q.put_attribution(s, case_id, active.id, key, expl.to_dict())
-    except IntegrityError:
-        pass  # the background precompute (or another analyst) stored the same case first
-    return {"explanation": expl, "cached": False, "text": text}
+            mv = q.get_model_version(s, version) if version else q.require_active(s)
+            if classifier.name and classifier.name != mv.name:
+                raise StateError("The active model changed while this page was open: reload the page.")
+            return mv.id, q.get_attribution(s, case_id, mv.id, key), s.get(Case, case_id).text
+
+    version_id, cached, text = lookup()
+    if cached is None:
+        with _EXPLAIN_LOCK:
+            version_id, cached, text = lookup()  # computed meanwhile by whoever held the lock?
+            if cached is None:
+                expl = explain(classifier, text, n_steps=n_steps)
+                try:
+                    with store.session() as s:
+                        q.put_attribution(s, case_id, version_id, key, expl.to_dict())
+                except IntegrityError:
+                    pass  # another process (or analyst) stored the same case first
+                return {"explanation": expl, "cached": False, "text": text}
+    return {"explanation": Explanation.from_dict(cached), "cached": True, "text": text}
 
 
 # --- labels page -------------------------------------------------------------------------

@@ -240,3 +240,67 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
     at.button(key="verdict_anomaly").click().run()  # the next case opens from the cache
     assert not at.exception and any("from cache" in c.value for c in at.caption)
     assert at.session_state["_explain_ahead"].join(600).status == "done"  # nothing left running
+
+
+def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_path, monkeypatch):
+    """A page and the explain-ahead job asking for the same case: one computes, the other waits
+    for the lock and reads the cache (never two attribution passes at once)."""
+    import time
+
+    from rsad import explain as ex
+
+    csv = tmp_path / "c.csv"
+    tiny_table(6).to_csv(csv, index=False)
+    api.ingest_file(store_with_model, csv, name="c")
+    api.score_batch(store_with_model, "c")
+    clf = api.load_classifier(store_with_model, api.active_version(store_with_model))
+    cid = triage.queue(store_with_model, triage.default_filter())["rows"][0]["id"]
+    running, overlaps, real = [0], [], ex.explain
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        running[0] += 1
+        overlaps.append(running[0])
+        time.sleep(0.3)  # long enough for the other thread to arrive meanwhile
+        try:
+            return real(*args, **kwargs)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(ex, "explain", counted)
+    out: list[dict] = []
+    threads = [threading.Thread(target=lambda: out.append(triage.explanation(store_with_model, cid, clf)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert sorted(o["cached"] for o in out) == [False, True]
+    assert overlaps == [1]
+    assert out[0]["explanation"].words == out[1]["explanation"].words
+
+
+def test_long_texts_are_explained_in_several_passes(exact, monkeypatch):
+    """Steps x tokens per pass stay under MAX_POSITIONS_PER_PASS (memory); same attributions."""
+    from captum.attr import LayerIntegratedGradients
+
+    from rsad import explain as ex
+
+    passes: list[int] = []
+    real = LayerIntegratedGradients.attribute
+
+    def spy(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        passes.append(kwargs["internal_batch_size"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(LayerIntegratedGradients, "attribute", spy)
+
+    text = " ".join(["order now cheap deal click link"] * 12)
+    whole = ex.explain(exact, text, n_steps=20, internal_batch_size=20)
+    small = ex.MAX_POSITIONS_PER_PASS
+    try:
+        ex.MAX_POSITIONS_PER_PASS = 48 * 5  # 48 tokens: 5 steps per pass, 4 passes
+        split = ex.explain(exact, text, n_steps=20)
+    finally:
+        ex.MAX_POSITIONS_PER_PASS = small
+    assert passes == [20, 5]  # the whole text in one pass, then 5 steps per pass
+    assert [w.score for w in split.words] == pytest.approx([w.score for w in whole.words], abs=1e-5)
