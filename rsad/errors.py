@@ -33,3 +33,7 @@ class StateError(RsadError):
 
 class AccessError(RsadError):
     """A sign-in failed or is locked, or the signed-in user's role does not allow the operation."""
+
+
+class Superseded(RsadError):
+    """The caller no longer wants the result (e.g. the page moved on to another case)."""

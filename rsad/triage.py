@@ -10,6 +10,7 @@ import time
 import warnings
 from dataclasses import replace
 from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,7 @@ from rsad import queue as qq
 from rsad import store as q
 from rsad.db import Store
 from rsad.metrics import apply_temperature
-from rsad.errors import InputError, StateError
+from rsad.errors import InputError, StateError, Superseded
 from rsad.orm import Batch, Case, Score, Verdict
 from rsad.queue import QueueFilter
 
@@ -181,8 +182,13 @@ _EXPLAIN_LOCK = threading.Lock()
 
 
 def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = EXPLAIN_STEPS,
-                version: str | None = None) -> dict[str, Any]:
-    """Token attributions of a case under the active model (or ``version``), cached in the store."""
+                version: str | None = None, wanted: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Token attributions of a case under the active model (or ``version``), cached in the store.
+
+    ``wanted``: asked once the computation may start (after waiting for another one); False
+    raises :class:`Superseded` instead of computing, e.g. for a page run the analyst has
+    already left for the next case.
+    """
     from rsad.explain import Explanation, explain
 
     key = f"lig:n{n_steps}:len{classifier.max_length}"
@@ -199,6 +205,8 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
         with _EXPLAIN_LOCK:
             version_id, cached, text = lookup()  # computed meanwhile by whoever held the lock?
             if cached is None:
+                if wanted is not None and not wanted():
+                    raise Superseded("Attributions for this case are no longer needed: a newer request replaced it.")
                 expl = explain(classifier, text, n_steps=n_steps)
                 try:
                     with store.session() as s:

@@ -304,3 +304,20 @@ def test_long_texts_are_explained_in_several_passes(exact, monkeypatch):
         ex.MAX_POSITIONS_PER_PASS = small
     assert passes == [20, 5]  # the whole text in one pass, then 5 steps per pass
     assert [w.score for w in split.words] == pytest.approx([w.score for w in whole.words], abs=1e-5)
+
+
+def test_an_unwanted_request_computes_nothing(store_with_model, tmp_path):
+    """A page run the analyst has already left (``wanted`` says no) does not compute or cache."""
+    from rsad.errors import Superseded
+
+    csv = tmp_path / "d.csv"
+    tiny_table(4).to_csv(csv, index=False)
+    api.ingest_file(store_with_model, csv, name="d")
+    api.score_batch(store_with_model, "d")
+    clf = api.load_classifier(store_with_model, api.active_version(store_with_model))
+    cid = triage.queue(store_with_model, triage.default_filter())["rows"][0]["id"]
+    with pytest.raises(Superseded):
+        triage.explanation(store_with_model, cid, clf, wanted=lambda: False)
+    assert triage.cached_explanation(store_with_model, cid) is None
+    assert not triage.explanation(store_with_model, cid, clf, wanted=lambda: True)["cached"]
+    assert triage.explanation(store_with_model, cid, clf, wanted=lambda: False)["cached"]  # cached: no question

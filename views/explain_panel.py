@@ -6,7 +6,9 @@ import streamlit as st
 
 from views.common import active_classifier, show_error
 from rsad import triage
-from rsad.errors import RsadError
+from rsad.errors import RsadError, Superseded
+
+_RUN = "_explain_run"  # counts this session's attribution panel runs
 
 
 @st.fragment
@@ -19,6 +21,9 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
     from rsad.explain import explanation_html, legend_html, top_words_figure
 
     st.markdown(f"**Why {version} scores it so**" if version else "**Why this score**")
+    # Streamlit cannot stop a run that is inside a long torch call: after a quick verdict the
+    # old run lives on in its thread. Such a run must not compute attributions nobody will see.
+    run = st.session_state[_RUN] = st.session_state.get(_RUN, 0) + 1
     try:
         # From the cache first: precomputed cases need no model, so a page with a cached case
         # never waits for the model to load.
@@ -30,7 +35,10 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
                 st.info("No active model: nothing to explain.")
                 return
             with st.spinner("Computing token attributions…"):
-                out = triage.explanation(store, case_id, classifier, version=version)
+                out = triage.explanation(store, case_id, classifier, version=version,
+                                         wanted=lambda: st.session_state.get(_RUN) == run)
+    except Superseded:
+        return  # a newer run of this panel is on screen
     except RsadError as exc:
         show_error(exc)
         return
