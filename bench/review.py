@@ -39,7 +39,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     import pandas as pd
     from sqlalchemy import text
 
-    from rsad import api, auth, triage
+    from rsad import api, triage
     from rsad import store as q
     from rsad.queue import QueueFilter
     from rsad.config import embedded_base_model

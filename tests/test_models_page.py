@@ -94,6 +94,18 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert api.active_version(store)["name"] == "v1"
     assert lifecycle.history(store)[0]["action"] == "rollback"
 
+    # A candidate registered while the page is open (a job finished) is selected for comparison,
+    # although the selector had kept the retired v2, and it can be promoted from there.
+    assert at.selectbox(key="compare_version").value == "v2"
+    with store.session() as s:
+        v1 = q.get_model_version(s, "v1")
+        q.add_model_version(s, name="v3", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
+                            data_hash=v1.data_hash, metrics=v1.metrics, threshold=0.3, created_by="root")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="compare_version").value == "v3"
+    assert at.button(key="promote_submit") is not None
+
 
 def test_actions_need_an_admin_and_a_reason(two_versions):
     at = app(analyst="ana")

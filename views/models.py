@@ -88,6 +88,12 @@ else:
     # Candidates first (newest first), then retired versions.
     others.sort(key=lambda v: (v["status"] != "candidate", -v["id"]))
     by_name = {v["name"]: v for v in others}
+    # A candidate registered while the page was open (a finished job) is what the admin came to
+    # compare: select it, even if the selector kept an older choice.
+    newest = others[0]["name"] if others[0]["status"] == "candidate" else None
+    if newest and st.session_state.get("_compare_newest") != newest:
+        st.session_state["compare_version"] = newest
+    st.session_state["_compare_newest"] = newest
     name = st.selectbox("Version", list(by_name), key="compare_version",
                         format_func=lambda n: f"{n} ({by_name[n]['status']})")
     chosen = by_name[name]
