@@ -2,7 +2,7 @@
 
 Each measurement runs in a child process on its own throwaway store: it ingests N synthetic
 cases in one transaction, gives them scores under a registered version (embedded MiniLM
-folder, never loaded for scoring here), and runs the Review page in Streamlit's AppTest:
+version folder from bench/_fresh.py, never used for scoring here), and runs the Review page in Streamlit's AppTest:
 first render, verdict -> next case, plain rerun. Attributions of the first cases are cached
 first, so the page time is the queue's (bench/explain.py times attributions).
 
@@ -42,7 +42,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     from rsad import api, triage
     from rsad import store as q
     from rsad.queue import QueueFilter
-    from rsad.config import embedded_base_model
+    from _fresh import fresh_version
     from rsad.explain import Explanation, WordAttribution
     from rsad.ingest import load_batch
 
@@ -60,7 +60,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     t_ingest = time.perf_counter() - t0
     del prepared, data, df, texts
     with store.session() as s:
-        v = q.add_model_version(s, name="v1", folder=embedded_base_model(), base_model="minilm",
+        v = q.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
                                 train_config={"max_length": 128}, data_hash="-", metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids, rng.random(len(ids)))
@@ -97,13 +97,16 @@ def child(n: int, repeats: int) -> dict:
         held = len(top)
         page = triage.queue(store, QueueFilter(viewer="bench"))
         assert page["total"] == n - held and len(page["held"]) == held, page["total"]
+    try:
+        from rsad import auth
+    except ImportError:  # a tree from before sign-in
+        auth = None
+    if auth is not None:  # before the first run: with no user at all the app makes an admin
+        auth.users_file(store.settings).add("bench", "analyst", "bench-password-1")
     at = AppTest.from_file(str(Path.cwd() / "app.py"), default_timeout=300)
     at.session_state["analyst"] = "bench"  # trees from before sign-in read the analyst here
     at.run()
     if any(w.key == "login_name" for w in at.text_input):
-        from rsad import auth
-
-        auth.users_file(store.settings).add("bench", "analyst", "bench-password-1")
         at.text_input(key="login_name").input("bench")
         at.text_input(key="login_password").input("bench-password-1")
         at.button(key="login_submit").click().run()

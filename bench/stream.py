@@ -65,8 +65,8 @@ def main() -> None:
 
     from rsad import api
     from rsad import store as q
-    from rsad.config import embedded_base_model
     from rsad.ingest import load_batch
+    from _fresh import fresh_version
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())
@@ -75,7 +75,7 @@ def main() -> None:
     store = api.open_store()
     api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="big.csv"), name="big")
     with store.session() as s:
-        q.add_model_version(s, name="v1", folder=embedded_base_model(), base_model="minilm",
+        q.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
                             train_config={"max_length": 128}, data_hash="-", metrics={}, threshold=0.5)
         s.commit()
     print(f"{args.n:,}-case batch of 10-120 words; scoring {'all' if not args.score else f'~{args.score:,}'} "
