@@ -8,9 +8,9 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd

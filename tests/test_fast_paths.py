@@ -242,6 +242,16 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
     assert at.session_state["_explain_ahead"].join(600).status == "done"  # nothing left running
 
 
+def _top_case(store, tmp_path):  # noqa: ANN001, ANN202
+    """A scored batch: the active classifier and the id of the queue's first case."""
+    csv = tmp_path / "top.csv"
+    tiny_table(6).to_csv(csv, index=False)
+    api.ingest_file(store, csv, name="top")
+    api.score_batch(store, "top")
+    clf = api.load_classifier(store, api.active_version(store))
+    return clf, triage.queue(store, triage.default_filter())["rows"][0]["id"]
+
+
 def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_path, monkeypatch):
     """A page and the explain-ahead job asking for the same case: one computes, the other waits
     for the lock and reads the cache (never two attribution passes at once)."""
@@ -249,12 +259,7 @@ def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_pat
 
     from rsad import explain as ex
 
-    csv = tmp_path / "c.csv"
-    tiny_table(6).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="c")
-    api.score_batch(store_with_model, "c")
-    clf = api.load_classifier(store_with_model, api.active_version(store_with_model))
-    cid = triage.queue(store_with_model, triage.default_filter())["rows"][0]["id"]
+    clf, cid = _top_case(store_with_model, tmp_path)
     running, overlaps, real = [0], [], ex.explain
 
     def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -310,12 +315,7 @@ def test_an_unwanted_request_computes_nothing(store_with_model, tmp_path):
     """A page run the analyst has already left (``wanted`` says no) does not compute or cache."""
     from rsad.errors import Superseded
 
-    csv = tmp_path / "d.csv"
-    tiny_table(4).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="d")
-    api.score_batch(store_with_model, "d")
-    clf = api.load_classifier(store_with_model, api.active_version(store_with_model))
-    cid = triage.queue(store_with_model, triage.default_filter())["rows"][0]["id"]
+    clf, cid = _top_case(store_with_model, tmp_path)
     with pytest.raises(Superseded):
         triage.explanation(store_with_model, cid, clf, wanted=lambda: False)
     assert triage.cached_explanation(store_with_model, cid) is None
