@@ -101,9 +101,6 @@ def classifier_loader():  # noqa: ANN201
     return lambda: _classifier_for(db_url, version["name"], version["folder"])
 
 
-def show_error(exc: Exception) -> None:
-    """An rsad error as the user should see it: one actionable line, no stack trace."""
-    st.error(str(exc), icon=":material/error:")
 def version_classifier(name: str):  # noqa: ANN201
     """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
     version = api.get_version(get_store(), name)
