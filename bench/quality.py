@@ -34,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rsad.ingest import load_batch  # noqa: E402
 from rsad.metrics import binary_metrics  # noqa: E402
+from rsad.registry import CARD_FILE  # noqa: E402
 
 KEYS = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"]
 
@@ -62,10 +63,11 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict:
     model.fit(train["text"], train["label"])
     seconds = time.monotonic() - started
     scores = model.predict_proba(test["text"])[:, 1]
-    return {**binary_metrics(test["label"].to_numpy(), scores, 0.5), "train_s": seconds}
+    return {**binary_metrics(test["label"].to_numpy(), scores, 0.5), "train_s": seconds, "scores": scores}
 
 
-def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str) -> dict:  # noqa: ANN001
+def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # noqa: ANN001
+               val_only: bool = False) -> dict:
     from rsad import api
     from rsad.config import Settings
 
@@ -78,12 +80,22 @@ def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str) -> 
             version = api.train_table(store, train[["id", "text", "label"]], config=config, created_by="bench",
                                       progress=_progress("training"))
             seconds = time.monotonic() - started
-            clf = api.load_classifier(store, version)
-            scores = clf.score(test["text"].tolist(), batch_size=settings.score_batch_size)
+            card = json.loads((Path(version["folder"]) / CARD_FILE).read_text())
+            for h in card.get("history", []):  # per-epoch validation: what early stopping saw
+                print(f"    epoch {h['epoch']}: train loss {h['train_loss']:.4f}, val PR-AUC {h['val_pr_auc']:.4f}, "
+                      f"ROC-AUC {h['val_roc_auc']:.4f}, F1 {h['val_f1']:.4f}", file=sys.stderr, flush=True)
+            if not val_only:
+                clf = api.load_classifier(store, version)
+                scores = clf.score(test["text"].tolist(), batch_size=settings.score_batch_size)
         finally:
             store.dispose()
+    # rsad's own validation split (a seeded 20% of the training rows): what ablations choose on.
+    val = {f"val_{k}": version["metrics"].get(k) for k in KEYS}
+    if val_only:
+        return {**{k: float("nan") for k in KEYS}, **val, "train_s": seconds, "scores": None,
+                "history": card.get("history", [])}
     m = binary_metrics(test["label"].to_numpy(), scores, version["threshold"])
-    return {**m, "train_s": seconds, "val_f1": version["metrics"].get("f1")}
+    return {**m, **val, "train_s": seconds, "scores": scores, "history": card.get("history", [])}
 
 
 def _progress(label: str):  # noqa: ANN202
@@ -110,6 +122,9 @@ def main() -> None:
     p.add_argument("--baseline-only", action="store_true")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, help="append result rows here (JSON lines)")
+    p.add_argument("--val-only", action="store_true",
+                   help="ablation mode: train and report rsad's validation metrics only, never touch the test rows")
+    p.add_argument("--scores-out", type=Path, help="write each test row's scores from both models here (CSV)")
     for f in fields(TrainConfig):  # every training setting can be overridden for an ablation row
         if f.name in ("base_model", "init_from") or f.type in ("int", "float", "str"):
             p.add_argument("--" + f.name.replace("_", "-"), type={"int": int, "float": float}.get(f.type, str))
@@ -146,13 +161,22 @@ def main() -> None:
         results = {"tfidf+lr": baseline(train, test)}
         if not args.baseline_only:
             print(f"  {name}: fine-tuning on {len(train):,} rows, testing on {len(test):,}", file=sys.stderr)
-            results["rsad"] = rsad_model(train, test, config, args.device)
+            results["rsad"] = rsad_model(train, test, config, args.device, val_only=args.val_only)
+        if args.val_only:
+            results.pop("tfidf+lr")
         for model, m in results.items():
             print(f"{name:22} {model:8} " + " ".join(f"{m[k]:9.4f}" for k in KEYS) + f" {m['train_s']:8.1f}")
+            if model == "rsad":
+                print(f"{name:22} {'rsad val':8} " + " ".join(f"{m['val_' + k]:9.4f}" for k in KEYS))
             rows.append({"data": args.data.name, "fold": name, "model": model, "n_train": len(train),
                          "n_test": len(test), **{k: m[k] for k in KEYS}, "train_s": m["train_s"],
+                         **{k: v for k, v in m.items() if k.startswith("val_") or k == "history"},
                          "config": overrides})
-        if "rsad" in results:
+        if args.scores_out and not args.val_only:
+            out = test[["id", "label"]].assign(fold=name, **{f"score_{k}": m["scores"] for k, m in results.items()},
+                                                text=test["text"])
+            out.to_csv(args.scores_out, mode="a", header=not args.scores_out.exists(), index=False)
+        if "rsad" in results and "tfidf+lr" in results:
             d = {k: results["rsad"][k] - results["tfidf+lr"][k] for k in KEYS}
             print(f"{name:22} {'diff':8} " + " ".join(f"{d[k]:+9.4f}" for k in KEYS))
     if args.out:

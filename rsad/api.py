@@ -116,7 +116,9 @@ def load_classifier(store: Store, version: dict[str, Any]):  # noqa: ANN201 - to
     max_length = int(version["train_config"].get("max_length", store.settings.max_length))
     return Classifier.load(version["folder"], device=store.settings.device,
                            max_length=max_length, name=version["name"],
-                           precision=store.settings.score_precision)
+                           precision=store.settings.score_precision,
+                           # versions saved before truncation was a setting read the head
+                           truncation=version["train_config"].get("truncation", "head"))
 
 
 def score_batch(store: Store, batch: str | int, *, model: str | None = None, classifier: Any = None,

@@ -71,6 +71,7 @@ class Explanation:
     truncated: bool
     seconds: float
     n_tokens: int = 0  # tokens the model saw, [CLS]/[SEP] included (0: unknown)
+    skipped: list[int] | None = None  # head+tail truncation: text[start:end] in the middle was not seen
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only, for the attribution cache."""
@@ -111,21 +112,35 @@ def _log_odds(logits: torch.Tensor, target: int) -> torch.Tensor:
     return logits[:, target] - torch.logsumexp(others, dim=1)
 
 
-def _encode(clf: Any, text: str) -> tuple[Any, bool]:
-    """The truncated encoding and whether truncation dropped tokens."""
+def _encode(clf: Any, text: str) -> tuple[dict[str, list], bool, list[int] | None]:
+    """The encoding the model reads (ids, offsets, special mask, word ids), whether truncation
+    dropped tokens, and for head+tail truncation the [start, end) characters it skipped."""
+    from rsad.model import kept_positions
+
     tok = clf.tokenizer
-    enc = tok(text, truncation=True, max_length=clf.max_length, return_offsets_mapping=True,
-              return_special_tokens_mask=True, return_token_type_ids=False)
-    if len(enc["input_ids"]) < clf.max_length:
-        return enc, False
+    head_tail = getattr(clf, "truncation", "head") == "head_tail"
+    enc = tok(text, truncation=not head_tail, max_length=clf.max_length if not head_tail else None,
+              return_offsets_mapping=True, return_special_tokens_mask=True, return_token_type_ids=False,
+              verbose=False)
+    fields = {k: list(enc[k]) for k in ("input_ids", "offset_mapping", "special_tokens_mask")}
+    fields["word_ids"] = enc.word_ids()
+    if head_tail:
+        keep = kept_positions(len(fields["input_ids"]), clf.max_length, "head_tail")
+        if keep is None:
+            return fields, False, None
+        cut = next(i for i in range(1, len(keep)) if keep[i] != keep[i - 1] + 1)  # first tail position
+        skipped = [fields["offset_mapping"][keep[cut - 1]][1], fields["offset_mapping"][keep[cut]][0]]
+        return {k: [v[i] for i in keep] for k, v in fields.items()}, True, skipped
+    if len(fields["input_ids"]) < clf.max_length:
+        return fields, False, None
     # Full: truncated only if the rest holds a token. Trailing characters the tokenizer ignores
     # (spaces, control characters) are not "unseen"; max_length=1 because one token decides it
     # (and a long tail tokenized whole would log a length warning).
-    seen_end = max((e for (_s, e), sp in zip(enc["offset_mapping"], enc["special_tokens_mask"]) if not sp),
+    seen_end = max((e for (_s, e), sp in zip(fields["offset_mapping"], fields["special_tokens_mask"]) if not sp),
                    default=0)
     rest = tok(text[seen_end:], add_special_tokens=False, truncation=True, max_length=1,
                return_attention_mask=False, return_token_type_ids=False)["input_ids"]
-    return enc, bool(rest)
+    return fields, bool(rest), None
 
 
 def _baseline_ids(input_ids: list[int], special: list[int], pad_id: int) -> list[int]:
@@ -172,7 +187,7 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     from captum.attr import LayerIntegratedGradients
 
     t0 = time.perf_counter()
-    enc, truncated = _encode(clf, text)
+    enc, truncated, skipped = _encode(clf, text)
     internal_batch_size = internal_batch_size or max(1, min(
         n_steps, MAX_STEPS_PER_PASS, MAX_POSITIONS_PER_PASS // max(1, len(enc["input_ids"]))))
     special = enc["special_tokens_mask"]
@@ -224,12 +239,13 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     # Captum's convergence delta, computed here: completeness gap sum(attr) - (F(x) - F(baseline)).
     delta = sum(token_scores) - (seen["x"] - seen["baseline"])
     offsets = [tuple(o) for o in enc["offset_mapping"]]
-    words = _merge_words(text, offsets, special, enc.word_ids(), token_scores)
+    words = _merge_words(text, offsets, special, enc["word_ids"], token_scores)
     covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
-        score=float(torch.sigmoid(torch.tensor(seen["x"]))), covered_chars=covered if truncated else len(text),
-        truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]),
+        score=float(torch.sigmoid(torch.tensor(seen["x"]))),
+        covered_chars=covered if truncated and not skipped else len(text),
+        truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]), skipped=skipped,
     )
 
 
@@ -272,21 +288,34 @@ def explanation_html(text: str, expl: Explanation) -> str:
     """The original text, each word on its attribution colour; every character HTML-escaped."""
     max_abs = max((abs(w.score) for w in expl.words), default=0.0)
     covered = min(expl.covered_chars, len(text)) if expl.truncated else len(text)
+    limit = f"{expl.n_tokens} tokens" if expl.n_tokens else "the token limit"
+    gap = expl.skipped if expl.truncated and expl.skipped and 0 <= expl.skipped[0] <= expl.skipped[1] <= covered \
+        else None
     parts: list[str] = []
     cursor = 0
+
+    def unseen(start: int, end: int, why: str) -> None:
+        parts.append(f'<span style="color:#9ca3af">{_esc(text[start:end])}</span>'
+                     f'<span style="color:#6b7280;font-style:italic"> {_esc(f"(not seen by the model: {why})")}</span>')
+
     for w in expl.words:
         if w.start < cursor or w.end > covered:
             continue  # a cached explanation of another text: never render out of order
+        if gap and cursor <= gap[0] and w.start >= gap[1]:  # the first word after the skipped middle
+            parts.append(_esc(text[cursor:gap[0]]))
+            unseen(gap[0], gap[1], f"the middle; it read the start and the end, {limit} in all")
+            cursor = gap[1]
         parts.append(_esc(text[cursor:w.start]))  # spacing/newlines between words, as typed
         parts.append(f'<span style="background:{_background(w.score, max_abs)};border-radius:3px" '
                      f'title="{_esc(f"{w.score:+.4f}")}">{_esc(text[w.start:w.end])}</span>')
         cursor = w.end
+    if gap and cursor <= gap[0]:  # nothing after the middle could be drawn (another text's cache)
+        parts.append(_esc(text[cursor:gap[0]]))
+        unseen(gap[0], gap[1], f"the middle; it read the start and the end, {limit} in all")
+        cursor = gap[1]
     parts.append(_esc(text[cursor:covered]))
     if covered < len(text):
-        limit = f"{expl.n_tokens} tokens" if expl.n_tokens else "the token limit"
-        parts.append(f'<span style="color:#9ca3af">{_esc(text[covered:])}</span>'
-                     f'<span style="color:#6b7280;font-style:italic"> '
-                     f'{_esc(f"(not seen by the model: past {limit})")}</span>')
+        unseen(covered, len(text), f"past {limit}")
     return ('<div class="rsad-explanation" style="white-space:pre-wrap;line-height:1.7;'
             'font-family:inherit">' + "".join(parts) + "</div>")
 

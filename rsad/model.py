@@ -32,6 +32,21 @@ _QUANTIZE_LOCK = threading.Lock()
 PRECISIONS = SCORE_PRECISIONS
 PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")  # never loaded: unpickling runs code
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
+TRUNCATIONS = ("head", "head_tail")
+# head_tail keeps this share of the budget from the start, the rest from the end: Sun et al.
+# 2019 ("How to Fine-Tune BERT for Text Classification?") found head 128 + tail 382 of 512 best.
+HEAD_SHARE = 0.25
+
+
+def kept_positions(n_tokens: int, max_length: int, truncation: str = "head") -> list[int] | None:
+    """Which positions of a full encoding ([CLS] ... [SEP], ``n_tokens`` long) the model reads,
+    or None when it fits. ``head`` keeps the start; ``head_tail`` the start and the end."""
+    if n_tokens <= max_length:
+        return None
+    body = max_length - 2  # [CLS] and [SEP] always stay
+    head = body if truncation == "head" else max(1, int(body * HEAD_SHARE))
+    tail = body - head
+    return [0, *range(1, 1 + head), *range(n_tokens - 1 - tail, n_tokens)]
 
 
 def pick_device(setting: str = "auto") -> torch.device:
@@ -165,17 +180,19 @@ class Classifier:
     name: str = ""
     precision: str = "fp32"  # effective: fp32 | int8 | bf16 | fp16 (see resolve_precision)
     scoring_model: Any = None  # the int8 copy when precision is int8 (made on first score)
+    truncation: str = "head"  # texts over max_length: keep the head, or head and tail (TRUNCATIONS)
 
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
-             name: str = "", precision: str = "fp32") -> Classifier:
+             name: str = "", precision: str = "fp32", truncation: str = "head") -> Classifier:
         """Load a version; ``precision`` is a setting (auto, fp32, int8), fp32 by default here
         so library callers get exact scores unless they ask (the app passes its setting)."""
         model, tokenizer = load_pretrained(str(folder))
         dev = pick_device(device)
         model.to(dev).eval()
         return cls(model=model, tokenizer=tokenizer, device=dev, max_length=max_length,
-                   name=name or Path(folder).name, precision=resolve_precision(precision, dev))
+                   name=name or Path(folder).name, precision=resolve_precision(precision, dev),
+                   truncation=truncation)
 
     def _scorer(self) -> Any:
         """The module that scores: the int8 copy, made on first use (a page that only shows
@@ -197,11 +214,18 @@ class Classifier:
         return contextlib.nullcontext()
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids per text, truncated to max_length, unpadded."""
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
-                             padding=False, return_attention_mask=False,
-                             return_token_type_ids=False)
-        return enc["input_ids"]
+        """Token ids per text, cut to max_length as ``truncation`` says, unpadded."""
+        if self.truncation == "head":
+            return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False,
+                                  return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        # The whole text first (verbose=False: a text past the model's 512 is expected here), then cut.
+        full = self.tokenizer(list(texts), truncation=False, padding=False, verbose=False,
+                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        out = []
+        for ids in full:
+            keep = kept_positions(len(ids), self.max_length, self.truncation)
+            out.append(ids if keep is None else [ids[i] for i in keep])
+        return out
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """(input_ids, attention_mask) on the device, padded to the longest row."""

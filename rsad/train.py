@@ -16,7 +16,7 @@ import torch
 
 from rsad.errors import InputError
 from rsad.metrics import binary_metrics, max_f1_threshold
-from rsad.model import Classifier, autocast, load_pretrained, pick_device, resolve_precision
+from rsad.model import TRUNCATIONS, Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
 from rsad.trainset import data_hash  # noqa: F401 - the hash lives with the training set
 
@@ -33,6 +33,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_length: int = 128
+    truncation: str = "head"  # texts over max_length: "head" or "head_tail" (see rsad.model.kept_positions)
     val_fraction: float = 0.2
     seed: int = 42
     class_weighting: bool = True  # anomalies are rare in real batches
@@ -48,6 +49,8 @@ class TrainConfig:
             raise InputError("The validation fraction must be between 0 and 0.9.")
         if self.learning_rate <= 0:
             raise InputError("The learning rate must be positive.")
+        if self.truncation not in TRUNCATIONS:
+            raise InputError(f"Unknown truncation {self.truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
 
 
 @dataclass
@@ -127,7 +130,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     # Validation scores pick the best epoch and the threshold: exact fp32 on the CPU (the
     # model changes every epoch, so an int8 copy would have to be remade each time), autocast on GPUs.
     clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length,
-                     precision="fp32" if dev.type == "cpu" else resolve_precision("auto", dev))
+                     truncation=config.truncation, precision="fp32" if dev.type == "cpu" else resolve_precision("auto", dev))
     train_ids = clf.encode(train_df["text"].tolist())
     y_train = train_df["label"].to_numpy(dtype=int)
     y_val = val_df["label"].to_numpy(dtype=int)

@@ -131,6 +131,29 @@ def test_long_text_is_truncated_and_the_tail_shown_plain(clf):
     assert "<b>" not in out
 
 
+def test_head_tail_version_explains_what_it_reads_and_greys_the_middle(clf):
+    from dataclasses import replace
+
+    ht = replace(clf, truncation="head_tail")  # same model, reads the start and the end
+    text = " ".join(f"Word{i} <b>" for i in range(80))
+    expl = explain(ht, text, n_steps=4, internal_batch_size=4)
+    assert expl.truncated and expl.n_tokens == clf.max_length and expl.covered_chars == len(text)
+    a, b = expl.skipped
+    assert 0 < a < b < len(text)
+    assert expl.words[0].text == "Word0" and text.endswith(expl.words[-1].text)
+    assert all(w.end <= a or w.start >= b for w in expl.words), "no word from the unseen middle"
+    # Same input as scoring: the explained score is the head+tail score, not the head's.
+    assert expl.score == pytest.approx(float(ht.score([text])[0]), abs=1e-5)
+    assert abs(expl.score - float(clf.score([text])[0])) > 1e-6
+    out = explanation_html(text, expl)
+    p = parse(out)
+    assert "".join(p.text).replace(" (not seen by the model: the middle; it read the start and the end, "
+                                   f"{clf.max_length} tokens in all)", "") == text, "every character shown, once, in order"
+    middle = html.escape(text[a:b], quote=True)
+    assert middle in out and out.index(middle) < out.rindex("title="), "words after the middle are highlighted"
+    assert Explanation.from_dict(json.loads(json.dumps(expl.to_dict()))).skipped == [a, b]
+
+
 @pytest.mark.parametrize("n_words", [3, 46])  # 46 words + [CLS]/[SEP] fill max_length exactly
 def test_trailing_spaces_are_not_truncation(clf, n_words):
     text = " ".join(["kettle"] * n_words) + "   \n\n  "

@@ -115,3 +115,24 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     assert api.score_batch(store, "seed")["scored_now"] == 0  # nothing left to do
     ev = api.evaluate_file(store, csv)
     assert ev["metrics"]["n"] == 64 and 0 <= ev["metrics"]["roc_auc"] <= 1
+
+
+def test_head_tail_truncation_keeps_the_start_and_the_end(tiny_model_dir):
+    from rsad.model import kept_positions
+
+    assert kept_positions(10, 10, "head_tail") is None  # fits: nothing cut
+    assert kept_positions(12, 10, "head") == [0, 1, 2, 3, 4, 5, 6, 7, 8, 11]
+    assert kept_positions(12, 10, "head_tail") == [0, 1, 2, 3, 4, 5, 6, 7, 8, 11][:3] + [5, 6, 7, 8, 9, 10, 11]
+
+    clf = Classifier.load(tiny_model_dir, device="cpu", max_length=16, truncation="head_tail")
+    text = "alpha " + "filler " * 40 + "omega"
+    ids = clf.encode([text, "short one"])
+    tok = clf.tokenizer
+    assert len(ids[0]) == 16 and ids[0][0] == tok.cls_token_id and ids[0][-1] == tok.sep_token_id
+    words = tok.convert_ids_to_tokens(ids[0])
+    assert words[1] == "alpha" and words[-2] == "omega"  # the head reads the start, the tail the end
+    assert ids[1] == tok("short one")["input_ids"]  # short texts are untouched
+    head = Classifier.load(tiny_model_dir, device="cpu", max_length=16)
+    assert "omega" not in tok.convert_ids_to_tokens(head.encode([text])[0])
+    with pytest.raises(InputError, match="truncation"):
+        TrainConfig(truncation="middle").validate()
