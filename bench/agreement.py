@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="a fine-tuned version folder (rsad_model.json inside)")
     parser.add_argument("--data", default=str(SHARED))
     parser.add_argument("--n", type=int, default=0, help="only the first N test rows (0: all)")
-    parser.add_argument("--precision", default="auto", help="the fast path to compare with fp32")
+    parser.add_argument("--precision", default="auto",
+                        help="the fast path to compare with fp32 (auto, int8, onnx-int8; several: comma-separated)")
     args = parser.parse_args()
 
     from sklearn.metrics import roc_auc_score
@@ -45,8 +46,10 @@ def main() -> None:
     texts, y = df["behavior_description"].astype(str).tolist(), df["is_anomaly"].to_numpy(int)
     card = read_card(Path(args.model))
     max_length = int(card.train_config.get("max_length", 128))
-    exact = Classifier.load(args.model, device="cpu", max_length=max_length, precision="fp32")
-    fast = Classifier.load(args.model, device="cpu", max_length=max_length, precision=args.precision)
+    truncation = card.train_config.get("truncation", "head")
+    exact = Classifier.load(args.model, device="cpu", max_length=max_length, precision="fp32", truncation=truncation)
+    fast = Classifier.load(args.model, device="cpu", max_length=max_length, precision=args.precision,
+                           truncation=truncation)
     print(f"{len(texts):,} test rows of {args.data}; version {args.model}; fast path {fast.precision}; "
           f"load average {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()

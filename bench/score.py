@@ -60,6 +60,7 @@ def main() -> None:
     folder = args.model or embedded_base_model()
     exact = Classifier.load(folder, device=args.device, max_length=args.max_length, precision="fp32")
     fast = Classifier.load(folder, device=args.device, max_length=args.max_length, precision="auto")
+    torch_int8 = Classifier.load(folder, device=args.device, max_length=args.max_length, precision="int8")
     print(f"{len(texts):,} texts from {source}; model {args.model or 'embedded MiniLM'}; "
           f"device {exact.device}; torch threads {torch.get_num_threads()}; max length {args.max_length}; "
           f"fast path: {fast.precision}; load average {os.getloadavg()[0]:.2f}")
@@ -73,6 +74,8 @@ def main() -> None:
     paths = {
         "transformers.pipeline": run_pipe,
         "rsad fp32 (sorted, padded)": lambda part: exact.score(part, batch_size=args.batch_size),
+        **({"rsad int8 (PyTorch dynamic)": lambda part: torch_int8.score(part, batch_size=args.batch_size)}
+           if fast.precision == "onnx-int8" else {}),
         f"rsad {fast.precision} (default)": lambda part: fast.score(part, batch_size=args.batch_size),
     }
     for fn in paths.values():  # warm-up: allocator, kernels, quantized weights packing

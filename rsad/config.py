@@ -16,7 +16,7 @@ from rsad.errors import ConfigError
 # The project root: relative defaults (db/, models/) live here so `streamlit run app.py`
 # and `rsad ...` find the same store whatever the current directory is.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCORE_PRECISIONS = ("auto", "fp32", "int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
+SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
 
 DEFAULT_REASON_CODES = (
     "click farm/刷单",
@@ -126,7 +126,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"RSAD_DEVICE={settings.device!r}: use auto, cpu, cuda, cuda:N or mps.")
     precision = settings.score_precision.lower()
     if precision not in SCORE_PRECISIONS:
-        raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use auto, fp32 or int8.")
+        raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use {', '.join(SCORE_PRECISIONS)}.")
     models_dir, users_file = (p if p.is_absolute() else PROJECT_ROOT / p
                               for p in (settings.models_dir, settings.users_file))
     return Settings(

@@ -117,10 +117,11 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 def resolve_precision(setting: str, device: torch.device) -> str:
-    """What a precision setting means on a device: 'int8', 'fp32', 'bf16' or 'fp16'.
+    """What a precision setting means on a device: 'onnx-int8', 'int8', 'fp32', 'bf16' or 'fp16'.
 
-    int8 is a CPU technique here (dynamic quantization); on CUDA every setting but fp32 means
-    autocast, and other accelerators (MPS) score in fp32.
+    int8 is a CPU technique here: ONNX Runtime's int8 kernels (``onnx-int8``, what ``auto``
+    picks when onnxruntime is installed) or PyTorch dynamic quantization (``int8``). On CUDA
+    every setting but fp32 means autocast; other accelerators (MPS) score in fp32.
     """
     setting = setting.lower()
     if setting not in PRECISIONS:
@@ -130,6 +131,10 @@ def resolve_precision(setting: str, device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type == "cpu":
+        if setting in ("auto", "onnx-int8"):
+            from rsad import onnx_scoring
+
+            return "onnx-int8" if onnx_scoring.available() else "int8"
         return "int8"
     return "fp32"
 
@@ -179,8 +184,9 @@ class Classifier:
     max_length: int = 128
     name: str = ""
     precision: str = "fp32"  # effective: fp32 | int8 | bf16 | fp16 (see resolve_precision)
-    scoring_model: Any = None  # the int8 copy when precision is int8 (made on first score)
+    scoring_model: Any = None  # the int8 copy when precision is (onnx-)int8 (made on first score)
     truncation: str = "head"  # texts over max_length: keep the head, or head and tail (TRUNCATIONS)
+    folder: str = ""  # the version folder, where the onnx-int8 copy is kept ("" = none)
 
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
@@ -192,14 +198,20 @@ class Classifier:
         model.to(dev).eval()
         return cls(model=model, tokenizer=tokenizer, device=dev, max_length=max_length,
                    name=name or Path(folder).name, precision=resolve_precision(precision, dev),
-                   truncation=truncation)
+                   truncation=truncation, folder=str(folder))
 
     def _scorer(self) -> Any:
         """The module that scores: the int8 copy, made on first use (a page that only shows
         attributions never pays for it), or the model itself."""
-        if self.precision != "int8":
+        if self.precision not in ("int8", "onnx-int8"):
             return self.model
         with _QUANTIZE_LOCK:
+            if self.scoring_model is None and self.precision == "onnx-int8":
+                from rsad import onnx_scoring
+
+                self.scoring_model = onnx_scoring.scorer_for(self.model, self.folder or None)
+                if self.scoring_model is None:
+                    self.precision = "int8"  # onnxruntime could not take this model: PyTorch int8
             if self.scoring_model is None:
                 self.scoring_model = quantize_int8(self.model)
                 if self.scoring_model is None:
