@@ -27,7 +27,8 @@ def exact(tiny_model_dir) -> Classifier:
 
 @pytest.fixture(scope="module")
 def fast(tiny_model_dir) -> Classifier:
-    return Classifier.load(tiny_model_dir, device="cpu", max_length=48, precision="auto")
+    # PyTorch int8, by name: `auto` picks ONNX Runtime int8 when installed (test_onnx_scoring).
+    return Classifier.load(tiny_model_dir, device="cpu", max_length=48, precision="int8")
 
 
 def test_int8_scores_agree_with_fp32(exact, fast):
@@ -50,7 +51,8 @@ def test_int8_scores_agree_with_fp32(exact, fast):
 
 def test_precision_settings():
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == "int8" and resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("auto", cpu) == "onnx-int8" and resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("INT8", cpu) == "int8"  # PyTorch dynamic quantization, by name
     assert resolve_precision("int8", torch.device("mps")) == "fp32"  # quantization is CPU-only here
     with pytest.raises(ConfigError, match="precision"):
         resolve_precision("fp8", cpu)
