@@ -124,7 +124,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
                          init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,
-                         seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate)
+                         seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate,
+                         truncation=args.truncation or TrainConfig.truncation)
     info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
                       created_by=args.by, progress=_Bar("steps"))
     cli_models.print_version(info)
@@ -284,10 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="passes over the data (default: 3 from a file, 1 from the store)")
     p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
     p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
-    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--max-length", type=int, default=128, help="tokens the model reads per text (default 128)")
+    p.add_argument("--truncation", choices=["head", "head_tail"], default=None,
+                   help="longer texts: keep the start (head) or the start and the end (head_tail); "
+                        "default: rsad's training default")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--lr", type=float, help="learning rate (default: 2e-5 from a file, 5e-5 from the store)")
+    p.add_argument("--lr", type=float, help="learning rate (default: rsad's training default from a file, "
+                                            "5e-5 from the store)")
     p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
     cli_models.by_option(p)
     _add_columns(p, split=True)

@@ -55,7 +55,8 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
     params = retrain.RetrainParams(start_from=args.init_from or "base", base_model=args.base or "",
                                    epochs=args.epochs or defaults.epochs, max_length=args.max_length,
                                    batch_size=args.batch_size, seed=args.seed,
-                                   learning_rate=args.lr or defaults.learning_rate)
+                                   learning_rate=args.lr or defaults.learning_rate,
+                                   truncation=args.truncation or defaults.truncation)
     job = retrain.start(store, params, created_by=args.by, spawn=args.background)
     if args.background:
         print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
