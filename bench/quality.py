@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, fields, replace
@@ -67,7 +68,7 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 
 def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # noqa: ANN001
-               val_only: bool = False) -> dict:
+               val_only: bool = False, keep: Path | None = None) -> dict:
     from rsad import api
     from rsad.config import Settings
 
@@ -81,6 +82,8 @@ def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # 
                                       progress=_progress("training"))
             seconds = time.monotonic() - started
             card = json.loads((Path(version["folder"]) / CARD_FILE).read_text())
+            if keep is not None:  # the trained version outlives the run (bench/agreement.py reads it)
+                shutil.copytree(version["folder"], keep, dirs_exist_ok=True)
             for h in card.get("history", []):  # per-epoch validation: what early stopping saw
                 print(f"    epoch {h['epoch']}: train loss {h['train_loss']:.4f}, val PR-AUC {h['val_pr_auc']:.4f}, "
                       f"ROC-AUC {h['val_roc_auc']:.4f}, F1 {h['val_f1']:.4f}", file=sys.stderr, flush=True)
@@ -125,6 +128,8 @@ def main() -> None:
     p.add_argument("--val-only", action="store_true",
                    help="ablation mode: train and report rsad's validation metrics only, never touch the test rows")
     p.add_argument("--scores-out", type=Path, help="write each test row's scores from both models here (CSV)")
+    p.add_argument("--keep-model", type=Path,
+                   help="copy the trained version folder here (with --group-col: one subfolder per group)")
     for f in fields(TrainConfig):  # every training setting can be overridden for an ablation row
         if f.name in ("base_model", "init_from") or f.type in ("int", "float", "str"):
             p.add_argument("--" + f.name.replace("_", "-"), type={"int": int, "float": float}.get(f.type, str))
@@ -161,7 +166,9 @@ def main() -> None:
         results = {"tfidf+lr": baseline(train, test)}
         if not args.baseline_only:
             print(f"  {name}: fine-tuning on {len(train):,} rows, testing on {len(test):,}", file=sys.stderr)
-            results["rsad"] = rsad_model(train, test, config, args.device, val_only=args.val_only)
+            keep = args.keep_model and (args.keep_model / name.removeprefix("hold out ") if args.group_col
+                                        else args.keep_model)
+            results["rsad"] = rsad_model(train, test, config, args.device, val_only=args.val_only, keep=keep or None)
         if args.val_only:
             results.pop("tfidf+lr")
         for model, m in results.items():
