@@ -161,6 +161,16 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
 
 # --- training, evaluation, registry --------------------------------------------------------
 
+def start_truncation(store: Store, init_from: str | None) -> str:
+    """How a new version cuts long texts unless told: as the version it continues from (so a
+    head+tail model stays one), else rsad's training default."""
+    from rsad.train import TrainConfig
+
+    if not init_from:
+        return TrainConfig.truncation
+    return get_version(store, init_from)["train_config"].get("truncation", "head")
+
+
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
                 progress: ProgressFn = no_progress, training_set: Any = None,
                 tmp_tag: str = "") -> dict[str, Any]:

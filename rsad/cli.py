@@ -120,12 +120,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.from_store:
         cli_models.train_from_store(store, args)
         return
+    from rsad.api import start_truncation
     from rsad.train import TrainConfig
 
     config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
                          init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,
                          seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate,
-                         truncation=args.truncation or TrainConfig.truncation)
+                         truncation=args.truncation or start_truncation(store, args.init_from))
     info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
                       created_by=args.by, progress=_Bar("steps"))
     cli_models.print_version(info)
@@ -288,11 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=128, help="tokens the model reads per text (default 128)")
     p.add_argument("--truncation", choices=["head", "head_tail"], default=None,
                    help="longer texts: keep the start (head) or the start and the end (head_tail); "
-                        "default: rsad's training default")
+                        "default: as the --init-from version, else head")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--lr", type=float, help="learning rate (default: rsad's training default from a file, "
-                                            "5e-5 from the store)")
+    p.add_argument("--lr", type=float, help="learning rate (default 5e-5)")
     p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
     cli_models.by_option(p)
     _add_columns(p, split=True)

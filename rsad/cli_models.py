@@ -56,7 +56,7 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
                                    epochs=args.epochs or defaults.epochs, max_length=args.max_length,
                                    batch_size=args.batch_size, seed=args.seed,
                                    learning_rate=args.lr or defaults.learning_rate,
-                                   truncation=args.truncation or defaults.truncation)
+                                   truncation=args.truncation or "")  # empty: as the start version
     job = retrain.start(store, params, created_by=args.by, spawn=args.background)
     if args.background:
         print(f"Started training job {job['id']} in the background (pid {job['pid']}). "

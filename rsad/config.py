@@ -51,7 +51,7 @@ class Settings:
     base_model: str = ""  # empty: the embedded MiniLM folder
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     score_batch_size: int = 32
-    # auto: int8 dynamic quantization on the CPU, bf16/fp16 autocast on CUDA; fp32: exact
+    # auto: int8 on the CPU (ONNX Runtime, else PyTorch), bf16/fp16 autocast on CUDA; fp32: exact
     score_precision: str = "auto"
     # after scoring, attributions of this many top flagged cases are computed in the background
     explain_top: int = 20

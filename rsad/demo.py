@@ -25,11 +25,11 @@ DEMO_SEED = 7
 
 
 def demo_train_config():  # noqa: ANN201 - train imports torch, keep it lazy
-    """The starter model's recipe: one epoch at a higher learning rate, to fit in a few CPU minutes.
+    """The starter model's recipe: one epoch (the default learning rate), to fit in a few CPU minutes.
 
     Measured on the demo data (2 cores): 1 epoch at lr 5e-5 took 304 s for validation ROC-AUC
-    0.902 / PR-AUC 0.864; the default recipe cut to 2 epochs at 2e-5 took over twice as long
-    for ROC-AUC 0.904 / PR-AUC 0.860.
+    0.902 / PR-AUC 0.864; 2 epochs at the then-default 2e-5 took over twice as long for
+    ROC-AUC 0.904 / PR-AUC 0.860.
     """
     from rsad.train import TrainConfig
 

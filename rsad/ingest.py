@@ -159,8 +159,8 @@ def _texts(raw: pd.Series, file_name: str, column: str) -> list[str]:
     if long:
         raise InputError(
             f"{file_name}: text in column {column!r} at {_rows(long)} is {len(texts[long[0]]):,} characters "
-            f"long, over the {MAX_TEXT_CHARS:,} limit. The model reads only the first few hundred "
-            "characters: shorten it, or check that the right column holds the text.")
+            f"long, over the {MAX_TEXT_CHARS:,} limit. The model reads only a few hundred characters "
+            "of it (the first, or the first and the last): shorten it, or check that the right column holds the text.")
     nul = [i for i, t in enumerate(texts) if "\x00" in t]
     if nul:
         raise InputError(f"{file_name}: NUL characters (\\x00) in column {column!r} at {_rows(nul)}: remove "

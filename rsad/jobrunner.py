@@ -104,7 +104,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
                              max_length=params.max_length, batch_size=params.batch_size,
                              learning_rate=params.learning_rate, seed=params.seed,
-                             **({"truncation": params.truncation} if params.truncation else {}))
+                             truncation=params.truncation or api.start_truncation(store, start_version))
         report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
         info = api.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                training_set=ts, tmp_tag=tmp_tag(job_id))

@@ -4,9 +4,10 @@ Scoring sorts texts by length and pads each batch only to its own longest text: 
 descriptions vary a lot in length, and padding everything to max_length wastes most of the
 compute on [PAD] tokens.
 
-Precision (``RSAD_SCORE_PRECISION``): on the CPU, ``auto`` scores with an int8
-dynamically quantized copy of the Linear layers (1.2-1.35x faster on 2 AVX2 cores; on fake_reviews
-ROC-AUC unchanged to 1e-4, mean |score difference| 0.012, max 0.54, see docs/benchmarks.md).
+Precision (``RSAD_SCORE_PRECISION``): on the CPU, ``auto`` scores with an int8 copy run by
+ONNX Runtime (rsad.onnx_scoring; 1.5x fp32 on 2 AVX2 cores, on fake_reviews ROC-AUC -0.0002,
+mean |score difference| 0.006, max 0.55, see docs/benchmarks.md), or, where onnxruntime
+cannot take the model, PyTorch's dynamically quantized Linear layers (``int8``).
 The fp32 model stays loaded: attributions need its gradients. GPUs never quantize: they
 score under bf16 (fp16 on older cards) autocast.
 """
@@ -41,6 +42,8 @@ HEAD_SHARE = 0.25
 def kept_positions(n_tokens: int, max_length: int, truncation: str = "head") -> list[int] | None:
     """Which positions of a full encoding ([CLS] ... [SEP], ``n_tokens`` long) the model reads,
     or None when it fits. ``head`` keeps the start; ``head_tail`` the start and the end."""
+    if truncation not in TRUNCATIONS:
+        raise ModelError(f"Unknown truncation {truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
     if n_tokens <= max_length:
         return None
     body = max_length - 2  # [CLS] and [SEP] always stay
@@ -183,7 +186,7 @@ class Classifier:
     device: torch.device
     max_length: int = 128
     name: str = ""
-    precision: str = "fp32"  # effective: fp32 | int8 | bf16 | fp16 (see resolve_precision)
+    precision: str = "fp32"  # effective: fp32 | onnx-int8 | int8 | bf16 | fp16 (see resolve_precision)
     scoring_model: Any = None  # the int8 copy when precision is (onnx-)int8 (made on first score)
     truncation: str = "head"  # texts over max_length: keep the head, or head and tail (TRUNCATIONS)
     folder: str = ""  # the version folder, where the onnx-int8 copy is kept ("" = none)
@@ -191,8 +194,13 @@ class Classifier:
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
              name: str = "", precision: str = "fp32", truncation: str = "head") -> Classifier:
-        """Load a version; ``precision`` is a setting (auto, fp32, int8), fp32 by default here
-        so library callers get exact scores unless they ask (the app passes its setting)."""
+        """Load a version; ``precision`` is a setting (auto, fp32, int8, onnx-int8), fp32 by
+        default here so library callers get exact scores unless they ask (the app passes its
+        setting). ``truncation`` is the version's own (its card), so scoring and attributions
+        read the tokens it was trained on."""
+        if truncation not in TRUNCATIONS:  # a card edited by hand or from a newer rsad
+            raise ModelError(f"Version {Path(folder).name}: unknown truncation {truncation!r} "
+                             f"(this rsad reads {', '.join(TRUNCATIONS)}).")
         model, tokenizer = load_pretrained(str(folder))
         dev = pick_device(device)
         model.to(dev).eval()

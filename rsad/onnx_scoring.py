@@ -7,9 +7,9 @@ The fp32 PyTorch model stays the reference: training and attributions use it, an
 only a faster copy of its forward pass.
 
 The copy is made once per model version (export ~4 s, quantization ~3 s for MiniLM) and kept
-beside the weights as ``scoring.int8.onnx``, written atomically; a folder that cannot be
-written (or a model that is not an rsad version) keeps it in a temporary folder for the
-process instead. Anything that goes wrong
+beside the weights as ``scoring.int8.onnx``, written atomically, rebuilt if it will not load;
+a folder that cannot be written (or a model that is not an rsad version) builds it in a
+private temporary folder, removed once ONNX Runtime has read it. Anything that goes wrong
 (no onnxruntime, an exporter that cannot trace the model) returns None and the caller falls
 back to PyTorch int8: scoring never fails because a faster path is missing.
 """
@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -124,6 +126,10 @@ def build(model: Any, out: Path) -> None:
         os.replace(partial, out)
 
 
+def _unwritable(exc: OSError) -> bool:
+    return isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 def scorer_for(model: Any, folder: str | Path | None) -> OnnxScorer | None:
     """The int8 ONNX scorer of a loaded model version, built on first use; None if it cannot be."""
     if not available():
@@ -131,19 +137,37 @@ def scorer_for(model: Any, folder: str | Path | None) -> OnnxScorer | None:
     from rsad.registry import CARD_FILE
 
     with _BUILD_LOCK:
-        # Kept beside the weights only in an rsad version folder (never inside a base model's
-        # folder, e.g. the embedded MiniLM in site-packages).
-        places = [Path(folder) / CACHE_FILE] if folder and (Path(folder) / CARD_FILE).is_file() else []
-        places.append(Path(tempfile.gettempdir()) / "rsad-onnx" / f"{id(model)}-{os.getpid()}" / CACHE_FILE)
-        for path in places:
+        try:
+            # Kept beside the weights only in an rsad version folder (never inside a base
+            # model's folder, e.g. the embedded MiniLM in site-packages).
+            if folder and (Path(folder) / CARD_FILE).is_file():
+                path = Path(folder) / CACHE_FILE
+                try:
+                    return _cached(model, path)
+                except OSError as exc:
+                    if not _unwritable(exc):
+                        raise
+            # Anywhere else (or a read-only folder): a private folder of this call, gone once
+            # the session holds the model. Never a shared path another model or user could fill.
+            tmp = Path(tempfile.mkdtemp(prefix="rsad-onnx-"))
             try:
-                if not path.is_file():
-                    build(model, path)
-                return OnnxScorer(path)
-            except PermissionError:
-                continue  # a read-only version folder: build in the temporary folder instead
-            except Exception as exc:  # noqa: BLE001 - any exporter/runtime failure means "use PyTorch int8"
-                log.warning("ONNX int8 scoring unavailable (%s: %s); scoring with PyTorch int8.",
-                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-                return None
-    return None
+                build(model, tmp / CACHE_FILE)
+                return OnnxScorer(tmp / CACHE_FILE)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except Exception as exc:  # noqa: BLE001 - any exporter/runtime failure means "use PyTorch int8"
+            log.warning("ONNX int8 scoring unavailable (%s: %s); scoring with PyTorch int8.",
+                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            return None
+
+
+def _cached(model: Any, path: Path) -> OnnxScorer:
+    """The scorer from the version's file, rebuilt once if it is missing or will not load
+    (a partial copy, a file from another onnxruntime)."""
+    if path.is_file():
+        try:
+            return OnnxScorer(path)
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, a rebuild replaces it
+            log.info("Rebuilding %s (%s)", path, type(exc).__name__)
+    build(model, path)
+    return OnnxScorer(path)

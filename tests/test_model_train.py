@@ -104,12 +104,16 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     csv = tmp_path / "tiny.csv"
     tiny_table(64).to_csv(csv, index=False)
     api.ingest_file(store, csv, name="seed")
-    cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25)
+    cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25, truncation="head_tail")
+    assert api.start_truncation(store, None) == "head"  # from the base model: rsad's default
     steps = []
     info = api.train_table(store, api.store_training_table(store), config=cfg,
                            progress=lambda d, t, m: steps.append((d, t)))
     assert info["name"] == "v1" and info["status"] == "active"
     assert steps[0] == (0, 3) and steps[-1] == (3, 3)
+    # The setting travels with the version: scoring reads it, a continued version inherits it.
+    assert api.load_classifier(store, api.get_version(store, "v1")).truncation == "head_tail"
+    assert api.start_truncation(store, "v1") == "head_tail"
     scored = api.score_batch(store, "seed")
     assert scored["scored_now"] == 64 and len(scored["scores"]) == 64
     assert api.score_batch(store, "seed")["scored_now"] == 0  # nothing left to do
@@ -136,3 +140,7 @@ def test_head_tail_truncation_keeps_the_start_and_the_end(tiny_model_dir):
     assert "omega" not in tok.convert_ids_to_tokens(head.encode([text])[0])
     with pytest.raises(InputError, match="truncation"):
         TrainConfig(truncation="middle").validate()
+    with pytest.raises(ModelError, match="unknown truncation 'tail'"):  # a hand-edited card
+        Classifier.load(tiny_model_dir, device="cpu", truncation="tail")
+    with pytest.raises(ModelError, match="truncation"):
+        kept_positions(12, 10, "tail")

@@ -66,3 +66,26 @@ def test_a_read_only_version_folder_builds_in_a_temporary_folder(version_dir, mo
     assert clf.score(TEXTS[:4]).shape == (4,) and clf.precision == "onnx-int8"
     assert not (version_dir / onnx_scoring.CACHE_FILE).exists()
     assert clf.scoring_model.path.parent != version_dir
+    assert not clf.scoring_model.path.exists(), "the private build folder is gone once the session loaded it"
+
+
+def test_a_read_only_mount_also_builds_in_a_temporary_folder(version_dir, monkeypatch):
+    import errno
+
+    real_build = onnx_scoring.build
+
+    def read_only_fs(model, out):
+        if out.parent == version_dir:
+            raise OSError(errno.EROFS, "Read-only file system", str(out))
+        real_build(model, out)
+
+    monkeypatch.setattr(onnx_scoring, "build", read_only_fs)
+    clf = Classifier.load(version_dir, device="cpu", max_length=48, precision="auto")
+    assert clf.score(TEXTS[:4]).shape == (4,) and clf.precision == "onnx-int8"
+
+
+def test_a_cached_file_that_will_not_load_is_rebuilt(version_dir):
+    (version_dir / onnx_scoring.CACHE_FILE).write_bytes(b"not an onnx model")
+    clf = Classifier.load(version_dir, device="cpu", max_length=48, precision="auto")
+    assert clf.score(TEXTS[:4]).shape == (4,) and clf.precision == "onnx-int8"
+    assert (version_dir / onnx_scoring.CACHE_FILE).stat().st_size > 1000

@@ -214,6 +214,8 @@ def test_one_job_at_a_time_and_silent_jobs_fail(store):
         retrain.start(store, retrain.RetrainParams(start_from="active"), created_by="bo", spawn=False)
     with pytest.raises(InputError, match="Max length"):
         retrain.start(store, retrain.RetrainParams(max_length=4), created_by="bo", spawn=False)
+    with pytest.raises(InputError, match="truncation 'tail'"):
+        retrain.start(store, retrain.RetrainParams(truncation="tail"), created_by="bo", spawn=False)
     models = store.settings.models_dir
     mine, other = models / f".v1-job{job['id']}-abc", models / ".v1-job999-xyz"
     mine.mkdir(parents=True)
