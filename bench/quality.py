@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, fields, replace

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rsad import cli_users
 from rsad import cli_models
+from rsad.config import TRUNCATIONS
 from rsad.errors import RsadError
 
 
@@ -287,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
     p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
     p.add_argument("--max-length", type=int, default=128, help="tokens the model reads per text (default 128)")
-    p.add_argument("--truncation", choices=["head", "head_tail"], default=None,
+    p.add_argument("--truncation", choices=TRUNCATIONS, default=None,
                    help="longer texts: keep the start (head) or the start and the end (head_tail); "
                         "default: as the --init-from version, else head")
     p.add_argument("--batch-size", type=int, default=16)

@@ -17,6 +17,7 @@ from rsad.errors import ConfigError
 # and `rsad ...` find the same store whatever the current directory is.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
+TRUNCATIONS = ("head", "head_tail")  # how a version cuts long texts; rsad.model.kept_positions says how
 
 DEFAULT_REASON_CODES = (
     "click farm/刷单",

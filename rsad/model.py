@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rsad.config import SCORE_PRECISIONS
+from rsad.config import SCORE_PRECISIONS, TRUNCATIONS
 from rsad.errors import ConfigError, ModelError
 from rsad.progress import ProgressFn, no_progress
 
@@ -33,7 +33,6 @@ _QUANTIZE_LOCK = threading.Lock()
 PRECISIONS = SCORE_PRECISIONS
 PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")  # never loaded: unpickling runs code
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
-TRUNCATIONS = ("head", "head_tail")
 # head_tail keeps this share of the budget from the start, the rest from the end: Sun et al.
 # 2019 ("How to Fine-Tune BERT for Text Classification?") found head 128 + tail 382 of 512 best.
 HEAD_SHARE = 0.25

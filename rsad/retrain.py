@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from rsad import api
-from rsad.config import PROJECT_ROOT
+from rsad.config import PROJECT_ROOT, TRUNCATIONS
 from rsad.db import Store
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.orm import TrainingJob, utcnow
@@ -49,7 +49,7 @@ class RetrainParams:
     batch_size: int = 16
     learning_rate: float = 5e-5
     seed: int = 42
-    truncation: str = ""  # texts over max_length: "head" or "head_tail"; empty = rsad's training default
+    truncation: str = ""  # texts over max_length: one of TRUNCATIONS; empty = as the version it starts from
 
     def check(self) -> None:
         if not self.start_from.strip():
@@ -60,8 +60,8 @@ class RetrainParams:
             raise InputError("Max length must be between 16 and 512 tokens (BERT models read at most 512).")
         if not 1 <= self.batch_size <= 256 or not 0 < self.learning_rate < 1:
             raise InputError("Batch size must be 1-256 and the learning rate between 0 and 1.")
-        if self.truncation not in ("", "head", "head_tail"):
-            raise InputError(f"Unknown truncation {self.truncation!r}: use head or head_tail.")
+        if self.truncation and self.truncation not in TRUNCATIONS:
+            raise InputError(f"Unknown truncation {self.truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
 
 
 def _aware(ts: datetime | None) -> datetime | None:

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rsad.config import TRUNCATIONS
 from rsad.errors import InputError
 from rsad.metrics import binary_metrics, max_f1_threshold
-from rsad.model import TRUNCATIONS, Classifier, autocast, load_pretrained, pick_device, resolve_precision
+from rsad.model import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
 from rsad.trainset import data_hash  # noqa: F401 - the hash lives with the training set
 
