@@ -178,9 +178,13 @@ def _held_matching(session: Session, model_version_id: int, f: QueueFilter) -> i
     correction, driven from the few live claims."""
     if f.viewer is None:
         return 0
-    held = (_filtered(model_version_id, replace(f, viewer=None))
-            .where(Case.id.in_(_held_by_others(f.viewer, utcnow()))))
-    return session.scalar(select(func.count()).select_from(held.subquery())) or 0
+    # Driven from the claims (one row per open case), each checked against the filters by key.
+    # Joined the other way, SQLite walked the score index over the whole batch for the few held
+    # cases (0.15-0.23 s of every Review run at 100,000 cases).
+    matches = _filtered(model_version_id, replace(f, viewer=None)).where(Case.id == CaseClaim.case_id)
+    held = select(func.count()).select_from(CaseClaim).where(
+        CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow(), matches.exists())
+    return session.scalar(held) or 0
 
 
 def queue_page(session: Session, model_version_id: int, threshold: float, f: QueueFilter,

@@ -51,6 +51,18 @@ def test_two_analysts_do_not_get_the_same_case(store, cases):
     assert triage.verdict_table(store).empty
 
 
+def test_counts_leave_out_only_the_held_cases_the_filters_match(store, cases):
+    assert triage.queue(store, QueueFilter(viewer="bo"))["total"] == 6  # no claims at all
+    triage.claim_case(store, cases[0], "ana")  # score 1.0
+    triage.claim_case(store, cases[5], "bo")  # score 0.0: bo's own claim stays in bo's queue
+    assert triage.queue(store, QueueFilter(viewer="bo"))["total"] == 5
+    assert triage.queue(store, QueueFilter(viewer="bo", score_max=0.5))["total"] == 3  # ana's case is above
+    assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5
+    assert triage.queue(store, QueueFilter(viewer=None))["total"] == 6
+    triage.record_verdicts(store, [cases[5]], "normal", analyst="bo")  # releases bo's claim
+    assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5  # reviewed now: not in the queue
+
+
 def test_a_verdict_releases_the_claim_and_opening_another_case_moves_it(store, cases):
     triage.claim_case(store, cases[0], "ana")
     triage.claim_case(store, cases[1], "ana")  # one open case per analyst: the first goes back
