@@ -58,7 +58,8 @@ class VersionCard:
 
     @property
     def config(self) -> TrainConfig:
-        return TrainConfig(**self.train_config)
+        # Cards written before freeze_word_embeddings existed trained every weight.
+        return TrainConfig(**{"freeze_word_embeddings": False, **self.train_config})
 
 
 def next_version_name(existing: list[str], models_dir: Path) -> str:

@@ -144,3 +144,37 @@ def test_head_tail_truncation_keeps_the_start_and_the_end(tiny_model_dir):
         Classifier.load(tiny_model_dir, device="cpu", truncation="tail")
     with pytest.raises(ModelError, match="truncation"):
         kept_positions(12, 10, "tail")
+
+
+def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(tiny_model_dir):
+    """The default run keeps the word-embedding matrix as pretrained (cheaper steps) and trains
+    the rest; the dropout used while training is the config's, config.json keeps the base's."""
+    import json
+
+    from rsad.config import embedded_base_model
+    from rsad.model import load_pretrained
+    from dataclasses import replace
+    from rsad.train import fine_tune
+
+    base, _ = load_pretrained(embedded_base_model())
+    tuned = Classifier.load(tiny_model_dir, device="cpu").model
+    assert torch.equal(tuned.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    layer = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(tuned.state_dict()[layer], base.state_dict()[layer])
+    card = read_card(tiny_model_dir)
+    assert card.config.freeze_word_embeddings and card.train_config["dropout"] == TrainConfig.dropout
+    saved = json.loads((tiny_model_dir / "config.json").read_text())
+    assert saved["hidden_dropout_prob"] == base.config.hidden_dropout_prob
+    # A card from before the setting existed trained every weight, and says so.
+    old = {k: v for k, v in card.train_config.items() if k not in ("freeze_word_embeddings", "dropout")}
+    assert not replace(card, train_config=old).config.freeze_word_embeddings
+
+    df = tiny_table(24)
+    table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
+    config = TrainConfig(base_model=embedded_base_model(), epochs=1, max_length=32, learning_rate=1e-3,
+                         val_fraction=0.25, freeze_word_embeddings=False, dropout=0.0)
+    result = fine_tune(table, config, device="cpu")
+    assert not torch.equal(result.model.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    assert {m.p for m in result.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    with pytest.raises(InputError, match="Dropout"):
+        TrainConfig(dropout=1.0).validate()
