@@ -46,7 +46,8 @@ class TrainConfig:
     group_by_length: bool = True
     # Set on every dropout layer while training (the base model's config.json is saved unchanged).
     # 0, not BERT's 0.1: higher validation PR-AUC on fake_reviews (0.9948 vs 0.9928) and on four
-    # of five youtube folds, and random masks cost a third of a CPU forward pass (issue 8 ablation).
+    # of five youtube folds (issue 8 ablation); dropout made a CPU training forward pass 1.8x an
+    # eval-mode one (issue 6 retraining).
     dropout: float = 0.0
     # The word-embedding matrix is half of MiniLM's weights; keeping it as pretrained spares its
     # gradient and optimizer update every step (docs/benchmarks.md, issue 6 retraining).
@@ -124,7 +125,7 @@ def _batches(ids: list[list[int]], labels: np.ndarray, batch_size: int,
 
 def _adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.Optimizer:
     """AdamW with PyTorch's fused kernel (one pass over each weight, not a dozen elementwise
-    ops: a sixth of a CPU training step before), the plain one where the device has none."""
+    ops: an eighth of a CPU training step before), the plain one where the device has none."""
     try:
         return torch.optim.AdamW(groups, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
