@@ -58,8 +58,9 @@ class VersionCard:
 
     @property
     def config(self) -> TrainConfig:
-        # Cards written before freeze_word_embeddings existed trained every weight.
-        return TrainConfig(**{"freeze_word_embeddings": False, **self.train_config})
+        # Cards written before these settings existed trained every weight with the base
+        # model's dropout (0.1 in the BERT family rsad shipped with).
+        return TrainConfig(**{"freeze_word_embeddings": False, "dropout": 0.1, **self.train_config})
 
 
 def next_version_name(existing: list[str], models_dir: Path) -> str:

@@ -45,9 +45,9 @@ class TrainConfig:
     # Batches of similar-length texts (less padding, same examples per epoch); see _batches.
     group_by_length: bool = True
     # Set on every dropout layer while training (the base model's config.json is saved unchanged).
-    # 0, not BERT's 0.1: higher validation PR-AUC on fake_reviews (0.9948 vs 0.9928) and on four
-    # of five youtube folds (issue 8 ablation); dropout made a CPU training forward pass 1.8x an
-    # eval-mode one (issue 6 retraining).
+    # 0, not BERT's 0.1: together with frozen word embeddings (measured together, issue 8
+    # ablation) higher validation PR-AUC on fake_reviews (0.9948 vs 0.9928) and on four of five
+    # youtube folds; dropout made a CPU training forward pass 1.8x an eval-mode one (issue 6).
     dropout: float = 0.0
     # The word-embedding matrix is half of MiniLM's weights; keeping it as pretrained spares its
     # gradient and optimizer update every step (docs/benchmarks.md, issue 6 retraining).
@@ -123,13 +123,27 @@ def _batches(ids: list[list[int]], labels: np.ndarray, batch_size: int,
         yield [ids[i] for i in idx], torch.as_tensor(labels[idx], dtype=torch.long)
 
 
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")  # PyTorch checks fused support only at the first step()
+
+
 def _adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.Optimizer:
     """AdamW with PyTorch's fused kernel (one pass over each weight, not a dozen elementwise
-    ops: an eighth of a CPU training step before), the plain one where the device has none."""
-    try:
-        return torch.optim.AdamW(groups, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.AdamW(groups, lr=lr)
+    ops: an eighth of a CPU training step before) on CPU and CUDA, the plain one elsewhere."""
+    params = [p for g in groups for p in g["params"]]
+    fused = all(p.device.type in FUSED_ADAMW_DEVICES and p.is_floating_point() for p in params)
+    return torch.optim.AdamW(groups, lr=lr, fused=fused or None)
+
+
+def _set_dropout(model: torch.nn.Module, p: float) -> None:
+    """Every dropout of the model at ``p``: nn.Dropout modules, and the float rates some
+    attention implementations read instead (BERT's SDPA attention in transformers 4.4x reads
+    ``dropout_prob``, DeBERTa's StableDropout ``drop_prob``)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+        for name in ("dropout_prob", "drop_prob"):
+            if isinstance(getattr(module, name, None), float):
+                setattr(module, name, p)
 
 
 def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
@@ -149,9 +163,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     model, tokenizer = load_pretrained(config.base_model)
     dev = pick_device(device)
     model.to(dev)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = config.dropout
+    _set_dropout(model, config.dropout)
     if config.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]

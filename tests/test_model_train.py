@@ -168,13 +168,23 @@ def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(t
     # A card from before the setting existed trained every weight, and says so.
     old = {k: v for k, v in card.train_config.items() if k not in ("freeze_word_embeddings", "dropout")}
     assert not replace(card, train_config=old).config.freeze_word_embeddings
+    assert replace(card, train_config=old).config.dropout == 0.1
 
     df = tiny_table(24)
     table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
     config = TrainConfig(base_model=embedded_base_model(), epochs=1, max_length=32, learning_rate=1e-3,
-                         val_fraction=0.25, freeze_word_embeddings=False, dropout=0.0)
+                         val_fraction=0.25, freeze_word_embeddings=False, dropout=0.2)
     result = fine_tune(table, config, device="cpu")
     assert not torch.equal(result.model.get_input_embeddings().weight, base.get_input_embeddings().weight)
-    assert {m.p for m in result.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    assert {m.p for m in result.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.2}
+    # Float rates read by some attention implementations instead of a Dropout module follow too.
+    from rsad.train import _adamw, _set_dropout
+
+    holder = torch.nn.Module()
+    holder.dropout_prob = 0.1
+    _set_dropout(holder, 0.3)
+    assert holder.dropout_prob == 0.3
+    weights = [torch.nn.Parameter(torch.zeros(2))]
+    assert _adamw([{"params": weights}], 1e-3).defaults["fused"]  # fused on the CPU
     with pytest.raises(InputError, match="Dropout"):
         TrainConfig(dropout=1.0).validate()
