@@ -167,6 +167,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     if config.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    weights = [p for _, p in trainable]
     # Validation scores pick the best epoch and the threshold: exact fp32 on the CPU (the
     # model changes every epoch, so an int8 copy would have to be remade each time), autocast on GPUs.
     clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length,
@@ -207,7 +208,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
                 logits = model(input_ids=input_ids, attention_mask=mask).logits
             loss = loss_fn(logits.float(), batch_y.to(dev))
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for _, p in trainable], config.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(weights, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
