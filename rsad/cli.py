@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", cmd_train)
     p.add_argument("--data", type=Path, help="labeled file in the batch schema")
     p.add_argument("--from-store", action="store_true", help="train on the store's current labels")
-    p.add_argument("--epochs", type=int, help="passes over the data (default: 3 from a file, 1 from the store)")
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 4 from a file, 1 from the store)")
     p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
     p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
     p.add_argument("--max-length", type=int, default=128, help="tokens the model reads per text (default 128)")

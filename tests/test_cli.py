@@ -34,6 +34,19 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     assert time.monotonic() - started < 60
 
 
+def test_train_help_states_the_training_defaults():
+    import argparse
+    import re
+
+    from rsad.cli import build_parser
+    from rsad.train import TrainConfig
+
+    subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = " ".join(subcommands.choices["train"].format_help().split())
+    assert f"default: {TrainConfig.epochs} from a file" in text
+    assert float(re.search(r"learning rate \(default ([0-9.e-]+)\)", text).group(1)) == TrainConfig.learning_rate
+
+
 @pytest.mark.parametrize("args, message", [
     (["ingest", "missing.csv"], "No such file"),
     (["score", "nope"], "No batch 'nope'"),
