@@ -16,7 +16,7 @@ import torch
 
 from rsad.config import TRUNCATIONS
 from rsad.errors import InputError
-from rsad.metrics import binary_metrics, max_f1_threshold
+from rsad.metrics import binary_metrics, default_threshold
 from rsad.model import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
 from rsad.trainset import data_hash  # noqa: F401 - the hash lives with the training set
@@ -221,7 +221,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
         model.eval()
         val_scores = clf.score(val_df["text"].tolist(), batch_size=64, progress=lambda d, t, _m: progress(
             step, total_steps, f"epoch {epoch}/{config.epochs}, validating {d:,}/{t:,}"))
-        val_metrics = binary_metrics(y_val, val_scores, max_f1_threshold(y_val, val_scores))
+        val_metrics = binary_metrics(y_val, val_scores, default_threshold(y_val, val_scores))
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
                         "val_pr_auc": val_metrics["pr_auc"], "val_roc_auc": val_metrics["roc_auc"],
                         "val_f1": val_metrics["f1"]})
@@ -237,7 +237,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     # The best epoch's weights and validation scores (no second scoring pass needed).
     model.load_state_dict(best_state)
     model.eval()
-    threshold = max_f1_threshold(y_val, best_scores)
+    threshold = default_threshold(y_val, best_scores)
     metrics = binary_metrics(y_val, best_scores, threshold)
     progress(total_steps, total_steps, "done")
     return TrainResult(
