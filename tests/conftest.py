@@ -124,8 +124,21 @@ def pg_url() -> Iterator[str]:
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        import time
+
+        from sqlalchemy.exc import DBAPIError
+
+        # FORCE ends the test's own leftover sessions; an autovacuum worker that started on the
+        # new tables belongs to the server, which this user may not end: wait for it to finish.
+        for attempt in range(20):
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except DBAPIError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
         admin.dispose()
 
 
