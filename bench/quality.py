@@ -3,8 +3,8 @@
 For each labeled file: with a split column, train on one value and test on another; with a
 group column, leave one group out at a time (train on the rest, test on it). Both models see
 exactly the same rows. rsad trains with its defaults (`rsad train`), picks its threshold on its
-own validation split (max F1, as saved with the version) and is scored like `rsad evaluate`;
-the baseline uses logistic regression's own 0.5 cut.
+own validation split (`rsad.metrics.default_threshold`, as saved with the version) and is
+scored like `rsad evaluate`; the baseline uses logistic regression's own 0.5 cut.
 
     python bench/quality.py ../shared/data/fake_reviews.csv --split-col split --train train --test test
     python bench/quality.py ../shared/data/youtube_spam.csv --group-col video

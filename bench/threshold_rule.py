@@ -12,6 +12,9 @@ the one the training data supports. Test rows are shown for reference only, neve
     python bench/quality.py ../shared/data/youtube_spam.csv --group-col video --keep-model /tmp/q/yt
     python bench/threshold_rule.py ../shared/data/fake_reviews.csv --split-col split --models /tmp/q/fake \\
         ../shared/data/youtube_spam.csv --group-col video --models /tmp/q/yt [--repeats 200] [--cache F]
+
+A file with a split column is tested on its rows whose split is `test` (`--test VALUE` after
+the file to name another); `--cache F` keeps the scores, so trying a rule again skips scoring.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ RULES = {
 }
 
 
-def sets(data: Path, split_col: str | None, group_col: str | None, models: Path) -> list[dict]:
+def sets(data: Path, split_col: str | None, group_col: str | None, models: Path, test_value: str) -> list[dict]:
     """(name, validation labels/scores, test labels/scores) for each kept version of one file."""
     from rsad.model import Classifier
 
@@ -74,7 +77,7 @@ def sets(data: Path, split_col: str | None, group_col: str | None, models: Path)
     for folder in folders:
         card = json.loads((folder / CARD_FILE).read_text())
         val = table[table["id"].astype(str).isin(set(card["val_ids"]))]
-        test = table[table["part"] == ("test" if split_col else folder.name)]
+        test = table[table["part"] == (test_value if split_col else folder.name)]
         if len(val) != card["metrics"]["n"] or test.empty:
             sys.exit(f"{folder} was not trained on {data} (its validation ids or test rows are missing here).")
         clf = Classifier.load(folder, device="cpu", precision="fp32",
@@ -119,35 +122,48 @@ def pooled_cv(y: np.ndarray, s: np.ndarray, rule, repeats: int, folds: int = 10)
     return float(np.mean(out))
 
 
-def main() -> None:
-    argv = sys.argv[1:]
+def parse(argv: list[str]) -> tuple[list[dict], int, Path | None]:
+    """FILE (--split-col C [--test VALUE] | --group-col C) --models DIR, repeated; --repeats N; --cache F."""
     if not argv or argv[0] in ("-h", "--help"):
-        sys.exit(__doc__)
-    repeats, cache = 200, None
-    if "--repeats" in argv:
-        i = argv.index("--repeats")
-        repeats, argv = int(argv[i + 1]), argv[:i] + argv[i + 2:]
-    if "--cache" in argv:  # scores of an earlier run of the same command (pickle), to try rules fast
-        i = argv.index("--cache")
-        cache, argv = Path(argv[i + 1]), argv[:i] + argv[i + 2:]
-    specs, cur = [], None
-    for a in argv:  # FILE --split-col C --models DIR  FILE --group-col C --models DIR ...
-        if cur is not None and cur.get("_want"):
-            cur[cur.pop("_want")] = a
-        elif a in ("--split-col", "--group-col", "--models"):
-            cur["_want"] = a[2:].replace("-", "_")
+        print(__doc__)
+        sys.exit(0)
+    repeats, cache, specs, i = 200, None, [], 0
+    keys = {"--split-col": "split_col", "--group-col": "group_col", "--models": "models", "--test": "test"}
+    while i < len(argv):
+        a = argv[i]
+        if a in (*keys, "--repeats", "--cache"):
+            if i + 1 >= len(argv):
+                sys.exit(f"{a} needs a value.")
+            value = argv[i + 1]
+            if a == "--repeats":
+                repeats = int(value)
+            elif a == "--cache":
+                cache = Path(value)
+            elif not specs:
+                sys.exit(f"{a} belongs to a FILE: give the file first (see --help).")
+            else:
+                specs[-1][keys[a]] = value
+            i += 2
         else:
-            cur = {"data": Path(a)}
-            specs.append(cur)
+            specs.append({"data": a})
+            i += 1
     if not specs or any("models" not in sp or ("split_col" in sp) == ("group_col" in sp) for sp in specs):
         sys.exit("Give each FILE with one of --split-col/--group-col and --models DIR (see --help).")
-    if cache and cache.exists():  # the scores of an earlier run of the same command
-        all_sets = pd.read_pickle(cache)
+    return specs, repeats, cache
+
+
+def main() -> None:
+    specs, repeats, cache = parse(sys.argv[1:])
+    saved = pd.read_pickle(cache) if cache and cache.exists() else None
+    if saved is not None and saved.get("specs") != specs:
+        sys.exit(f"{cache} holds the scores of other files or versions: remove it or name another --cache.")
+    if saved is not None:  # the scores of an earlier run of the same command
+        all_sets = saved["sets"]
     else:
-        all_sets = [s for spec in specs for s in sets(spec["data"], spec.get("split_col"), spec.get("group_col"),
-                                                      Path(spec["models"]))]
+        all_sets = [s for sp in specs for s in sets(Path(sp["data"]), sp.get("split_col"), sp.get("group_col"),
+                                                    Path(sp["models"]), sp.get("test", "test"))]
         if cache:
-            pd.to_pickle(all_sets, cache)
+            pd.to_pickle({"specs": specs, "sets": all_sets}, cache)
     names = [s["name"] for s in all_sets]
     print(f"held-out F1 on validation halves ({repeats} stratified splits each); test F1 for reference only")
     print(f"{'rule':38} " + " ".join(f"{n[:14]:>14}" for n in names) + f" {'mean':>7}")

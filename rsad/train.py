@@ -30,7 +30,7 @@ class TrainConfig:
     init_from: str | None = None  # a version name to continue from, or None for base_model
     # 4, not 3: validation PR-AUC was still rising at epoch 3 in five of six runs; with a fourth
     # (early stopping keeps the best epoch) it is higher on fake_reviews and four of five youtube
-    # folds (docs/benchmarks.md, issue 8 ablation) for ~1.25x the training time.
+    # folds (docs/benchmarks.md, issue 8 ablation) for 1.1-1.25x the training time.
     epochs: int = 4
     batch_size: int = 16
     # 5e-5, not 2e-5: higher validation PR-AUC on fake_reviews (0.9928 vs 0.9896) at the same cost;

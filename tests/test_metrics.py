@@ -58,7 +58,7 @@ def test_default_threshold_stays_near_the_best_f1_when_0_5_is_poor():
     # Normals up to 0.9, anomalies from 0.95: a cut at 0.5 flags 22 normals (F1 0.82).
     y = np.r_[np.zeros(50), np.ones(50)]
     s = np.r_[np.linspace(0.0, 0.9, 50), np.linspace(0.95, 1.0, 50)]
-    assert default_threshold(y, s) == pytest.approx(0.9)  # flags one normal: F1 0.995, the nearest near-best
+    assert default_threshold(y, s) == pytest.approx(0.9)  # flags one normal: F1 100/101, within 0.01
     assert default_threshold(y, s, tolerance=0.001) == pytest.approx(0.95)
     assert at_threshold(y, s, default_threshold(y, s, tolerance=0.001))["f1"] == 1.0
     # A gap around 0.5: any cut in it is perfect, and 0.5 is one of them.
@@ -67,3 +67,5 @@ def test_default_threshold_stays_near_the_best_f1_when_0_5_is_poor():
     assert default_threshold(np.array([1, 1]), np.array([0.2, 0.9])) == 0.5
     with pytest.raises(InputError, match="same length"):
         default_threshold(np.array([0, 1]), np.array([0.5]))
+    with pytest.raises(InputError, match="1 of 2 scores are missing"):
+        default_threshold(np.array([0, 1]), np.array([0.5, np.nan]))
