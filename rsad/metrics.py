@@ -52,8 +52,10 @@ def default_threshold(labels: np.ndarray, scores: np.ndarray, *, tolerance: floa
     if y.min() == y.max():
         return 0.5
     f1, thresholds = _f1_by_threshold(y, s)
-    floor = f1.max() - tolerance - 1e-12  # 1e-12: the two F1 computations may differ in the last bit
-    if skm.f1_score(y, (s >= 0.5).astype(int), zero_division=0) >= floor:
+    floor = f1.max() - tolerance
+    # A cut at 0.5 flags what the lowest observed score >= 0.5 flags (thresholds ascend); none: F1 0.
+    at_half = np.searchsorted(thresholds, 0.5)
+    if (f1[at_half] if at_half < len(f1) else 0.0) >= floor:
         return 0.5
     # Between two observed scores every cut flags the same cases, so the observed scores suffice.
     near_best = thresholds[f1 >= floor]
