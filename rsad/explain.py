@@ -339,6 +339,13 @@ def top_words_figure(expl: Explanation, k: int = 12):  # noqa: ANN201 - plotly i
     import plotly.graph_objects as go
 
     top = sorted(expl.words, key=lambda w: abs(w.score), reverse=True)[:max(k, 0)]
+    # The layout as nested dicts: parsing update_layout's "xaxis_title" paths doubled the cost
+    # of this figure (6.2 vs 3.2 ms), paid on every Review page run.
+    layout = dict(
+        title=dict(text=f"Top {len(top)} words (+ toward anomaly, − toward normal)"),
+        xaxis=dict(title=dict(text="attribution (anomaly log-odds)")),
+        yaxis=dict(tickvals=list(range(len(top))), ticktext=[_esc(w.text) for w in top], autorange="reversed"),
+        height=120 + 24 * len(top), margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
     fig = go.Figure(go.Bar(
         # Positions, not words, on the axis: a word that occurs twice must get two bars.
         x=[w.score for w in top], y=list(range(len(top))), orientation="h",
@@ -346,11 +353,7 @@ def top_words_figure(expl: Explanation, k: int = 12):  # noqa: ANN201 - plotly i
         # Plotly reads tags in text and decodes entities: escaped, a word shows as typed.
         customdata=[[_esc(w.text), w.start] for w in top],
         hovertemplate="%{customdata[0]} (char %{customdata[1]}): %{x:+.4f}<extra></extra>",
-    ))
-    fig.update_yaxes(tickvals=list(range(len(top))), ticktext=[_esc(w.text) for w in top], autorange="reversed")
-    fig.update_layout(title=f"Top {len(top)} words (+ toward anomaly, − toward normal)",
-                      xaxis_title="attribution (anomaly log-odds)", height=120 + 24 * len(top),
-                      margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
+    ), layout=layout)
     if not top:
         fig.add_annotation(text="No words to show", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper")

@@ -1,18 +1,20 @@
 """One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
 
 Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
-with a reason from the keyboard, and find the verdict in the store.
+with a reason from the keyboard, see the next case, and find the verdict in the store; a user
+removed meanwhile gets the sign-in screen from the next verdict, which records nothing.
 """
 
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
 from rsad import api, triage
+from rsad.auth import UserFile
 
 pytestmark = needs_chromium
 
 
-def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_path):
+def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env, tmp_path):
     from playwright.sync_api import expect
 
     data = tmp_path / "evening.csv"
@@ -44,9 +46,18 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, tmp_
         reason.blur()  # keys typed into a field are text, not shortcuts
         page.keyboard.press("a")  # the keyboard shortcut for "Anomaly"
         expect(page.get_by_text("1 of 15")).to_be_visible()
+        # The verdict reran only the queue-and-case fragment: the next case and its tokens show.
+        second = triage.queue(store_with_model, triage.default_filter())["rows"][0]
+        expect(page.get_by_role("heading", name=f"Case {second['external_id']}")).to_be_visible()
+        expect(highlighted.first).to_be_visible(timeout=120_000)
         # Streamlit scrolls inside its main block, not the document: bring the case into view.
         page.locator(".rsad-explanation").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "review.png"))
+
+        # Removed from the user file meanwhile: the next verdict, a fragment run, must not count.
+        UserFile(env / "users.json").remove("ana")
+        page.locator(".st-key-verdict_anomaly button").click()
+        expect(page.get_by_label("User name")).to_be_visible()
 
     verdicts = triage.verdict_table(store_with_model)
     assert len(verdicts) == 1
