@@ -1,8 +1,9 @@
 """One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
 
 Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
-with a reason from the keyboard, see the next case, and find the verdict in the store; a user
-removed meanwhile gets the sign-in screen from the next verdict, which records nothing.
+with a reason from the keyboard, see the next case, record "normal" from the keyboard, and find
+both verdicts in the store; a user removed meanwhile gets the sign-in screen from the next
+verdict, which records nothing.
 """
 
 import pytest
@@ -53,16 +54,19 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
         # Streamlit scrolls inside its main block, not the document: bring the case into view.
         page.locator(".rsad-explanation").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "review.png"))
+        page.keyboard.press("n")  # the next key is a shortcut again, not text in the Reason box
+        expect(page.get_by_text("1 of 14")).to_be_visible()
 
         # Removed from the user file meanwhile: the next verdict, a fragment run, must not count.
         UserFile(env / "users.json").remove("ana")
         page.locator(".st-key-verdict_anomaly button").click()
         expect(page.get_by_label("User name")).to_be_visible()
 
-    verdicts = triage.verdict_table(store_with_model)
-    assert len(verdicts) == 1
+    verdicts = triage.verdict_table(store_with_model).sort_values("id")
+    assert len(verdicts) == 2
     row = verdicts.iloc[0]
     assert (row["case_id"], row["label"], row["reason_code"], row["analyst"]) == (top["external_id"], "anomaly", "spam", "ana")
+    assert (verdicts.iloc[1]["case_id"], verdicts.iloc[1]["label"]) == (second["external_id"], "normal")
     assert row["threshold"] == pytest.approx(api.active_version(store_with_model)["threshold"])
     assert not dialogs
     assert (tmp_path / "review.png").stat().st_size > 10_000

@@ -18,6 +18,7 @@ win.__rsadShortcuts = %s;
 if (!win.__rsadShortcutsInstalled) {
   win.__rsadShortcutsInstalled = true;
   doc.addEventListener("keydown", (e) => {
+    win.__rsadShortcutAt = 0;
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat) return;
     const t = e.target;
     const tag = (t && t.tagName || "").toLowerCase();
@@ -27,8 +28,17 @@ if (!win.__rsadShortcutsInstalled) {
     const button = doc.querySelector(`.st-key-${key} button`);
     if (!button || button.disabled) return;
     e.preventDefault();
+    win.__rsadShortcutAt = performance.now();
     button.click();
   });
+  // A verdict by shortcut re-renders the form, and Streamlit then put the focus back in its
+  // Reason box (Chromium, Streamlit 1.67): the next key was typed there, not taken as a
+  // shortcut. Focus that arrives by itself right after a shortcut is let go; a click or any
+  // other key first (Tab into a field) ends that window.
+  doc.addEventListener("focusin", (e) => {
+    if (performance.now() - (win.__rsadShortcutAt || -1e9) < 2000 && e.target.blur) e.target.blur();
+  }, true);
+  doc.addEventListener("pointerdown", () => { win.__rsadShortcutAt = 0; }, true);
 }
 </script>"""
 
