@@ -5,7 +5,7 @@ descriptions vary a lot in length, and padding everything to max_length wastes m
 compute on [PAD] tokens.
 
 Precision (``RSAD_SCORE_PRECISION``): on the CPU, ``auto`` scores with an int8 copy run by
-ONNX Runtime (rsad.onnx_scoring; 1.5x fp32 on 2 AVX2 cores, on fake_reviews ROC-AUC -0.0002,
+ONNX Runtime (rsad.onnx_scoring; 1.5x fp32 on 2 CPU cores, on fake_reviews ROC-AUC -0.0002,
 mean |score difference| 0.006, max 0.55, see docs/benchmarks.md), or, where onnxruntime
 cannot take the model, PyTorch's dynamically quantized Linear layers (``int8``).
 The fp32 model stays loaded: attributions need its gradients. GPUs never quantize: they

@@ -1,6 +1,6 @@
 """CPU scoring through ONNX Runtime with int8 weights: the ``onnx-int8`` score precision.
 
-On 2 AVX2 cores ONNX Runtime's int8 kernels score MiniLM about 1.2x faster than PyTorch's
+On 2 CPU cores ONNX Runtime's int8 kernels score MiniLM about 1.2x faster than PyTorch's
 dynamically quantized model and 1.5x faster than fp32: 117 vs 98 vs 78 texts/s in one
 ``bench/score.py`` run, 3.4x ``transformers.pipeline`` (docs/benchmarks.md).
 The fp32 PyTorch model stays the reference: training and attributions use it, and this is
