@@ -50,7 +50,9 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
         # The verdict reran only the queue-and-case fragment: the next case and its tokens show.
         second = triage.queue(store_with_model, triage.default_filter())["rows"][0]
         expect(page.get_by_role("heading", name=f"Case {second['external_id']}")).to_be_visible()
-        expect(highlighted.first).to_be_visible(timeout=120_000)
+        start = second["preview"][:20].strip()
+        expect(page.locator(".rsad-explanation")).to_contain_text(start, timeout=120_000)
+        expect(highlighted.first).to_be_visible()
         # Streamlit scrolls inside its main block, not the document: bring the case into view.
         page.locator(".rsad-explanation").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "review.png"))

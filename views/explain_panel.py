@@ -49,6 +49,4 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
         st.warning(f"Convergence delta {expl.delta:.3f} is large: read these attributions with care.")
     st.caption(f"Layer Integrated Gradients, {expl.n_steps} steps · delta {expl.delta:.4f} · "
                + ("from cache" if out["cached"] else f"computed in {expl.seconds:.2f} s"))
-    # One key per panel, not per case: the next case updates the chart in place, where a new
-    # key made the browser build a new Plotly chart on every verdict.
-    st.plotly_chart(top_words_figure(expl), key=f"top_words_{version or 'active'}")
+    st.plotly_chart(top_words_figure(expl), key=f"top_words_{version or 'active'}_{case_id}")

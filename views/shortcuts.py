@@ -28,15 +28,19 @@ if (!win.__rsadShortcutsInstalled) {
     const button = doc.querySelector(`.st-key-${key} button`);
     if (!button || button.disabled) return;
     e.preventDefault();
-    win.__rsadShortcutAt = performance.now();
+    win.__rsadShortcutAt = win.performance.now();
     button.click();
   });
   // A verdict by shortcut re-renders the form, and Streamlit then put the focus back in its
   // Reason box (Chromium, Streamlit 1.67): the next key was typed there, not taken as a
-  // shortcut. Focus that arrives by itself right after a shortcut is let go; a click or any
-  // other key first (Tab into a field) ends that window.
+  // shortcut. Focus that lands in a form by itself after a shortcut is let go (after React
+  // has seen it arrive); the analyst's own click or key first (Tab into a field) ends that.
   doc.addEventListener("focusin", (e) => {
-    if (performance.now() - (win.__rsadShortcutAt || -1e9) < 2000 && e.target.blur) e.target.blur();
+    const since = win.performance.now() - (win.__rsadShortcutAt || -1e9);
+    const field = e.target;
+    if (since < 10000 && field && field.closest && field.closest('[data-testid="stForm"]')) {
+      win.setTimeout(() => { if (doc.activeElement === field) field.blur(); }, 0);
+    }
   }, true);
   doc.addEventListener("pointerdown", () => { win.__rsadShortcutAt = 0; }, true);
 }
