@@ -89,9 +89,10 @@ def queue_and_case(f: QueueFilter) -> None:
     """The queue table and the open case, rerun on their own.
 
     A verdict, Previous/Next, a page button or a table click reruns only this fragment: the
-    filters above are neither rerun nor redrawn. In Chromium at 100,000 cases that made
-    verdict -> next case 0.22-0.24 s instead of 0.33-0.37 s (bench/review_browser.py). The
-    sidebar and the filters refresh on the next full run (any filter change, or another page).
+    filters above are neither rerun nor redrawn. With one chart key per panel (explain_panel.py)
+    it took verdict -> next case in Chromium at 100,000 cases from 0.31-0.37 s to 0.22-0.24 s
+    (bench/review_browser.py). The sidebar and the filters refresh on the next full run (any
+    filter change, or another page).
     """
     # A fragment run skips app.py's sign-in check: a user removed or signed out meanwhile
     # must not record a verdict here. The whole app reruns and shows the sign-in screen.
