@@ -21,14 +21,20 @@ fed ``inputs_embeds``: the attribution is identical and the shared model is neve
 from __future__ import annotations
 
 import html
+import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from rsad import cls_forward
 from rsad.errors import InputError, ModelError
 from rsad.model import anomaly_index
+
+log = logging.getLogger(__name__)
 
 METHOD = "lig"
 # large_delta: the completeness gap may be 5% of the explained change (the usual IG rule of
@@ -43,6 +49,13 @@ MAX_STEPS_PER_PASS = 64
 # ~150 KB per position for MiniLM, so 4,096 positions peak near 0.6 GB. A 60-token text still
 # runs its 50 steps in one pass; a 128-token one takes two.
 MAX_POSITIONS_PER_PASS = 4096
+# Every attribution pass runs on this one thread. glibc gives each thread its own heap arena and
+# an arena keeps its peak: passes run from page threads and job threads left ~0.5 GB each (a
+# review session's server grew by gigabytes). Handing the memory back after every pass cost
+# ~0.14 s per case in page faults on the next one; on one thread the next pass reuses the last
+# one's memory, and it goes back to the OS once no pass has run for IDLE_RELEASE_SECONDS.
+_PASSES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rsad-attributions")
+IDLE_RELEASE_SECONDS = 30.0
 _RED = (220, 38, 38)  # toward anomaly
 _BLUE = (37, 99, 235)  # toward normal
 _MAX_ALPHA = 0.85  # the strongest word stays readable on its background
@@ -178,6 +191,42 @@ def _merge_words(text: str, offsets: list[tuple[int, int]], special: list[int],
 
 def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int | None = None) -> Explanation:
     """Word attributions of ``text`` toward the anomaly class (see the module docstring)."""
+    global _release_timer
+    with _timer_lock:
+        if _release_timer is not None:
+            _release_timer.cancel()
+    try:
+        return _PASSES.submit(_explain, clf, text, n_steps, internal_batch_size).result()
+    finally:
+        with _timer_lock:
+            if _release_timer is not None:
+                _release_timer.cancel()
+            # On the pass thread, so that it never runs while a pass holds its memory.
+            _release_timer = threading.Timer(IDLE_RELEASE_SECONDS, _PASSES.submit, (release_freed_memory,))
+            _release_timer.daemon = True
+            _release_timer.start()
+
+
+def release_freed_memory() -> None:
+    """Give freed memory back to the OS, every thread's arena (glibc only; elsewhere a no-op)."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+_release_timer: threading.Timer | None = None
+_timer_lock = threading.Lock()
+
+
+def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None) -> Explanation:
     if not isinstance(text, str) or not text.strip():
         raise InputError("The text to explain is empty: there is nothing to attribute.")
     # All steps in one forward/backward by default: one big matrix product per layer keeps
@@ -199,32 +248,31 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     pad_id = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
     ids = torch.tensor([enc["input_ids"]], device=clf.device)
     base = torch.tensor([_baseline_ids(enc["input_ids"], special, pad_id)], device=clf.device)
-    mask = torch.ones_like(ids)  # one unpadded text: every position is real, in both
 
     embed = _WordEmbeddings(model.get_input_embeddings())
-    seen: dict[str, float] = {}  # F(x) and F(baseline) from Captum's own evaluations
+    short = cls_forward.for_model(model)
 
-    def forward(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = _log_odds(model(inputs_embeds=embed(input_ids), attention_mask=attention_mask).logits.float(),
-                        target)
-        # Captum evaluates the input and the baseline without gradients to capture the layer;
-        # the interpolated steps always run with gradients. Keeping F from those calls spares
-        # the two forward passes of Captum's own convergence delta.
-        if not torch.is_grad_enabled() and input_ids.shape == ids.shape:
-            for name, ref in (("x", ids), ("baseline", base)):
-                if torch.equal(input_ids, ref):
-                    seen[name] = float(out[0])
-        return out
+    def full(input_ids: torch.Tensor) -> torch.Tensor:
+        return model(inputs_embeds=embed(input_ids), attention_mask=torch.ones_like(input_ids)).logits
+
+    def forward(input_ids: torch.Tensor) -> torch.Tensor:
+        logits = short(embed(input_ids)) if short is not None else full(input_ids)
+        return _log_odds(logits.float(), target)
 
     try:
+        with torch.no_grad():
+            # F(x) and F(baseline) from the model's own forward: the convergence delta then also
+            # measures any gap between the short [CLS] path and the model, which must agree here.
+            pair = torch.cat([ids, base])
+            f_x, f_base = _log_odds(full(pair).float(), target).tolist()
+            if short is not None and not torch.allclose(forward(pair), torch.tensor([f_x, f_base], device=ids.device),
+                                                        rtol=1e-3, atol=1e-3):
+                log.warning("The [CLS]-only last layer disagrees with %s: attributions use the full model.",
+                             type(model).__name__)
+                short = None
         with torch.enable_grad():  # a caller's no_grad would leave Captum without gradients
             lig = LayerIntegratedGradients(forward, embed)
-            attrs = lig.attribute(ids, baselines=base, additional_forward_args=(mask,),
-                                  n_steps=n_steps, internal_batch_size=internal_batch_size)
-        with torch.no_grad():
-            for name, ref in (("x", ids), ("baseline", base)):
-                if name not in seen:  # a Captum that evaluates differently: one forward pass each
-                    forward(ref, mask)
+            attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
     except RuntimeError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed ({first}); try a smaller internal_batch_size "
@@ -232,43 +280,19 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     except Exception as exc:  # Captum raises plain exceptions of many kinds: report them in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed: {type(exc).__name__}: {first}") from exc
-    finally:
-        release_freed_memory()
 
     token_scores = attrs.sum(dim=-1)[0].detach().float().cpu().tolist()
     # Captum's convergence delta, computed here: completeness gap sum(attr) - (F(x) - F(baseline)).
-    delta = sum(token_scores) - (seen["x"] - seen["baseline"])
+    delta = sum(token_scores) - (f_x - f_base)
     offsets = [tuple(o) for o in enc["offset_mapping"]]
     words = _merge_words(text, offsets, special, enc["word_ids"], token_scores)
     covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
-        score=float(torch.sigmoid(torch.tensor(seen["x"]))),
+        score=float(torch.sigmoid(torch.tensor(f_x))),
         covered_chars=covered if truncated and not skipped else len(text),
         truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]), skipped=skipped,
     )
-
-
-def release_freed_memory() -> None:
-    """Give the pass's freed activations back to the OS (glibc only; elsewhere a no-op).
-
-    The app explains from many threads (page runs, precompute jobs) and glibc keeps a heap
-    arena per thread, each holding on to its last ~0.5 GB peak: without this a long review
-    session's server grew by gigabytes.
-    """
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            import ctypes
-
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
 
 
 # --- rendering ---------------------------------------------------------------------------

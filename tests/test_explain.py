@@ -251,3 +251,34 @@ def test_captum_failures_become_model_errors(clf, monkeypatch):
     with pytest.raises(ModelError) as err:
         explain(clf, "check out my channel", n_steps=2)
     assert "out of memory" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatch):
+    import threading
+    import time
+
+    import rsad.explain as module
+
+    threads, released = set(), []
+    real_forward = clf.model.forward
+
+    def recording_forward(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(clf.model, "forward", recording_forward)
+    monkeypatch.setattr(module, "IDLE_RELEASE_SECONDS", 1.0)
+    monkeypatch.setattr(module, "release_freed_memory", lambda: released.append(threading.current_thread().name))
+    callers = [threading.Thread(target=explain, args=(clf, MIXED), kwargs={"n_steps": 2}) for _ in range(3)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    explain(clf, "check out my channel", n_steps=2)
+    assert len(threads) == 1 and next(iter(threads)).startswith("rsad-attributions")
+    assert released == []  # passes back to back keep their memory
+    deadline = time.monotonic() + 10
+    while not released and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert len(released) == 1 and released[0].startswith("rsad-attributions")
