@@ -4,6 +4,9 @@ Builds one N-case store (see bench/review.py), then for this tree (and ``--basel
 starts a Streamlit server on it and measures, in the browser: opening the Review page until
 the case heading shows, and pressing "Anomaly" until the next case shows (median), plus the
 server's RSS afterwards. Run it at two sizes to see whether server memory follows batch size.
+With ``--uncached`` no attributions are cached first: the page and its explain-ahead job compute
+them while the analyst works (the memory test of attribution passes); ``--idle S`` reads the
+server's RSS again after S idle seconds.
 
     python bench/review_browser.py --n 100000 --baseline /tmp/base
     python bench/review_browser.py --n 10000
@@ -100,13 +103,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--uncached", action="store_true", help="no attributions cached beforehand")
+    parser.add_argument("--idle", type=float, default=0.0, help="seconds to wait before reading RSS again")
     args = parser.parse_args()
     import psutil
 
     from review import build_store
 
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this tree", ROOT)]
-    build_store(args.n, args.repeats * len(trees) + 10)
+    build_store(args.n, 0 if args.uncached else args.repeats * len(trees) + 10)
     from rsad import auth
     from rsad.config import get_settings
 
@@ -118,9 +123,15 @@ def main() -> None:
             res = measure(url, args.n, args.repeats)
             args.n -= args.repeats  # the next tree starts from a queue these verdicts shortened
             server = psutil.Process(proc.pid)
-            rss = sum(p.memory_info().rss for p in [server, *server.children(recursive=True)]) / 2**20
+
+            def rss() -> float:
+                return sum(p.memory_info().rss for p in [server, *server.children(recursive=True)]) / 2**20
+
             print(f"{name:9s}: open Review {res['first']:.2f} s; verdict -> next case median {res['next']:.2f} s "
-                  f"over {args.repeats}; server RSS {rss:.0f} MiB; load average {os.getloadavg()[0]:.2f}", flush=True)
+                  f"over {args.repeats}; server RSS {rss():.0f} MiB; load average {os.getloadavg()[0]:.2f}", flush=True)
+            if args.idle:
+                time.sleep(args.idle)
+                print(f"{'':9s}  server RSS after {args.idle:.0f} s idle: {rss():.0f} MiB", flush=True)
         finally:
             proc.terminate()
             try:
