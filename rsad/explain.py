@@ -16,6 +16,10 @@ Captum hooks the layer it attributes to. The classifier is shared between Stream
 call running in another thread at the same moment. The hook goes instead on a private wrapper
 around the model's word-embedding lookup (same weights, same computation), and the model is
 fed ``inputs_embeds``: the attribution is identical and the shared model is never touched.
+
+The integration steps run the last encoder layer for [CLS] only (``rsad.cls_forward``: 14% less
+work for MiniLM, same logits), after checking it against the model's own forward on the text and
+its baseline; F(x) and F(baseline) come from the model's own forward.
 """
 
 from __future__ import annotations
