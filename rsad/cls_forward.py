@@ -10,8 +10,9 @@ The logits are the model's own up to float rounding (~5e-7 on MiniLM).
 
 Only models laid out like `transformers`' BertForSequenceClassification with absolute positions
 get the short path (`for_model` returns None for anything else), and callers compare it with the
-model's own forward on their input before trusting it (``rsad.explain`` does), so a variant that
-computes something this module does not know about is caught rather than explained wrongly.
+model's own forward before trusting it (``rsad.explain`` does on a model's first text, and falls
+back to the whole model when the short path raises), so a variant that computes something this
+module does not know about is caught rather than explained wrongly.
 Rows must be unpadded texts of one length: there is no attention mask.
 """
 
@@ -46,7 +47,7 @@ def for_model(model: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
         for layer in layers[:-1]:
             out = layer(h)  # no mask: every position is a real token
             h = out[0] if isinstance(out, tuple) else out  # transformers 4 returns a tuple
-        rows, length, hidden = h.shape
+        rows = h.shape[0]
         heads, size = attn.num_attention_heads, attn.attention_head_size
 
         def split(x: torch.Tensor) -> torch.Tensor:

@@ -17,18 +17,21 @@ call running in another thread at the same moment. The hook goes instead on a pr
 around the model's word-embedding lookup (same weights, same computation), and the model is
 fed ``inputs_embeds``: the attribution is identical and the shared model is never touched.
 
-The integration steps run the last encoder layer for [CLS] only (``rsad.cls_forward``: 14% less
-work for MiniLM, same logits), after checking it against the model's own forward on the text and
-its baseline; F(x) and F(baseline) come from the model's own forward.
+The passes run the last encoder layer for [CLS] only (``rsad.cls_forward``: 14% less work for
+MiniLM, the same logits), once it has agreed with the model's own forward on a model's first text
+and its baseline; where it disagrees or fails, the model's own forward is used.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,12 +56,11 @@ MAX_STEPS_PER_PASS = 64
 # ~150 KB per position for MiniLM, so 4,096 positions peak near 0.6 GB. A 60-token text still
 # runs its 50 steps in one pass; a 128-token one takes two.
 MAX_POSITIONS_PER_PASS = 4096
-# Every attribution pass runs on this one thread. glibc gives each thread its own heap arena and
-# an arena keeps its peak: passes run from page threads and job threads left ~0.5 GB each (a
-# review session's server grew by gigabytes). Handing the memory back after every pass cost
-# ~0.14 s per case in page faults on the next one; on one thread the next pass reuses the last
-# one's memory, and it goes back to the OS once no pass has run for IDLE_RELEASE_SECONDS.
-_PASSES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rsad-attributions")
+# Every attribution pass runs on one thread (_PassThread). glibc gives each thread its own heap
+# arena and an arena keeps its peak: passes run from page threads and job threads left ~0.5 GB
+# each (a review session's server grew by gigabytes). Handing the memory back after every pass
+# cost ~0.14 s per case in page faults on the next one; on one thread the next pass reuses the
+# last one's memory, and it goes back to the OS once no pass has run for IDLE_RELEASE_SECONDS.
 IDLE_RELEASE_SECONDS = 30.0
 _RED = (220, 38, 38)  # toward anomaly
 _BLUE = (37, 99, 235)  # toward normal
@@ -194,21 +196,52 @@ def _merge_words(text: str, offsets: list[tuple[int, int]], special: list[int],
 
 
 def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int | None = None) -> Explanation:
-    """Word attributions of ``text`` toward the anomaly class (see the module docstring)."""
-    global _release_timer
-    with _timer_lock:
-        if _release_timer is not None:
-            _release_timer.cancel()
-    try:
-        return _PASSES.submit(_explain, clf, text, n_steps, internal_batch_size).result()
-    finally:
-        with _timer_lock:
-            if _release_timer is not None:
-                _release_timer.cancel()
-            # On the pass thread, so that it never runs while a pass holds its memory.
-            _release_timer = threading.Timer(IDLE_RELEASE_SECONDS, _PASSES.submit, (release_freed_memory,))
-            _release_timer.daemon = True
-            _release_timer.start()
+    """Word attributions of ``text`` toward the anomaly class (see the module docstring).
+
+    Computed on the attribution thread, without the caller's thread state (grad mode, autocast,
+    current CUDA device): the model's own device decides.
+    """
+    return _PASSES.run(_explain, clf, text, n_steps, internal_batch_size)
+
+
+class _PassThread:
+    """One daemon thread that runs the passes in turn and releases freed memory when idle.
+
+    A daemon, like the job threads that ask for passes: exiting does not wait for a pass.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if threading.current_thread() is self._thread:
+            return fn(*args)  # a pass asking for a pass would otherwise wait for itself
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="rsad-attributions", daemon=True)
+                self._thread.start()
+        future: Future = Future()
+        self._queue.put((future, fn, args))
+        return future.result()
+
+    def _loop(self) -> None:
+        holding = False  # memory of a finished pass that has not been released yet
+        while True:
+            try:
+                future, fn, args = self._queue.get(timeout=IDLE_RELEASE_SECONDS if holding else None)
+            except queue.Empty:
+                release_freed_memory()
+                holding = False
+                continue
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+                    future.set_exception(exc)
+            del future, fn, args  # the finished pass's inputs and result are the caller's now
+            holding = True
 
 
 def release_freed_memory() -> None:
@@ -226,8 +259,37 @@ def release_freed_memory() -> None:
 
 
 _malloc_trim: Any = None
-_release_timer: threading.Timer | None = None
-_timer_lock = threading.Lock()
+_PASSES = _PassThread()
+# Each model's [CLS]-only path once checked against its own forward, or None where it was refused.
+# Checked once per model (~40 ms of small forward passes): the path computes the same products
+# for every input, so a variant that computes something else shows on the first text.
+_short_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _short_path(model: Any, embed: torch.nn.Module, target: int, pair: torch.Tensor) -> Any:
+    """The model's checked [CLS]-only path, or None: None also where it disagrees with the model's
+    own forward on ``pair`` (a text and its baseline) or cannot run."""
+    if model not in _short_paths:
+        short = cls_forward.for_model(model)
+        if short is not None:
+            try:
+                with torch.no_grad():
+                    got = _log_odds(short(embed(pair)).float(), target)
+                    expected = _log_odds(model(inputs_embeds=embed(pair), attention_mask=torch.ones_like(pair))
+                                         .logits.float(), target)
+                agrees = bool(torch.allclose(got, expected, rtol=1e-3, atol=1e-3))
+            except Exception:  # noqa: BLE001 - a short path that cannot run is one that disagrees
+                agrees = False
+            if not agrees:
+                _refuse_short_path(model, "disagrees with")
+                short = None
+        _short_paths[model] = short
+    return _short_paths[model]
+
+
+def _refuse_short_path(model: Any, what: str) -> None:
+    _short_paths[model] = None
+    log.warning("The [CLS]-only last layer %s %s: attributions use the full model.", what, type(model).__name__)
 
 
 def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None) -> Explanation:
@@ -254,29 +316,41 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
     base = torch.tensor([_baseline_ids(enc["input_ids"], special, pad_id)], device=clf.device)
 
     embed = _WordEmbeddings(model.get_input_embeddings())
-    short = cls_forward.for_model(model)
-
-    def full(input_ids: torch.Tensor) -> torch.Tensor:
-        return model(inputs_embeds=embed(input_ids), attention_mask=torch.ones_like(input_ids)).logits
+    seen: dict[str, float] = {}  # F(x) and F(baseline) from Captum's own evaluations
+    short = None
 
     def forward(input_ids: torch.Tensor) -> torch.Tensor:
-        logits = short(embed(input_ids)) if short is not None else full(input_ids)
-        return _log_odds(logits.float(), target)
+        if short is not None:
+            logits = short(embed(input_ids))
+        else:
+            logits = model(inputs_embeds=embed(input_ids), attention_mask=torch.ones_like(input_ids)).logits
+        out = _log_odds(logits.float(), target)
+        # Captum evaluates the input and the baseline without gradients to capture the layer;
+        # the interpolated steps always run with gradients. Keeping F from those calls spares
+        # the two forward passes of Captum's own convergence delta.
+        if not torch.is_grad_enabled() and input_ids.shape == ids.shape:
+            for name, ref in (("x", ids), ("baseline", base)):
+                if torch.equal(input_ids, ref):
+                    seen[name] = float(out[0])
+        return out
 
     try:
-        with torch.no_grad():
-            # F(x) and F(baseline) from the model's own forward: the convergence delta then also
-            # measures any gap between the short [CLS] path and the model, which must agree here.
-            pair = torch.cat([ids, base])
-            f_x, f_base = _log_odds(full(pair).float(), target).tolist()
-            if short is not None and not torch.allclose(forward(pair), torch.tensor([f_x, f_base], device=ids.device),
-                                                        rtol=1e-3, atol=1e-3):
-                log.warning("The [CLS]-only last layer disagrees with %s: attributions use the full model.",
-                             type(model).__name__)
-                short = None
-        with torch.enable_grad():  # a caller's no_grad would leave Captum without gradients
+        short = _short_path(model, embed, target, torch.cat([ids, base]))
+        with torch.enable_grad():  # Captum needs gradients whatever the thread's grad mode
             lig = LayerIntegratedGradients(forward, embed)
-            attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
+            try:
+                attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
+            except Exception:
+                if short is None:
+                    raise
+                _refuse_short_path(model, "failed on")  # e.g. an operation this device lacks: once more, whole
+                short = None
+                seen.clear()
+                attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
+        with torch.no_grad():
+            for name, ref in (("x", ids), ("baseline", base)):
+                if name not in seen:  # a Captum that evaluates differently: one forward pass each
+                    forward(ref)
     except RuntimeError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed ({first}); try a smaller internal_batch_size "
@@ -287,13 +361,13 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
 
     token_scores = attrs.sum(dim=-1)[0].detach().float().cpu().tolist()
     # Captum's convergence delta, computed here: completeness gap sum(attr) - (F(x) - F(baseline)).
-    delta = sum(token_scores) - (f_x - f_base)
+    delta = sum(token_scores) - (seen["x"] - seen["baseline"])
     offsets = [tuple(o) for o in enc["offset_mapping"]]
     words = _merge_words(text, offsets, special, enc["word_ids"], token_scores)
     covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
-        score=float(torch.sigmoid(torch.tensor(f_x))),
+        score=float(torch.sigmoid(torch.tensor(seen["x"]))),
         covered_chars=covered if truncated and not skipped else len(text),
         truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]), skipped=skipped,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import weakref
 
 import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
 
+import rsad.explain
 from rsad import cls_forward
 from rsad.explain import explain
 from rsad.model import Classifier
@@ -20,11 +22,17 @@ def clf(tiny_model_dir) -> Classifier:
     return Classifier.load(tiny_model_dir, device="cpu", max_length=48)
 
 
+@pytest.fixture(autouse=True)
+def unchecked(monkeypatch):
+    """rsad.explain checks a model's short path once: each test starts with none checked."""
+    monkeypatch.setattr(rsad.explain, "_short_paths", weakref.WeakKeyDictionary())
+
+
 def test_logits_and_input_gradients_match_the_model(clf):
     model = clf.model.eval()
     short = cls_forward.for_model(model)
     assert short is not None
-    ids = torch.randint(1000, 20000, (3, 21))
+    ids = torch.randint(1000, 20000, (3, 21), generator=torch.Generator().manual_seed(0))
     ids[:, 0], ids[:, -1] = clf.tokenizer.cls_token_id, clf.tokenizer.sep_token_id
     emb = model.get_input_embeddings()(ids).detach()
 
@@ -51,9 +59,19 @@ def test_only_bert_classifiers_get_the_short_path():
     assert cls_forward.for_model(distil) is None
 
 
-def test_attributions_are_the_same_with_and_without_the_short_path(clf, monkeypatch):
-    short = explain(clf, TEXT, n_steps=8)
+def test_attributions_are_the_same_with_and_without_the_short_path(clf, monkeypatch, caplog):
+    real, calls = cls_forward.for_model, []
+
+    def counted(model):
+        f = real(model)
+        return lambda x: calls.append(len(x)) or f(x)
+
+    monkeypatch.setattr(cls_forward, "for_model", counted)
+    with caplog.at_level(logging.WARNING, logger="rsad.explain"):
+        short = explain(clf, TEXT, n_steps=8)
+    assert sum(calls) >= 8 and "full model" not in caplog.text  # the steps ran on the short path
     monkeypatch.setattr(cls_forward, "for_model", lambda model: None)
+    rsad.explain._short_paths.clear()
     full = explain(clf, TEXT, n_steps=8)
     assert [w.text for w in short.words] == [w.text for w in full.words]
     assert max(abs(a.score - b.score) for a, b in zip(short.words, full.words)) < 1e-4
@@ -70,8 +88,37 @@ def test_a_short_path_that_disagrees_is_not_used(clf, monkeypatch, caplog):
         return lambda x: 2.0 * f(x)  # a variant computing something else
 
     monkeypatch.setattr(cls_forward, "for_model", wrong)
+    rsad.explain._short_paths.clear()
     with caplog.at_level(logging.WARNING, logger="rsad.explain"):
         got = explain(clf, TEXT, n_steps=8)
     assert "full model" in caplog.text
     assert max(abs(a.score - b.score) for a, b in zip(got.words, expected.words)) < 1e-4
     assert got.delta == pytest.approx(expected.delta, abs=1e-4)
+
+
+def test_a_short_path_that_fails_is_not_used(clf, monkeypatch):
+    expected = explain(clf, TEXT, n_steps=8)
+    real = cls_forward.for_model
+    for when in ("check", "steps"):
+        def failing(model, when=when):
+            f = real(model)
+
+            def logits(x):
+                if when == "check" or torch.is_grad_enabled():  # "steps": fails in the integration only
+                    raise RuntimeError("an operation this device does not have")
+                return f(x)
+            return logits
+
+        monkeypatch.setattr(cls_forward, "for_model", failing)
+        rsad.explain._short_paths.clear()
+        got = explain(clf, TEXT, n_steps=8)
+        assert max(abs(a.score - b.score) for a, b in zip(got.words, expected.words)) < 1e-4, when
+        assert rsad.explain._short_paths[clf.model] is None  # refused for this model from now on
+
+
+def test_the_check_runs_once_per_model(clf, monkeypatch):
+    real, made = cls_forward.for_model, []
+    monkeypatch.setattr(cls_forward, "for_model", lambda model: made.append(model) or real(model))
+    for text in (TEXT, "check out my channel", TEXT):
+        explain(clf, text, n_steps=2)
+    assert made == [clf.model]
