@@ -26,18 +26,15 @@ from __future__ import annotations
 
 import html
 import logging
-import queue
-import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from rsad import cls_forward
+from rsad import cls_forward, pass_thread
 from rsad.errors import InputError, ModelError
 from rsad.model import anomaly_index
 
@@ -56,12 +53,6 @@ MAX_STEPS_PER_PASS = 64
 # ~150 KB per position for MiniLM, so 4,096 positions peak near 0.6 GB. A 60-token text still
 # runs its 50 steps in one pass; a 128-token one takes two.
 MAX_POSITIONS_PER_PASS = 4096
-# Every attribution pass runs on one thread (_PassThread). glibc gives each thread its own heap
-# arena and an arena keeps its peak: passes run from page threads and job threads left ~0.5 GB
-# each (a review session's server grew by gigabytes). Handing the memory back after every pass
-# cost ~0.14 s per case in page faults on the next one; on one thread the next pass reuses the
-# last one's memory, and it goes back to the OS once no pass has run for IDLE_RELEASE_SECONDS.
-IDLE_RELEASE_SECONDS = 30.0
 _RED = (220, 38, 38)  # toward anomaly
 _BLUE = (37, 99, 235)  # toward normal
 _MAX_ALPHA = 0.85  # the strongest word stays readable on its background
@@ -201,65 +192,9 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
     Computed on the attribution thread, without the caller's thread state (grad mode, autocast,
     current CUDA device): the model's own device decides.
     """
-    return _PASSES.run(_explain, clf, text, n_steps, internal_batch_size)
+    return pass_thread.run(_explain, clf, text, n_steps, internal_batch_size)
 
 
-class _PassThread:
-    """One daemon thread that runs the passes in turn and releases freed memory when idle.
-
-    A daemon, like the job threads that ask for passes: exiting does not wait for a pass.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if threading.current_thread() is self._thread:
-            return fn(*args)  # a pass asking for a pass would otherwise wait for itself
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="rsad-attributions", daemon=True)
-                self._thread.start()
-        future: Future = Future()
-        self._queue.put((future, fn, args))
-        return future.result()
-
-    def _loop(self) -> None:
-        holding = False  # memory of a finished pass that has not been released yet
-        while True:
-            try:
-                future, fn, args = self._queue.get(timeout=IDLE_RELEASE_SECONDS if holding else None)
-            except queue.Empty:
-                release_freed_memory()
-                holding = False
-                continue
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args))
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
-                    future.set_exception(exc)
-            del future, fn, args  # the finished pass's inputs and result are the caller's now
-            holding = True
-
-
-def release_freed_memory() -> None:
-    """Give freed memory back to the OS, every thread's arena (glibc only; elsewhere a no-op)."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            import ctypes
-
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
-_PASSES = _PassThread()
 # Each model's [CLS]-only path once checked against its own forward, or None where it was refused.
 # Checked once per model (~40 ms of small forward passes): the path computes the same products
 # for every input, so a variant that computes something else shows on the first text.
@@ -343,10 +278,10 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
             except Exception:
                 if short is None:
                     raise
-                _refuse_short_path(model, "failed on")  # e.g. an operation this device lacks: once more, whole
-                short = None
-                seen.clear()
+                short = None  # once more with the whole model; if that fails too (out of memory,
+                seen.clear()  # say), the short path was not the cause and stays for the next case
                 attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
+                _refuse_short_path(model, "failed on")  # e.g. an operation this device lacks
         with torch.no_grad():
             for name, ref in (("x", ids), ("baseline", base)):
                 if name not in seen:  # a Captum that evaluates differently: one forward pass each

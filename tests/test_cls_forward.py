@@ -11,6 +11,7 @@ from transformers import BertConfig, BertForSequenceClassification, DistilBertCo
 
 import rsad.explain
 from rsad import cls_forward
+from rsad.errors import ModelError
 from rsad.explain import explain
 from rsad.model import Classifier
 
@@ -122,3 +123,23 @@ def test_the_check_runs_once_per_model(clf, monkeypatch):
     for text in (TEXT, "check out my channel", TEXT):
         explain(clf, text, n_steps=2)
     assert made == [clf.model]
+
+
+def test_a_pass_failing_with_the_whole_model_too_keeps_the_short_path(clf, monkeypatch):
+    """Out of memory, say: not the short path's fault, so the next case still gets it."""
+    real, real_forward = cls_forward.for_model, clf.model.forward
+
+    def failing_in_steps(model):
+        f = real(model)
+        return lambda x: (_ for _ in ()).throw(RuntimeError("out of memory")) if torch.is_grad_enabled() else f(x)
+
+    def forward(*args, **kwargs):
+        if torch.is_grad_enabled():
+            raise RuntimeError("out of memory")
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(cls_forward, "for_model", failing_in_steps)
+    monkeypatch.setattr(clf.model, "forward", forward)
+    with pytest.raises(ModelError, match="out of memory"):
+        explain(clf, TEXT, n_steps=8)
+    assert rsad.explain._short_paths[clf.model] is not None

@@ -257,14 +257,15 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
     import threading
     import time
 
-    import rsad.explain as module
+    import rsad.explain
+    import rsad.pass_thread as module
 
     threads, released, errors = set(), [], []
-    real_forward = clf.model.forward
+    real_log_odds = rsad.explain._log_odds
 
-    def recording_forward(*args, **kwargs):
+    def recording_log_odds(*args, **kwargs):  # every forward pass of a pass ends here
         threads.add(threading.current_thread().name)
-        return real_forward(*args, **kwargs)
+        return real_log_odds(*args, **kwargs)
 
     def caller(text):
         try:
@@ -272,7 +273,7 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    monkeypatch.setattr(clf.model, "forward", recording_forward)
+    monkeypatch.setattr(rsad.explain, "_log_odds", recording_log_odds)
     monkeypatch.setattr(module, "IDLE_RELEASE_SECONDS", 1.0)
     monkeypatch.setattr(module, "release_freed_memory", lambda: released.append(threading.current_thread().name))
     callers = [threading.Thread(target=caller, args=(MIXED,)) for _ in range(3)]
@@ -291,11 +292,13 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
 
 
 def test_a_failing_pass_reaches_its_caller_and_the_next_pass_runs(clf, monkeypatch):
+    import rsad.explain
+
     def boom(*args, **kwargs):
         raise ValueError("bad shape")
 
     with monkeypatch.context() as m:
-        m.setattr(clf.model, "forward", boom)
+        m.setattr(rsad.explain, "_log_odds", boom)
         with pytest.raises(ModelError, match="bad shape"):
             explain(clf, "check out my channel", n_steps=2)
     assert explain(clf, "check out my channel", n_steps=2).words
