@@ -193,7 +193,7 @@ class ModelEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-JOB_STATUSES = ("queued", "running", "done", "failed")
+JOB_STATUSES = ("queued", "running", "done", "failed", "stopped")
 
 
 class TrainingJob(Base):
@@ -201,7 +201,7 @@ class TrainingJob(Base):
 
     __tablename__ = "training_jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')",
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'stopped')",
                         name="ck_training_jobs_status"),
     )
 
@@ -249,3 +249,31 @@ class AuditEvent(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerdictSubmission(Base):
+    """One submitted verdict form (bulk or single): its key makes a second press of the same
+    form write nothing. Inserted in the verdicts' own transaction; the primary key decides a
+    race between two presses on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "verdict_submissions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analyst: Mapped[str] = mapped_column(String(200))
+    cases: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A browser sign-in: the HttpOnly cookie holds a random token, this row its SHA-256, so a
+    sign-in survives a reload and a server restart until it expires or the user signs out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_name: Mapped[str] = mapped_column(String(200), index=True)
+    method: Mapped[str] = mapped_column(String(20), default="password")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -26,16 +26,16 @@ def _version(s, name, **kw):
 
 
 def test_migrations_create_the_schema_with_sqlite_pragmas(store, backend):
-    assert current_revision(store.engine) == "0004"
+    assert current_revision(store.engine) == "0005"
     assert store.engine.dialect.name == backend
     if backend != "sqlite":
-        assert upgrade(store.engine) == "0004"
+        assert upgrade(store.engine) == "0005"
         return
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
-    assert upgrade(store.engine) == "0004"  # idempotent
+    assert upgrade(store.engine) == "0005"  # idempotent
 
 
 def test_orm_matches_the_migrations(store):
@@ -174,3 +174,36 @@ def test_unusable_database_url_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(StateError, match="Cannot open or migrate"):
         upgrade(make_engine(f"sqlite:///{blocker}/sub/rsad.sqlite3"))
+
+
+def test_upgrade_from_the_previous_release_keeps_every_row(env, backend, monkeypatch):
+    """A store made at 0004 (the release before verdict submissions, web sessions and stopped
+    jobs), with a batch, a model, scores, a verdict and a failed job, upgrades to head whole."""
+    import os
+
+    from rsad.db import Store
+
+    engine = make_engine(os.environ["RSAD_DB_URL"])
+    assert upgrade(engine, "0004") == "0004"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO batches (id, name, file_name, sha256, uploader, row_count, created_at) "
+                          "VALUES (1, 'old', 'old.csv', 'x', 'ana', 1, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO cases (id, batch_id, external_id, text, meta, given_label) "
+                          "VALUES (1, 1, 'c1', 'some text', '{}', 1)"))
+        conn.execute(text("INSERT INTO verdicts (case_id, label, reason_code, note, analyst, created_at) "
+                          "VALUES (1, 'anomaly', 'spam', '', 'ana', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO training_jobs (status, params, done, total, message, log, error, "
+                          "created_by, created_at) VALUES ('failed', '{}', 0, 0, '', '', 'stopped by root', "
+                          "'root', CURRENT_TIMESTAMP)"))
+    engine.dispose()
+    store = Store()  # migrates to head, as the app and CLI do on start
+    try:
+        assert current_revision(store.engine) == "0005"
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM verdicts")).scalar() == 1
+            assert conn.execute(text("SELECT external_id FROM cases")).scalar() == "c1"
+            assert conn.execute(text("SELECT status FROM training_jobs")).scalar() == "failed"
+        with store.engine.begin() as conn:  # the new status is allowed now
+            conn.execute(text("UPDATE training_jobs SET status = 'stopped'"))
+    finally:
+        store.dispose()
