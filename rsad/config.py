@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
 TRUNCATIONS = ("head", "head_tail")  # how a version cuts long texts; rsad.model.kept_positions says how
 
+VERDICT_LABELS = ("anomaly", "normal", "unsure")
 DEFAULT_REASON_CODES = (
     "click farm/刷单",
     "fake review",
@@ -67,6 +68,8 @@ class Settings:
     login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
     login_lock_s: int = 300  # ... for this many seconds
     reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
+    # verdict labels that must come with a reason code, e.g. "anomaly"; empty: a reason is optional
+    require_reason_for: tuple[str, ...] = ()
 
     @property
     def base_model_path(self) -> str:
@@ -128,6 +131,10 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     precision = settings.score_precision.lower()
     if precision not in SCORE_PRECISIONS:
         raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use {', '.join(SCORE_PRECISIONS)}.")
+    unknown = [label for label in settings.require_reason_for if label not in VERDICT_LABELS]
+    if unknown:
+        raise ConfigError(f"RSAD_REQUIRE_REASON_FOR={','.join(unknown)!r}: use verdict labels "
+                          f"({', '.join(VERDICT_LABELS)}), separated by commas.")
     models_dir, users_file = (p if p.is_absolute() else PROJECT_ROOT / p
                               for p in (settings.models_dir, settings.users_file))
     return Settings(

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-VERDICT_LABELS = ("anomaly", "normal", "unsure")
+from rsad.config import VERDICT_LABELS  # noqa: F401 - re-exported; the settings check labels against it
+
 MODEL_STATUSES = ("candidate", "active", "retired")
 
 

@@ -205,6 +205,29 @@ def neighbour(session: Session, model_version_id: int, threshold: float, f: Queu
     return row[0] if row else None
 
 
+def position_of(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
+                case_id: int) -> int | None:
+    """Where ``case_id`` stands (0-based) in the queue, or None when the filters leave it out.
+
+    Used once when a URL names the open case (a reload, a shared link): one numbered pass
+    over the matching cases, in the queue's own order."""
+    f.check()
+    ordered = _ordered(_filtered(model_version_id, f), f, threshold).subquery()
+    ranked = select(ordered.c.id, func.row_number().over(order_by=_order_columns(ordered, f, threshold))
+                    .label("n")).subquery()
+    n = session.scalar(select(ranked.c.n).where(ranked.c.id == case_id))
+    return None if n is None else int(n) - 1
+
+
+def _order_columns(sub, f: QueueFilter, threshold: float) -> list:  # noqa: ANN001
+    """:func:`_ordered`'s order, on the columns of a subquery of :func:`_filtered`."""
+    if f.sort == "uncertain":
+        return [func.abs(sub.c.score - literal(threshold)), sub.c.id]
+    if f.sort == "newest":
+        return [sub.c.id.desc()]
+    return [sub.c.score.desc(), sub.c.id]
+
+
 def queue_ids(session: Session, model_version_id: int, threshold: float, f: QueueFilter,
               limit: int) -> list[int]:
     """The first ``limit`` case ids of the queue (no count, no row payload)."""

@@ -23,7 +23,7 @@ from rsad import store as q
 from rsad.db import Store
 from rsad.metrics import apply_temperature
 from rsad.errors import InputError, StateError, Superseded
-from rsad.orm import Batch, Case, Score, Verdict
+from rsad.orm import Batch, Case, Score, Verdict, VerdictSubmission
 from rsad.queue import QueueFilter
 
 EXPLAIN_STEPS = 50
@@ -129,30 +129,59 @@ def release_claims(store: Store, analyst: str) -> int:
 
 
 def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
-                    reason_code: str = "", note: str = "") -> int:
+                    reason_code: str = "", note: str = "", submission: str | None = None) -> int:
     """Append one verdict per case (one transaction), with the model and threshold in force.
 
-    Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them."""
+    Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them.
+    ``submission``: a key the form drew once; a second call with it records nothing and returns 0
+    (a double click, a resent form). A reason is only what the analyst chose: labels listed in
+    RSAD_REQUIRE_REASON_FOR are refused without one."""
     if not case_ids:
         raise InputError("Select at least one case.")
     if reason_code and reason_code not in store.settings.reason_codes:
         raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
-    with store.session() as s:
-        # Writing first takes SQLite's write lock before the claims are read.
-        claims.release(s, case_ids, analyst.strip())
-        held = claims.held_by_others(s, case_ids, analyst.strip())
-        if held:
-            cid, (who, until) = next(iter(held.items()))
-            ext = s.get(Case, cid).external_id
-            raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
-                             + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
-                             + ": pick other cases, or wait for their verdict.")
-        active = q.active_model(s)
-        for cid in case_ids:
-            q.add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
-                          model_version_id=active.id if active else None,
-                          threshold=active.threshold if active else None)
+    if not reason_code and label in store.settings.require_reason_for:
+        raise InputError(f"An {label} verdict needs a reason on this desk: choose one in the Reason box, "
+                         "then record it again.")
+    try:
+        with store.session() as s:
+            if submission is not None:
+                if s.get(VerdictSubmission, submission) is not None:
+                    return 0
+                # Written first: it takes SQLite's write lock, and a concurrent second press
+                # of the same form fails on the primary key instead of writing twice.
+                s.add(VerdictSubmission(key=submission, analyst=analyst.strip(), cases=len(case_ids)))
+                s.flush()
+            claims.release(s, case_ids, analyst.strip())
+            held = claims.held_by_others(s, case_ids, analyst.strip())
+            if held:
+                cid, (who, until) = next(iter(held.items()))
+                ext = s.get(Case, cid).external_id
+                raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
+                                 + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
+                                 + ": pick other cases, or wait for their verdict.")
+            active = q.active_model(s)
+            for cid in case_ids:
+                q.add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
+                              model_version_id=active.id if active else None,
+                              threshold=active.threshold if active else None)
+    except IntegrityError:
+        if submission is not None and _submitted(store, submission):
+            return 0  # the other press of this form won the race
+        raise
     return len(case_ids)
+
+
+def _submitted(store: Store, key: str) -> bool:
+    with store.session() as s:
+        return s.get(VerdictSubmission, key) is not None
+
+
+def queue_position(store: Store, f: QueueFilter, case_id: int) -> int | None:
+    """Where a case stands in the queue (0-based), or None when the filters leave it out."""
+    with store.session() as s:
+        active = q.require_active(s)
+        return qq.position_of(s, active.id, active.threshold, f, int(case_id))
 
 
 def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:

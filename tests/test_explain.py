@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from html.parser import HTMLParser
 
 import plotly.graph_objects as go
@@ -223,16 +224,35 @@ def test_top_words_figure(mixed):
     x = list(fig.data[0].x)
     assert len(x) == 5
     assert [abs(v) for v in x] == sorted((abs(v) for v in x), reverse=True)
-    assert abs(x[0]) == max(abs(w.score) for w in mixed.words)
+    totals: dict[str, float] = {}
+    for w in mixed.words:
+        totals[w.text.casefold()] = totals.get(w.text.casefold(), 0.0) + w.score
+    assert abs(x[0]) == pytest.approx(max(abs(v) for v in totals.values()))
     colours = list(fig.data[0].marker.color)
     assert all((c == "rgb(220, 38, 38)") == (v > 0) for c, v in zip(colours, x))
-    assert len(top_words_figure(mixed, k=100).data[0].x) == len(mixed.words)
+    assert len(top_words_figure(mixed, k=100).data[0].x) == len(totals)
 
 
-def test_repeated_words_get_their_own_bars():
-    expl = synthetic("spam spam ok", {"spam": 1.0, "ok": -0.5})
-    fig = top_words_figure(expl, k=3)
-    assert len(fig.data[0].x) == 3 and list(fig.layout.yaxis.ticktext) == ["spam", "spam", "ok"]
+def test_a_repeated_word_is_one_bar_with_its_count_and_total():
+    expl = synthetic("same same Same ok same", {"same": 0.25, "Same": 0.25, "ok": -0.5})
+    fig = top_words_figure(expl, k=5)
+    assert list(fig.layout.yaxis.ticktext) == ["same ×4", "ok"]
+    assert list(fig.data[0].x) == pytest.approx([1.0, -0.5])
+    assert fig.data[0].customdata[0][1] == 4  # the hover says how many times
+
+
+def test_a_long_text_opens_on_excerpts_around_its_strongest_words():
+    filler = "quiet browsing of garden tools " * 200  # ~6,200 characters
+    text = filler + "bought 40 identical vouchers in one minute " + filler
+    expl = synthetic(text, {"vouchers": 3.0})
+    out = explanation_html(text, expl)
+    excerpt, _, rest = out.partition('<details class="rsad-show-all">')
+    shown = html.unescape(re.sub(r"<[^>]+>", "", excerpt))
+    assert "vouchers" in shown and len(shown) < 600  # a few hundred characters around the word
+    assert "characters …]" in excerpt and f"Show all {len(text):,} characters" in rest
+    assert rest.count("garden") == text.count("garden")  # the whole text is one click away
+    short = explanation_html("ok then", synthetic("ok then", {"ok": 1.0}))
+    assert "<details" not in short
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t "])
