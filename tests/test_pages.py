@@ -132,17 +132,59 @@ def test_attributions_can_wait_for_the_verdict(review_store):
     assert any("once you have recorded your verdict" in i.value for i in at.info)
 
 
-def test_bulk_verdict(review_store):
+def test_bulk_verdict_lists_the_selected_cases_and_writes_once(review_store):
     at = app("review")
-    at.session_state["queue_table"] = {"selection": {"rows": [0, 1, 2], "columns": []}}
+    rows = triage.queue(review_store, triage.default_filter())["rows"]
+    # The page keeps the selection as case ids (the table's ticks are drawn from them).
+    at.session_state["_selected"] = {r["id"]: r["external_id"] for r in rows[:3]}
     at.run()
-    if not at.get("form") or not any("Bulk verdict" in m.value for m in at.markdown):
-        pytest.skip("this Streamlit's AppTest cannot set a dataframe selection")
+    box = next(m.value for m in at.markdown if "Bulk verdict" in m.value)
+    assert "3 selected cases" in box and all(r["external_id"] in box for r in rows[:3])
     at.radio(key="bulk_label").set_value("normal")
     at.selectbox(key="bulk_reason").set_value("benign")
+    key = at.session_state["_bulk_key"]
     at.button(key="bulk_submit").click().run()
     v = verdicts(review_store)
-    assert len(v) == 3 and set(v["label"]) == {"normal"}
+    assert len(v) == 3 and set(v["label"]) == {"normal"} and set(v["case_pk"]) == {r["id"] for r in rows[:3]}
+    assert not any("Bulk verdict" in m.value for m in at.markdown), "the selection is cleared after apply"
+    # The same submission again (a second click on the drawn form) writes nothing.
+    assert triage.record_verdicts(review_store, [r["id"] for r in rows[:3]], "normal", analyst="ana",
+                                  submission=key) == 0
+    assert len(verdicts(review_store)) == 3
+
+
+def test_a_keyboard_or_mouse_verdict_records_only_a_chosen_reason(review_store, monkeypatch):
+    at = app("review")
+    assert at.selectbox(key="verdict_reason").value is None  # no reason until one is chosen
+    at.button(key="verdict_normal").click().run()
+    at.selectbox(key="verdict_reason").set_value("spam")
+    at.button(key="verdict_anomaly").click().run()
+    assert at.selectbox(key="verdict_reason").value is None  # the next case starts without one
+    at.button(key="verdict_normal").click().run()
+    v = verdicts(review_store).sort_values("id")
+    assert list(v["reason_code"]) == ["", "spam", ""] and list(v["label"]) == ["normal", "anomaly", "normal"]
+
+
+def test_a_desk_can_require_a_reason_for_anomaly_verdicts(review_store, monkeypatch):
+    monkeypatch.setenv("RSAD_REQUIRE_REASON_FOR", "anomaly")
+    at = app("review")
+    at.button(key="verdict_anomaly").click().run()
+    assert any("needs a reason" in e.value for e in at.error)
+    assert verdicts(review_store).empty
+    at.button(key="verdict_normal").click().run()  # other labels stay optional
+    assert len(verdicts(review_store)) == 1
+
+
+def test_the_last_verdict_of_a_queue_has_its_toast_and_says_the_queue_is_done(review_store):
+    at = app("review")
+    rows = triage.queue(review_store, triage.default_filter())["rows"]
+    triage.record_verdicts(review_store, [r["id"] for r in rows[1:]], "normal", analyst="bo")
+    at.button(key="next_case").click().run()  # any rerun: 1 case left
+    assert "1 cases match" in at.caption[0].value or "1 case" in at.caption[0].value
+    at.button(key="verdict_anomaly").click().run()
+    assert any(rows[0]["external_id"] in t.value and "anomaly" in t.value for t in at.toast)
+    assert any("Queue done" in s.value for s in at.success)
+    assert not any("score the batch" in i.value for i in at.info)
 
 
 def test_labels_page_filters_agreement_and_export(review_store):
