@@ -72,8 +72,12 @@ def reason_denied(user: User | None, action: Action) -> str | None:
     rule = action.value
     if user is None:
         return f"{rule.doing} needs the {rule.role} role; you are not signed in. Sign in first."
-    return (f"{rule.doing} needs the {rule.role} role; you are signed in as {user.name} ({user.role}). "
-            f"Ask an admin to do it, or to give you the role (`rsad users add NAME --role {rule.role}`).")
+    return (f"{rule.doing} needs the {rule.role} role, and {user.name} is {_a(user.role)}. Ask an admin to "
+            f"do it, or to give you the role (`rsad users add NAME --role {rule.role}`).")
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 
 def authorize(user: User | None, action: Action) -> User:
