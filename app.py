@@ -12,7 +12,7 @@ import streamlit as st
 from views.common import bootstrap_job, get_store, show_error
 from views.login import account_box, announce_first_admin, signed_in_user
 from views.jobs_panel import job_panel
-from rsad import api
+from rsad import api, policies
 from rsad.errors import RsadError
 from rsad.jobs import BackgroundJob
 
@@ -71,7 +71,9 @@ with st.sidebar:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
         st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
     job_panel(store, compact=True)  # the retraining job, live on every page
-    st.caption(f"Device: {device} · Store: {store.location}")
+    # Where the store lives (a path, a database host) is for admins; the device is for everyone.
+    shown = f" · Store: {store.location}" if policies.allowed(user, policies.Action.SEE_STORE_LOCATION) else ""
+    st.caption(f"Device: {device}{shown}")
 
 page = st.navigation([
     st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rsad import store as q
+from rsad.auth import User
 from rsad.config import Settings, get_settings
 from rsad.csvsafe import to_safe_csv
 from rsad.db import Store
@@ -65,11 +66,13 @@ def overview(store: Store) -> dict[str, Any]:
         }
 
 
-def delete_batch(store: Store, ref: str | int, *, actor: str, confirm: str | None = None) -> dict[str, Any]:
-    """Delete a batch with everything recorded on it (verdicts too).
+def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | None = None) -> dict[str, Any]:
+    """Delete a batch with everything recorded on it (verdicts too); admins only.
 
     ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
-    from rsad import audit
+    from rsad import audit, policies
+
+    actor = policies.authorize(user, policies.Action.DELETE_BATCH).name
 
     with store.session() as s:
         name = q.get_batch(s, ref).name
@@ -246,11 +249,11 @@ def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
             "report": classification_report(y, scores, thr), "scores": scores, "labels": y}
 
 
-def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
-    """Make a candidate active (recorded); see :mod:`rsad.lifecycle` for rescoring."""
+def promote(store: Store, name: str, *, user: User, reason: str) -> dict[str, Any]:
+    """Make a candidate active (recorded; admins only); see :mod:`rsad.lifecycle` for rescoring."""
     from rsad.lifecycle import promote as promote_version
 
-    return promote_version(store, name, actor=actor, reason=reason)
+    return promote_version(store, name, user=user, reason=reason)
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
@@ -273,6 +276,30 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     tmp.replace(out)
     return {"path": str(out), "rows": len(df),
             "anomalies": int(df["is_anomaly"].sum()) if len(df) else 0}
+
+
+def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
+    """The current labels as a file's bytes ("csv" or "parquet"), for ``user`` only.
+
+    The Labels page builds its download with this on click, in Streamlit's download thread
+    (which has no page to ask who is signed in), so the check happens here, on the user as the
+    user file has them at that moment: a user removed or demoted since the page rendered gets
+    nothing.
+    """
+    import io
+
+    from rsad import policies
+
+    policies.authorize(policies.refreshed(store.settings, user), policies.Action.EXPORT_LABELS)
+    if fmt not in {"csv", "parquet"}:
+        raise InputError(f"Export as csv or parquet, not {fmt!r}.")
+    with store.session() as s:
+        df = labels_frame(q.current_labels(s))
+    if fmt == "csv":
+        return to_safe_csv(df)  # texts starting with = + - @ must not run in a spreadsheet
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 def labels_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Who is signed in, and what their role allows.
+"""Who is signed in, and with which role (what a role allows is decided in :mod:`rsad.policies`).
 
 Two ways in. With Streamlit's OIDC login configured (an ``[auth]`` section in
 ``.streamlit/secrets.toml``) the identity is the provider's email claim. Otherwise the local
@@ -49,14 +49,7 @@ _dummy_hash: list[str] = []  # verified for unknown names so they take as long a
 class User:
     name: str
     role: str
-    method: str = "password"  # password | oidc
-
-    def can(self, role: str) -> bool:
-        return ROLES.index(self.role) >= ROLES.index(role)
-
-
-def allows(user: User | None, role: str) -> bool:
-    return user is not None and user.can(role)
+    method: str = "password"  # password | oidc | cli; what a role may do: rsad.policies
 
 
 def normalize_name(raw: str) -> str:

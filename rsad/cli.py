@@ -2,11 +2,16 @@
 
 Each command's help is its function's docstring. Heavy libraries (torch, transformers) are
 imported inside the commands that need them, so `rsad --help` and `rsad models` stay quick.
+
+Who a command acts as (see :func:`acting_user`): the operator at the server's shell is an admin,
+``cli:<login>``; ``--as NAME`` or ``RSAD_USER=NAME`` acts as that user of the user file, with
+that user's role. Either way every action goes through :mod:`rsad.policies`, as on the pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,13 +20,51 @@ from pathlib import Path
 from rsad import cli_users
 from rsad import cli_models
 from rsad.config import TRUNCATIONS
-from rsad.errors import RsadError
+from rsad.errors import NotFoundError, RsadError
 
 
 def _store():
     from rsad.api import open_store
 
     return open_store()
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "cli"
+
+
+def acting_user(args: argparse.Namespace):  # noqa: ANN201 - rsad.auth.User, imported lazily
+    """Who this command acts as.
+
+    ``--as NAME`` (or ``RSAD_USER=NAME``): that user of the user file, with its role, so an
+    analyst's promote is refused here exactly as on the pages. Otherwise the operator at the
+    server's shell, as the admin ``cli:<login>``: shell access to the store and the user file
+    already holds every power an admin has, so refusing it would protect nothing.
+    """
+    from rsad.auth import User, normalize_name, users_file
+    from rsad.config import get_settings
+
+    name = (getattr(args, "as_user", None) or os.environ.get("RSAD_USER", "")).strip()
+    if not name:
+        return User(f"cli:{_login()}", "admin", "cli")
+    name = normalize_name(name)
+    entry = users_file(get_settings()).get(name)
+    if entry is None:
+        raise NotFoundError(f"No user {name!r} to act as (--as / RSAD_USER): see `rsad users list`, "
+                            "or leave both unset to act as the shell's admin.")
+    return User(name, entry["role"], "cli")
+
+
+def authorized(args: argparse.Namespace, action: str):  # noqa: ANN201
+    """The acting user, if rsad.policies lets them do ``action`` (an Action name); else AccessError."""
+    from rsad import policies
+
+    return policies.authorize(acting_user(args), policies.Action[action])
 
 
 def _columns(args: argparse.Namespace):
@@ -78,6 +121,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     """Validate and store a batch file (CSV, TSV, JSONL, Parquet) or an event log (--events)."""
     from rsad.api import ingest_file
 
+    authorized(args, "UPLOAD")
     info = ingest_file(_store(), args.file, name=args.name, uploader=args.uploader,
                        columns=_columns(args), events=args.events)
     print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
@@ -89,6 +133,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     """Score a batch (name or id) with a model version (the active one by default)."""
     from rsad.api import get_version, load_classifier, score_batch
 
+    authorized(args, "UPLOAD")
     store = _store()
     info = score_batch(store, args.batch, model=args.model, progress=_Bar())
     print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
@@ -117,6 +162,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     if bool(args.data) == bool(args.from_store):
         raise RsadError("Give exactly one of --data FILE or --from-store.")
+    user = authorized(args, "START_RETRAINING")
     store = _store()
     if args.from_store:
         cli_models.train_from_store(store, args)
@@ -129,7 +175,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                          seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate,
                          truncation=args.truncation or start_truncation(store, args.init_from))
     info = train_file(store, args.data, columns=_columns(args), split=_split(args), config=config,
-                      created_by=args.by, progress=_Bar("steps"))
+                      created_by=user.name, progress=_Bar("steps"))
     cli_models.print_version(info)
 
 
@@ -150,6 +196,7 @@ def cmd_export_labels(args: argparse.Namespace) -> None:
     """Write the current labels (seed labels + latest verdicts) to CSV or Parquet, ready for `rsad train`."""
     from rsad.api import export_labels
 
+    authorized(args, "EXPORT_LABELS")
     info = export_labels(_store(), args.out)
     print(f"Wrote {info['rows']:,} labels ({info['anomalies']:,} anomalies) to {info['path']}.")
 
@@ -180,11 +227,11 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
     as much as 5 false alarms) | capacity=300 (cases the team reviews a day, against the latest
     batch, or --daily-volume).
     """
-    import getpass
-
     from rsad import thresholds as th
 
     chosen = th.parse_pick(args.pick)
+    # Refused before the evaluation, not after it; th.save checks again.
+    user = authorized(args, "SAVE_THRESHOLD") if args.save else None
     store = _store()
     rep = th.report(store, args.model, progress=_Bar("cases"))
     ev = rep.eval
@@ -226,8 +273,8 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
         raise RsadError(f"The picker {chosen.label} gave no threshold (see above).")
     print(f"\nChosen ({chosen.label}): threshold {picked[chosen]:.4f}.")
     if args.save:
-        out = th.save(store, rep.version["name"], picked[chosen], by=args.by or getpass.getuser(),
-                      method=chosen.label, reason=args.reason)
+        out = th.save(store, rep.version["name"], picked[chosen], user=user, method=chosen.label,
+                      reason=args.reason)
         print(f"Saved: {out['model']} threshold {out['old']:.4f} -> {out['new']:.4f}.")
 
 
@@ -237,7 +284,7 @@ def cmd_delete_batch(args: argparse.Namespace) -> None:
 
     if not args.yes:
         raise RsadError(f"This deletes batch {args.batch!r} with its verdicts: add --yes to confirm.")
-    info = delete_batch(_store(), args.batch, actor="cli")
+    info = delete_batch(_store(), args.batch, user=acting_user(args))
     print(f"Deleted batch {info['name']!r}: {info['cases']:,} cases, {info['verdicts']:,} verdicts.")
 
 
@@ -261,6 +308,9 @@ def _add_columns(p: argparse.ArgumentParser, split: bool = False) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rsad", description=__doc__.splitlines()[0])
+    parser.add_argument("--as", dest="as_user", metavar="NAME",
+                        help="act as this user of the user file, with its role (default: $RSAD_USER, "
+                             "else the shell's admin cli:<login>); recorded as who did it")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], None]) -> argparse.ArgumentParser:
@@ -295,7 +345,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--lr", type=float, help="learning rate (default 5e-5)")
     p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
-    cli_models.by_option(p)
     _add_columns(p, split=True)
     p = add("evaluate", cmd_evaluate)
     p.add_argument("--data", type=Path, required=True, help="labeled file in the batch schema")
@@ -312,7 +361,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segment", help="also show numbers per value of this metadata column")
     p.add_argument("--save", action="store_true", help="store the chosen threshold on the version")
     p.add_argument("--reason", default="", help="why (kept in the threshold history)")
-    p.add_argument("--by", help="who is saving (default: your login name)")
     cli_models.add_commands(sub, add)
     p = add("delete-batch", cmd_delete_batch)
     p.add_argument("batch", help="batch name or id")

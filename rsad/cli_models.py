@@ -23,14 +23,10 @@ def Bar(unit: str | None):  # noqa: ANN201, N802 - the CLI's progress line
     return _Bar(unit)
 
 
-def by_option(p: argparse.ArgumentParser) -> None:
-    import getpass
+def user_(args: argparse.Namespace):  # noqa: ANN201 - who the command acts as (rsad.cli.acting_user)
+    from rsad.cli import acting_user
 
-    try:
-        me = getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        me = "cli"
-    p.add_argument("--by", default=me, help="who does this (default: your login, %(default)s)")
+    return acting_user(args)
 
 
 def _print_training_set(ts) -> None:  # noqa: ANN001
@@ -48,6 +44,7 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
     from rsad import retrain
     from rsad.trainset import assemble
 
+    user = user_(args)  # rsad.cli.cmd_train refused anyone who may not, retrain.start checks again
     ts = assemble(store)
     _print_training_set(ts)
     ts.table()  # refuses an empty set before a job is recorded
@@ -57,7 +54,7 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
                                    batch_size=args.batch_size, seed=args.seed,
                                    learning_rate=args.lr or defaults.learning_rate,
                                    truncation=args.truncation or "")  # empty: as the start version
-    job = retrain.start(store, params, created_by=args.by, spawn=args.background)
+    job = retrain.start(store, params, user=user, spawn=args.background)
     if args.background:
         print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
               "Follow it with `rsad jobs` or in the app's sidebar.")
@@ -134,17 +131,17 @@ def cmd_compare(args: argparse.Namespace) -> None:
             print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  {r['text'][:60]!r}")
 
 
-def _rescore_after(store, args: argparse.Namespace) -> None:  # noqa: ANN001
+def _rescore_after(store, user, args: argparse.Namespace) -> None:  # noqa: ANN001
     if args.no_rescore:
         print("Not rescored: run `rsad rescore` to score the queue with the new active version.")
     else:
-        _rescore(store)
+        _rescore(store, user)
 
 
-def _rescore(store) -> None:  # noqa: ANN001
+def _rescore(store, user) -> None:  # noqa: ANN001
     from rsad.lifecycle import rescore
 
-    out = rescore(store, progress=Bar("cases"))
+    out = rescore(store, user=user, progress=Bar("cases"))
     print(f"Rescored {out['scored']:,} cases with {out['model']} ({out['unreviewed']:,} unreviewed first, "
           f"then {out['reviewed']:,} reviewed) in {out['seconds']:.0f} s.")
 
@@ -152,31 +149,31 @@ def _rescore(store) -> None:  # noqa: ANN001
 def cmd_promote(args: argparse.Namespace) -> None:
     """Make a candidate the active version (the current one is retired, not deleted), then rescore.
 
-    Recorded in the registry history with who (--by) and why (--reason)."""
+    Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
     from rsad.lifecycle import promote
 
-    store = store_()
-    info = promote(store, args.version, actor=args.by, reason=args.reason)
+    store, user = store_(), user_(args)
+    info = promote(store, args.version, user=user, reason=args.reason)
     print(f"{info['name']} is now active (threshold {info['threshold']:.3f}); "
           f"{info['previous'] or 'no version'} retired.")
-    _rescore_after(store, args)
+    _rescore_after(store, user, args)
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:
     """Make a retired version active again (the current one is retired), then rescore.
 
-    Recorded in the registry history with who (--by) and why (--reason)."""
+    Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
     from rsad.lifecycle import rollback
 
-    store = store_()
-    info = rollback(store, args.version, actor=args.by, reason=args.reason)
+    store, user = store_(), user_(args)
+    info = rollback(store, args.version, user=user, reason=args.reason)
     print(f"Rolled back to {info['name']} (threshold {info['threshold']:.3f}); {info['previous']} retired.")
-    _rescore_after(store, args)
+    _rescore_after(store, user, args)
 
 
 def cmd_rescore(args: argparse.Namespace) -> None:
-    """Score every case the active version has not scored yet (unreviewed first); resumable."""
-    _rescore(store_())
+    """Score every case the active version has not scored yet (unreviewed first); resumable. Admins only."""
+    _rescore(store_(), user_(args))
 
 
 def cmd_jobs(args: argparse.Namespace) -> None:
@@ -216,7 +213,7 @@ def cmd_jobs_stop(args: argparse.Namespace) -> None:
     """Stop a running training job (it is marked failed and leaves no version behind)."""
     from rsad.retrain import stop
 
-    job = stop(store_(), args.job_id, actor=args.by)
+    job = stop(store_(), args.job_id, user=user_(args))
     print(f"Asked training job {job['id']} (pid {job['pid']}) to stop.")
 
 
@@ -233,7 +230,6 @@ def add_commands(sub, add: Callable) -> None:  # noqa: ANN001
         p.add_argument("version")
         p.add_argument("--reason", default="", help="why (kept in the history; required)")
         p.add_argument("--no-rescore", action="store_true", help="do not rescore the store afterwards")
-        by_option(p)
     add("rescore", cmd_rescore)
     p = add("jobs", cmd_jobs)
     p.add_argument("--limit", type=int, default=10)
@@ -243,6 +239,5 @@ def add_commands(sub, add: Callable) -> None:  # noqa: ANN001
     run.set_defaults(func=cmd_jobs_run)
     stop = jobs.add_parser("stop", help=cmd_jobs_stop.__doc__, description=cmd_jobs_stop.__doc__)
     stop.add_argument("job_id", type=int)
-    by_option(stop)
     stop.set_defaults(func=cmd_jobs_stop)
 

@@ -16,6 +16,14 @@ def _users():  # noqa: ANN202
     return users_file(get_settings())
 
 
+def _admin(args: argparse.Namespace):  # noqa: ANN202
+    """The acting user (rsad.cli.acting_user), if they may manage users; otherwise AccessError."""
+    from rsad import policies
+    from rsad.cli import acting_user
+
+    return policies.authorize(acting_user(args), policies.Action.MANAGE_USERS)
+
+
 def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
@@ -34,6 +42,7 @@ def cmd_add(args: argparse.Namespace) -> None:
     """Add a user with a role (asks for the password; --sso: signs in with single sign-on only)."""
     from rsad.auth import check_password, normalize_name
 
+    _admin(args)
     name = normalize_name(args.name)
     if args.sso:
         if not (args.email or "@" in name):
@@ -51,6 +60,7 @@ def cmd_list(args: argparse.Namespace) -> None:
     from rsad.auth import lock_state
     from rsad.db import Store
 
+    _admin(args)
     users = _users().load()
     if not users:
         print(f"No users in {_users().path}: add one with `rsad users add NAME --role admin`.")
@@ -68,6 +78,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 def cmd_remove(args: argparse.Namespace) -> None:
     """Remove a user (their verdicts stay, under their name)."""
+    _admin(args)
     _users().remove(args.name)
     print(f"Removed {args.name!r}.")
 
@@ -76,6 +87,7 @@ def cmd_passwd(args: argparse.Namespace) -> None:
     """Set a user's password (asks for it, or reads --password-stdin)."""
     from rsad.auth import check_password
 
+    _admin(args)
     _users().set_password(args.name, check_password(_read_password(args)))
     print(f"Password of {args.name!r} changed.")
 
@@ -85,7 +97,7 @@ def cmd_unlock(args: argparse.Namespace) -> None:
     from rsad.auth import unlock
     from rsad.db import Store
 
-    unlock(Store(), args.name, actor="cli")
+    unlock(Store(), args.name, actor=_admin(args).name)
     print(f"{args.name!r} may sign in again.")
 
 

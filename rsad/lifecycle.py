@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import case, exists, func, select
 
-from rsad import api
+from rsad import api, policies
 from rsad import store as q
+from rsad.auth import User
 from rsad.db import Store
 from rsad.errors import InputError, StateError
 from rsad.orm import Case, ModelEvent, ModelVersion, Score, Verdict
@@ -24,6 +25,7 @@ ACTIONS = {"promote": "candidate", "rollback": "retired"}  # action -> status it
 
 
 def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) -> dict[str, Any]:
+    """The switch itself; callers have authorized ``actor`` (a user's name) for ``action``."""
     with store.session() as s:
         version = q.get_model_version(s, name)
         if version.status == "active":
@@ -45,13 +47,15 @@ def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) ->
     return info
 
 
-def promote(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
-    """Make a candidate the active version; the old active one is retired."""
+def promote(store: Store, name: str, *, user: User, reason: str) -> dict[str, Any]:
+    """Make a candidate the active version (admins only); the old active one is retired."""
+    actor = policies.authorize(user, policies.Action.PROMOTE).name
     return _switch(store, name, "promote", actor=actor, reason=reason)
 
 
-def rollback(store: Store, name: str, *, actor: str, reason: str) -> dict[str, Any]:
-    """Make a retired version active again; the current active one is retired."""
+def rollback(store: Store, name: str, *, user: User, reason: str) -> dict[str, Any]:
+    """Make a retired version active again (admins only); the current active one is retired."""
+    actor = policies.authorize(user, policies.Action.ROLLBACK).name
     return _switch(store, name, "rollback", actor=actor, reason=reason)
 
 
@@ -89,13 +93,15 @@ def rescore_status(store: Store) -> dict[str, Any] | None:
     return {"model": active.name, "unreviewed": int(total) - reviewed, "reviewed": reviewed}
 
 
-def rescore(store: Store, *, progress: ProgressFn = no_progress, classifier: Any = None,
+def rescore(store: Store, *, user: User, progress: ProgressFn = no_progress, classifier: Any = None,
             chunk: int = api.SCORE_CHUNK) -> dict[str, Any]:
-    """Score every case the active version has no score for, unreviewed ones first.
+    """Score every case the active version has no score for, unreviewed ones first (admins only:
+    it changes the scores every analyst's queue is ordered by).
 
     Each chunk is committed on its own: stopping half-way keeps what was done, and running
     again continues from there.
     """
+    policies.authorize(user, policies.Action.RESCORE)
     status = rescore_status(store)
     if status is None:
         raise StateError("There is no active model to rescore with.")

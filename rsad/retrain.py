@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from rsad import api
+from rsad import api, policies
+from rsad.auth import User
 from rsad.config import PROJECT_ROOT, TRUNCATIONS
 from rsad.db import Store
 from rsad.errors import InputError, NotFoundError, StateError
@@ -217,8 +218,9 @@ def init_from(store: Store, params: RetrainParams) -> str | None:
     return api.get_version(store, params.start_from)["name"]
 
 
-def start(store: Store, params: RetrainParams, *, created_by: str, spawn: bool = True) -> dict[str, Any]:
-    """Queue a retraining job and (with ``spawn``) start its detached runner process."""
+def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True) -> dict[str, Any]:
+    """Queue a retraining job and (with ``spawn``) start its detached runner process (admins only)."""
+    created_by = policies.authorize(user, policies.Action.START_RETRAINING).name
     params.check()
     if not created_by.strip():
         raise InputError("Say who you are (analyst name) before you start a retraining job.")
@@ -244,10 +246,11 @@ def start(store: Store, params: RetrainParams, *, created_by: str, spawn: bool =
     return get(store, job_id)
 
 
-def stop(store: Store, job_id: int, *, actor: str) -> dict[str, Any]:
+def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
     """Ask a running job's process to stop (SIGTERM); it marks itself failed and cleans up."""
     import signal
 
+    actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
     job = get(store, job_id)
     if job["status"] not in LIVE:
         raise StateError(f"Training job {job_id} is {job['status']}: nothing to stop.")

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
+from rsad import policies
+from rsad.auth import User
 from rsad.errors import InputError
 from rsad.metrics import at_threshold, max_f1_threshold
 
@@ -258,11 +260,13 @@ def calibration(rep: Report) -> dict[str, Any]:
             "after": reliability(rep.labels, apply_temperature(rep.scores, t))}
 
 
-def save(store: Any, model: str | None, threshold: float, *, by: str, method: str = "manual",
+def save(store: Any, model: str | None, threshold: float, *, user: User, method: str = "manual",
          reason: str = "") -> dict[str, Any]:
-    """Store a new threshold on a version (one transaction with its history entry)."""
+    """Store a new threshold on a version (one transaction with its history entry); admins only,
+    since it decides what every analyst's queue flags."""
     from rsad import store as q
 
+    by = policies.authorize(user, policies.Action.SAVE_THRESHOLD).name
     with store.session() as s:
         version = q.get_model_version(s, model)
         change = q.set_threshold(s, version, threshold, changed_by=by, method=method, reason=reason)
@@ -271,10 +275,12 @@ def save(store: Any, model: str | None, threshold: float, *, by: str, method: st
     return out
 
 
-def save_temperature(store: Any, model: str | None, temperature: float | None) -> None:
-    """Store (or clear, with None) the calibration temperature the case view applies to scores."""
+def save_temperature(store: Any, model: str | None, temperature: float | None, *, user: User) -> None:
+    """Store (or clear, with None) the calibration temperature the case view applies to scores
+    (admins only: every analyst sees the calibrated probability)."""
     from rsad import store as q
 
+    policies.authorize(user, policies.Action.SAVE_TEMPERATURE)
     if temperature is not None and not 0.05 <= temperature <= 20:
         raise InputError(f"A temperature between 0.05 and 20 was expected (got {temperature}).")
     with store.session() as s:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from rsad import auth
+from rsad import auth, policies
 from rsad.api import open_store
 from rsad.audit import events
 from rsad.errors import AccessError, InputError, NotFoundError, StateError
@@ -41,8 +41,8 @@ def test_user_file_keeps_salted_argon2_hashes_only(store, users):
 
 def test_sign_in_checks_the_password_and_records_every_attempt(store, users, caplog):
     user = auth.sign_in(store, " Ana ", users["ana"])
-    assert user == auth.User("ana", "analyst", "password") and not user.can("admin")
-    assert auth.sign_in(store, "root", users["root"]).can("admin")
+    assert user == auth.User("ana", "analyst", "password") and not policies.has_role(user, "admin")
+    assert policies.has_role(auth.sign_in(store, "root", users["root"]), "admin")
     caplog.set_level(logging.INFO, logger="rsad.auth")
     # A wrong password and an unknown name get the same answer: no user enumeration.
     for name, password in (("ana", "not-her-password"), ("mallory", "whatever-pass")):

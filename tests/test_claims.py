@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from rsad import api, claims, triage
 from rsad import store as q
+from rsad.auth import User
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.ingest import load_batch
 from rsad.orm import CaseClaim, utcnow
@@ -138,8 +139,8 @@ def test_deleting_a_batch_cascades_to_everything_on_it(store, cases):
     triage.record_verdicts(store, cases[:2], "anomaly", analyst="ana")
     triage.claim_case(store, cases[2], "bo")
     with pytest.raises(InputError, match="Type the batch name 'k' exactly"):
-        api.delete_batch(store, "k", actor="root", confirm="K ")
-    info = api.delete_batch(store, "k", actor="root", confirm="k")
+        api.delete_batch(store, "k", user=User("root", "admin"), confirm="K ")
+    info = api.delete_batch(store, "k", user=User("root", "admin"), confirm="k")
     assert (info["cases"], info["verdicts"]) == (6, 2)
     with store.session() as s:
         counts = {t: s.scalar(text(f"SELECT count(*) FROM {t}"))

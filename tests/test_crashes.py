@@ -96,7 +96,7 @@ def _active(store) -> list[str]:
 
 def test_kill_during_promotion_keeps_exactly_one_active_version(store, tmp_path):
     _two_versions(store, tmp_path)
-    promote = ["-m", "rsad.cli", "promote", "v2", "--reason", "crash test", "--by", "admin", "--no-rescore"]
+    promote = ["-m", "rsad.cli", "promote", "v2", "--reason", "crash test", "--no-rescore"]
     kill_at("promote:old-retired", promote)
     intact(store)
     assert _active(store) == ["v1"]  # the retirement of v1 was rolled back with the rest

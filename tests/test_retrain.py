@@ -15,6 +15,7 @@ from sqlalchemy import text, update
 from conftest import tiny_table
 from rsad import api, lifecycle, retrain, triage
 from rsad import store as q
+from rsad.auth import User
 from rsad.errors import InputError, StateError
 from rsad.ingest import load_batch
 from rsad.orm import TrainingJob, utcnow
@@ -22,6 +23,11 @@ from rsad.registry import read_card
 from rsad.trainset import TRAINING_SET_FILE, assemble
 
 TINY = retrain.RetrainParams(epochs=1, max_length=32)
+
+
+def admin(name: str) -> User:
+    """Whoever starts, promotes or rolls back here acts as an admin (tests/test_policies.py: others may not)."""
+    return User(name, "admin")
 
 
 def _env(root: Path) -> dict[str, str]:
@@ -80,7 +86,7 @@ def trained(tmp_path_factory, tiny_model_dir):
                 q.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
             q.add_verdict(s, ids["q001"], "normal", analyst="bo")  # a conflict: tie, bo's is the latest
         expected = assemble(store)
-        job = retrain.start(store, TINY, created_by="ana")
+        job = retrain.start(store, TINY, user=admin("ana"))
         seen = _wait(store, job["id"], lambda j: j["status"] == "done")
         yield {"store": store, "job": job, "seen": seen, "expected": expected, "root": root}
         store.dispose()
@@ -168,8 +174,8 @@ def test_promote_rescore_and_rollback(trained):
         for cid, label in s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'")).all():
             q.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
     with pytest.raises(InputError, match="Give a reason"):
-        lifecycle.promote(store, "v2", actor="ana", reason=" ")
-    info = lifecycle.promote(store, "v2", actor="ana", reason="better PR-AUC on held-out cases")
+        lifecycle.promote(store, "v2", user=admin("ana"), reason=" ")
+    info = lifecycle.promote(store, "v2", user=admin("ana"), reason="better PR-AUC on held-out cases")
     assert info["status"] == "active" and info["previous"] == "v1"
     assert {v["name"]: v["status"] for v in api.list_versions(store)} == {"v1": "retired", "v2": "active"}
     pending = lifecycle.rescore_status(store)
@@ -177,26 +183,26 @@ def test_promote_rescore_and_rollback(trained):
     # Interrupted after one chunk: what it scored is kept, and it was unreviewed cases.
     clf = _StopAfterFirstChunk(api.load_classifier(store, api.get_version(store, "v2")))
     with pytest.raises(KeyboardInterrupt):
-        lifecycle.rescore(store, classifier=clf, chunk=5)
+        lifecycle.rescore(store, user=admin("ana"), classifier=clf, chunk=5)
     after = lifecycle.rescore_status(store)
     assert after["unreviewed"] == pending["unreviewed"] - 5 and after["reviewed"] == pending["reviewed"]
     seen = []
-    out = lifecycle.rescore(store, chunk=20, progress=lambda d, t, m: seen.append((d, t)))
+    out = lifecycle.rescore(store, user=admin("ana"), chunk=20, progress=lambda d, t, m: seen.append((d, t)))
     assert out["scored"] == after["unreviewed"] + after["reviewed"] and seen[-1][0] == seen[-1][1]
     assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     page = triage.queue(store, triage.default_filter(status="all"), limit=200)
     assert page["model"] == "v2" and page["total"] == 48 + 24
 
     with pytest.raises(StateError, match="already the active"):
-        lifecycle.promote(store, "v2", actor="ana", reason="again")
+        lifecycle.promote(store, "v2", user=admin("ana"), reason="again")
     with pytest.raises(StateError, match="rollback"):
-        lifecycle.promote(store, "v1", actor="ana", reason="back")
+        lifecycle.promote(store, "v1", user=admin("ana"), reason="back")
     _register_tiny(store, Path(api.get_version(store, "v1")["folder"]), "v3")  # a candidate
     with pytest.raises(StateError, match="never active"):
-        lifecycle.rollback(store, "v3", actor="bo", reason="x")
-    info = lifecycle.rollback(store, "v1", actor="bo", reason="v2 flags too many on the morning batch")
+        lifecycle.rollback(store, "v3", user=admin("bo"), reason="x")
+    info = lifecycle.rollback(store, "v1", user=admin("bo"), reason="v2 flags too many on the morning batch")
     assert info["previous"] == "v2" and api.active_version(store)["name"] == "v1"
-    assert lifecycle.rescore(store)["model"] == "v1"
+    assert lifecycle.rescore(store, user=admin("ana"))["model"] == "v1"
     assert lifecycle.rescore_status(store)["unreviewed"] == 0
     events = lifecycle.history(store)
     assert [(e["action"], e["version"], e["previous_active"], e["by"]) for e in events[:2]] == [
@@ -206,16 +212,16 @@ def test_promote_rescore_and_rollback(trained):
 
 def test_one_job_at_a_time_and_silent_jobs_fail(store):
     _ingest(store, _labeled(16, "s"), "seed")
-    job = retrain.start(store, TINY, created_by="ana", spawn=False)
+    job = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     assert job["status"] == "queued"
     with pytest.raises(StateError, match="one job at a time"):
-        retrain.start(store, TINY, created_by="bo", spawn=False)
+        retrain.start(store, TINY, user=admin("bo"), spawn=False)
     with pytest.raises(StateError, match="no active version"):
-        retrain.start(store, retrain.RetrainParams(start_from="active"), created_by="bo", spawn=False)
+        retrain.start(store, retrain.RetrainParams(start_from="active"), user=admin("bo"), spawn=False)
     with pytest.raises(InputError, match="Max length"):
-        retrain.start(store, retrain.RetrainParams(max_length=4), created_by="bo", spawn=False)
+        retrain.start(store, retrain.RetrainParams(max_length=4), user=admin("bo"), spawn=False)
     with pytest.raises(InputError, match="truncation 'tail'"):
-        retrain.start(store, retrain.RetrainParams(truncation="tail"), created_by="bo", spawn=False)
+        retrain.start(store, retrain.RetrainParams(truncation="tail"), user=admin("bo"), spawn=False)
     models = store.settings.models_dir
     mine, other = models / f".v1-job{job['id']}-abc", models / ".v1-job999-xyz"
     mine.mkdir(parents=True)
@@ -230,17 +236,17 @@ def test_one_job_at_a_time_and_silent_jobs_fail(store):
     assert failed["log"].startswith("2026-01-01 00:00:00 epoch 1/1") and "No heartbeat" in failed["log"]
     assert not mine.exists() and other.exists()
     # A queued job whose runner never came up fails too, and then a new one may start.
-    again = retrain.start(store, TINY, created_by="bo", spawn=False)
+    again = retrain.start(store, TINY, user=admin("bo"), spawn=False)
     with store.session() as s:
         s.execute(update(TrainingJob).where(TrainingJob.id == again["id"]).values(
             created_at=utcnow() - timedelta(hours=1)))
     assert retrain.get(store, again["id"])["error"].startswith("The training process never started")
-    assert retrain.start(store, TINY, created_by="bo", spawn=False)["status"] == "queued"
+    assert retrain.start(store, TINY, user=admin("bo"), spawn=False)["status"] == "queued"
 
 
 def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
     _ingest(store, _labeled(96, "s"), "seed")
-    job = retrain.start(store, retrain.RetrainParams(epochs=3, max_length=32, batch_size=8), created_by="ana")
+    job = retrain.start(store, retrain.RetrainParams(epochs=3, max_length=32, batch_size=8), user=admin("ana"))
     seen = _wait(store, job["id"], lambda j: j["status"] == "running" and j["done"] >= 1)
     assert seen[-1]["status"] == "running", seen[-1]["log"]
     os.kill(job["pid"], signal.SIGKILL)
@@ -254,5 +260,5 @@ def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
     assert "Training set: 96 cases" in dead["log"] and "epoch 1/3" in dead["log"]
     assert not [p.name for p in (env / "models").iterdir() if p.name.startswith(("v", ".v"))]
     assert api.list_versions(fresh) == []
-    assert retrain.start(fresh, TINY, created_by="ana", spawn=False)["status"] == "queued"
+    assert retrain.start(fresh, TINY, user=admin("ana"), spawn=False)["status"] == "queued"
     fresh.dispose()

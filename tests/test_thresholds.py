@@ -11,12 +11,17 @@ from streamlit.testing.v1 import AppTest
 from conftest import sign_in, tiny_table
 from rsad import api, evaluation, metrics, triage
 from rsad import thresholds as th
+from rsad.auth import User
 from rsad.errors import InputError
 from test_cli import rsad
 
 # Hand-checked: negatives at .1 .2 .4, anomalies at .3 .6 .9.
 Y = np.array([0, 0, 1, 0, 1, 1])
 S = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.9])
+
+
+def admin(name: str) -> User:
+    return User(name, "admin")
 
 
 def test_metrics_match_scikit_learn():
@@ -170,8 +175,8 @@ def test_save_history_and_queue_follow(eval_store):
     rep = th.report(eval_store, None)
     old = rep.version["threshold"]
     t1 = rep.pick(th.Pick("capacity", 5))
-    th.save(eval_store, None, t1, by="mia", method="capacity=5", reason="three analysts out")
-    th.save(eval_store, None, 0.5, by="ana")
+    th.save(eval_store, None, t1, user=admin("mia"), method="capacity=5", reason="three analysts out")
+    th.save(eval_store, None, 0.5, user=admin("ana"))
     hist = th.history(eval_store)
     assert [(h["who"], h["from"], h["to"], h["method"]) for h in hist] == [
         ("ana", t1, 0.5, "manual"), ("mia", old, t1, "capacity=5")]
@@ -180,19 +185,19 @@ def test_save_history_and_queue_follow(eval_store):
     page = triage.queue(eval_store, triage.default_filter())
     assert page["threshold"] == 0.5
     with pytest.raises(InputError, match="between 0 and 1"):
-        th.save(eval_store, None, 1.7, by="ana")
+        th.save(eval_store, None, 1.7, user=admin("ana"))
     assert len(th.history(eval_store)) == 2
 
 
 def test_cli_thresholds_prints_pickers_and_saves(eval_store, env):
     out = rsad(env, "thresholds", "--pick", "capacity=5", "--segment", "platform", "--save",
-               "--by", "mia", "--reason", "test")
+               "--reason", "test")
     assert out.returncode == 0, out.stderr
     for fragment in ["Evaluation set: 16 labeled cases", "max-f1", "precision=0.9", "capacity=5",
                      "Calibration: temperature", "By platform", "Chosen (capacity=5)", "Saved: v1"]:
         assert fragment in out.stdout
     hist = th.history(eval_store)
-    assert hist[0]["who"] == "mia" and hist[0]["method"] == "capacity=5"
+    assert hist[0]["who"].startswith("cli:") and hist[0]["method"] == "capacity=5"  # the shell's admin
     bad = rsad(env, "thresholds", "--pick", "precision=2")
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -240,15 +245,23 @@ def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
         from rsad import store as q
         case_id = q.get_batch(s, "today").cases[0].id
     assert triage.case_view(eval_store, case_id)["probability"] is None
-    th.save_temperature(eval_store, None, 2.0)
+    th.save_temperature(eval_store, None, 2.0, user=admin("root"))
     view = triage.case_view(eval_store, case_id)
     assert view["probability"] == pytest.approx(metrics.apply_temperature(view["score"], 2.0))
     with pytest.raises(InputError, match="between 0.05 and 20"):
-        th.save_temperature(eval_store, None, 0.0)
+        th.save_temperature(eval_store, None, 0.0, user=admin("root"))
 
 
 def test_analysts_explore_but_only_admins_save(eval_store, users):
     at = page_as("ana")
     assert not at.exception and len(at.get("plotly_chart")) >= 2
-    assert any("needs the admin role" in i.value for i in at.info)
-    assert not [b for b in at.button if b.key == "th_save"]
+    for key, doing in (("th_save", "Saving a threshold"), ("th_save_temperature", "Saving a calibration temperature")):
+        button = at.button(key=key)
+        assert button.disabled and button.help.startswith(f"{doing} needs the admin role")
+        assert any(doing in c.value and "ana is an analyst" in c.value for c in at.caption)
+    saved = api.active_version(eval_store)
+    for key in ("th_save", "th_save_temperature"):  # a forged click changes nothing either
+        at.button(key=key).proto.disabled = False
+        at.button(key=key).click().run()
+        assert not at.exception and api.active_version(eval_store) == saved
+    assert th.history(eval_store) == []

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from rsad import api, auth
+from rsad import api, auth, policies
 from rsad.config import get_settings
 from rsad.demo import bootstrap
 from rsad.jobs import BackgroundJob
@@ -61,14 +61,22 @@ def analyst() -> str:
     return user.name if user else ""
 
 
-def has_role(role: str) -> bool:
-    return auth.allows(current_user(), role)
+def allowed(action: policies.Action) -> bool:
+    """May the signed-in user do ``action`` (rsad.policies decides)? For enabling a control."""
+    return policies.allowed(current_user(), action)
+
+
+def reason_denied(action: policies.Action) -> str | None:
+    """Why the signed-in user may not do ``action`` (None: they may), as Markdown for a disabled
+    control's help and caption: the user's name shows as typed."""
+    reason = policies.reason_denied(current_user(), action)
+    return md_message(reason) if reason else None
 
 
 def require_role(role: str) -> auth.User:
     """Stop the page with an error unless the signed-in user has ``role`` (admin includes analyst)."""
     user = current_user()
-    if not auth.allows(user, role):
+    if not policies.has_role(user, role):
         who = f"You are signed in as {md(user.name)} ({user.role})" if user else "You are not signed in"
         st.error(f"This needs the {role} role. {who}: ask an admin (`rsad users add NAME --role {role}`).",
                  icon=":material/lock:")

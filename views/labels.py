@@ -1,12 +1,13 @@
-"""Labels: every verdict, the current label per case, analyst agreement and the export."""
+"""Labels: every verdict, the current label per case, analyst agreement and the export.
 
-import io
+The export is built when its button is clicked, for the user signed in on this page (checked
+again then, see rsad.api.labels_bytes): nothing is put at a /media URL before that.
+"""
 
 import streamlit as st
 
-from views.common import get_store, show_error
-from rsad import triage
-from rsad.csvsafe import to_safe_csv
+from views.common import current_user, get_store, show_error
+from rsad import api, triage
 from rsad.errors import RsadError
 
 store = get_store()
@@ -56,10 +57,16 @@ counts["is_anomaly"] = counts["is_anomaly"].map({1: "anomaly", 0: "normal"})
 st.dataframe(counts, key="label_counts", hide_index=True)
 st.caption("The latest verdict on a case wins over its label on upload; 'unsure' and 'insufficient evidence' "
            "give no label. The export is in the batch schema, ready for `rsad train --data`.")
+
+
+def export(fmt: str):  # noqa: ANN201 - a zero-argument callable for st.download_button
+    """Deferred data: Streamlit runs it on click (not in this script run) and serves only its result."""
+    user = current_user()  # captured now: the download thread has no session to ask
+    return lambda: api.labels_bytes(store, fmt, user=user)
+
+
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", to_safe_csv(current), "rsad-labels.csv", "text/csv",
-                   key="export_csv", icon=":material/download:")
-buf = io.BytesIO()
-current.to_parquet(buf, index=False)
-c2.download_button("Download Parquet", buf.getvalue(), "rsad-labels.parquet", "application/octet-stream",
-                   key="export_parquet", icon=":material/download:")
+c1.download_button("Download CSV", export("csv"), "rsad-labels.csv", "text/csv", key="export_csv",
+                   icon=":material/download:", on_click="ignore")
+c2.download_button("Download Parquet", export("parquet"), "rsad-labels.parquet", "application/octet-stream",
+                   key="export_parquet", icon=":material/download:", on_click="ignore")

@@ -1,30 +1,28 @@
 """The Models page's actions that change what is live: retrain, stop, promote, roll back, rescore.
 
-Each is one function, apart from the read-only views, so an access check can wrap it.
-Each needs the admin role; every action is recorded with the signed-in admin's name.
+Each is one function, apart from the read-only views. Each needs the admin role
+(rsad.policies decides): anyone else sees the control disabled with the reason, and the rsad
+function behind it refuses them too (a stale page). Every action is recorded with the signed-in
+admin's name.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from views.common import active_classifier, analyst, current_user, has_role, show_error
+from views.common import active_classifier, current_user, reason_denied, show_error
 from rsad import lifecycle, retrain
 from rsad.errors import RsadError
+from rsad.policies import Action
 from rsad.progress import Rate, format_seconds
 
 NOTICE = "_models_notice"  # a success message shown once after the page reruns
 
 
-def _who(action: str) -> str | None:
-    """The signed-in admin's name, or None (with an error shown) for anyone else."""
-    if not has_role("admin"):
-        user = current_user()
-        who = f"you are signed in as {user.name} ({user.role})" if user else "you are not signed in"
-        st.error(f"To {action} you need the admin role; {who}. Ask an admin (`rsad users add NAME --role admin`).",
-                 icon=":material/lock:")
-        return None
-    return analyst()
+def _denied_caption(reason: str | None) -> None:
+    """Say under a disabled control why it is disabled (the tooltip alone is easy to miss)."""
+    if reason:
+        st.caption(f":material/lock: {reason}")
 
 
 def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: ANN001
@@ -42,15 +40,18 @@ def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: AN
         st.caption(f"Learning rate {defaults.learning_rate:g}, batch size {defaults.batch_size}: the measured "
                    "starter recipe. The new version is registered as a candidate; nothing changes until "
                    "you promote it.")
+        denied = reason_denied(Action.START_RETRAINING)
         submitted = st.form_submit_button("Start retraining", key="rt_submit", type="primary",
-                                          icon=":material/model_training:", disabled=busy)
+                                          icon=":material/model_training:", disabled=busy or bool(denied),
+                                          help=denied)
+        _denied_caption(denied)
     if busy:
         st.caption("A training job is running: one at a time.")
-    if not submitted or not (who := _who("retrain")):
+    if not submitted:
         return
     params = retrain.RetrainParams(start_from=start_from, epochs=int(epochs), max_length=int(max_length))
     try:
-        job = retrain.start(store, params, created_by=who)
+        job = retrain.start(store, params, user=current_user())
     except RsadError as exc:
         show_error(exc)
         return
@@ -61,12 +62,14 @@ def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: AN
 
 def stop_button(store, job: dict) -> None:  # noqa: ANN001
     """Stop the running job; it is marked failed and leaves no version behind."""
-    if not st.button("Stop this job", key="stop_job", icon=":material/stop_circle:"):
-        return
-    if not (who := _who("stop a job")):
+    denied = reason_denied(Action.STOP_TRAINING)
+    clicked = st.button("Stop this job", key="stop_job", icon=":material/stop_circle:", disabled=bool(denied),
+                        help=denied)
+    _denied_caption(denied)
+    if not clicked:
         return
     try:
-        retrain.stop(store, job["id"], actor=who)
+        retrain.stop(store, job["id"], user=current_user())
     except RsadError as exc:
         show_error(exc)
         return
@@ -82,7 +85,7 @@ def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
         bar.progress(done / total if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
 
     try:
-        out = lifecycle.rescore(store, progress=progress, classifier=active_classifier())
+        out = lifecycle.rescore(store, user=current_user(), progress=progress, classifier=active_classifier())
     except RsadError as exc:
         show_error(exc)
         st.session_state[NOTICE] = f"{done_text} Rescoring stopped; press Rescore now to continue."
@@ -94,6 +97,7 @@ def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
 
 def _switch_form(store, action: str, choices: list[str], active: dict) -> None:  # noqa: ANN001
     verb = "Promote" if action == "promote" else "Roll back to"
+    denied = reason_denied(Action.PROMOTE if action == "promote" else Action.ROLLBACK)
     with st.form(f"{action}_form"):
         if len(choices) == 1:
             target = choices[0]
@@ -103,12 +107,14 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
             st.markdown(f"The chosen version becomes active; {active['name']} is retired (kept).")
         reason = st.text_input("Reason", key=f"{action}_reason", placeholder="why (kept in the history)")
         submitted = st.form_submit_button(f"{verb} {target}" if len(choices) == 1 else verb,
-                                          key=f"{action}_submit", type="primary" if action == "promote" else "secondary")
-    if not submitted or not (who := _who(action.replace("rollback", "roll back"))):
+                                          key=f"{action}_submit", type="primary" if action == "promote" else "secondary",
+                                          disabled=bool(denied), help=denied)
+        _denied_caption(denied)
+    if not submitted:
         return
     fn = lifecycle.promote if action == "promote" else lifecycle.rollback
     try:
-        info = fn(store, target, actor=who, reason=reason)
+        info = fn(store, target, user=current_user(), reason=reason)
     except RsadError as exc:
         show_error(exc)
         return
@@ -134,5 +140,7 @@ def rescore_prompt(store) -> None:  # noqa: ANN001
     st.warning(f"{status['unreviewed']:,} unreviewed and {status['reviewed']:,} reviewed cases have no score "
                f"from the active version {status['model']} yet: the review queue does not show them.",
                icon=":material/warning:")
-    if st.button("Rescore now", key="rescore_button", icon=":material/refresh:"):
+    denied = reason_denied(Action.RESCORE)
+    if st.button("Rescore now", key="rescore_button", icon=":material/refresh:", disabled=bool(denied), help=denied):
         _rescore_now(store, "")
+    _denied_caption(denied)

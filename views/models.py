@@ -1,4 +1,8 @@
-"""Models: the training set, retraining, the versions and their history, compare, promote, roll back."""
+"""Models: the training set, retraining, the versions and their history, compare, promote, roll back.
+
+Anyone signed in may look and compare; retraining, stopping a job, promoting, rolling back and
+rescoring need the admin role (rsad.policies): an analyst sees them disabled with the reason.
+"""
 
 import pandas as pd
 import streamlit as st

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from views.common import analyst, get_store, has_role, md, show_error
+from views.common import current_user, get_store, md, reason_denied, show_error
 from rsad import api
 from rsad.errors import RsadError
+from rsad.policies import Action
 
 st.title("Overview")
 if message := st.session_state.pop("_deleted_batch", None):
@@ -53,21 +54,24 @@ st.dataframe(
     },
 )
 
-if has_role("admin"):
-    with st.expander("Delete a batch (admin)", icon=":material/delete:"):
-        st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
-                 "(Labels page) if you may need them.")
-        by_name = {b["name"]: b for b in info["batches"]}
-        doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
-                              placeholder="choose a batch")
-        confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm")
-        if st.button("Delete batch", key="delete_batch_button", type="primary", disabled=doomed is None,
-                     icon=":material/delete_forever:"):
-            try:
-                gone = api.delete_batch(get_store(), by_name[doomed]["id"], actor=analyst(), confirm=confirm)
-            except RsadError as exc:
-                show_error(exc)
-            else:
-                st.session_state["_deleted_batch"] = (f"Deleted batch {gone['name']}: {gone['cases']:,} cases, "
-                                                      f"{gone['verdicts']:,} verdicts.")
-                st.rerun()
+denied = reason_denied(Action.DELETE_BATCH)
+with st.expander("Delete a batch (admin)", icon=":material/delete:"):
+    st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
+             "(Labels page) if you may need them.")
+    by_name = {b["name"]: b for b in info["batches"]}
+    doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
+                          placeholder="choose a batch", disabled=bool(denied))
+    confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm", disabled=bool(denied))
+    if denied:
+        st.caption(f":material/lock: {denied}")
+    if st.button("Delete batch", key="delete_batch_button", type="primary", disabled=bool(denied) or doomed is None,
+                 icon=":material/delete_forever:", help=denied):
+        try:
+            gone = api.delete_batch(get_store(), by_name[doomed]["id"] if doomed in by_name else str(doomed),
+                                   user=current_user(), confirm=confirm)
+        except RsadError as exc:
+            show_error(exc)
+        else:
+            st.session_state["_deleted_batch"] = (f"Deleted batch {gone['name']}: {gone['cases']:,} cases, "
+                                                  f"{gone['verdicts']:,} verdicts.")
+            st.rerun()

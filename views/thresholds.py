@@ -4,11 +4,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import analyst, get_store, has_role, md, show_error
+from views.common import current_user, get_store, md, reason_denied, show_error
 from rsad import api
 from rsad import thresholds as th
 from rsad.config import get_settings
 from rsad.errors import RsadError
+from rsad.policies import Action
 
 PICKERS = {
     "Max F1": "max-f1", "Target precision": "precision", "Target recall": "recall",
@@ -168,29 +169,37 @@ def calibration_panel() -> None:
         st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
                    "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
                                                                   "None saved."))
-        if has_role("admin") and st.button(f"Use temperature {cal['temperature']:.3f} in the case view",
-                                           key="th_save_temperature"):
-            th.save_temperature(store, name, cal["temperature"])
-            st.toast("Calibration saved")
+        denied = reason_denied(Action.SAVE_TEMPERATURE)
+        if st.button(f"Use temperature {cal['temperature']:.3f} in the case view", key="th_save_temperature",
+                     disabled=bool(denied), help=denied):
+            try:
+                th.save_temperature(store, name, cal["temperature"], user=current_user())
+            except RsadError as exc:
+                show_error(exc)
+            else:
+                st.toast("Calibration saved")
+        if denied:
+            st.caption(f":material/lock: {denied}")
 
 
 calibration_panel()
 
 st.subheader("Save")
-if not has_role("admin"):
-    st.info("Saving a threshold needs the admin role; you can explore the curves and pickers.")
-else:
-    with st.form("th_save_form"):
-        reason = st.text_input("Why (kept in the history)", key="th_reason")
-        submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save")
-    if submitted:
-        try:
-            out = th.save(store, name, cand, by=analyst(), method=st.session_state.th_method, reason=reason)
-        except RsadError as exc:
-            show_error(exc)
-        else:
-            st.toast(f"{out['model']}: threshold {out['old']:.4f} → {out['new']:.4f}")
-            st.rerun()
+denied = reason_denied(Action.SAVE_THRESHOLD)
+with st.form("th_save_form"):
+    reason = st.text_input("Why (kept in the history)", key="th_reason", disabled=bool(denied))
+    submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save", disabled=bool(denied),
+                                      help=denied)
+    if denied:
+        st.caption(f":material/lock: {denied} You can explore the curves and pickers.")
+if submitted:
+    try:
+        out = th.save(store, name, cand, user=current_user(), method=st.session_state.th_method, reason=reason)
+    except RsadError as exc:
+        show_error(exc)
+    else:
+        st.toast(f"{out['model']}: threshold {out['old']:.4f} → {out['new']:.4f}")
+        st.rerun()
 
 history = th.history(store, name)
 if history:
