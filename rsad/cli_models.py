@@ -66,11 +66,18 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
 
     job = run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
-        raise RsadError(f"Training job {job['id']} failed: {job['error']}")
+        raise RsadError(_not_done(job))
     from rsad.api import get_version
 
     print_version(get_version(store, job["version_name"]))
     print(f"Compare it with the active version: rsad compare {job['version_name']}")
+
+
+def _not_done(job: dict) -> str:
+    """Why a job registered nothing: a stop someone asked for is said as such, not as a failure."""
+    if job["status"] == "stopped":
+        return f"Training job {job['id']} was stopped by {job['stopped_by']}: no version registered."
+    return f"Training job {job['id']} failed: {job['error']}"
 
 
 def print_version(info: dict) -> None:
@@ -205,15 +212,15 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     def stop(_signum, _frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: fail cleanly
+    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
     job = run(store_(), args.job_id)
     if job["status"] != "done":
-        raise RsadError(f"Training job {job['id']} failed: {job['error']}")
+        raise RsadError(_not_done(job))
     print(f"Training job {job['id']} done: {job['version_name']}.")
 
 
 def cmd_jobs_stop(args: argparse.Namespace) -> None:
-    """Stop a running training job (it is marked failed and leaves no version behind)."""
+    """Stop a running training job (it is marked stopped and leaves no version behind)."""
     from rsad.retrain import stop
 
     job = stop(store_(), args.job_id, actor=args.by)
