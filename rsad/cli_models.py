@@ -90,7 +90,7 @@ def print_version(info: dict) -> None:
 
 def cmd_models(args: argparse.Namespace) -> None:
     """List model versions with status, threshold and validation metrics, then the registry history."""
-    from rsad.api import list_versions
+    from rsad.api import list_versions, trained_on
     from rsad.lifecycle import history
 
     store = store_()
@@ -98,12 +98,13 @@ def cmd_models(args: argparse.Namespace) -> None:
     if not versions:
         print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
         return
-    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':>10}  created")
+    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':30}  created")
     for v in versions:
         m = v["metrics"]
+        fitted, held_out = trained_on(m)
         print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
               f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f} "
-              f"{m.get('n_train', 0) + m.get('n_val', 0):10,}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
+              f"{f'{fitted} ({held_out})':30}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
     events = history(store, limit=args.history)
     if events:
         print("\nHistory (newest first):")
