@@ -154,7 +154,7 @@ def reap(store: Store) -> list[int]:
     with store.session() as s:
         suspects = [(j.id, _dead_reason(j, now), (j.params or {}).get(STOPPED_BY))
                     for j in s.scalars(select(TrainingJob).where(TrainingJob.status.in_(LIVE)))]
-    failed = []
+    ended = []
     for job_id, reason, stopped_by in suspects:
         if reason is None:
             continue
@@ -170,8 +170,8 @@ def reap(store: Store) -> list[int]:
                             .values(**values, log=TrainingJob.log + note)).rowcount
         if hit:
             clean_partial(store.settings.models_dir, tmp_tag(job_id))
-            failed.append(job_id)
-    return failed
+            ended.append(job_id)
+    return ended
 
 
 # --- reading -------------------------------------------------------------------------------
