@@ -349,3 +349,10 @@ def same_file_batch(store: Store, data: bytes) -> str | None:
     with store.session() as s:
         batch = q.find_batch_by_sha(s, hashlib.sha256(data).hexdigest())
         return batch.name if batch else None
+
+
+def trained_on(metrics: dict[str, Any]) -> tuple[str, str]:
+    """('2,000 cases', '+500 validation'): what a version fitted its weights on, and the held-out
+    cases that chose its threshold and gave its metrics. The Overview and `rsad models` both say
+    it this way, so neither reads as a different count from the other."""
+    return f"{metrics.get('n_train', 0):,} cases", f"+{metrics.get('n_val', 0):,} validation"

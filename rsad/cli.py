@@ -267,8 +267,9 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
         for r in th.segment_table(rep.labels, rep.scores, ev.meta, args.segment, rep.version["threshold"],
                                   own_thresholds=True):
             print(f"  {r['segment'][:24]:24} {r['cases']:6,} cases {r['anomalies']:5,} anomalies  "
-                  f"precision {r['precision']:.3f} recall {r['recall']:.3f} FPR {r['fpr']:.3f} "
-                  f"flagged {r['flagged_rate']:.3f}  own threshold {r['own_threshold']:.4f}")
+                  f"precision {th.shown(r['precision'], '.3f')} recall {th.shown(r['recall'], '.3f')} "
+                  f"FPR {th.shown(r['fpr'], '.3f')} flagged {r['flagged_rate']:.3f}  "
+                  f"own threshold {th.shown(r['own_threshold'], '.4f')}")
     if chosen not in picked:
         raise RsadError(f"The picker {chosen.label} gave no threshold (see above).")
     print(f"\nChosen ({chosen.label}): threshold {picked[chosen]:.4f}.")

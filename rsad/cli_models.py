@@ -63,11 +63,18 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
 
     job = run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
-        raise RsadError(f"Training job {job['id']} failed: {job['error']}")
+        raise RsadError(_not_done(job))
     from rsad.api import get_version
 
     print_version(get_version(store, job["version_name"]))
     print(f"Compare it with the active version: rsad compare {job['version_name']}")
+
+
+def _not_done(job: dict) -> str:
+    """Why a job registered nothing: a stop someone asked for is said as such, not as a failure."""
+    if job["status"] == "stopped":
+        return f"Training job {job['id']} was stopped by {job['stopped_by']}: no version registered."
+    return f"Training job {job['id']} failed: {job['error']}"
 
 
 def print_version(info: dict) -> None:
@@ -80,7 +87,7 @@ def print_version(info: dict) -> None:
 
 def cmd_models(args: argparse.Namespace) -> None:
     """List model versions with status, threshold and validation metrics, then the registry history."""
-    from rsad.api import list_versions
+    from rsad.api import list_versions, trained_on
     from rsad.lifecycle import history
 
     store = store_()
@@ -88,12 +95,13 @@ def cmd_models(args: argparse.Namespace) -> None:
     if not versions:
         print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
         return
-    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':>10}  created")
+    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':30}  created")
     for v in versions:
         m = v["metrics"]
+        fitted, held_out = trained_on(m)
         print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
               f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f} "
-              f"{m.get('n_train', 0) + m.get('n_val', 0):10,}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
+              f"{f'{fitted} ({held_out})':30}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
     events = history(store, limit=args.history)
     if events:
         print("\nHistory (newest first):")
@@ -202,15 +210,15 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     def stop(_signum, _frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: fail cleanly
+    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
     job = run(store_(), args.job_id)
     if job["status"] != "done":
-        raise RsadError(f"Training job {job['id']} failed: {job['error']}")
+        raise RsadError(_not_done(job))
     print(f"Training job {job['id']} done: {job['version_name']}.")
 
 
 def cmd_jobs_stop(args: argparse.Namespace) -> None:
-    """Stop a running training job (it is marked failed and leaves no version behind)."""
+    """Stop a running training job (it is marked stopped and leaves no version behind)."""
     from rsad.retrain import stop
 
     job = stop(store_(), args.job_id, user=user_(args))

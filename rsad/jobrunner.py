@@ -2,8 +2,9 @@
 
 It claims a queued job, then assembles the training set, fine-tunes and registers a
 candidate, writing progress (steps, ETA), a heartbeat every few seconds and a log into the
-job's row. Any failure, a stop (SIGTERM) included, marks the job failed with its log and
-removes the half-saved version folder; a kill -9 is caught later by :func:`rsad.retrain.reap`.
+job's row. Any failure marks the job failed with its log and removes the half-saved version
+folder; a stop someone asked for (:func:`rsad.retrain.stop`, a SIGTERM) marks it stopped and
+cleans up the same way; a kill -9 is caught later by :func:`rsad.retrain.reap`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from rsad.db import Store
 from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.orm import TrainingJob, utcnow
 from rsad.progress import ProgressFn, Rate, no_progress
-from rsad.retrain import (HEARTBEAT_S, WRITE_EVERY_S, RetrainParams, get, init_from, log_line, set_fields,
-                          tmp_tag)
+from rsad.retrain import (HEARTBEAT_S, STOPPED_BY, WRITE_EVERY_S, RetrainParams, get, init_from, log_line,
+                          set_fields, stopped_fields, tmp_tag)
 
 
 class _Reporter:
@@ -71,6 +72,23 @@ class _Heartbeat(threading.Thread):
                 pass
 
 
+def _stop_requested_by(store: Store, job_id: int) -> str | None:
+    """Who asked this job to stop, if anyone did: an interrupt nobody asked for is a failure."""
+    with store.session() as s:
+        job = s.get(TrainingJob, job_id)
+        return (job.params or {}).get(STOPPED_BY) if job is not None else None
+
+
+def _failure(exc: BaseException, report: _Reporter) -> str:
+    """The one-line error a failed job shows; an unexpected exception also logs its traceback."""
+    if isinstance(exc, RsadError):
+        return str(exc)
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "Interrupted before it finished (no stop was requested: a signal or Ctrl-C)."
+    report.log(traceback.format_exc().rstrip())
+    return f"{type(exc).__name__}: {exc}"
+
+
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
     from rsad.registry import clean_partial
@@ -115,15 +133,16 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         set_fields(store, job_id, status="done", version_name=info["name"], finished_at=utcnow(), eta_s=0.0,
                    message=f"registered {info['name']} as {info['status']}")
     except BaseException as exc:
-        if isinstance(exc, RsadError):
-            error = str(exc)
-        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            error = "Stopped before it finished."
+        # The interrupt a stop raises can surface wrapped in another exception (e.g. from a library's
+        # worker), so a recorded stop request decides, not the exception's type.
+        stopped_by = _stop_requested_by(store, job_id)
+        if stopped_by:
+            report.log(f"Stopped by {stopped_by} ({type(exc).__name__}): no version registered.")
+            set_fields(store, job_id, **stopped_fields(stopped_by))
         else:
-            error = f"{type(exc).__name__}: {exc}"
-            report.log(traceback.format_exc().rstrip())
-        report.log(f"Failed: {error}")
-        set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
+            error = _failure(exc, report)
+            report.log(f"Failed: {error}")
+            set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
         clean_partial(store.settings.models_dir, tmp_tag(job_id))
         if not isinstance(exc, Exception):
             raise

@@ -20,6 +20,11 @@ from rsad.progress import ProgressFn, no_progress
 from rsad.queue import QueueFilter
 
 
+def planned_cases(flagged: int, n: int) -> int:
+    """How many cases a batch's precompute covers: its top ``n`` flagged, fewer when fewer are."""
+    return max(0, min(n, flagged))
+
+
 def top_flagged(store: Store, batch_id: int, n: int) -> list[int]:
     """The ``n`` highest-scoring unreviewed cases of a batch at or above the active threshold."""
     with store.session() as s:

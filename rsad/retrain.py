@@ -4,7 +4,9 @@
 session, so the job outlives the page, the browser tab and the server that started it.
 The runner (:func:`rsad.jobrunner.run`) writes progress, ETA, a heartbeat and a log into its row. Every
 read of the jobs first marks those whose process is gone or silent as failed (keeping
-their log) and removes their half-saved version folders. One job at a time.
+their log) and removes their half-saved version folders. One job at a time. A job someone
+stopped (:func:`stop`) ends 'stopped', not failed: the request is kept in its params as
+``stopped_by``, so the runner, or the reaper when the process died of the signal, can tell.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ STALE_S = 120.0  # no heartbeat for this long: the runner hung or its machine we
 START_TIMEOUT_S = 300.0  # queued this long without a heartbeat: the runner never came up
 WRITE_EVERY_S = 1.0  # progress rows written at most this often
 LIVE = ("queued", "running")
+STOPPED_BY = "stopped_by"  # params key: who asked the job to stop (set by stop())
 
 
 @dataclass
@@ -76,7 +79,14 @@ def _info(job: TrainingJob) -> dict[str, Any]:
             "eta_s": job.eta_s, "log": job.log, "error": job.error, "version_name": job.version_name,
             "pid": job.pid, "params": dict(job.params or {}), "created_by": job.created_by,
             "created_at": _aware(job.created_at), "started_at": _aware(job.started_at),
-            "finished_at": _aware(job.finished_at), "heartbeat_at": _aware(job.heartbeat_at)}
+            "finished_at": _aware(job.finished_at), "heartbeat_at": _aware(job.heartbeat_at),
+            "stopped_by": (job.params or {}).get(STOPPED_BY)}
+
+
+def stopped_fields(actor: str) -> dict[str, Any]:
+    """The row of a job that ended because ``actor`` stopped it: no error, it did what was asked."""
+    return {"status": "stopped", "error": "", "finished_at": utcnow(), "eta_s": None,
+            "message": f"stopped by {actor}; no version registered"}
 
 
 def set_fields(store: Store, job_id: int, **values: Any) -> None:
@@ -118,8 +128,6 @@ def _alive(pid: int) -> bool:
 def _dead_reason(job: TrainingJob, now: datetime) -> str | None:
     beat = _aware(job.heartbeat_at)
     if job.pid and (job.params or {}).get("host") == socket.gethostname() and not _alive(job.pid):
-        if "stop requested by" in (job.log or ""):
-            return f"Stopped on request: the training process (pid {job.pid}) ended before finishing."
         return f"The training process (pid {job.pid}) is gone: it was killed or crashed before finishing."
     if beat is not None and (now - beat).total_seconds() > STALE_S:
         return (f"No heartbeat from the training process for {format_seconds((now - beat).total_seconds())}: "
@@ -138,27 +146,33 @@ def _output_tail(store: Store, job_id: int, chars: int = 2_000) -> str:
 
 
 def reap(store: Store) -> list[int]:
-    """Mark live-looking jobs whose process is gone or silent as failed; clean their leftovers."""
+    """Mark live-looking jobs whose process is gone or silent as failed, or as stopped when
+    someone asked them to stop (the signal can end a runner before it records that itself);
+    clean their leftovers."""
     from rsad.registry import clean_partial
 
     now = utcnow()
     with store.session() as s:
-        suspects = [(j.id, _dead_reason(j, now)) for j in s.scalars(select(TrainingJob)
-                                                                   .where(TrainingJob.status.in_(LIVE)))]
-    failed = []
-    for job_id, reason in suspects:
+        suspects = [(j.id, _dead_reason(j, now), (j.params or {}).get(STOPPED_BY))
+                    for j in s.scalars(select(TrainingJob).where(TrainingJob.status.in_(LIVE)))]
+    ended = []
+    for job_id, reason, stopped_by in suspects:
         if reason is None:
             continue
-        note = log_line(reason + _output_tail(store, job_id))
+        if stopped_by:
+            values = {**stopped_fields(stopped_by), "finished_at": now}
+            note = log_line(f"Stopped by {stopped_by}: the training process ended; no version registered.")
+        else:
+            values = {"status": "failed", "error": reason, "finished_at": now, "eta_s": None}
+            note = log_line(reason + _output_tail(store, job_id))
         # One conditional UPDATE: a runner that finished meanwhile keeps its own status.
         with store.session() as s:
             hit = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status.in_(LIVE))
-                            .values(status="failed", error=reason, finished_at=now, eta_s=None,
-                                    log=TrainingJob.log + note)).rowcount
+                            .values(**values, log=TrainingJob.log + note)).rowcount
         if hit:
             clean_partial(store.settings.models_dir, tmp_tag(job_id))
-            failed.append(job_id)
-    return failed
+            ended.append(job_id)
+    return ended
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -247,7 +261,11 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
 
 
 def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
-    """Ask a running job's process to stop (SIGTERM); it marks itself failed and cleans up."""
+    """Ask a running job's process to stop (SIGTERM); it marks itself stopped and cleans up.
+
+    Who asked is recorded first, so that whoever ends the row (the runner, or the reaper if
+    the signal killed the process outright) records 'stopped by ...' rather than a failure.
+    """
     import signal
 
     actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
@@ -256,7 +274,10 @@ def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
         raise StateError(f"Training job {job_id} is {job['status']}: nothing to stop.")
     if not job["pid"] or job["params"].get("host") != socket.gethostname():
         raise StateError(f"Training job {job_id} runs on {job['params'].get('host')}: stop it there.")
-    set_fields(store, job_id, log=TrainingJob.log + log_line(f"stop requested by {actor or 'someone'}"))
+    with store.session() as s:
+        row = s.get(TrainingJob, job_id)
+        row.params = {**(row.params or {}), STOPPED_BY: actor}
+    set_fields(store, job_id, log=TrainingJob.log + log_line(f"stop requested by {actor}"))
     try:
         os.kill(job["pid"], signal.SIGTERM)
     except ProcessLookupError:

@@ -155,12 +155,28 @@ def pick(spec: Pick, labels: np.ndarray, scores: np.ndarray, *,
     return pick_capacity(batch_scores, int(spec.value), daily_volume)
 
 
+def _undefined_as_nan(m: dict[str, Any]) -> dict[str, Any]:
+    """at_threshold's metrics with 0/0 as NaN: a small segment often has no anomalies or no
+    flagged case, and a 0 there would read as "the model is bad here"."""
+    nan = float("nan")
+    flagged, anomalies = m["tp"] + m["fp"], m["tp"] + m["fn"]
+    return {**m, "precision": m["precision"] if flagged else nan, "recall": m["recall"] if anomalies else nan,
+            "f1": m["f1"] if flagged or anomalies else nan}
+
+
+def shown(value: float, spec: str) -> str:
+    """A segment number as text: '–' where the segment cannot have it (NaN), as on the page."""
+    return "–" if value != value else format(value, spec)
+
+
 def segment_table(labels: np.ndarray, scores: np.ndarray, meta: list[dict[str, Any]], key: str,
                   threshold: float, *, own_thresholds: bool = False) -> list[dict[str, Any]]:
     """Precision, recall, FPR and flagged rate per value of metadata ``key`` at ``threshold``.
 
     With ``own_thresholds`` each segment with enough labels of both classes also gets the
-    threshold with the best F1 within it, and its numbers there.
+    threshold with the best F1 within it, and its numbers there. A number a segment cannot
+    have (precision with nothing flagged, recall without anomalies, an own threshold with too
+    few labels) is NaN, never a misleading 0.
     """
     y, s = np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)
     groups = np.asarray(["(missing)" if m.get(key) in (None, "") else str(m.get(key)) for m in meta])
@@ -168,7 +184,7 @@ def segment_table(labels: np.ndarray, scores: np.ndarray, meta: list[dict[str, A
     for g in sorted(set(groups.tolist())):
         mask = groups == g
         yy, ss = y[mask], s[mask]
-        m = at_threshold(yy, ss, threshold)
+        m = _undefined_as_nan(at_threshold(yy, ss, threshold))
         row = {"segment": g, "cases": int(mask.sum()), "anomalies": int(yy.sum()),
                "precision": m["precision"], "recall": m["recall"], "fpr": m["fpr"],
                "flagged_rate": m["flagged_rate"], "f1": m["f1"]}
@@ -176,7 +192,7 @@ def segment_table(labels: np.ndarray, scores: np.ndarray, meta: list[dict[str, A
             ok = len(yy) >= MIN_SEGMENT_CASES and 0 < yy.sum() < len(yy)
             own = max_f1_threshold(yy, ss) if ok else float("nan")
             row["own_threshold"] = own
-            row["own_f1"] = at_threshold(yy, ss, own)["f1"] if ok else float("nan")
+            row["own_f1"] = _undefined_as_nan(at_threshold(yy, ss, own))["f1"] if ok else float("nan")
         rows.append(row)
     return rows
 

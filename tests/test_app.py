@@ -64,3 +64,18 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeyp
     assert bootstrap_job().join(30).status == "done"
     at.run()
     assert not at.exception and at.title[0].value == "Overview"
+
+
+def test_overview_and_cli_say_the_same_training_size(store_with_model, users, capsys):
+    import argparse
+
+    from rsad.cli_models import cmd_models
+
+    m = api.active_version(store_with_model)["metrics"]
+    assert m["n_train"] and m["n_val"]  # both parts exist, so a sum would differ from either
+    at = sign_in(AppTest.from_file(APP, default_timeout=120).run(), "ana")
+    trained = next(x for x in at.metric if x.label == "Trained on")
+    assert (trained.value, trained.delta) == (f"{m['n_train']:,} cases", f"+{m['n_val']:,} validation")
+    cmd_models(argparse.Namespace(history=5))
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("v1 "))
+    assert f"{m['n_train']:,} cases (+{m['n_val']:,} validation)" in row

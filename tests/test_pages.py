@@ -1,6 +1,7 @@
 """AppTest of the Upload, Review and Labels pages on a real store with a real (tiny) model."""
 
 import io
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +52,35 @@ def test_upload_preview_mapping_and_score(store_with_model):
     batch = next(b for b in api.overview(store_with_model)["batches"] if b["name"] == "morning")
     assert batch["scored"] == 12 and int(metrics["Flagged"].replace(",", "")) == batch["flagged"]
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_upload_attribution_count_is_of_the_flagged_cases(store_with_model, monkeypatch):
+    from rsad import precompute
+
+    assert precompute.planned_cases(7, 20) == 7 and precompute.planned_cases(30, 20) == 20
+    monkeypatch.setenv("RSAD_EXPLAIN_TOP", "20")  # the page's store is opened by the app: env
+    # Held until the first caption is read, so it shows the count from before the job lists its cases.
+    release, real = threading.Event(), precompute.precompute_explanations
+
+    def held(*args, **kwargs):
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(precompute, "precompute_explanations", held)
+    at = app("upload")
+    at.file_uploader(key="upload_file").upload("noon.csv", tiny_table(12).to_csv(index=False).encode(),
+                                               "text/csv").run()
+    at.button(key="score_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    flagged = int(next(m for m in at.metric if m.label == "Flagged").value)
+    assert 0 < flagged < 20, "the tiny model should flag some of the 12 cases"
+    caption = next(c.value for c in at.caption if "attributions" in c.value.lower())
+    assert caption.endswith(f"top {flagged} flagged cases in the background: 0 of {flagged} done."), caption
+    release.set()
+    state = at.session_state["precompute_job"].join(600)
+    assert state.status == "done" and state.result["cases"] == flagged
+    at.run()
+    assert any(f"Attributions ready for the top {flagged} flagged cases." == c.value for c in at.caption)
 
 
 def test_upload_shows_validation_errors_and_writes_nothing(store_with_model):

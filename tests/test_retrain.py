@@ -262,3 +262,67 @@ def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
     assert api.list_versions(fresh) == []
     assert retrain.start(fresh, TINY, user=admin("ana"), spawn=False)["status"] == "queued"
     fresh.dispose()
+
+
+def _running_job(store, pid: int, **params) -> int:
+    """A job row as a live runner leaves it: running, this host, the given pid."""
+    job = retrain.start(store, TINY, created_by="ana", spawn=False)
+    with store.session() as s:
+        row = s.get(TrainingJob, job["id"])
+        row.status, row.pid, row.heartbeat_at = "running", pid, utcnow()
+        row.params = {**row.params, **params}
+    return job["id"]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_stopped_job_whose_process_is_gone_is_stopped_a_crashed_one_failed(store):
+    _ingest(store, _labeled(16, "s"), "seed")
+    stopped_id = _running_job(store, _dead_pid(), stopped_by="root")
+    job = retrain.get(store, stopped_id)
+    assert job["status"] == "stopped" and job["stopped_by"] == "root" and job["error"] == ""
+    assert job["finished_at"] is not None and "Stopped by root" in job["log"]
+    assert "stopped" not in retrain.LIVE
+    # The stop freed the one-job slot; a process that died with nobody asking is a failure.
+    crashed_id = _running_job(store, _dead_pid())
+    crashed = retrain.get(store, crashed_id)
+    assert crashed["status"] == "failed" and "is gone" in crashed["error"] and crashed["stopped_by"] is None
+
+
+def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(store, monkeypatch):
+    from rsad import jobrunner, trainset
+
+    def interrupted(_store):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainset, "assemble", interrupted)
+    _ingest(store, _labeled(16, "s"), "seed")
+    asked = retrain.start(store, TINY, created_by="ana", spawn=False)
+    with store.session() as s:  # what retrain.stop records before it signals the process
+        row = s.get(TrainingJob, asked["id"])
+        row.params = {**row.params, retrain.STOPPED_BY: "mia"}
+    with pytest.raises(KeyboardInterrupt):
+        jobrunner.run(store, asked["id"])
+    job = retrain.get(store, asked["id"])
+    assert (job["status"], job["stopped_by"], job["error"]) == ("stopped", "mia", "")
+    assert job["message"] == "stopped by mia; no version registered" and "Failed" not in job["log"]
+    # The same interrupt with no stop request (a stray signal, Ctrl-C) is a failure.
+    unasked = retrain.start(store, TINY, created_by="ana", spawn=False)
+    with pytest.raises(KeyboardInterrupt):
+        jobrunner.run(store, unasked["id"])
+    job = retrain.get(store, unasked["id"])
+    assert job["status"] == "failed" and job["error"].startswith("Interrupted before it finished")
+
+
+def test_cli_jobs_lists_a_stopped_job_as_stopped(store, env):
+    _ingest(store, _labeled(16, "s"), "seed")
+    _running_job(store, _dead_pid(), stopped_by="root")
+    out = subprocess.run([sys.executable, "-m", "rsad.cli", "jobs"], env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = out.stdout.strip().splitlines()[-1]
+    assert " stopped " in line and "stopped by root; no version registered" in line and "failed" not in line

@@ -1,6 +1,7 @@
 """Threshold choice: metrics against scikit-learn, every picker on hand-checked data, edge cases,
 the evaluation set, saved history, the CLI, and the Thresholds page."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,20 @@ def test_segment_table_and_own_thresholds():
     assert rows["a"]["precision"] == 1.0 and rows["a"]["recall"] == 1.0 and rows["a"]["fpr"] == 0
     assert rows["b"]["precision"] == 0.5 and rows["b"]["recall"] == 0.5 and rows["b"]["fpr"] == 1.0
     assert np.isnan(rows["a"]["own_threshold"])  # fewer than MIN_SEGMENT_CASES labels
+
+
+def test_segment_numbers_a_segment_cannot_have_are_nan_not_zero():
+    meta = [{"vertical": v} for v in ["quiet", "quiet", "mixed", "mixed", "mixed", "mixed"]]
+    y, s = np.array([0, 0, 1, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.9])
+    rows = {r["segment"]: r for r in th.segment_table(y, s, meta, "vertical", 0.5)}
+    quiet = rows["quiet"]  # no anomalies, nothing flagged: precision, recall and F1 are 0/0
+    assert all(np.isnan(quiet[k]) for k in ("precision", "recall", "f1")), quiet
+    assert quiet["fpr"] == 0.0 and quiet["flagged_rate"] == 0.0
+    assert rows["mixed"]["precision"] == 1.0 and rows["mixed"]["recall"] == pytest.approx(2 / 3)
+    flagged_normals = {r["segment"]: r for r in th.segment_table(y, s, meta, "vertical", 0.15)}["quiet"]
+    assert flagged_normals["precision"] == 0.0 and flagged_normals["f1"] == 0.0  # defined: 0 of 1 flagged
+    assert np.isnan(flagged_normals["recall"])
+    assert th.shown(float("nan"), ".3f") == "–" and th.shown(0.25, ".3f") == "0.250"
 
 
 @pytest.fixture
@@ -250,6 +265,56 @@ def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
     assert view["probability"] == pytest.approx(metrics.apply_temperature(view["score"], 2.0))
     with pytest.raises(InputError, match="between 0.05 and 20"):
         th.save_temperature(eval_store, None, 0.0, user=admin("root"))
+
+
+def test_picker_inputs_survive_switching_pickers(eval_store, users):
+    at = page_as("ana")
+    at.selectbox(key="th_picker").set_value("Analyst capacity").run()
+    at.number_input(key="th_analysts").set_value(2).run()
+    at.number_input(key="th_per_analyst").set_value(50).run()
+    at.selectbox(key="th_picker").set_value("Target precision").run()
+    at.number_input(key="th_precision").set_value(0.75).run()
+    at.selectbox(key="th_picker").set_value("Max F1").run()
+    at.selectbox(key="th_picker").set_value("Analyst capacity").run()
+    assert not at.exception
+    assert (at.number_input(key="th_analysts").value, at.number_input(key="th_per_analyst").value) == (2, 50)
+    at.button(key="th_apply").click().run()
+    assert at.session_state["th_method"] == "capacity=100"  # the kept inputs are the ones applied
+    at.selectbox(key="th_picker").set_value("Target precision").run()
+    assert at.number_input(key="th_precision").value == 0.75
+
+
+def _figure(at, key: str) -> dict:
+    chart = next(c for c in at.get("plotly_chart") if key in c.proto.id)
+    return json.loads(chart.proto.spec)
+
+
+def test_curve_markers_hover_with_their_name_threshold_and_metrics(eval_store, users):
+    at = page_as("ana")
+    saved = api.active_version(eval_store)["threshold"]
+    at.slider(key="th_slider").set_value(0.25).run()
+    rep = th.report(eval_store, None)
+    for key, fields in (("th_roc", ("precision", "recall")), ("th_pr", ("fpr",))):
+        curve, *marks = _figure(at, key)["data"]
+        assert [m["name"] for m in marks] == ["saved", "candidate"]
+        for mark, t in zip(marks, (saved, 0.25)):
+            # Same hover as the curve (threshold first), headed by the mark's name.
+            assert mark["hovertemplate"] == f"<b>{mark['name']}</b><br>{curve['hovertemplate']}"
+            assert "threshold %{customdata[0]:.4f}" in mark["hovertemplate"]
+            expected = rep.at(t)
+            assert mark["customdata"][0] == pytest.approx([t, *(expected[f] for f in fields)])
+
+
+def test_segment_table_shows_undefined_numbers_as_a_dash(eval_store, users):
+    at = page_as("ana")
+    at.selectbox(key="th_segment").set_value("platform").run()
+    at.toggle(key="th_own").set_value(True).run()
+    assert not at.exception
+    table = next(d for d in at.dataframe if "segment" in d.value.columns)
+    video = table.value.set_index("segment").loc["video"]  # the tiny table's normal cases only
+    assert video["anomalies"] == 0 and np.isnan(video["recall"]) and np.isnan(video["own_threshold"])
+    assert table.proto.placeholder == "–"  # drawn as a dash, not "None"
+    assert any("– : the segment cannot have that number" in c.value for c in at.caption)
 
 
 def test_analysts_explore_but_only_admins_save(eval_store, users):

@@ -33,6 +33,14 @@ def _render(job: dict, *, compact: bool) -> None:
     elif job["status"] == "done":
         st.success(f"Retraining done ({who}): {job['version_name']} is registered; compare it below.",
                    icon=":material/check_circle:")
+    elif job["status"] == "stopped":
+        # Someone chose this: shown neutrally, not as an error.
+        when = f" at {job['finished_at']:%H:%M} UTC" if job["finished_at"] else ""
+        text = f"Retraining stopped by {md(job['stopped_by'] or 'someone')}{when} ({who}); no version registered."
+        if compact:
+            st.caption(f":material/stop_circle: {text}")
+        else:
+            st.info(text, icon=":material/stop_circle:")
     else:
         st.error(f"Retraining failed ({who}): {md_message(job['error'])}", icon=":material/error:")
     if not compact and job["log"]:

@@ -26,7 +26,10 @@ if active:
     cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
     cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
     cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
-    cols[4].metric("Trained on", f"{m.get('n_train', 0):,} cases")
+    fitted, held_out = api.trained_on(m)
+    cols[4].metric("Trained on", fitted, held_out, delta_color="off", delta_arrow="off",
+                   help="Cases the model learned from; the validation cases, held out, set its threshold "
+                        "and the metrics beside this.")
     st.caption(f"Base model: {md(active['base_model'])} · created {active['created_at']:%Y-%m-%d %H:%M} "
                f"by {md(active['created_by'] or 'unknown')}")
 else:

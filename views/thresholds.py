@@ -16,6 +16,18 @@ PICKERS = {
     "Max false-positive rate": "fpr", "Cost ratio": "cost", "Analyst capacity": "capacity",
 }
 
+# Undefined numbers come as NaN (shown "–", explained under the table) and still sort as numbers.
+SEGMENT_COLUMNS = {
+    "precision": st.column_config.NumberColumn(format="%.3f", help="Of the flagged cases, how many are anomalies"),
+    "recall": st.column_config.NumberColumn(format="%.3f", help="Of the anomalies, how many are flagged"),
+    "fpr": st.column_config.NumberColumn("FPR", format="%.3f", help="Of the normal cases, how many are flagged"),
+    "flagged_rate": st.column_config.NumberColumn("flagged rate", format="%.3f"),
+    "f1": st.column_config.NumberColumn("F1", format="%.3f"),
+    "own_threshold": st.column_config.NumberColumn("own threshold", format="%.4f",
+                                                   help="The best-F1 threshold within the segment"),
+    "own_f1": st.column_config.NumberColumn("F1 there", format="%.3f"),
+}
+
 st.title("Thresholds")
 store = get_store()
 versions = api.list_versions(store)
@@ -66,6 +78,20 @@ def _apply_picker() -> None:
     ss.update(th_candidate=t, th_slider=round(t, 3), th_method=spec.label, th_pick_error="")
 
 
+def _keep(key: str) -> None:
+    st.session_state[f"{key}_kept"] = st.session_state[key]
+
+
+def _kept_input(where, label: str, lo, hi, default, step=None, *, key: str, **kw) -> None:  # noqa: ANN001
+    """A picker's number input that keeps its value while another picker is shown.
+
+    Streamlit drops the state of a widget a run does not draw, so each value is also kept
+    under a plain session key and given back as the widget's starting value.
+    """
+    where.number_input(label, lo, hi, st.session_state.get(f"{key}_kept", default), step, key=key,
+                       on_change=_keep, args=(key,), **kw)
+
+
 st.caption(f"Evaluated on {rep.eval.describe()}. "
            + (f"Latest batch **{rep.batch}** ({rep.batch_rows:,} cases)." if rep.batch_scores is not None
               else "The latest batch is not fully scored by this version: flagged counts are unavailable."))
@@ -76,19 +102,19 @@ with st.container(border=True):
     with c2:
         k = PICKERS[kind]
         if k == "precision":
-            st.number_input("Target precision", 0.01, 1.0, 0.9, 0.01, key="th_precision")
+            _kept_input(st, "Target precision", 0.01, 1.0, 0.9, 0.01, key="th_precision")
         elif k == "recall":
-            st.number_input("Target recall", 0.01, 1.0, 0.8, 0.01, key="th_recall")
+            _kept_input(st, "Target recall", 0.01, 1.0, 0.8, 0.01, key="th_recall")
         elif k == "fpr":
-            st.number_input("Max false-positive rate", 0.001, 1.0, 0.01, 0.001, format="%.3f", key="th_fpr")
+            _kept_input(st, "Max false-positive rate", 0.001, 1.0, 0.01, 0.001, format="%.3f", key="th_fpr")
         elif k == "cost":
-            st.number_input("A missed anomaly costs as much as … false alarms", 0.1, 1000.0, 5.0, key="th_cost")
+            _kept_input(st, "A missed anomaly costs as much as … false alarms", 0.1, 1000.0, 5.0, key="th_cost")
         elif k == "capacity":
             a, b, c = st.columns(3)
-            a.number_input("Analysts", 1, 1000, 3, key="th_analysts")
-            b.number_input("Cases per analyst per day", 1, 100000, 100, key="th_per_analyst")
-            c.number_input("Daily volume (0 = the latest batch)", 0, 100_000_000, 0, key="th_daily",
-                           help="Cases arriving a day; the latest batch is taken as a sample of them.")
+            _kept_input(a, "Analysts", 1, 1000, 3, key="th_analysts")
+            _kept_input(b, "Cases per analyst per day", 1, 100000, 100, key="th_per_analyst")
+            _kept_input(c, "Daily volume (0 = the latest batch)", 0, 100_000_000, 0, key="th_daily",
+                        help="Cases arriving a day; the latest batch is taken as a sample of them.")
         else:
             st.caption("The threshold with the best F1 on the evaluation set.")
     st.button("Apply picker", key="th_apply", on_click=_apply_picker, type="primary")
@@ -110,9 +136,12 @@ if new["batch_flagged"] is not None:
 
 
 def _curve(x, y, custom, marks, xt: str, yt: str, hover: str, name: str) -> go.Figure:  # noqa: ANN001
+    """A curve with the saved and candidate points marked; each mark carries the curve's own
+    hover data (threshold first), so hovering it reads like hovering the curve, plus its name."""
     fig = go.Figure(go.Scatter(x=x, y=y, customdata=custom, mode="lines", name=name, hovertemplate=hover))
-    for label, (mx, my), color in marks:
-        fig.add_trace(go.Scatter(x=[mx], y=[my], mode="markers", name=label,
+    for label, (mx, my), point, color in marks:
+        fig.add_trace(go.Scatter(x=[mx], y=[my], customdata=[point], mode="markers", name=label,
+                                 hovertemplate=f"<b>{label}</b><br>{hover}",
                                  marker={"size": 12, "color": color, "symbol": "diamond"}))
     fig.update_layout(xaxis_title=xt, yaxis_title=yt, height=380, margin={"t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
@@ -121,9 +150,11 @@ def _curve(x, y, custom, marks, xt: str, yt: str, hover: str, name: str) -> go.F
 
 curves = rep.curves
 roc, pr = curves["roc"], curves["pr"]
-marks_roc = [("saved", (now["fpr"], now["recall"]), "#888"), ("candidate", (new["fpr"], new["recall"]), "#d62728")]
-marks_pr = [("saved", (now["recall"], now["precision"]), "#888"),
-            ("candidate", (new["recall"], new["precision"]), "#d62728")]
+# Each mark's hover data in the layout of its curve's customdata (threshold, then what the axes lack).
+marks_roc = [(label, (m["fpr"], m["recall"]), (m["threshold"], m["precision"], m["recall"]), color)
+             for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
+marks_pr = [(label, (m["recall"], m["precision"]), (m["threshold"], m["fpr"]), color)
+            for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
 c1, c2 = st.columns(2)
 c1.plotly_chart(_curve(roc["fpr"], roc["tpr"], list(zip(roc["threshold"], roc["precision"], roc["tpr"])), marks_roc,
                        "False-positive rate", "True-positive rate (recall)",
@@ -147,7 +178,11 @@ with c2:
         own = st.toggle("Per-segment thresholds (best F1 within each segment)", key="th_own")
         st.dataframe(pd.DataFrame(th.segment_table(rep.labels, rep.scores, rep.eval.meta, seg, cand,
                                                    own_thresholds=own)),
-                     key="th_segments", hide_index=True, width="stretch")
+                     key="th_segments", hide_index=True, width="stretch", placeholder="–",
+                     column_config=SEGMENT_COLUMNS)
+        st.caption("– : the segment cannot have that number: precision with nothing flagged, recall "
+                   "without anomalies, false-positive rate without normal cases, an own threshold with "
+                   f"fewer than {th.MIN_SEGMENT_CASES} labels or only one class.")
     else:
         st.caption("No metadata column splits the evaluation set into groups.")
 

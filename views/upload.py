@@ -12,7 +12,33 @@ from rsad.ingest import ColumnMap
 from rsad.progress import Rate
 
 NONE = "(none)"
+POLL_S = 2.0  # how often the attribution count refreshes while the background job runs
 store = get_store()
+
+
+def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.jobs.BackgroundJob
+    """The background attribution job's count, redrawn on its own while the job runs.
+
+    Without the poll the caption keeps the count of the run that drew it. ``planned`` (the
+    flagged count, capped at RSAD_EXPLAIN_TOP) stands in until the job has listed its cases.
+    """
+    live = job.snapshot().status in ("queued", "running")
+
+    def show() -> None:
+        state = job.snapshot()
+        if live and state.status not in ("queued", "running"):
+            st.rerun(scope="app")  # the one rerun that stops the polling
+        total = state.total or planned
+        if state.status == "failed":
+            st.caption(f"Precomputing attributions stopped: {md(state.error)}")
+        elif state.status == "done":
+            st.caption(f"Attributions ready for the top {state.result['cases']} flagged cases.")
+        else:
+            st.caption(f"Computing attributions for the top {total} flagged cases in the background: "
+                       f"{state.done} of {total} done.")
+
+    st.fragment(run_every=POLL_S if live else None, key="upload_attributions")(show)()
+
 
 st.title("Upload & score")
 # No type= filter: rsad checks the type itself and says how to fix a wrong one (e.g. Excel to CSV UTF-8).
@@ -98,13 +124,6 @@ if last:
                       xaxis_range=[0, 1])
     st.plotly_chart(fig, key="score_histogram")
     if (job := st.session_state.get("precompute_job")) is not None:
-        state = job.snapshot()
-        if state.status == "failed":
-            st.caption(f"Precomputing attributions stopped: {md(state.error)}")
-        elif state.status == "done":
-            st.caption(f"Attributions ready for the top {state.result['cases']} flagged cases.")
-        else:
-            st.caption(f"Computing attributions for the top flagged cases in the background: "
-                       f"{state.done} of {state.total or store.settings.explain_top} done.")
+        attribution_status(job, precompute.planned_cases(last["flagged"], store.settings.explain_top))
     st.page_link("views/review.py", label=f"Review batch {md(last['batch'])}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})
