@@ -66,6 +66,7 @@ class Settings:
     claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
     login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
     login_lock_s: int = 300  # ... for this many seconds
+    session_hours: int = 12  # a browser sign-in lasts this long (reloads and restarts included)
     reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
 
     @property
