@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rsad.errors import ConfigError
 
-# The project root: relative defaults (db/, models/) live here so `streamlit run app.py`
+# The project root: relative defaults (db/, models/) live here so `streamlit run serve.py`
 # and `rsad ...` find the same store whatever the current directory is.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
