@@ -12,8 +12,7 @@ import sys
 
 import streamlit as st
 
-from views.common import (USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured,
-                          session_cookie, show_error)
+from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured, show_error
 from rsad import auth, triage, websessions
 from rsad.config import Settings
 from rsad.errors import RsadError
@@ -49,8 +48,10 @@ def _password_screen(store) -> None:  # noqa: ANN001
         st.info(f"First start: the admin user **{auth.FIRST_ADMIN}** was created with a random password, "
                 "printed once in the terminal that runs `streamlit run serve.py` (or by `rsad demo`). "
                 f"Lost it? `rsad users passwd {auth.FIRST_ADMIN}` sets a new one.", icon=":material/key:")
-    if st.session_state.pop(_CLEAR_COOKIE_KEY, False) or session_cookie():
-        _cookie_script("sign-out")  # signed out, or a cookie that no longer signs anyone in
+    # Only right after a sign-out: a stale cookie (expired, revoked) signs nobody in anyway, and
+    # clearing it here could clear the new one that a sign-in in another tab has just set.
+    if st.session_state.pop(_CLEAR_COOKIE_KEY, False):
+        _cookie_script("sign-out")
     if message := st.session_state.pop("_login_error", None):
         st.error(message, icon=":material/error:")
     with st.form("login_form"):
