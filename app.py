@@ -1,8 +1,10 @@
 """RSAD Review Desk: the Streamlit entry point (router and sidebar).
 
-Run with `streamlit run app.py`. Everyone signs in first (views/login.py). On a fresh store it
-builds the embedded demo in a background thread and shows its progress until the first model
-is ready; a desk without users gets an admin whose password is printed to this terminal.
+Run with `streamlit run serve.py` (this router plus the sign-in cookie route; `streamlit run
+app.py` also works, with sign-in per browser tab). Everyone signs in first (views/login.py).
+On a fresh store it builds the embedded demo in a background thread and shows its progress
+until the first model is ready; a desk without users gets an admin whose password is printed
+to this terminal.
 """
 
 from __future__ import annotations

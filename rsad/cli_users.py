@@ -80,7 +80,7 @@ def cmd_remove(args: argparse.Namespace) -> None:
     """Remove a user (their verdicts stay, under their name)."""
     _admin(args)
     _users().remove(args.name)
-    print(f"Removed {args.name!r}.")
+    print(f"Removed {args.name!r}.{_end_web_sessions(args.name)}")
 
 
 def cmd_passwd(args: argparse.Namespace) -> None:
@@ -89,7 +89,17 @@ def cmd_passwd(args: argparse.Namespace) -> None:
 
     _admin(args)
     _users().set_password(args.name, check_password(_read_password(args)))
-    print(f"Password of {args.name!r} changed.")
+    print(f"Password of {args.name!r} changed.{_end_web_sessions(args.name)}")
+
+
+def _end_web_sessions(name: str) -> str:
+    """A removed user or a new password ends that user's browser sign-ins (say how many)."""
+    from rsad.auth import normalize_name
+    from rsad.db import Store
+    from rsad.websessions import revoke_user
+
+    ended = revoke_user(Store(), normalize_name(name))
+    return f" Signed out of {ended} browser session{'s' if ended != 1 else ''}." if ended else ""
 
 
 def cmd_unlock(args: argparse.Namespace) -> None:

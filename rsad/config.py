@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rsad.errors import ConfigError
 
-# The project root: relative defaults (db/, models/) live here so `streamlit run app.py`
+# The project root: relative defaults (db/, models/) live here so `streamlit run serve.py`
 # and `rsad ...` find the same store whatever the current directory is.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
@@ -67,6 +67,7 @@ class Settings:
     claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
     login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
     login_lock_s: int = 300  # ... for this many seconds
+    session_hours: int = 12  # a browser sign-in lasts this long (reloads and restarts included)
     reason_codes: tuple[str, ...] = field(default=DEFAULT_REASON_CODES)
     # verdict labels that must come with a reason code, e.g. "anomaly"; empty: a reason is optional
     require_reason_for: tuple[str, ...] = ()

@@ -114,7 +114,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
 
 def sign_in_help(password: str | None) -> list[str]:
     """How to sign in; with the first admin's password when it was just created (shown this once)."""
-    start = "Start the desk with `streamlit run app.py` and open http://localhost:8501"
+    start = "Start the desk with `streamlit run serve.py` and open http://localhost:8501"
     if password is None:
         return [f"{start}; sign in with your user (`rsad users list`; add one with "
                 "`rsad users add NAME --role analyst`)."]

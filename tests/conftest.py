@@ -200,32 +200,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(store_with_model, users, env) -> Iterator[str]:
-    """`streamlit run app.py` on a free localhost port, on the test's store and user file; yields its URL."""
-    port = free_port()
-    log = open(env / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
+class StreamlitServer:
+    """`streamlit run serve.py` (the README's command) on one port, on the test's store and user
+    file; restart() stops it and starts a new process on the same port (a server restart)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(self.log_path.read_text())
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((env / "streamlit.log").read_text())
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:  # a loaded CI machine: do not fail the test on teardown
-        proc.kill()
-        proc.wait(30)
-    log.close()
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded CI machine: do not fail the test on teardown
+            self.proc.kill()
+            self.proc.wait(30)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def streamlit_server(store_with_model, users, env) -> Iterator[StreamlitServer]:
+    """The app's real entry point on a free localhost port (see StreamlitServer)."""
+    server = StreamlitServer(env / "streamlit.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(streamlit_server: StreamlitServer) -> str:
+    """The URL of `streamlit run serve.py` on the test's store and user file."""
+    return streamlit_server.url
 
 
 @contextmanager

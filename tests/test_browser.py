@@ -1,4 +1,4 @@
-"""One real-browser test: Debian's Chromium driven by Playwright against `streamlit run app.py`.
+"""One real-browser test: Debian's Chromium driven by Playwright against `streamlit run serve.py`.
 
 Sign in, upload a CSV, score it, open the top flagged case, see highlighted tokens, record "anomaly"
 with a reason from the keyboard, see the next case, record "normal" from the keyboard, and find

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, auth, triage
+from rsad import api, auth, triage, websessions
 from rsad.audit import events
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -171,3 +171,63 @@ def test_a_verdict_on_a_case_taken_meanwhile_is_refused(review_store):
     assert any(f"Case {top} is open with ana until" in e.value for e in bo.error)
     assert triage.verdict_table(review_store).empty
     assert bo.subheader[0].value.split()[1] != top  # and bo's queue has moved on
+
+
+def test_without_serve_py_the_sign_in_screen_says_a_reload_signs_out(store, users):
+    at = fresh()
+    assert any("streamlit run serve.py" in c.value for c in at.caption)
+    sign_in(at, "ana")
+    with store.session() as s:  # no cookie route in this process: no session that nobody can use
+        assert s.execute(text("SELECT COUNT(*) FROM web_sessions")).scalar() == 0
+
+
+@pytest.fixture
+def served(store, users, monkeypatch):
+    """As under `streamlit run serve.py`: the cookie route is mounted in this process."""
+    monkeypatch.setattr(websessions, "_route_mounted", True)
+    return store
+
+
+def cookie_scripts(at: AppTest) -> list[str]:
+    return [str(el.proto) for el in at.get("iframe") if "/api/rsad/" in str(el.proto)]
+
+
+def test_sign_in_hands_a_one_time_code_to_the_page_and_sign_out_revokes_the_session(served):
+    at = sign_in(fresh(), "ana")
+    assert at.sidebar.text[0].value == "Signed in as ana (analyst)"
+    assert not any("serve.py" in c.value for c in at.caption)
+    with served.session() as s:
+        (token_hash, name, expires), = s.execute(text("SELECT token_hash, user_name, expires_at FROM web_sessions"))
+    assert name == "ana"
+    [script] = cookie_scripts(at)
+    code = script.split('\\"code\\": \\"')[1].split('\\"')[0]
+    assert "/api/rsad/session" in script and websessions.handoff_pending(code)
+    token, max_age = websessions.redeem(code)  # what serve.py's route does when the page posts it
+    assert websessions.hash_token(token) == token_hash and token not in script
+    assert not cookie_scripts(at.run())  # traded: the script leaves the page
+    at.sidebar.button(key="logout").click().run()
+    assert on_sign_in_screen(at) and websessions.resolve(served, token) is None
+    assert ["/api/rsad/sign-out" in s for s in cookie_scripts(at)] == [True]  # and the cookie goes
+
+
+def test_a_cookie_signs_a_new_browser_session_in_until_it_is_revoked(served, monkeypatch):
+    ticket = websessions.create(served, "ana")
+    monkeypatch.setattr("views.common.session_cookie", lambda: ticket.token)
+    at = fresh()
+    assert at.sidebar.text[0].value == "Signed in as ana (analyst)" and not on_sign_in_screen(at)
+    websessions.revoke_user(served, "ana")  # e.g. `rsad users passwd ana` meanwhile
+    at.run()
+    assert on_sign_in_screen(at)
+    assert on_sign_in_screen(fresh())  # a revoked cookie signs nobody in
+
+
+def test_an_expired_or_unknown_cookie_gives_the_sign_in_screen(served, monkeypatch):
+    from datetime import timedelta
+
+    from rsad.orm import utcnow
+
+    old = websessions.create(served, "ana", now=utcnow() - timedelta(hours=served.settings.session_hours, seconds=1))
+    for token in (old.token, "not-a-token"):
+        monkeypatch.setattr("views.common.session_cookie", lambda token=token: token)
+        at = fresh()
+        assert on_sign_in_screen(at) and not at.sidebar.text

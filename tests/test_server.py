@@ -1,4 +1,4 @@
-"""`streamlit run app.py` really starts and serves on a free localhost port."""
+"""`streamlit run serve.py` and `streamlit run app.py` really serve on a free localhost port."""
 
 import os
 import subprocess
@@ -31,3 +31,27 @@ def test_streamlit_serves_the_app(env):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_streamlit_run_serve_py_serves_the_app_and_the_cookie_routes(env, users):
+    import urllib.error
+
+    from conftest import StreamlitServer
+
+    server = StreamlitServer(env / "serve.log")
+    server.start()
+    try:
+        with urllib.request.urlopen(f"{server.url}/review?batch=1", timeout=5) as r:
+            assert b"<html" in r.read().lower()  # the app's pages, from app.py
+        post = urllib.request.Request(f"{server.url}/api/rsad/session", data=b'{"code": "made-up"}', method="POST")
+        try:
+            urllib.request.urlopen(post, timeout=5)
+            raise AssertionError("a made-up hand-off code was accepted")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 403 and "set-cookie" not in refused.headers
+        out = urllib.request.Request(f"{server.url}/api/rsad/sign-out", data=b"", method="POST")
+        with urllib.request.urlopen(out, timeout=5) as r:
+            cleared = r.headers["set-cookie"]
+        assert cleared.startswith('rsad_session=""') and "HttpOnly" in cleared and "Max-Age=0" in cleared
+    finally:
+        server.stop()

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from rsad import api, auth, policies
+from rsad import api, auth, policies, websessions
 from rsad.config import get_settings
 from rsad.demo import bootstrap
 from rsad.jobs import BackgroundJob
@@ -33,7 +33,8 @@ def bootstrap_job() -> BackgroundJob:
     return _bootstrap_for(get_settings().db_url)
 
 
-USER_KEY = "_rsad_user"  # the signed-in local user's name; only views/login.py sets it
+USER_KEY = "_rsad_user"  # the signed-in local user's name; only views/login.py and current_user set it
+WEB_SESSION_KEY = "_rsad_web_session"  # the SHA-256 of this tab's sign-in cookie token, if it has one
 
 
 def oidc_configured() -> bool:
@@ -52,7 +53,46 @@ def current_user() -> auth.User | None:
             return None
         return auth.sso_user(settings, str(st.user.get("email") or ""))
     name = st.session_state.get(USER_KEY)
+    if name and not _web_session_live(name):
+        return None
+    if not name:
+        name = _resume_web_session()
     return auth.local_user(settings, name) if name else None
+
+
+def _web_session_live(name: str) -> bool:
+    """A tab signed in with a cookie stays signed in only while its session does: sign-out in
+    another tab, a new password or a removal (`rsad users ...`) and expiry end it here too."""
+    token_hash = st.session_state.get(WEB_SESSION_KEY)
+    if not token_hash or websessions.resolve_hash(get_store(), token_hash) == name:
+        return True
+    forget_sign_in()
+    return False
+
+
+def _resume_web_session() -> str | None:
+    """A new browser session (a reload, a server restart) that brought a live sign-in cookie:
+    sign its user in again, so the page and its query parameters come back as they were."""
+    token = session_cookie()
+    if not token:
+        return None
+    name = websessions.resolve(get_store(), token)
+    if name:
+        st.session_state[USER_KEY] = name
+        st.session_state[WEB_SESSION_KEY] = websessions.hash_token(token)
+    return name
+
+
+def session_cookie() -> str:
+    """The sign-in cookie this tab's browser sent when it connected ('' without one)."""
+    token = st.context.cookies.get(websessions.COOKIE)
+    return token if isinstance(token, str) else ""  # AppTest's stand-in client has no real cookies
+
+
+def forget_sign_in() -> None:
+    """This tab is signed out (the store's session, if any, is the caller's business)."""
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(WEB_SESSION_KEY, None)
 
 
 def analyst() -> str:

@@ -7,19 +7,20 @@ Not a page itself (app.py does not route to it): nothing behind the router runs 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import streamlit as st
 
-from views.common import USER_KEY, current_user, oidc_configured, show_error
-from rsad import auth, triage
+from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured, show_error
+from rsad import auth, triage, websessions
 from rsad.config import Settings
 from rsad.errors import RsadError
 
 
 def announce_first_admin(settings: Settings) -> None:
     """First start with no users: create the admin and print its password once, to the terminal
-    that runs `streamlit run app.py` (only the operator sees it there, never a browser)."""
+    that runs `streamlit run serve.py` (only the operator sees it there, never a browser)."""
     password = auth.ensure_first_admin(settings)
     if password:
         print(f"\nRSAD Review Desk: created the admin user {auth.FIRST_ADMIN!r} with password {password}\n"
@@ -45,14 +46,21 @@ def _password_screen(store) -> None:  # noqa: ANN001
         return
     if auth.first_admin_pending(settings):
         st.info(f"First start: the admin user **{auth.FIRST_ADMIN}** was created with a random password, "
-                "printed once in the terminal that runs `streamlit run app.py` (or by `rsad demo`). "
+                "printed once in the terminal that runs `streamlit run serve.py` (or by `rsad demo`). "
                 f"Lost it? `rsad users passwd {auth.FIRST_ADMIN}` sets a new one.", icon=":material/key:")
+    # Only right after a sign-out: a stale cookie (expired, revoked) signs nobody in anyway, and
+    # clearing it here could clear the new one that a sign-in in another tab has just set.
+    if st.session_state.pop(_CLEAR_COOKIE_KEY, False):
+        _cookie_script("sign-out")
     if message := st.session_state.pop("_login_error", None):
         st.error(message, icon=":material/error:")
     with st.form("login_form"):
         st.text_input("User name", key="login_name", autocomplete="username")
         st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
         st.form_submit_button("Sign in", key="login_submit", type="primary", on_click=_attempt, args=(store,))
+    if not websessions.cookie_route_mounted():
+        st.caption(f"This sign-in lasts only as long as this browser tab: a reload signs you out. Start the "
+                   f"desk with `streamlit run serve.py` to keep it for {settings.session_hours} hours.")
 
 
 def _attempt(store) -> None:  # noqa: ANN001
@@ -65,6 +73,42 @@ def _attempt(store) -> None:  # noqa: ANN001
         st.session_state["_login_error"] = str(exc)
         return
     st.session_state[USER_KEY] = user.name
+    if websessions.cookie_route_mounted():
+        try:
+            ticket = websessions.create(store, user.name)
+        except RsadError as exc:  # the sign-in still holds for this tab
+            st.session_state["_login_notice"] = f"{exc} This sign-in will not survive a reload."
+            return
+        st.session_state[WEB_SESSION_KEY] = ticket.token_hash
+        st.session_state[_HANDOFF_KEY] = websessions.hand_off(ticket)
+
+
+_HANDOFF_KEY = "_rsad_cookie_handoff"  # the one-time code the page trades for the sign-in cookie
+_CLEAR_COOKIE_KEY = "_rsad_clear_cookie"
+_COOKIE_JS = """<script>
+window.parent.fetch(%s, {method: "POST", credentials: "same-origin",
+                         headers: {"Content-Type": "application/json"}, body: JSON.stringify(%s)});
+</script>"""
+
+
+def _cookie_script(route: str, body: dict | None = None) -> None:
+    """POST to serve.py's cookie route from the page: only a response can set or clear an
+    HttpOnly cookie, and the token itself never reaches the page or a URL (only a one-time code)."""
+    if not websessions.cookie_route_mounted():
+        return
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    url = f"/{base}/api/rsad/{route}" if base else f"/api/rsad/{route}"
+    # Only our own URL and a code we generated go in (st.iframe runs it): never user content.
+    st.iframe(_COOKIE_JS % (json.dumps(url), json.dumps(body or {})), height=1)
+
+
+def _hand_off_cookie() -> None:
+    """Until the browser has traded this sign-in's code for the cookie, keep the script on the page."""
+    code = st.session_state.get(_HANDOFF_KEY)
+    if code and websessions.handoff_pending(code):
+        _cookie_script("session", {"code": code})
+    else:
+        st.session_state.pop(_HANDOFF_KEY, None)
 
 
 def signed_in_user(store) -> auth.User:  # noqa: ANN001
@@ -90,11 +134,18 @@ def signed_in_user(store) -> auth.User:  # noqa: ANN001
 def account_box(store, user: auth.User) -> None:  # noqa: ANN001
     """Who is signed in, and the way out (for the sidebar)."""
     st.text(f"Signed in as {user.name} ({user.role})")  # st.text: a name is never markup
+    if notice := st.session_state.pop("_login_notice", None):
+        st.warning(notice, icon=":material/warning:")
+    _hand_off_cookie()
     if st.button("Sign out", key="logout", icon=":material/logout:"):
         auth.record(store, "logout", user)
         triage.release_claims(store, user.name)  # their open case goes back to the others' queues
         if user.method == "oidc":
             st.logout()
         else:
-            st.session_state.pop(USER_KEY, None)
+            if token_hash := st.session_state.get(WEB_SESSION_KEY):
+                websessions.revoke_hash(store, token_hash)  # the cookie signs nobody in from now on
+                st.session_state[_CLEAR_COOKIE_KEY] = True
+            st.session_state.pop(_HANDOFF_KEY, None)
+            forget_sign_in()
             st.rerun()
