@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.common import bootstrap_job, get_store, show_error
+from views.common import bootstrap_job, current_user, get_store, show_error
 from views.login import account_box, announce_first_admin, signed_in_user
 from views.jobs_panel import job_panel
 from rsad import api, policies
@@ -54,6 +54,20 @@ except RsadError as exc:
     show_error(exc)
     st.stop()
 
+# The router comes first, hidden until someone signs in: the URL's page and its query
+# parameters (a link to a Review queue, say) are then where a sign-in lands, not Overview.
+try:
+    someone = current_user() is not None
+except RsadError:
+    someone = False  # signed_in_user below shows why
+page = st.navigation([
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("views/labels.py", title="Labels", icon=":material/label:"),
+    st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
+    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
+], position="sidebar" if someone else "hidden")
 user = signed_in_user(store)  # the sign-in screen stops the run here until someone signs in
 
 try:
@@ -77,12 +91,4 @@ with st.sidebar:
     shown = f" · Store: {store.location}" if policies.allowed(user, policies.Action.SEE_STORE_LOCATION) else ""
     st.caption(f"Device: {device}{shown}")
 
-page = st.navigation([
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
-    st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
-    st.Page("views/labels.py", title="Labels", icon=":material/label:"),
-    st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
-    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
-])
 page.run()

@@ -266,7 +266,7 @@ def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
 
 def _running_job(store, pid: int, **params) -> int:
     """A job row as a live runner leaves it: running, this host, the given pid."""
-    job = retrain.start(store, TINY, created_by="ana", spawn=False)
+    job = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     with store.session() as s:
         row = s.get(TrainingJob, job["id"])
         row.status, row.pid, row.heartbeat_at = "running", pid, utcnow()
@@ -301,7 +301,7 @@ def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(stor
 
     monkeypatch.setattr(trainset, "assemble", interrupted)
     _ingest(store, _labeled(16, "s"), "seed")
-    asked = retrain.start(store, TINY, created_by="ana", spawn=False)
+    asked = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     with store.session() as s:  # what retrain.stop records before it signals the process
         row = s.get(TrainingJob, asked["id"])
         row.params = {**row.params, retrain.STOPPED_BY: "mia"}
@@ -311,7 +311,7 @@ def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(stor
     assert (job["status"], job["stopped_by"], job["error"]) == ("stopped", "mia", "")
     assert job["message"] == "stopped by mia; no version registered" and "Failed" not in job["log"]
     # The same interrupt with no stop request (a stray signal, Ctrl-C) is a failure.
-    unasked = retrain.start(store, TINY, created_by="ana", spawn=False)
+    unasked = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     with pytest.raises(KeyboardInterrupt):
         jobrunner.run(store, unasked["id"])
     job = retrain.get(store, unasked["id"])

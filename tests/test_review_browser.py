@@ -57,10 +57,10 @@ def click_row(page, row: int, x: float = 15) -> None:  # noqa: ANN001
 def open_review(page, server: str, batch: int, n: int = 60) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    page.goto(server)
-    browser_sign_in(page, "ana")
-    page.get_by_role("link", name="Review").click()
+    page.goto(f"{server}/review?batch={batch}")  # a link to this batch's queue ...
+    browser_sign_in(page, "ana")  # ... is where signing in lands
     expect(page.get_by_text(f"1 of {n}")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Batch")).to_have_value("night (60)")
     expect(page.locator(".rsad-explanation span[title]").first).to_be_visible(timeout=120_000)
 
 
@@ -104,6 +104,11 @@ def test_bulk_selection_follows_cases_not_rows(server, store_with_model, batch, 
         expect(page.get_by_text("4 of 56")).to_be_visible()
         expect(page.get_by_text("Bulk verdict")).to_have_count(0)
         page.screenshot(path=str(tmp_path / "opened.png"), full_page=True)
+        # The URL names the batch and the open case: a reload (F5) comes back to it, signed in.
+        assert f"batch={batch}" in page.url and f"case={rows[3]['id']}" in page.url
+        page.reload()
+        expect(page.get_by_role("heading", name=f"Case {rows[3]['external_id']}")).to_be_visible()
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
     assert len(triage.verdict_table(store_with_model)) == 4
     assert not dialogs
 
