@@ -67,7 +67,7 @@ for v in versions:
     rows.append({"name": v["name"], "status": v["status"], "threshold": v["threshold"], "F1": m.get("f1"),
                  "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
                  "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
-                 "from verdicts": m.get("n_verdict"),
+                 "from verdicts": m.get("n_verdict", 0),
                  "created": v["created_at"], "by": v["created_by"], "data hash": v["data_hash"][:12]})
 st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
     "threshold": st.column_config.NumberColumn(format="%.3f"), "F1": st.column_config.NumberColumn(format="%.3f"),
