@@ -96,34 +96,41 @@ def test_bulk_selection_follows_cases_not_rows(server, store_with_model, batch, 
         page.get_by_role("button", name="Clear selection").click()
         expect(page.get_by_text("Bulk verdict")).to_have_count(0)
 
-        # A click on a row's cell (not its tick box) opens that case.
-        page.get_by_role("button", name="Previous page").click()
-        expect(page.get_by_text("page 1 of 2")).to_be_visible()
-        click_row(page, 3, x=400)
+    assert len(triage.verdict_table(store_with_model)) == 4
+    assert not dialogs
+
+
+def test_a_click_on_a_cell_opens_its_case_and_a_reload_comes_back_to_it(server, store_with_model, batch,
+                                                                        tmp_path):
+    from playwright.sync_api import expect
+
+    rows = queue_rows(store_with_model)
+    with chromium_page() as (page, dialogs):
+        open_review(page, server, batch)
+        click_row(page, 3, x=400)  # the text cell, not the tick box
         expect(page.get_by_role("heading", name=f"Case {rows[3]['external_id']}")).to_be_visible()
-        expect(page.get_by_text("4 of 56")).to_be_visible()
-        expect(page.get_by_text("Bulk verdict")).to_have_count(0)
-        page.screenshot(path=str(tmp_path / "opened.png"), full_page=True)
+        expect(page.get_by_text("4 of 60")).to_be_visible()
+        expect(page.get_by_text("Bulk verdict")).to_have_count(0)  # opening is not selecting
+        page.screenshot(path=str(tmp_path / "opened.png"))
         # The URL names the batch and the open case: a reload (F5) comes back to it, signed in.
         assert f"batch={batch}" in page.url and f"case={rows[3]['id']}" in page.url
         page.reload()
         expect(page.get_by_role("heading", name=f"Case {rows[3]['external_id']}")).to_be_visible()
         expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
-    assert len(triage.verdict_table(store_with_model)) == 4
+    assert triage.verdict_table(store_with_model).empty
     assert not dialogs
 
 
-def test_keyboard_verdicts_record_only_a_chosen_reason_and_the_last_one_has_its_toast(
-        server, store_with_model, batch):
+def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model, batch):
     from playwright.sync_api import expect
 
     rows = queue_rows(store_with_model)
-    triage.record_verdicts(store_with_model, [r["id"] for r in rows[3:]], "normal", analyst="bo")
+    triage.record_verdicts(store_with_model, [r["id"] for r in rows[4:]], "normal", analyst="bo")
     with chromium_page() as (page, dialogs):
-        open_review(page, server, batch, n=3)
+        open_review(page, server, batch, n=4)
         idle(page)
         page.keyboard.press("n")  # no reason chosen: none recorded
-        expect(page.get_by_text("1 of 2")).to_be_visible()
+        expect(page.get_by_text("1 of 3")).to_be_visible()
         idle(page)
         reason = page.get_by_role("combobox", name="Reason")
         reason.click()
@@ -131,15 +138,32 @@ def test_keyboard_verdicts_record_only_a_chosen_reason_and_the_last_one_has_its_
         page.get_by_role("option", name="spam", exact=True).click()
         reason.blur()  # keys typed into a field are text, not shortcuts
         page.keyboard.press("a")
-        expect(page.get_by_text("1 of 1")).to_be_visible()
+        expect(page.get_by_text("1 of 2")).to_be_visible()
         idle(page)
         expect(page.get_by_role("combobox", name="Reason")).to_have_value("")  # the next case starts without one
-        page.keyboard.press("n")  # the last case of the queue
-        expect(page.get_by_text(f"{rows[2]['external_id']}: normal.")).to_be_visible()  # its toast, now
+        page.keyboard.press("n")
+        expect(page.get_by_text("1 of 1")).to_be_visible()
+        page.get_by_role("button", name="Unsure").click()  # the mouse path is the keyboard path
         expect(page.get_by_text("Queue done")).to_be_visible()
-        expect(page.get_by_text("score the batch")).to_have_count(0)
     mine = triage.verdict_table(store_with_model, analysts=["ana"]).sort_values("id")
-    assert list(mine["case_pk"]) == [r["id"] for r in rows[:3]]
-    assert list(mine["label"]) == ["normal", "anomaly", "normal"]
-    assert list(mine["reason_code"]) == ["", "spam", ""]
+    assert list(mine["case_pk"]) == [r["id"] for r in rows[:4]]
+    assert list(mine["label"]) == ["normal", "anomaly", "normal", "unsure"]
+    assert list(mine["reason_code"]) == ["", "spam", "", ""]
+    assert not dialogs
+
+
+def test_the_last_verdict_of_a_queue_shows_its_toast(server, store_with_model, batch):
+    from playwright.sync_api import expect
+
+    rows = queue_rows(store_with_model)
+    triage.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "normal", analyst="bo")
+    with chromium_page() as (page, dialogs):
+        open_review(page, server, batch, n=1)
+        idle(page)
+        page.keyboard.press("a")
+        toast = page.get_by_test_id("stToast")
+        expect(toast).to_contain_text(f"{rows[0]['external_id']}: anomaly")  # now, on this queue
+        expect(page.get_by_text("Queue done")).to_be_visible()
+        expect(page.get_by_role("link", name="Retrain on the new verdicts (Models)")).to_be_visible()
+        expect(page.get_by_text("score the batch")).to_have_count(0)
     assert not dialogs

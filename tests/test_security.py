@@ -68,6 +68,8 @@ def test_csv_export_guards_formulas_and_reads_back_exactly(formula_store, tmp_pa
 
 
 def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypatch):
+    from rsad.auth import User
+
     downloads: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
@@ -80,8 +82,12 @@ def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypa
     sign_in(at, "ana")
     at.switch_page("views/labels.py").run()
     assert not at.exception and not at.error
-    _assert_guarded(downloads["rsad-labels.csv"])
-    assert pd.read_parquet(io.BytesIO(downloads["rsad-labels.parquet"]))["behavior_description"].tolist() == FORMULAS
+    assert not downloads, "the export is built on click, never stored beforehand"
+    # What a click builds for the signed-in analyst (rsad.api.labels_bytes, the button's callable).
+    ana = User("ana", "analyst")
+    _assert_guarded(api.labels_bytes(formula_store, "csv", user=ana))
+    parquet = api.labels_bytes(formula_store, "parquet", user=ana)
+    assert pd.read_parquet(io.BytesIO(parquet))["behavior_description"].tolist() == FORMULAS
 
 
 def test_a_version_with_only_pickle_weights_is_refused(tiny_model_dir, tmp_path):

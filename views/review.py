@@ -227,10 +227,13 @@ def _apply_bulk(case_ids: list[int], key: str) -> None:
     except RsadError as exc:
         ss["_bulk_error"] = str(exc)
         return
+    if not n:
+        # A second press of a form already applied: the first press cleared its selection and
+        # said so; whatever is ticked now was ticked since, and stays.
+        return
     _clear_selection()
     ss.update(bulk_reason=None, bulk_note="")
-    if n:  # 0: a second press of the same form, which the first press's toast already answered
-        ss["_toast"] = f"Recorded {n} verdicts: {label}" + (f" ({md(reason)})." if reason else ".")
+    ss["_toast"] = f"Recorded {n} verdicts: {label}" + (f" ({md(reason)})." if reason else ".")
 
 
 def bulk_form() -> None:
