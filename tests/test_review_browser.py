@@ -8,7 +8,8 @@ last verdict of a queue had no toast; clicking a row's cell did not open its cas
 
 from __future__ import annotations
 
-import pandas as pd
+import re
+
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
@@ -59,7 +60,7 @@ def open_review(page, server: str, batch: int, n: int = 60) -> None:  # noqa: AN
 
     page.goto(f"{server}/review?batch={batch}")  # a link to this batch's queue ...
     browser_sign_in(page, "ana")  # ... is where signing in lands
-    expect(page.get_by_text(f"1 of {n}")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(rf"· 1 of {n:,}$"))).to_be_visible()
     expect(page.get_by_role("combobox", name="Batch")).to_have_value("night (60)")
     expect(page.locator(".rsad-explanation span[title]").first).to_be_visible(timeout=120_000)
 
