@@ -38,11 +38,17 @@ def table(page):  # noqa: ANN001, ANN201
 
 
 def idle(page) -> None:  # noqa: ANN001
-    """Wait until no script run is in flight (Streamlit's "Running…" indicator is gone)."""
+    """Wait until no script run is in flight: Streamlit's "Running…" indicator stays away for
+    half a second (a verdict's run may be followed by the attribution panel's own run)."""
     from playwright.sync_api import expect
 
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    running = page.get_by_test_id("stStatusWidget")
+    for _ in range(120):
+        page.wait_for_timeout(250)
+        expect(running).to_have_count(0)
+        page.wait_for_timeout(500)
+        if running.count() == 0:
+            return
 
 
 def click_row(page, row: int, x: float = 15) -> None:  # noqa: ANN001
@@ -144,6 +150,7 @@ def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model,
         expect(page.get_by_role("combobox", name="Reason")).to_have_value("")  # the next case starts without one
         page.keyboard.press("n")
         expect(page.get_by_text("1 of 1")).to_be_visible()
+        idle(page)
         page.get_by_role("button", name="Unsure").click()  # the mouse path is the keyboard path
         expect(page.get_by_text("Queue done")).to_be_visible()
     mine = triage.verdict_table(store_with_model, analysts=["ana"]).sort_values("id")

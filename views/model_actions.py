@@ -61,7 +61,7 @@ def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: AN
 
 
 def stop_button(store, job: dict) -> None:  # noqa: ANN001
-    """Stop the running job; it is marked failed and leaves no version behind."""
+    """Stop the running job; it is marked stopped (not failed) and leaves no version behind."""
     denied = reason_denied(Action.STOP_TRAINING)
     clicked = st.button("Stop this job", key="stop_job", icon=":material/stop_circle:", disabled=bool(denied),
                         help=denied)
