@@ -187,7 +187,10 @@ def queue_table(page: dict) -> None:
     # a new table whose ticks are drawn from the selected case ids: a case that slides into a
     # ticked row is not ticked unless it was chosen. While the rows stay, the browser's ticks
     # stand (setting them on every run would undo a tick made while a run was on its way).
-    key = f"queue_table_{ss.get('_selection_gen', 0)}_{hash(tuple(shown)) & 0xFFFFFFFF:x}"
+    # With nothing ticked the key keeps still across verdicts: a new key remounts the grid in
+    # the browser, which made verdict -> next case slower (bench/review_browser.py).
+    rows_part = f"_{hash(tuple(shown)) & 0xFFFFFFFF:x}" if selected else ""
+    key = f"queue_table_{ss.get('_selection_gen', 0)}{rows_part}"
     if key != ss.get("_table_key"):
         ss["_last_cell"] = None  # the old table's widget state goes with it (not drawn again)
     ss.update(_table_key=key, _shown=shown)
