@@ -195,12 +195,23 @@ def test_a_keyboard_or_mouse_verdict_records_only_a_chosen_reason(review_store, 
     assert list(v["reason_code"]) == ["", "spam", ""] and list(v["label"]) == ["normal", "anomaly", "normal"]
 
 
+def test_a_reason_chosen_on_one_case_does_not_carry_to_the_next(review_store):
+    at = app("review")
+    at.selectbox(key="verdict_reason").set_value("spam")
+    at.button(key="next_case").click().run()  # moved on without recording
+    assert at.selectbox(key="verdict_reason").value is None
+    at.button(key="verdict_normal").click().run()
+    assert list(verdicts(review_store)["reason_code"]) == [""]
+
+
 def test_a_desk_can_require_a_reason_for_anomaly_verdicts(review_store, monkeypatch):
     monkeypatch.setenv("RSAD_REQUIRE_REASON_FOR", "anomaly")
     at = app("review")
+    at.text_area(key="verdict_note").input("same device, 12 orders")
     at.button(key="verdict_anomaly").click().run()
     assert any("needs a reason" in e.value for e in at.error)
     assert verdicts(review_store).empty
+    assert at.text_area(key="verdict_note").value == "same device, 12 orders"  # kept for the retry
     at.button(key="verdict_normal").click().run()  # other labels stay optional
     assert len(verdicts(review_store)) == 1
 

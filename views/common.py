@@ -101,11 +101,6 @@ def analyst() -> str:
     return user.name if user else ""
 
 
-def allowed(action: policies.Action) -> bool:
-    """May the signed-in user do ``action`` (rsad.policies decides)? For enabling a control."""
-    return policies.allowed(current_user(), action)
-
-
 def reason_denied(action: policies.Action) -> str | None:
     """Why the signed-in user may not do ``action`` (None: they may), as Markdown for a disabled
     control's help and caption: the user's name shows as typed."""

@@ -187,10 +187,10 @@ def queue_table(page: dict) -> None:
     # a new table whose ticks are drawn from the selected case ids: a case that slides into a
     # ticked row is not ticked unless it was chosen. While the rows stay, the browser's ticks
     # stand (setting them on every run would undo a tick made while a run was on its way).
-    # With nothing ticked the key keeps still across verdicts: a new key remounts the grid in
-    # the browser, which made verdict -> next case slower (bench/review_browser.py).
-    rows_part = f"_{hash(tuple(shown)) & 0xFFFFFFFF:x}" if selected else ""
-    key = f"queue_table_{ss.get('_selection_gen', 0)}{rows_part}"
+    # Keyed by its rows even with nothing ticked: a tick made on the old rows while a verdict's
+    # run was on its way then goes to a table that is gone, instead of to the case that slid
+    # into its row. It costs a remount of the grid per verdict (bench/review_browser.py).
+    key = f"queue_table_{ss.get('_selection_gen', 0)}_{hash(tuple(shown)) & 0xFFFFFFFF:x}"
     if key != ss.get("_table_key"):
         ss["_last_cell"] = None  # the old table's widget state goes with it (not drawn again)
     ss.update(_table_key=key, _shown=shown)
@@ -254,7 +254,7 @@ def bulk_form() -> None:
                     + (f" ({elsewhere:,} of them on other pages)" if elsewhere else ""))
         if message := ss.pop("_bulk_error", None):
             show_error(message)
-        with st.form("bulk_form", border=False, clear_on_submit=True):
+        with st.form("bulk_form", border=False):  # cleared by _apply_bulk once recorded
             c1, c2, c3 = st.columns([1, 2, 3])
             c1.radio("Verdict", ["anomaly", "normal", "unsure"], key="bulk_label")
             c2.selectbox("Reason", reasons, key="bulk_reason", index=None, placeholder=_reason_hint())
@@ -363,10 +363,14 @@ def verdict_form(case: dict, *, taken: bool, pos: int, total: int, status: str) 
     """The verdict buttons (keys a, n, u press them), the reason and note, earlier verdicts."""
     if message := ss.pop("_verdict_error", None):
         show_error(message)
+    if ss.get("_form_case") != case["id"]:  # another case: a reason chosen for the last one does not carry over
+        ss.update(_form_case=case["id"], verdict_reason=None, verdict_note="")
     keys = ss.setdefault("_case_keys", {})
     key = keys.setdefault(case["id"], uuid.uuid4().hex)  # one submission per opening of the case
     args = (case["id"], case["external_id"], key, pos, total, status)
-    with st.form("verdict_form", clear_on_submit=True):
+    # Cleared by the callback once the verdict is recorded, not on submit: a refused verdict
+    # (a reason this desk requires, a case someone else took) keeps what the analyst typed.
+    with st.form("verdict_form"):
         st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
         st.selectbox("Reason", reasons, key="verdict_reason", index=None, placeholder=_reason_hint())
         st.text_area("Note", key="verdict_note", height=80)
