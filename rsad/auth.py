@@ -206,6 +206,34 @@ def local_user(settings: Settings, name: str) -> User | None:
     return User(name, entry["role"], "password") if entry else None
 
 
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "cli"
+
+
+def cli_user(settings: Settings, as_user: str | None = None) -> User:
+    """Who a CLI command acts as.
+
+    ``as_user`` (``--as NAME``) or ``RSAD_USER=NAME``: that user of the user file, with its role,
+    so an analyst's promote is refused there exactly as on the pages. Otherwise the operator at
+    the server's shell, as the admin ``cli:<login>``: shell access to the store and the user file
+    already holds every power an admin has, so refusing it would protect nothing.
+    """
+    name = (as_user or settings.user or "").strip()
+    if not name:
+        return User(f"cli:{_login()}", "admin", "cli")
+    name = normalize_name(name)
+    entry = users_file(settings).get(name)
+    if entry is None:
+        raise NotFoundError(f"No user {name!r} to act as (--as / RSAD_USER): see `rsad users list`, "
+                            "or leave both unset to act as the shell's admin.")
+    return User(name, entry["role"], "cli")
+
+
 def sso_user(settings: Settings, email: str) -> User:
     """An OIDC identity: its email, with the role of the user-file entry for it (or analyst)."""
     email = (email or "").strip().lower()

@@ -11,7 +11,6 @@ that user's role. Either way every action goes through :mod:`rsad.policies`, as 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pathlib import Path
 from rsad import cli_users
 from rsad import cli_models
 from rsad.config import TRUNCATIONS
-from rsad.errors import NotFoundError, RsadError
+from rsad.errors import RsadError
 
 
 def _store():
@@ -29,35 +28,12 @@ def _store():
     return open_store()
 
 
-def _login() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "cli"
-
-
 def acting_user(args: argparse.Namespace):  # noqa: ANN201 - rsad.auth.User, imported lazily
-    """Who this command acts as.
-
-    ``--as NAME`` (or ``RSAD_USER=NAME``): that user of the user file, with its role, so an
-    analyst's promote is refused here exactly as on the pages. Otherwise the operator at the
-    server's shell, as the admin ``cli:<login>``: shell access to the store and the user file
-    already holds every power an admin has, so refusing it would protect nothing.
-    """
-    from rsad.auth import User, normalize_name, users_file
+    """Who this command acts as (``--as``, else RSAD_USER, else the shell's admin: rsad.auth.cli_user)."""
+    from rsad.auth import cli_user
     from rsad.config import get_settings
 
-    name = (getattr(args, "as_user", None) or os.environ.get("RSAD_USER", "")).strip()
-    if not name:
-        return User(f"cli:{_login()}", "admin", "cli")
-    name = normalize_name(name)
-    entry = users_file(get_settings()).get(name)
-    if entry is None:
-        raise NotFoundError(f"No user {name!r} to act as (--as / RSAD_USER): see `rsad users list`, "
-                            "or leave both unset to act as the shell's admin.")
-    return User(name, entry["role"], "cli")
+    return cli_user(get_settings(), getattr(args, "as_user", None))
 
 
 def authorized(args: argparse.Namespace, action: str):  # noqa: ANN201

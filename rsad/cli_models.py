@@ -23,10 +23,11 @@ def Bar(unit: str | None):  # noqa: ANN201, N802 - the CLI's progress line
     return _Bar(unit)
 
 
-def user_(args: argparse.Namespace):  # noqa: ANN201 - who the command acts as (rsad.cli.acting_user)
-    from rsad.cli import acting_user
+def user_(args: argparse.Namespace):  # noqa: ANN201 - who the command acts as (rsad.auth.cli_user)
+    from rsad.auth import cli_user
+    from rsad.config import get_settings
 
-    return acting_user(args)
+    return cli_user(get_settings(), getattr(args, "as_user", None))
 
 
 def _print_training_set(ts) -> None:  # noqa: ANN001

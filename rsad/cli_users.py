@@ -17,11 +17,13 @@ def _users():  # noqa: ANN202
 
 
 def _admin(args: argparse.Namespace):  # noqa: ANN202
-    """The acting user (rsad.cli.acting_user), if they may manage users; otherwise AccessError."""
+    """The acting user (rsad.auth.cli_user), if they may manage users; otherwise AccessError."""
     from rsad import policies
-    from rsad.cli import acting_user
+    from rsad.auth import cli_user
+    from rsad.config import get_settings
 
-    return policies.authorize(acting_user(args), policies.Action.MANAGE_USERS)
+    return policies.authorize(cli_user(get_settings(), getattr(args, "as_user", None)),
+                              policies.Action.MANAGE_USERS)
 
 
 def _read_password(args: argparse.Namespace) -> str:

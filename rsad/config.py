@@ -64,6 +64,7 @@ class Settings:
     sqlite_busy_timeout_s: int = 30
     bootstrap: bool = True  # build the demo on a fresh store when the app starts
     users_file: Path = Path("db/users.json")  # local sign-in: names, roles, argon2 hashes
+    user: str = ""  # the user a CLI command acts as (like --as); empty: the shell's admin
     claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
     login_max_failures: int = 5  # failed sign-ins per user name before it is locked ...
     login_lock_s: int = 300  # ... for this many seconds
