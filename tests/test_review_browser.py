@@ -37,6 +37,11 @@ def table(page):  # noqa: ANN001, ANN201
     return page.locator(".st-key-queue_table [data-testid='stDataFrame'], [data-testid='stDataFrame']").first
 
 
+def case_heading(page, position: str):  # noqa: ANN001, ANN201
+    """The open case's heading ("Case c001 · 1 of 3"); the caption's "page 1 of 1" reads alike."""
+    return page.get_by_role("heading", name=re.compile(rf"· {re.escape(position)}$"))
+
+
 def idle(page) -> None:  # noqa: ANN001
     """Wait until no script run is in flight: Streamlit's "Running…" indicator stays away for
     half a second (a verdict's run may be followed by the attribution panel's own run)."""
@@ -66,7 +71,7 @@ def open_review(page, server: str, batch: int, n: int = 60) -> None:  # noqa: AN
 
     page.goto(f"{server}/review?batch={batch}")  # a link to this batch's queue ...
     browser_sign_in(page, "ana")  # ... is where signing in lands
-    expect(page.get_by_role("heading", name=re.compile(rf"· 1 of {n:,}$"))).to_be_visible()
+    expect(case_heading(page, f"1 of {n:,}")).to_be_visible()
     expect(page.get_by_role("combobox", name="Batch")).to_have_value("night (60)")
     expect(page.locator(".rsad-explanation span[title]").first).to_be_visible(timeout=120_000)
 
@@ -116,7 +121,7 @@ def test_a_click_on_a_cell_opens_its_case_and_a_reload_comes_back_to_it(server, 
         open_review(page, server, batch)
         click_row(page, 3, x=400)  # the text cell, not the tick box
         expect(page.get_by_role("heading", name=f"Case {rows[3]['external_id']}")).to_be_visible()
-        expect(page.get_by_text("4 of 60")).to_be_visible()
+        expect(case_heading(page, "4 of 60")).to_be_visible()
         expect(page.get_by_text("Bulk verdict")).to_have_count(0)  # opening is not selecting
         page.screenshot(path=str(tmp_path / "opened.png"))
         # The URL names the batch and the open case: a reload (F5) comes back to it, signed in.
@@ -137,7 +142,7 @@ def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model,
         open_review(page, server, batch, n=4)
         idle(page)
         page.keyboard.press("n")  # no reason chosen: none recorded
-        expect(page.get_by_text("1 of 3")).to_be_visible()
+        expect(case_heading(page, "1 of 3")).to_be_visible()
         idle(page)
         reason = page.get_by_role("combobox", name="Reason")
         reason.click()
@@ -145,11 +150,11 @@ def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model,
         page.get_by_role("option", name="spam", exact=True).click()
         reason.blur()  # keys typed into a field are text, not shortcuts
         page.keyboard.press("a")
-        expect(page.get_by_text("1 of 2")).to_be_visible()
+        expect(case_heading(page, "1 of 2")).to_be_visible()
         idle(page)
         expect(page.get_by_role("combobox", name="Reason")).to_have_value("")  # the next case starts without one
         page.keyboard.press("n")
-        expect(page.get_by_text("1 of 1")).to_be_visible()
+        expect(case_heading(page, "1 of 1")).to_be_visible()
         idle(page)
         page.get_by_role("button", name="Unsure").click()  # the mouse path is the keyboard path
         expect(page.get_by_text("Queue done")).to_be_visible()
