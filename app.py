@@ -14,9 +14,10 @@ import streamlit as st
 from views.common import bootstrap_job, current_user, get_store, show_error
 from views.login import account_box, announce_first_admin, signed_in_user
 from views.jobs_panel import job_panel
-from rsad import api, policies
+from rsad.service import api
+from rsad.auth import policies
 from rsad.errors import RsadError
-from rsad.jobs import BackgroundJob
+from rsad.ops.background import BackgroundJob
 
 st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
 

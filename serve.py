@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rsad import websessions
+from rsad.auth import websessions
 
 ROUTE_PREFIX = "/api/rsad"
 

@@ -1,4 +1,4 @@
-"""Attribution time per case: this tree's rsad.explain vs a baseline checkout, same texts, same run.
+"""Attribution time per case: this tree's rsad.model.explain vs a baseline checkout, same texts, same run.
 
 Texts of about 60 tokens from ../shared/data/fake_reviews.csv (demo records without it);
 50 Layer Integrated Gradients steps; the two implementations take turns in short blocks of
@@ -34,7 +34,7 @@ def texts_of_length(tokenizer, n: int, lo: int, hi: int) -> list[str]:
     if SHARED.exists():
         pool = pd.read_csv(SHARED)["behavior_description"].astype(str).tolist()
     else:
-        from rsad.synth import make_demo_tables
+        from rsad.data.synth import make_demo_tables
 
         pool = make_demo_tables()[0]["behavior_description"].astype(str).tolist()
     out = [t for t in pool if lo <= len(tokenizer(t)["input_ids"]) <= hi]
@@ -80,10 +80,10 @@ def main() -> None:
 
     import torch
 
-    from rsad import cls_forward
+    from rsad.model import cls_forward
     from rsad.config import embedded_base_model
-    from rsad.explain import explain
-    from rsad.model import Classifier
+    from rsad.model.explain import explain
+    from rsad.model.classifier import Classifier
 
     clf = Classifier.load(args.model or embedded_base_model(), device="cpu")
     texts = texts_of_length(clf.tokenizer, args.n, args.tokens - 5, args.tokens + 5)

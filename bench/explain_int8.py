@@ -28,8 +28,8 @@ import torch  # noqa: E402
 
 from explain import texts_of_length  # noqa: E402
 from rsad.config import embedded_base_model  # noqa: E402
-from rsad.explain import explain  # noqa: E402
-from rsad.model import Classifier  # noqa: E402
+from rsad.model.explain import explain  # noqa: E402
+from rsad.model.classifier import Classifier  # noqa: E402
 
 
 class _Int8Product(torch.autograd.Function):

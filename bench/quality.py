@@ -3,7 +3,7 @@
 For each labeled file: with a split column, train on one value and test on another; with a
 group column, leave one group out at a time (train on the rest, test on it). Both models see
 exactly the same rows. rsad trains with its defaults (`rsad train`), picks its threshold on its
-own validation split (`rsad.metrics.default_threshold`, as saved with the version) and is
+own validation split (`rsad.evaluation.metrics.default_threshold`, as saved with the version) and is
 scored like `rsad evaluate`; the baseline uses logistic regression's own 0.5 cut.
 
     python bench/quality.py ../shared/data/fake_reviews.csv --split-col split --train train --test test
@@ -33,9 +33,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rsad.ingest import load_batch  # noqa: E402
-from rsad.metrics import binary_metrics  # noqa: E402
-from rsad.registry import CARD_FILE  # noqa: E402
+from rsad.data.ingest import load_batch  # noqa: E402
+from rsad.evaluation.metrics import binary_metrics  # noqa: E402
+from rsad.model.card import CARD_FILE  # noqa: E402
 
 KEYS = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"]
 
@@ -69,7 +69,7 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # noqa: ANN001
                val_only: bool = False, keep: Path | None = None) -> dict:
-    from rsad import api
+    from rsad.service import api
     from rsad.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="rsad-quality-") as tmp:
@@ -113,7 +113,7 @@ def _progress(label: str):  # noqa: ANN202
 
 
 def main() -> None:
-    from rsad.train import TrainConfig
+    from rsad.model.card import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", type=Path)

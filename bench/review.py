@@ -39,12 +39,13 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     import pandas as pd
     from sqlalchemy import text
 
-    from rsad import api, triage
-    from rsad import store as q
-    from rsad.queue import QueueFilter
+    from rsad.service import api
+    from rsad.service import review as triage
+    from rsad.data import store as q
+    from rsad.review.work_queue import QueueFilter
     from _fresh import fresh_version
-    from rsad.explain import Explanation, WordAttribution
-    from rsad.ingest import load_batch
+    from rsad.model.explain import Explanation, WordAttribution
+    from rsad.data.ingest import load_batch
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())
@@ -84,12 +85,13 @@ def child(n: int, repeats: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     proc = psutil.Process()
-    from rsad import api, triage
+    from rsad.service import api
+    from rsad.service import review as triage
 
     store = api.open_store()
     held = 0
     if hasattr(triage, "claim_case"):  # trees with case claims: three other analysts hold a top case
-        from rsad.queue import QueueFilter
+        from rsad.review.work_queue import QueueFilter
 
         top = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=3)["rows"]]
         for i, cid in enumerate(top):
@@ -98,7 +100,7 @@ def child(n: int, repeats: int) -> dict:
         page = triage.queue(store, QueueFilter(viewer="bench"))
         assert page["total"] == n - held and len(page["held"]) == held, page["total"]
     try:
-        from rsad import auth
+        from rsad.auth import users as auth
     except ImportError:  # a tree from before sign-in
         auth = None
     if auth is not None:  # before the first run: with no user at all the app makes an admin

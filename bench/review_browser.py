@@ -112,7 +112,7 @@ def main() -> None:
 
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this tree", ROOT)]
     build_store(args.n, 0 if args.uncached else args.repeats * len(trees) + 10)
-    from rsad import auth
+    from rsad.auth import users as auth
     from rsad.config import get_settings
 
     auth.users_file(get_settings()).add("bench", "analyst", PASSWORD)  # build_store set RSAD_USERS_FILE

@@ -30,10 +30,10 @@ def load_texts(n: int, seed: int = 0) -> tuple[list[str], str]:
         texts = pd.read_csv(SHARED)["behavior_description"].astype(str)
         source = str(SHARED)
     else:
-        from rsad.synth import make_demo_tables
+        from rsad.data.synth import make_demo_tables
 
         texts = make_demo_tables()[0]["behavior_description"].astype(str)
-        source = "rsad.synth demo records (../shared/data absent)"
+        source = "rsad.data.synth demo records (../shared/data absent)"
     words = texts.str.split().str.len()
     pool = texts[(words >= 10) & (words <= 120)]
     return pool.sample(n=min(n, len(pool)), random_state=seed).tolist(), source
@@ -54,7 +54,7 @@ def main() -> None:
     from transformers import pipeline
 
     from rsad.config import embedded_base_model
-    from rsad.model import Classifier
+    from rsad.model.classifier import Classifier
 
     texts, source = load_texts(args.n)
     folder = args.model or embedded_base_model()

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from score import load_texts
 from rsad.config import embedded_base_model
-from rsad import model as m
+from rsad.model import classifier as m
 texts, _ = load_texts(2000)
 def timed(clf, bs, reps=2):
     clf.score(texts[:64], batch_size=bs)

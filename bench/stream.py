@@ -1,7 +1,7 @@
 """Scoring a big batch streams: peak memory of the scoring process, progress throughout.
 
 Builds a store with one N-case batch (default 100,000) in this process, then scores it in a
-child process with the CLI's code path (rsad.api.score_batch, chunks of 2,000 read and
+child process with the CLI's code path (rsad.service.api.score_batch, chunks of 2,000 read and
 tokenized ahead in a producer thread) and reports the child's peak RSS and its progress
 updates. ``--score K`` stops the child after about K cases (scoring is resumable by chunk),
 for machines where scoring all N takes too long; the peak RSS then covers those chunks.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def child(score: int) -> None:
-    from rsad import api
+    from rsad.service import api
 
     store = api.open_store()
     updates, started = [], time.monotonic()
@@ -63,9 +63,9 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from rsad import api
-    from rsad import store as q
-    from rsad.ingest import load_batch
+    from rsad.service import api
+    from rsad.data import store as q
+    from rsad.data.ingest import load_batch
     from _fresh import fresh_version
 
     rng = np.random.default_rng(0)

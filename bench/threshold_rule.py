@@ -30,9 +30,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rsad.ingest import load_batch  # noqa: E402
-from rsad.metrics import _f1_by_threshold, at_threshold, default_threshold, max_f1_threshold  # noqa: E402
-from rsad.registry import CARD_FILE  # noqa: E402
+from rsad.data.ingest import load_batch  # noqa: E402
+from rsad.evaluation.metrics import _f1_by_threshold, at_threshold, default_threshold, max_f1_threshold  # noqa: E402
+from rsad.model.card import CARD_FILE  # noqa: E402
 
 
 def bootstrap_median(y: np.ndarray, s: np.ndarray, resamples: int = 200) -> float:
@@ -65,7 +65,7 @@ RULES = {
 
 def sets(data: Path, split_col: str | None, group_col: str | None, models: Path, test_value: str) -> list[dict]:
     """(name, validation labels/scores, test labels/scores) for each kept version of one file."""
-    from rsad.model import Classifier
+    from rsad.model.classifier import Classifier
 
     raw = pd.read_csv(data, dtype=str, keep_default_na=False).drop_duplicates()
     prepared = load_batch(raw.to_csv(index=False).encode(), file_name=data.name, label_required=True)

@@ -43,10 +43,11 @@ def main() -> None:
 
     import torch
 
-    from rsad import train
+    from rsad.training import fine_tune as train
     from rsad.config import embedded_base_model
-    from rsad.model import load_pretrained
-    from rsad.train import TrainConfig, _batches, fine_tune
+    from rsad.model.classifier import load_pretrained
+    from rsad.model.card import TrainConfig
+    from rsad.training.fine_tune import _batches, fine_tune
 
     df = pd.read_csv(SHARED)
     df = df[df["split"] == "train"].head(args.n)

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from rsad.errors import ConfigError
 
-# The project root: relative defaults (db/, models/) live here so `streamlit run serve.py`
-# and `rsad ...` find the same store whatever the current directory is.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model says what each means
-TRUNCATIONS = ("head", "head_tail")  # how a version cuts long texts; rsad.model.kept_positions says how
+# Relative defaults (db/, models/) live in the source checkout when rsad runs from one, so
+# `streamlit run serve.py` and `rsad ...` find the same store whatever the current directory is;
+# an installed copy (site-packages) anchors them at the current directory instead.
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = _SOURCE_ROOT if (_SOURCE_ROOT / "pyproject.toml").exists() else Path.cwd()
+SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model.classifier says what each means
+TRUNCATIONS = ("head", "head_tail")  # how a version cuts long texts; rsad.model.classifier.kept_positions says how
 
 VERDICT_LABELS = ("anomaly", "normal", "unsure")
 DEFAULT_REASON_CODES = (

@@ -66,7 +66,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # hash on 2 busy cores. A hash records its own parameters, so verifying stays correct.
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr("rsad.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr("rsad.auth.users._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     return tmp_path
 
 
@@ -84,7 +84,7 @@ def browser_sign_in(page, name: str) -> None:  # noqa: ANN001
 @pytest.fixture
 def users(env: Path) -> dict[str, str]:
     """Analysts ana and bo and the admin root in a temporary user file; returns their passwords."""
-    from rsad.auth import UserFile
+    from rsad.auth.users import UserFile
 
     file = UserFile(env / "users.json")
     for name, role in (("ana", "analyst"), ("bo", "analyst"), ("root", "admin")):
@@ -155,7 +155,7 @@ def backend(request: pytest.FixtureRequest, env: Path, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def store(env: Path):
-    from rsad.api import open_store
+    from rsad.service.api import open_store
 
     s = open_store()
     yield s
@@ -165,8 +165,9 @@ def store(env: Path):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real MiniLM fine-tuned for a few steps on 64 rows, saved as a version folder."""
-    from rsad.registry import save_version
-    from rsad.train import TrainConfig, fine_tune
+    from rsad.model.registry import save_version
+    from rsad.model.card import TrainConfig
+    from rsad.training.fine_tune import fine_tune
     from rsad.config import embedded_base_model
 
     df = tiny_table(64)
@@ -181,8 +182,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store_with_model(store, tiny_model_dir: Path):
     """A store whose active version is the session's tiny model."""
-    from rsad import store as q
-    from rsad.registry import read_card
+    from rsad.data import store as q
+    from rsad.model.card import read_card
 
     card = read_card(tiny_model_dir)
     with store.session() as s:

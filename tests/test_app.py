@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api
+from rsad.service import api
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -69,7 +69,7 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeyp
 def test_overview_and_cli_say_the_same_training_size(store_with_model, users, capsys):
     import argparse
 
-    from rsad.cli_models import cmd_models
+    from rsad.cli.models import cmd_models
 
     m = api.active_version(store_with_model)["metrics"]
     assert m["n_train"] and m["n_val"]  # both parts exist, so a sum would differ from either

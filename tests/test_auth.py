@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from rsad import auth, policies
-from rsad.api import open_store
-from rsad.audit import events
+from rsad.auth import users as auth
+from rsad.auth import policies
+from rsad.service.api import open_store
+from rsad.auth.audit import events
 from rsad.errors import AccessError, InputError, NotFoundError, StateError
-from rsad.orm import utcnow
+from rsad.data.orm import utcnow
 
 
 def test_user_file_keeps_salted_argon2_hashes_only(store, users):
@@ -43,7 +44,7 @@ def test_sign_in_checks_the_password_and_records_every_attempt(store, users, cap
     user = auth.sign_in(store, " Ana ", users["ana"])
     assert user == auth.User("ana", "analyst", "password") and not policies.has_role(user, "admin")
     assert policies.has_role(auth.sign_in(store, "root", users["root"]), "admin")
-    caplog.set_level(logging.INFO, logger="rsad.auth")
+    caplog.set_level(logging.INFO, logger="rsad.auth.users")
     # A wrong password and an unknown name get the same answer: no user enumeration.
     for name, password in (("ana", "not-her-password"), ("mallory", "whatever-pass")):
         with pytest.raises(AccessError, match="Unknown user name or wrong password"):

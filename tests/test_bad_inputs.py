@@ -19,8 +19,10 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, cli, triage
-from rsad.orm import Case
+from rsad.service import api
+import rsad.cli.main as cli
+from rsad.service import review as triage
+from rsad.data.orm import Case
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "bad_inputs"
@@ -142,7 +144,7 @@ def test_cli_refuses_with_one_actionable_line(name, seeded, tmp_path, monkeypatc
 
 @pytest.mark.parametrize("name", ["image.csv", "ragged_rows.csv", "events_missing_timestamps.csv"])
 def test_cli_refuses_in_a_real_process(name, seeded):
-    out = subprocess.run([sys.executable, "-m", "rsad.cli", "ingest", str(CORPUS / name),
+    out = subprocess.run([sys.executable, "-m", "rsad.cli.main", "ingest", str(CORPUS / name),
                           *(["--events"] if name.startswith("events_") else [])],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and out.stdout == ""

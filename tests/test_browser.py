@@ -9,8 +9,9 @@ verdict, which records nothing.
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad import api, triage
-from rsad.auth import UserFile
+from rsad.service import api
+from rsad.service import review as triage
+from rsad.auth.users import UserFile
 
 pytestmark = needs_chromium
 

@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from rsad import api, claims, triage
-from rsad import store as q
-from rsad.auth import User
+from rsad.service import api
+from rsad.review import claims
+from rsad.service import review as triage
+from rsad.data import store as q
+from rsad.auth.users import User
 from rsad.errors import InputError, NotFoundError, StateError
-from rsad.ingest import load_batch
-from rsad.orm import CaseClaim, utcnow
-from rsad.queue import QueueFilter
+from rsad.data.ingest import load_batch
+from rsad.data.orm import CaseClaim, utcnow
+from rsad.review.work_queue import QueueFilter
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
                     "users", "delete-batch", "compare", "rollback", "rescore", "jobs", "thresholds"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
-    probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli; rsad.cli.build_parser();"
+    probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli.main; rsad.cli.main.build_parser();"
                             "print('torch' in sys.modules or 'transformers' in sys.modules)"],
                            capture_output=True, text=True)
     assert probe.stdout.strip() == "False"
@@ -38,8 +38,8 @@ def test_train_help_states_the_training_defaults():
     import argparse
     import re
 
-    from rsad.cli import build_parser
-    from rsad.train import TrainConfig
+    from rsad.cli.main import build_parser
+    from rsad.model.card import TrainConfig
 
     subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     text = " ".join(subcommands.choices["train"].format_help().split())
@@ -72,7 +72,7 @@ def test_ingest_models_batches_db_upgrade(tmp_path):
     tiny_table(8).to_csv(data, index=False)
     from alembic.script import ScriptDirectory
 
-    from rsad.db import MIGRATIONS_DIR
+    from rsad.data.db import MIGRATIONS_DIR
 
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert f"revision {head} " in rsad(tmp_path, "db", "upgrade").stdout
@@ -87,7 +87,7 @@ def test_ingest_models_batches_db_upgrade(tmp_path):
 
 
 def test_ingest_events_describes_each_user(tmp_path):
-    from rsad.synth import make_events
+    from rsad.data.synth import make_events
 
     events, users = make_events(12, anomaly_rate=0.25, seed=3)
     path = tmp_path / "events.csv"

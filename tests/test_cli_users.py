@@ -6,9 +6,9 @@ import json
 import pytest
 
 from conftest import tiny_table
-from rsad import auth
+from rsad.auth import users as auth
 from rsad.errors import AccessError
-from rsad.cli import main
+from rsad.cli.main import main
 
 
 def run(capsys, monkeypatch, *args, stdin=None):

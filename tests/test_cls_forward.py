@@ -9,11 +9,11 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
 
-import rsad.explain
-from rsad import cls_forward
+import rsad.model.explain
+from rsad.model import cls_forward
 from rsad.errors import ModelError
-from rsad.explain import explain
-from rsad.model import Classifier
+from rsad.model.explain import explain
+from rsad.model.classifier import Classifier
 
 TEXT = "Ordered 14 identical phone cases within 3 minutes, all 5-star reviews, same new account"
 
@@ -25,8 +25,8 @@ def clf(tiny_model_dir) -> Classifier:
 
 @pytest.fixture(autouse=True)
 def unchecked(monkeypatch):
-    """rsad.explain checks a model's short path once: each test starts with none checked."""
-    monkeypatch.setattr(rsad.explain, "_short_paths", weakref.WeakKeyDictionary())
+    """rsad.model.explain checks a model's short path once: each test starts with none checked."""
+    monkeypatch.setattr(rsad.model.explain, "_short_paths", weakref.WeakKeyDictionary())
 
 
 def test_logits_and_input_gradients_match_the_model(clf):
@@ -68,11 +68,11 @@ def test_attributions_are_the_same_with_and_without_the_short_path(clf, monkeypa
         return lambda x: calls.append(len(x)) or f(x)
 
     monkeypatch.setattr(cls_forward, "for_model", counted)
-    with caplog.at_level(logging.WARNING, logger="rsad.explain"):
+    with caplog.at_level(logging.WARNING, logger="rsad.model.explain"):
         short = explain(clf, TEXT, n_steps=8)
     assert sum(calls) >= 8 and "full model" not in caplog.text  # the steps ran on the short path
     monkeypatch.setattr(cls_forward, "for_model", lambda model: None)
-    rsad.explain._short_paths.clear()
+    rsad.model.explain._short_paths.clear()
     full = explain(clf, TEXT, n_steps=8)
     assert [w.text for w in short.words] == [w.text for w in full.words]
     assert max(abs(a.score - b.score) for a, b in zip(short.words, full.words)) < 1e-4
@@ -89,8 +89,8 @@ def test_a_short_path_that_disagrees_is_not_used(clf, monkeypatch, caplog):
         return lambda x: 2.0 * f(x)  # a variant computing something else
 
     monkeypatch.setattr(cls_forward, "for_model", wrong)
-    rsad.explain._short_paths.clear()
-    with caplog.at_level(logging.WARNING, logger="rsad.explain"):
+    rsad.model.explain._short_paths.clear()
+    with caplog.at_level(logging.WARNING, logger="rsad.model.explain"):
         got = explain(clf, TEXT, n_steps=8)
     assert "full model" in caplog.text
     assert max(abs(a.score - b.score) for a, b in zip(got.words, expected.words)) < 1e-4
@@ -111,10 +111,10 @@ def test_a_short_path_that_fails_is_not_used(clf, monkeypatch):
             return logits
 
         monkeypatch.setattr(cls_forward, "for_model", failing)
-        rsad.explain._short_paths.clear()
+        rsad.model.explain._short_paths.clear()
         got = explain(clf, TEXT, n_steps=8)
         assert max(abs(a.score - b.score) for a, b in zip(got.words, expected.words)) < 1e-4, when
-        assert rsad.explain._short_paths[clf.model] is None  # refused for this model from now on
+        assert rsad.model.explain._short_paths[clf.model] is None  # refused for this model from now on
 
 
 def test_the_check_runs_once_per_model(clf, monkeypatch):
@@ -142,4 +142,4 @@ def test_a_pass_failing_with_the_whole_model_too_keeps_the_short_path(clf, monke
     monkeypatch.setattr(clf.model, "forward", forward)
     with pytest.raises(ModelError, match="out of memory"):
         explain(clf, TEXT, n_steps=8)
-    assert rsad.explain._short_paths[clf.model] is not None
+    assert rsad.model.explain._short_paths[clf.model] is not None

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT, tiny_table
-from rsad import api
-from rsad.orm import Case, Verdict
+from rsad.service import api
+from rsad.data.orm import Case, Verdict
 
 PROCESSES, VERDICTS_EACH = 4, 500
 
@@ -25,8 +25,9 @@ PROCESSES, VERDICTS_EACH = 4, 500
 # number of errors it met.
 WORKER = """
 import os, sys, time, traceback
-from rsad import api, triage
-from rsad.orm import Case
+from rsad.service import api
+from rsad.service import review as triage
+from rsad.data.orm import Case
 from sqlalchemy import select
 k, n, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 store = api.open_store()
@@ -77,7 +78,7 @@ def test_four_analysts_write_500_verdicts_each_at_once(store, backend, tmp_path)
 def test_a_lock_held_past_the_timeout_is_an_error_a_user_can_act_on(env, monkeypatch):
     import sqlite3
 
-    from rsad import triage
+    from rsad.service import review as triage
     from rsad.errors import StateError
 
     monkeypatch.setenv("RSAD_SQLITE_BUSY_TIMEOUT_S", "1")

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from conftest import ROOT, tiny_table
-from rsad import api
-from rsad import store as q
-from rsad.orm import Batch, Case, ModelEvent, ModelVersion, Score
+from rsad.service import api
+from rsad.data import store as q
+from rsad.data.orm import Batch, Case, ModelEvent, ModelVersion, Score
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -72,12 +72,12 @@ def test_kill_during_ingest_leaves_no_partial_batch(store, tmp_path):
     api.ingest_file(store, tiny_table(4).to_csv(index=False).encode(), file_name="seed.csv", name="seed")
     big = tmp_path / "night.csv"
     tiny_table(600).to_csv(big, index=False)
-    kill_at("ingest:cases-inserted", ["-m", "rsad.cli", "ingest", str(big), "--name", "night"])
+    kill_at("ingest:cases-inserted", ["-m", "rsad.cli.main", "ingest", str(big), "--name", "night"])
     intact(store)
     with store.session() as s:
         assert list(s.scalars(select(Batch.name))) == ["seed"]
         assert s.scalar(select(func.count(Case.id))) == 4  # none of the 600 inserted cases is left
-    assert "600 cases" in run(["-m", "rsad.cli", "ingest", str(big), "--name", "night"]).stdout
+    assert "600 cases" in run(["-m", "rsad.cli.main", "ingest", str(big), "--name", "night"]).stdout
     with store.session() as s:
         assert s.scalar(select(func.count(Case.id))) == 604
 
@@ -96,7 +96,7 @@ def _active(store) -> list[str]:
 
 def test_kill_during_promotion_keeps_exactly_one_active_version(store, tmp_path):
     _two_versions(store, tmp_path)
-    promote = ["-m", "rsad.cli", "promote", "v2", "--reason", "crash test", "--no-rescore"]
+    promote = ["-m", "rsad.cli.main", "promote", "v2", "--reason", "crash test", "--no-rescore"]
     kill_at("promote:old-retired", promote)
     intact(store)
     assert _active(store) == ["v1"]  # the retirement of v1 was rolled back with the rest
@@ -106,9 +106,9 @@ def test_kill_during_promotion_keeps_exactly_one_active_version(store, tmp_path)
     assert _active(store) == ["v2"]
 
 
-# Rescore in chunks of 4 (set before rsad.lifecycle is imported, whose default it is) so that a
+# Rescore in chunks of 4 (set before rsad.ops.lifecycle is imported, whose default it is) so that a
 # 12-case batch needs three commits; the kill comes while the second chunk is written.
-RESCORE = ["-c", "import sys, rsad.api, rsad.cli; rsad.api.SCORE_CHUNK = 4; sys.exit(rsad.cli.main(['rescore']))"]
+RESCORE = ["-c", "import sys, rsad.service.api, rsad.cli.main; rsad.service.api.SCORE_CHUNK = 4; sys.exit(rsad.cli.main.main(['rescore']))"]
 
 
 def _scores(store) -> tuple[int, int]:

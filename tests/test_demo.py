@@ -2,10 +2,10 @@
 
 import pytest
 
-from rsad import api
-from rsad.demo import DEMO_BATCH, SEED_BATCH, bootstrap
+from rsad.service import api
+from rsad.ops.demo import DEMO_BATCH, SEED_BATCH, bootstrap
 from rsad.errors import StateError
-from rsad.train import TrainConfig
+from rsad.model.card import TrainConfig
 
 SMALL = TrainConfig(epochs=1, max_length=64, learning_rate=1e-4)
 
@@ -28,7 +28,7 @@ def test_bootstrap_builds_then_reuses(store):
 
     # The first run creates the admin and shows its password once; it signs in.
     assert any(f"with password {first['admin_password']}" in line for line in first["log"])
-    from rsad.auth import sign_in
+    from rsad.auth.users import sign_in
 
     assert sign_in(store, "admin", first["admin_password"]).role == "admin"
 

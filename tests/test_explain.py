@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from rsad.errors import InputError, ModelError
-from rsad.explain import Explanation, WordAttribution, explain, explanation_html, legend_html, top_words_figure
-from rsad.model import Classifier, anomaly_index
+from rsad.model.explain import Explanation, WordAttribution, explain, explanation_html, legend_html, top_words_figure
+from rsad.model.classifier import Classifier, anomaly_index
 
 STEPS = 8  # enough for the properties tested here; the app uses 50
 MIXED = "Unbelievably  CHEAP reviews,\tvisit www.Fake.com 刷单 now 😀 Café\nthen  Unbelievably again"
@@ -277,11 +277,11 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
     import threading
     import time
 
-    import rsad.explain
-    import rsad.pass_thread as module
+    import rsad.model.explain
+    import rsad.model.pass_thread as module
 
     threads, released, errors = set(), [], []
-    real_log_odds = rsad.explain._log_odds
+    real_log_odds = rsad.model.explain._log_odds
 
     def recording_log_odds(*args, **kwargs):  # every forward pass of a pass ends here
         threads.add(threading.current_thread().name)
@@ -293,7 +293,7 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    monkeypatch.setattr(rsad.explain, "_log_odds", recording_log_odds)
+    monkeypatch.setattr(rsad.model.explain, "_log_odds", recording_log_odds)
     monkeypatch.setattr(module, "IDLE_RELEASE_SECONDS", 1.0)
     monkeypatch.setattr(module, "release_freed_memory", lambda: released.append(threading.current_thread().name))
     callers = [threading.Thread(target=caller, args=(MIXED,)) for _ in range(3)]
@@ -312,13 +312,13 @@ def test_passes_run_on_one_thread_and_memory_goes_back_when_idle(clf, monkeypatc
 
 
 def test_a_failing_pass_reaches_its_caller_and_the_next_pass_runs(clf, monkeypatch):
-    import rsad.explain
+    import rsad.model.explain
 
     def boom(*args, **kwargs):
         raise ValueError("bad shape")
 
     with monkeypatch.context() as m:
-        m.setattr(rsad.explain, "_log_odds", boom)
+        m.setattr(rsad.model.explain, "_log_odds", boom)
         with pytest.raises(ModelError, match="bad shape"):
             explain(clf, "check out my channel", n_steps=2)
     assert explain(clf, "check out my channel", n_steps=2).words

@@ -11,13 +11,15 @@ import torch
 from sqlalchemy import select
 
 from conftest import sign_in, tiny_table
-from rsad import api, precompute, triage
-from rsad import store as q
+from rsad.service import api
+from rsad.ops import precompute
+from rsad.service import review as triage
+from rsad.data import store as q
 from rsad.config import get_settings
 from rsad.errors import ConfigError, InputError
-from rsad.jobs import prefetch
-from rsad.model import Classifier, resolve_precision
-from rsad.orm import Case, Score
+from rsad.ops.background import prefetch
+from rsad.model.classifier import Classifier, resolve_precision
+from rsad.data.orm import Case, Score
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +154,8 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
     import pandas as pd
     from sqlalchemy import text
 
-    from rsad.ingest import load_batch
-    from rsad.queue import QueueFilter
+    from rsad.data.ingest import load_batch
+    from rsad.review.work_queue import QueueFilter
 
     batches = []
     for name in ("a", "b"):
@@ -210,7 +212,7 @@ def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_pat
     csv = tmp_path / "night.csv"
     tiny_table(12).to_csv(csv, index=False)
     api.ingest_file(store_with_model, csv, name="night")
-    out = subprocess.run([sys.executable, "-m", "rsad.cli", "score", "night", "--explain-top", "2"],
+    out = subprocess.run([sys.executable, "-m", "rsad.cli.main", "score", "night", "--explain-top", "2"],
                          env={**os.environ}, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "Attributions cached for the top 2 flagged cases (2 computed now)" in out.stdout
@@ -259,7 +261,7 @@ def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_pat
     for the lock and reads the cache (never two attribution passes at once)."""
     import time
 
-    from rsad import explain as ex
+    from rsad.model import explain as ex
 
     clf, cid = _top_case(store_with_model, tmp_path)
     running, overlaps, real = [0], [], ex.explain
@@ -290,7 +292,7 @@ def test_long_texts_are_explained_in_several_passes(exact, monkeypatch):
     """Steps x tokens per pass stay under MAX_POSITIONS_PER_PASS (memory); same attributions."""
     from captum.attr import LayerIntegratedGradients
 
-    from rsad import explain as ex
+    from rsad.model import explain as ex
 
     passes: list[int] = []
     real = LayerIntegratedGradients.attribute

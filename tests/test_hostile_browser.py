@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium
-from rsad import api, triage
+from rsad.service import api
+from rsad.service import review as triage
 
 pytestmark = needs_chromium
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import tiny_table
 from rsad.errors import InputError
-from rsad.ingest import ColumnMap, load_batch, parse_labels
+from rsad.data.ingest import ColumnMap, load_batch, parse_labels
 
 
 def _csv(df: pd.DataFrame) -> bytes:

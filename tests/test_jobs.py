@@ -1,6 +1,6 @@
 
 from rsad.errors import InputError
-from rsad.jobs import BackgroundJob
+from rsad.ops.background import BackgroundJob
 from rsad.progress import Phases, Rate, format_seconds
 
 

@@ -8,8 +8,11 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, auth, triage, websessions
-from rsad.audit import events
+from rsad.service import api
+from rsad.auth import users as auth
+from rsad.service import review as triage
+from rsad.auth import websessions
+from rsad.auth.audit import events
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -224,7 +227,7 @@ def test_a_cookie_signs_a_new_browser_session_in_until_it_is_revoked(served, mon
 def test_an_expired_or_unknown_cookie_gives_the_sign_in_screen(served, monkeypatch):
     from datetime import timedelta
 
-    from rsad.orm import utcnow
+    from rsad.data.orm import utcnow
 
     old = websessions.create(served, "ana", now=utcnow() - timedelta(hours=served.settings.session_hours, seconds=1))
     for token in (old.token, "not-a-token"):

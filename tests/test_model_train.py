@@ -6,11 +6,14 @@ import pytest
 import torch
 
 from conftest import tiny_table
-from rsad import api
+from rsad.service import api
 from rsad.errors import ConfigError, InputError, ModelError
-from rsad.model import Classifier, pick_device
-from rsad.registry import clean_partial, next_version_name, read_card, save_version
-from rsad.train import TrainConfig, data_hash, split_table
+from rsad.model.classifier import Classifier, pick_device
+from rsad.model.card import read_card
+from rsad.model.registry import clean_partial, next_version_name, save_version
+from rsad.model.card import TrainConfig
+from rsad.review.trainset import data_hash
+from rsad.training.fine_tune import split_table
 
 
 def test_saved_version_reloads_to_the_same_scores(tiny_model_dir):
@@ -122,7 +125,7 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
 
 
 def test_head_tail_truncation_keeps_the_start_and_the_end(tiny_model_dir):
-    from rsad.model import kept_positions
+    from rsad.model.classifier import kept_positions
 
     assert kept_positions(10, 10, "head_tail") is None  # fits: nothing cut
     assert kept_positions(12, 10, "head") == [0, 1, 2, 3, 4, 5, 6, 7, 8, 11]
@@ -152,9 +155,9 @@ def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(t
     import json
 
     from rsad.config import embedded_base_model
-    from rsad.model import load_pretrained
+    from rsad.model.classifier import load_pretrained
     from dataclasses import replace
-    from rsad.train import fine_tune
+    from rsad.training.fine_tune import fine_tune
 
     base, _ = load_pretrained(embedded_base_model())
     tuned = Classifier.load(tiny_model_dir, device="cpu").model
@@ -178,7 +181,7 @@ def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(t
     assert not torch.equal(result.model.get_input_embeddings().weight, base.get_input_embeddings().weight)
     assert {m.p for m in result.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.2}
     # Float rates read by some attention implementations instead of a Dropout module follow too.
-    from rsad.train import _adamw, _set_dropout
+    from rsad.training.fine_tune import _adamw, _set_dropout
 
     holder = torch.nn.Module()
     holder.dropout_prob = 0.1

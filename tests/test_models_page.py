@@ -8,10 +8,12 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, lifecycle, retrain
-from rsad import store as q
-from rsad.ingest import load_batch
-from rsad.registry import read_card
+from rsad.service import api
+from rsad.ops import lifecycle
+from rsad.training import jobs as retrain
+from rsad.data import store as q
+from rsad.data.ingest import load_batch
+from rsad.model.card import read_card
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import tiny_table
-from rsad import onnx_scoring
-from rsad.model import Classifier
+from rsad.model import onnx as onnx_scoring
+from rsad.model.classifier import Classifier
 
 TEXTS = tiny_table(64)["behavior_description"].tolist()
 

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, triage
+from rsad.service import api
+from rsad.service import review as triage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -55,7 +56,7 @@ def test_upload_preview_mapping_and_score(store_with_model):
 
 
 def test_upload_attribution_count_is_of_the_flagged_cases(store_with_model, monkeypatch):
-    from rsad import precompute
+    from rsad.ops import precompute
 
     assert precompute.planned_cases(7, 20) == 7 and precompute.planned_cases(30, 20) == 20
     monkeypatch.setenv("RSAD_EXPLAIN_TOP", "20")  # the page's store is opened by the app: env
@@ -136,7 +137,7 @@ def test_review_requires_signing_in(review_store):
 
 
 def test_a_removed_user_records_no_verdict(review_store, env):
-    from rsad.auth import UserFile
+    from rsad.auth.users import UserFile
 
     at = app("review")
     UserFile(env / "users.json").remove("ana")  # an admin removes ana while her case is open

@@ -1,4 +1,4 @@
-"""Roles in one place (rsad.policies): every admin action attempted as an analyst is refused by
+"""Roles in one place (rsad.auth.policies): every admin action attempted as an analyst is refused by
 the rsad function itself, by the CLI (exit 2, nothing changed) and on the pages (disabled with
 the reason; a click from a stale page is refused too). Also: the store location is for admins,
 and the label export is built on click, for the signed-in user only."""
@@ -11,14 +11,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, lifecycle, policies, retrain
-from rsad import store as q
-from rsad import thresholds as th
-from rsad.audit import events
-from rsad.auth import User, UserFile
-from rsad.cli import main
+from rsad.service import api
+from rsad.ops import lifecycle
+from rsad.auth import policies
+from rsad.training import jobs as retrain
+from rsad.data import store as q
+from rsad.evaluation import thresholds as th
+from rsad.auth.audit import events
+from rsad.auth.users import User, UserFile
+from rsad.cli.main import main
 from rsad.errors import AccessError
-from rsad.policies import Action
+from rsad.auth.policies import Action
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ANA, ROOT = User("ana", "analyst"), User("root", "admin")
@@ -42,7 +45,7 @@ def test_admins_may_do_everything_analysts_only_their_own_work():
         "Promoting a version needs the admin role, and ana is an analyst. Ask an admin to do it, or to give "
         "you the role (`rsad users add NAME --role admin`).")
     assert "you are not signed in" in policies.reason_denied(None, Action.EXPORT_LABELS)
-    with pytest.raises(TypeError, match="rsad.auth.User"):
+    with pytest.raises(TypeError, match="rsad.auth.users.User"):
         policies.authorize("root", Action.PROMOTE)  # an old-style actor string is a bug, not "nobody"
 
 

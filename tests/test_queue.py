@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from rsad import api, triage
-from rsad import store as q
+from rsad.service import api
+from rsad.service import review as triage
+from rsad.data import store as q
 from rsad.errors import InputError
-from rsad.ingest import load_batch
-from rsad.queue import QueueFilter
+from rsad.data.ingest import load_batch
+from rsad.review.work_queue import QueueFilter
 
 # The queue's SQL (JSON metadata, LIKE, paging) runs on SQLite and, when RSAD_TEST_PG_URL is set, PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")

@@ -13,14 +13,17 @@ import pytest
 from sqlalchemy import text, update
 
 from conftest import tiny_table
-from rsad import api, lifecycle, retrain, triage
-from rsad import store as q
-from rsad.auth import User
+from rsad.service import api
+from rsad.ops import lifecycle
+from rsad.training import jobs as retrain
+from rsad.service import review as triage
+from rsad.data import store as q
+from rsad.auth.users import User
 from rsad.errors import InputError, StateError
-from rsad.ingest import load_batch
-from rsad.orm import TrainingJob, utcnow
-from rsad.registry import read_card
-from rsad.trainset import TRAINING_SET_FILE, assemble
+from rsad.data.ingest import load_batch
+from rsad.data.orm import TrainingJob, utcnow
+from rsad.model.card import read_card
+from rsad.review.trainset import TRAINING_SET_FILE, assemble
 
 TINY = retrain.RetrainParams(epochs=1, max_length=32)
 
@@ -118,7 +121,7 @@ def test_background_job_registers_a_candidate_with_its_training_set(trained):
 
 
 def test_compare_candidate_with_active(trained):
-    from rsad.compare import compare
+    from rsad.ops.compare import compare
 
     out = compare(trained["store"], "v2")
     ev, batch = out["evaluation"], out["latest_batch"]
@@ -145,7 +148,7 @@ def test_cli_compare_and_models(trained):
     env = {**os.environ, **_env(trained["root"]), "HF_HUB_OFFLINE": "1"}
 
     def rsad(*args):
-        return subprocess.run([sys.executable, "-m", "rsad.cli", *args], env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "rsad.cli.main", *args], env=env, capture_output=True,
                               text=True, timeout=300)
 
     out = rsad("compare", "v2")
@@ -294,7 +297,8 @@ def test_a_stopped_job_whose_process_is_gone_is_stopped_a_crashed_one_failed(sto
 
 
 def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(store, monkeypatch):
-    from rsad import jobrunner, trainset
+    from rsad.training import runner as jobrunner
+    from rsad.review import trainset
 
     def interrupted(_store):
         raise KeyboardInterrupt
@@ -321,7 +325,7 @@ def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(stor
 def test_cli_jobs_lists_a_stopped_job_as_stopped(store, env):
     _ingest(store, _labeled(16, "s"), "seed")
     _running_job(store, _dead_pid(), stopped_by="root")
-    out = subprocess.run([sys.executable, "-m", "rsad.cli", "jobs"], env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    out = subprocess.run([sys.executable, "-m", "rsad.cli.main", "jobs"], env={**os.environ, "HF_HUB_OFFLINE": "1"},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip().splitlines()[-1]

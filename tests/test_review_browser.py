@@ -13,7 +13,8 @@ import re
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad import api, triage
+from rsad.service import api
+from rsad.service import review as triage
 
 pytestmark = needs_chromium
 

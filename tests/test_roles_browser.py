@@ -2,8 +2,9 @@
 "Rescore now" and Promote disabled, with the reason, and pressing at them rescores nothing."""
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad import api, lifecycle
-from rsad import store as q
+from rsad.service import api
+from rsad.ops import lifecycle
+from rsad.data import store as q
 
 pytestmark = needs_chromium
 

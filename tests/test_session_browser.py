@@ -11,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad import api, websessions
-from rsad.orm import WebSession, utcnow
+from rsad.service import api
+from rsad.auth import websessions
+from rsad.data.orm import WebSession, utcnow
 
 pytestmark = needs_chromium
 

@@ -3,12 +3,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import tiny_table
-from rsad import api
-from rsad import store as q
-from rsad.db import current_revision, make_engine, upgrade
+from rsad.service import api
+from rsad.data import store as q
+from rsad.data.db import current_revision, make_engine, upgrade
 from rsad.errors import InputError, NotFoundError, StateError
-from rsad.ingest import load_batch
-from rsad.orm import Base, Verdict
+from rsad.data.ingest import load_batch
+from rsad.data.orm import Base, Verdict
 
 # Every test here runs on SQLite and, when RSAD_TEST_PG_URL is set, on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")
@@ -181,7 +181,7 @@ def test_upgrade_from_the_previous_release_keeps_every_row(env, backend, monkeyp
     jobs), with a batch, a model, scores, a verdict and a failed job, upgrades to head whole."""
     import os
 
-    from rsad.db import Store
+    from rsad.data.db import Store
 
     engine = make_engine(os.environ["RSAD_DB_URL"])
     assert upgrade(engine, "0004") == "0004"

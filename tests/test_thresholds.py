@@ -10,9 +10,12 @@ from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad import api, evaluation, metrics, triage
-from rsad import thresholds as th
-from rsad.auth import User
+from rsad.service import api
+from rsad.evaluation import evalset as evaluation
+from rsad.evaluation import metrics
+from rsad.service import review as triage
+from rsad.evaluation import thresholds as th
+from rsad.auth.users import User
 from rsad.errors import InputError
 from test_cli import rsad
 
@@ -158,7 +161,7 @@ def test_evaluation_set_is_validation_plus_verdicts_never_training(eval_store):
     assert ev.sources == {"validation": 16, "verdict": 0}
     # A verdict on a training case does not make it evaluable; one on a new case does;
     # an "unsure" verdict gives no label.
-    from rsad import store as q
+    from rsad.data import store as q
     with eval_store.session() as s:
         rows = {f"{r['case_id']}@{r['batch']}": r["case_pk"] for r in q.current_labels(s)}
         today = {c.external_id: c.id for c in q.get_batch(s, "today").cases}
@@ -257,7 +260,7 @@ def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
     cal = th.calibration(rep)
     assert cal["fitted_on"] == 16 and cal["before"]["ece"] >= 0
     with eval_store.session() as s:
-        from rsad import store as q
+        from rsad.data import store as q
         case_id = q.get_batch(s, "today").cases[0].id
     assert triage.case_view(eval_store, case_id)["probability"] is None
     th.save_temperature(eval_store, None, 2.0, user=admin("root"))

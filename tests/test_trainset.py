@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import text
 
 from conftest import tiny_table
-from rsad import api
-from rsad import store as q
+from rsad.service import api
+from rsad.data import store as q
 from rsad.errors import InputError
-from rsad.ingest import load_batch
-from rsad.trainset import assemble, data_hash
+from rsad.data.ingest import load_batch
+from rsad.review.trainset import assemble, data_hash
 
 
 @pytest.fixture

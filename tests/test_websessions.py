@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from rsad import websessions
-from rsad.cli import main
-from rsad.orm import WebSession, utcnow
+from rsad.auth import websessions
+from rsad.cli.main import main
+from rsad.data.orm import WebSession, utcnow
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -30,7 +30,7 @@ def test_a_session_signs_its_user_in_until_it_expires(store):
 
 
 def test_the_session_length_is_a_setting(store, monkeypatch):
-    from rsad.api import open_store
+    from rsad.service.api import open_store
 
     monkeypatch.setenv("RSAD_SESSION_HOURS", "2")
     short = open_store()

@@ -6,10 +6,13 @@ import re
 
 import streamlit as st
 
-from rsad import api, auth, policies, websessions
+from rsad.service import api
+from rsad.auth import users as auth
+from rsad.auth import policies
+from rsad.auth import websessions
 from rsad.config import get_settings
-from rsad.demo import bootstrap
-from rsad.jobs import BackgroundJob
+from rsad.ops.demo import bootstrap
+from rsad.ops.background import BackgroundJob
 
 
 @st.cache_resource(show_spinner="Opening the label store…")

@@ -7,8 +7,8 @@ import streamlit as st
 
 from views.common import md, md_message, show_error, version_classifier
 from views.explain_panel import attribution_panel
-from rsad import api
-from rsad.compare import compare
+from rsad.service import api
+from rsad.ops.compare import compare
 from rsad.errors import RsadError
 
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}

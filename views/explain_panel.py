@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import active_classifier, show_error
-from rsad import triage
+from rsad.service import review as triage
 from rsad.errors import RsadError, Superseded
 
 _RUN = "_explain_run"  # counts this session's attribution panel runs
@@ -18,7 +18,7 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
     ``version``: explain under that model version instead of the active one. ``classifier``:
     that version's, loaded by the caller; None loads the active one, and only when needed.
     """
-    from rsad.explain import explanation_html, legend_html, top_words_figure
+    from rsad.model.explain import explanation_html, legend_html, top_words_figure
 
     st.markdown(f"**Why {version} scores it so**" if version else "**Why this score**")
     # Streamlit cannot stop a run that is inside a long torch call: after a quick verdict the

@@ -1,13 +1,14 @@
 """Labels: every verdict, the current label per case, analyst agreement and the export.
 
 The export is built when its button is clicked, for the user signed in on this page (checked
-again then, see rsad.api.labels_bytes): nothing is put at a /media URL before that.
+again then, see rsad.service.api.labels_bytes): nothing is put at a /media URL before that.
 """
 
 import streamlit as st
 
 from views.common import current_user, get_store, show_error
-from rsad import api, triage
+from rsad.service import api
+from rsad.service import review as triage
 from rsad.errors import RsadError
 
 store = get_store()

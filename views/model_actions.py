@@ -1,7 +1,7 @@
 """The Models page's actions that change what is live: retrain, stop, promote, roll back, rescore.
 
 Each is one function, apart from the read-only views. Each needs the admin role
-(rsad.policies decides): anyone else sees the control disabled with the reason, and the rsad
+(rsad.auth.policies decides): anyone else sees the control disabled with the reason, and the rsad
 function behind it refuses them too (a stale page). Every action is recorded with the signed-in
 admin's name.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import active_classifier, current_user, reason_denied, show_error
-from rsad import lifecycle, retrain
+from rsad.ops import lifecycle
+from rsad.training import jobs as retrain
 from rsad.errors import RsadError
-from rsad.policies import Action
+from rsad.auth.policies import Action
 from rsad.progress import Rate, format_seconds
 
 NOTICE = "_models_notice"  # a success message shown once after the page reruns

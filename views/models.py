@@ -1,7 +1,7 @@
 """Models: the training set, retraining, the versions and their history, compare, promote, roll back.
 
 Anyone signed in may look and compare; retraining, stopping a job, promoting, rolling back and
-rescoring need the admin role (rsad.policies): an analyst sees them disabled with the reason.
+rescoring need the admin role (rsad.auth.policies): an analyst sees them disabled with the reason.
 """
 
 import pandas as pd
@@ -10,7 +10,10 @@ import streamlit as st
 from views import compare_panel, model_actions
 from views.common import get_store, show_error
 from views.jobs_panel import job_panel
-from rsad import api, lifecycle, retrain, trainset
+from rsad.service import api
+from rsad.ops import lifecycle
+from rsad.training import jobs as retrain
+from rsad.review import trainset
 from rsad.errors import RsadError
 
 store = get_store()

@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad import api
+from rsad.service import api
 from rsad.errors import RsadError
-from rsad.policies import Action
+from rsad.auth.policies import Action
 
 st.title("Overview")
 if message := st.session_state.pop("_deleted_batch", None):

@@ -13,9 +13,11 @@ import streamlit as st
 from views.common import analyst, classifier_loader, get_store, md, show_error
 from views.explain_panel import attribution_panel
 from views.shortcuts import add_shortcuts
-from rsad import api, precompute, triage
+from rsad.service import api
+from rsad.ops import precompute
+from rsad.service import review as triage
 from rsad.errors import RsadError
-from rsad.queue import SORTS, STATUSES, QueueFilter
+from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
 
 PAGE_SIZE = 50
 ALL = "(all)"

@@ -5,11 +5,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad import api
-from rsad import thresholds as th
+from rsad.service import api
+from rsad.evaluation import thresholds as th
 from rsad.config import get_settings
 from rsad.errors import RsadError
-from rsad.policies import Action
+from rsad.auth.policies import Action
 
 PICKERS = {
     "Max F1": "max-f1", "Target precision": "precision", "Target recall": "recall",

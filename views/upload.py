@@ -6,9 +6,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from views.common import active_classifier, analyst, get_store, md, show_error
-from rsad import api, precompute
+from rsad.service import api
+from rsad.ops import precompute
 from rsad.errors import RsadError
-from rsad.ingest import ColumnMap
+from rsad.data.ingest import ColumnMap
 from rsad.progress import Rate
 
 NONE = "(none)"
@@ -16,7 +17,7 @@ POLL_S = 2.0  # how often the attribution count refreshes while the background j
 store = get_store()
 
 
-def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.jobs.BackgroundJob
+def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.ops.background.BackgroundJob
     """The background attribution job's count, redrawn on its own while the job runs.
 
     Without the poll the caption keeps the count of the run that drew it. ``planned`` (the

@@ -1,0 +1,252 @@
+"""The CLI's model-lifecycle commands: training from the store, jobs, compare, promote, rollback.
+
+Split from :mod:`rsad.cli.main` (which registers them); heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from rsad.errors import RsadError
+
+
+def store_():  # noqa: ANN201
+    from rsad.cli.main import _store
+
+    return _store()
+
+
+def Bar(unit: str | None):  # noqa: ANN201, N802 - the CLI's progress line
+    from rsad.cli.main import _Bar
+
+    return _Bar(unit)
+
+
+def user_(args: argparse.Namespace):  # noqa: ANN201 - who the command acts as (rsad.auth.users.cli_user)
+    from rsad.auth.users import cli_user
+    from rsad.config import get_settings
+
+    return cli_user(get_settings(), getattr(args, "as_user", None))
+
+
+def _print_training_set(ts) -> None:  # noqa: ANN001
+    print(f"Training set: {ts.describe()}.")
+    print(ts.counts().to_string(index=False))
+    if len(ts.conflicts):
+        print(f"Conflicts between analysts ({len(ts.conflicts)}), settled by majority, ties by the latest verdict:")
+        for c in ts.conflicts.head(20).to_dict("records"):
+            print(f"  {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
+        if len(ts.conflicts) > 20:
+            print(f"  ... and {len(ts.conflicts) - 20} more (see the job log)")
+
+
+def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
+    from rsad.training import jobs as retrain
+    from rsad.review.trainset import assemble
+
+    user = user_(args)  # rsad.cli.main.cmd_train refused anyone who may not, retrain.start checks again
+    ts = assemble(store)
+    _print_training_set(ts)
+    ts.table()  # refuses an empty set before a job is recorded
+    defaults = retrain.RetrainParams()
+    params = retrain.RetrainParams(start_from=args.init_from or "base", base_model=args.base or "",
+                                   epochs=args.epochs or defaults.epochs, max_length=args.max_length,
+                                   batch_size=args.batch_size, seed=args.seed,
+                                   learning_rate=args.lr or defaults.learning_rate,
+                                   truncation=args.truncation or "")  # empty: as the start version
+    job = retrain.start(store, params, user=user, spawn=args.background)
+    if args.background:
+        print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
+              "Follow it with `rsad jobs` or in the app's sidebar.")
+        return
+    from rsad.training.runner import run
+
+    job = run(store, job["id"], progress=Bar("steps"))
+    if job["status"] != "done":
+        raise RsadError(_not_done(job))
+    from rsad.service.api import get_version
+
+    print_version(get_version(store, job["version_name"]))
+    print(f"Compare it with the active version: rsad compare {job['version_name']}")
+
+
+def _not_done(job: dict) -> str:
+    """Why a job registered nothing: a stop someone asked for is said as such, not as a failure."""
+    if job["status"] == "stopped":
+        return f"Training job {job['id']} was stopped by {job['stopped_by']}: no version registered."
+    return f"Training job {job['id']} failed: {job['error']}"
+
+
+def print_version(info: dict) -> None:
+    m = info["metrics"]
+    print(f"Saved {info['name']} ({info['status']}) in {info['folder']} after {m['train_seconds']:.0f} s.")
+    print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
+          f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
+          f"at threshold {info['threshold']:.3f}.")
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """List model versions with status, threshold and validation metrics, then the registry history."""
+    from rsad.service.api import list_versions, trained_on
+    from rsad.ops.lifecycle import history
+
+    store = store_()
+    versions = list_versions(store)
+    if not versions:
+        print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
+        return
+    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':30}  created")
+    for v in versions:
+        m = v["metrics"]
+        fitted, held_out = trained_on(m)
+        print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
+              f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f} "
+              f"{f'{fitted} ({held_out})':30}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
+    events = history(store, limit=args.history)
+    if events:
+        print("\nHistory (newest first):")
+        for e in events:
+            prev = f" (was {e['previous_active']})" if e["previous_active"] else ""
+            print(f"  {e['when']:%Y-%m-%d %H:%M} {e['action']:8} {e['version']:6}{prev} by {e['by']}: {e['reason']}")
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    """Compare a candidate with the active version (or ACTIVE) on labeled cases neither trained on.
+
+    Prints metrics at each version's own threshold with deltas, the flagged counts on the
+    latest batch and the cases where their scores differ most."""
+    from rsad.ops.compare import compare
+
+    out = compare(store_(), args.candidate, args.active, top=args.top, progress=Bar(None))
+    c, a = out["candidate"]["name"], out["active"]["name"]
+    ev = out["evaluation"]
+    if ev is None:
+        print(f"No evaluation set: {out['evaluation_error']}")
+    else:
+        print(f"Evaluation set: {ev['describe']}.")
+        print(f"{'metric':14} {c:>10} {a:>10} {'delta':>8}")
+        for r in ev["table"].to_dict("records"):
+            print(f"{r['metric']:14} {r['candidate']:10.3f} {r['active']:10.3f} {r['delta']:+8.3f}")
+        print(f"thresholds     {out['candidate']['threshold']:10.3f} {out['active']['threshold']:10.3f}")
+    b = out["latest_batch"]
+    if b:
+        print(f"Latest batch {b['batch']!r} ({b['rows']:,} cases): {c} flags {b['flagged_candidate']:,}, "
+              f"{a} flags {b['flagged_active']:,} ({b['flagged_candidate'] - b['flagged_active']:+,}; "
+              f"{b['newly_flagged']:,} newly flagged, {b['no_longer_flagged']:,} no longer flagged).")
+    if ev is not None and len(ev["disagreements"]):
+        print("Largest disagreements on the evaluation set:")
+        for r in ev["disagreements"].to_dict("records"):
+            print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  {r['text'][:60]!r}")
+
+
+def _rescore_after(store, user, args: argparse.Namespace) -> None:  # noqa: ANN001
+    if args.no_rescore:
+        print("Not rescored: run `rsad rescore` to score the queue with the new active version.")
+    else:
+        _rescore(store, user)
+
+
+def _rescore(store, user) -> None:  # noqa: ANN001
+    from rsad.ops.lifecycle import rescore
+
+    out = rescore(store, user=user, progress=Bar("cases"))
+    print(f"Rescored {out['scored']:,} cases with {out['model']} ({out['unreviewed']:,} unreviewed first, "
+          f"then {out['reviewed']:,} reviewed) in {out['seconds']:.0f} s.")
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    """Make a candidate the active version (the current one is retired, not deleted), then rescore.
+
+    Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
+    from rsad.ops.lifecycle import promote
+
+    store, user = store_(), user_(args)
+    info = promote(store, args.version, user=user, reason=args.reason)
+    print(f"{info['name']} is now active (threshold {info['threshold']:.3f}); "
+          f"{info['previous'] or 'no version'} retired.")
+    _rescore_after(store, user, args)
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    """Make a retired version active again (the current one is retired), then rescore.
+
+    Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
+    from rsad.ops.lifecycle import rollback
+
+    store, user = store_(), user_(args)
+    info = rollback(store, args.version, user=user, reason=args.reason)
+    print(f"Rolled back to {info['name']} (threshold {info['threshold']:.3f}); {info['previous']} retired.")
+    _rescore_after(store, user, args)
+
+
+def cmd_rescore(args: argparse.Namespace) -> None:
+    """Score every case the active version has not scored yet (unreviewed first); resumable. Admins only."""
+    _rescore(store_(), user_(args))
+
+
+def cmd_jobs(args: argparse.Namespace) -> None:
+    """List recent training jobs with their state, progress and result."""
+    from rsad.progress import format_seconds
+    from rsad.training.jobs import recent
+
+    jobs = recent(store_(), args.limit)
+    if not jobs:
+        print("No training jobs yet: `rsad train --from-store` or Retrain on the Models page.")
+    for j in jobs:
+        state = j["status"]
+        if j["status"] == "running" and j["total"]:
+            eta = f", about {format_seconds(j['eta_s'])} left" if j["eta_s"] is not None else ""
+            state += f" {100 * j['fraction']:.0f}%{eta}"
+        result = j["version_name"] or j["error"] or j["message"]
+        print(f"{j['id']:4} {j['created_at']:%Y-%m-%d %H:%M} {j['created_by']:12} {state:28} {result}")
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> None:
+    """Run a queued training job in this process (the app starts this for you, detached)."""
+    import signal
+
+    from rsad.training.runner import run
+
+    def stop(_signum, _frame) -> None:  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
+    job = run(store_(), args.job_id)
+    if job["status"] != "done":
+        raise RsadError(_not_done(job))
+    print(f"Training job {job['id']} done: {job['version_name']}.")
+
+
+def cmd_jobs_stop(args: argparse.Namespace) -> None:
+    """Stop a running training job (it is marked stopped and leaves no version behind)."""
+    from rsad.training.jobs import stop
+
+    job = stop(store_(), args.job_id, user=user_(args))
+    print(f"Asked training job {job['id']} (pid {job['pid']}) to stop.")
+
+
+def add_commands(sub, add: Callable) -> None:  # noqa: ANN001
+    """Register these commands on the CLI's subparsers (``add`` names one and sets its help)."""
+    p = add("models", cmd_models)
+    p.add_argument("--history", type=int, default=20, help="registry events to show (default %(default)s)")
+    p = add("compare", cmd_compare)
+    p.add_argument("candidate", help="the version to judge")
+    p.add_argument("active", nargs="?", help="the version to compare against (default: the active one)")
+    p.add_argument("--top", type=int, default=10, help="disagreements to list (default %(default)s)")
+    for name, fn in (("promote", cmd_promote), ("rollback", cmd_rollback)):
+        p = add(name, fn)
+        p.add_argument("version")
+        p.add_argument("--reason", default="", help="why (kept in the history; required)")
+        p.add_argument("--no-rescore", action="store_true", help="do not rescore the store afterwards")
+    add("rescore", cmd_rescore)
+    p = add("jobs", cmd_jobs)
+    p.add_argument("--limit", type=int, default=10)
+    jobs = p.add_subparsers(dest="jobs_command", metavar="COMMAND")
+    run = jobs.add_parser("run", help=cmd_jobs_run.__doc__, description=cmd_jobs_run.__doc__)
+    run.add_argument("job_id", type=int)
+    run.set_defaults(func=cmd_jobs_run)
+    stop = jobs.add_parser("stop", help=cmd_jobs_stop.__doc__, description=cmd_jobs_stop.__doc__)
+    stop.add_argument("job_id", type=int)
+    stop.set_defaults(func=cmd_jobs_stop)
+

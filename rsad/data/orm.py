@@ -1,0 +1,280 @@
+"""The label store's tables (SQLAlchemy 2.0 declarative style).
+
+The schema itself is created and upgraded by the Alembic migrations in ``rsad/data/migrations``;
+these classes must match them (``tests/test_db.py`` checks that autogenerate finds no diff).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from rsad.config import VERDICT_LABELS  # noqa: F401 - re-exported; the settings check labels against it
+
+MODEL_STATUSES = ("candidate", "active", "retired")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Batch(Base):
+    """One uploaded file (or generated demo table): a set of cases scored together."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploader: Mapped[str] = mapped_column(String(200))
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cases: Mapped[list[Case]] = relationship(back_populates="batch", passive_deletes=True)
+
+
+class Case(Base):
+    """One behavior record to triage: the text the model reads plus everything else as metadata."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "external_id", name="uq_cases_batch_external"),
+        CheckConstraint("given_label IN (0, 1)", name="ck_cases_given_label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The label the file came with (1 anomaly, 0 normal); None for an unlabeled case.
+    given_label: Mapped[int | None] = mapped_column(Integer)
+
+    batch: Mapped[Batch] = relationship(back_populates="cases")
+
+
+class ModelVersion(Base):
+    """A fine-tuned model folder in the registry."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('candidate', 'active', 'retired')", name="ck_model_versions_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    folder: Mapped[str] = mapped_column(String(1000))
+    base_model: Mapped[str] = mapped_column(String(1000))
+    train_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    threshold: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="candidate", index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Temperature fitted on the evaluation set (None: not calibrated); display only, scores stay raw.
+    temperature: Mapped[float | None] = mapped_column(Float)
+
+
+class Score(Base):
+    """P(anomaly) of one case under one model version."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("case_id", "model_version_id", name="uq_scores_case_model"),
+        # The review queue filters by model and sorts by score.
+        Index("ix_scores_model_score", "model_version_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE")
+    )
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(Base):
+    """An analyst's decision on a case. Append-only: a newer verdict supersedes older ones."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        CheckConstraint("label IN ('anomaly', 'normal', 'unsure')", name="ck_verdicts_label"),
+        Index("ix_verdicts_case_id_id", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    analyst: Mapped[str] = mapped_column(String(200), index=True)
+    # What the analyst saw when deciding: kept even if that version is retired later.
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    threshold: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Verdict, "before_update")
+def _verdicts_are_append_only(mapper, connection, target) -> None:  # noqa: ANN001
+    raise ValueError("Verdicts are append-only: add a new verdict instead of changing one.")
+
+
+class Attribution(Base):
+    """Cached token attributions of one case under one model version and explain settings."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "model_version_id", "settings_key", name="uq_attributions_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    settings_key: Mapped[str] = mapped_column(String(100))  # e.g. "lig:n50:len128"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThresholdChange(Base):
+    """One save of a version's alert threshold: who, when, from what, to what, and why."""
+
+    __tablename__ = "threshold_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"),
+                                                  index=True)
+    old_threshold: Mapped[float] = mapped_column(Float)
+    new_threshold: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(100), default="manual")  # e.g. "capacity=300"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelEvent(Base):
+    """Registry history: registration, promotion, rollback (who, when, why)."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"),
+                                                  index=True)
+    action: Mapped[str] = mapped_column(String(20))  # register | promote | rollback
+    previous_active_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "stopped")
+
+
+class TrainingJob(Base):
+    """A retraining run; its state lives here so every page (and process) can show it."""
+
+    __tablename__ = "training_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'stopped')",
+                        name="ck_training_jobs_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    eta_s: Mapped[float | None] = mapped_column(Float)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    version_name: Mapped[str | None] = mapped_column(String(100))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseClaim(Base):
+    """Who has a case open in Review, and until when. One row per case: the primary key makes
+    taking a claim atomic (a second insert conflicts), on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "case_claims"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    analyst: Mapped[str] = mapped_column(String(200), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEvent(Base):
+    """Sign-ins (failed ones too), sign-outs, unlocks and batch deletions. The sign-in rows also
+    decide lockouts, so a new browser session or a server restart cannot reset them."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_subject", "action", "subject", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))  # login | logout | unlock | delete_batch
+    subject: Mapped[str] = mapped_column(String(200))  # the user name tried, the batch deleted
+    actor: Mapped[str] = mapped_column(String(200))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerdictSubmission(Base):
+    """One submitted verdict form (bulk or single): its key makes a second press of the same
+    form write nothing. Inserted in the verdicts' own transaction; the primary key decides a
+    race between two presses on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "verdict_submissions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analyst: Mapped[str] = mapped_column(String(200))
+    cases: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A browser sign-in: the HttpOnly cookie holds a random token, this row its SHA-256, so a
+    sign-in survives a reload and a server restart until it expires or the user signs out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_name: Mapped[str] = mapped_column(String(200), index=True)
+    method: Mapped[str] = mapped_column(String(20), default="password")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,192 @@
+"""A batch file's bytes to a table of its own columns, or an InputError saying what to fix.
+
+Only reading happens here (format, encoding, separators, quoting, JSON shape); what the
+columns must hold is checked by :mod:`rsad.data.ingest`. CSV and TSV go through the standard
+``csv`` module rather than pandas because pandas quietly mends broken files: a row with one
+field too many turns the first column into the index, a short row is padded with blanks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from rsad.data.csvsafe import unguard
+from rsad.errors import InputError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl": "jsonl",
+           ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+_SAVE_AS = "Save it as CSV UTF-8 (in Excel: File > Save As > 'CSV UTF-8') and upload that"
+_BOM = "\ufeff"
+
+
+def _rows(positions: list[int], limit: int = 10) -> str:
+    """'rows 3, 7 and 2 more' from 1-based row numbers."""
+    nums = [str(p) for p in positions]
+    more = f" and {len(nums) - limit} more" if len(nums) > limit else ""
+    return f"row{'s' if len(nums) > 1 else ''} {', '.join(nums[:limit])}{more}"
+
+
+def file_format(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in FORMATS:
+        hint = f" {_SAVE_AS}." if suffix in {".xls", ".xlsx", ".xlsm", ".ods", ".numbers"} else ""
+        raise InputError(
+            f"{file_name}: unsupported file type {suffix or '(none)'!r}. "
+            f"Upload CSV (.csv), TSV (.tsv), JSON Lines (.jsonl) or Parquet (.parquet).{hint}"
+        )
+    return FORMATS[suffix]
+
+
+def _decode(data: bytes, file_name: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"{file_name} is UTF-16 text; rsad reads UTF-8. {_SAVE_AS}.")
+    if data[:4] == b"PK\x03\x04":
+        raise InputError(f"{file_name} is a zip archive or an Excel workbook, not a text file. {_SAVE_AS}.")
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{file_name} looks binary, not text: check that you picked the right file "
+                         "(a UTF-16 text must be saved as UTF-8 first).")
+    try:
+        text = data.decode("utf-8-sig")  # -sig: Excel writes a byte-order mark
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{file_name} is not UTF-8 (bad byte at line {line}). {_SAVE_AS} again "
+            "(other encodings such as Latin-1 or GBK look the same in a text editor)."
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{file_name} has a NUL character (\\x00) at line {line}: remove it (a text file "
+                         "never needs one, and PostgreSQL cannot store it).")
+    return text
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON; use null for a missing value")
+
+
+def _json_loads(text: str):  # noqa: ANN202
+    # NaN/Infinity are Python extensions to JSON: a NaN label would silently mean "unlabeled".
+    return json.loads(text, parse_constant=_no_constants)
+
+
+def _read_jsonl(text: str, file_name: str) -> pd.DataFrame:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = _json_loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{file_name}, line {number}: not valid JSON ({exc.msg}). Each line must be "
+                             "one complete JSON object.") from None
+        except ValueError as exc:
+            raise InputError(f"{file_name}, line {number}: {exc}.") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{file_name}, line {number}: each line must be a JSON object {{...}}, "
+                             f"not {type(obj).__name__}.")
+        records.append(obj)
+    return pd.DataFrame.from_records(records)
+
+
+def _read_json(text: str, file_name: str) -> pd.DataFrame:
+    """A JSON array of objects, or JSON Lines saved as .json."""
+    try:
+        whole = _json_loads(text)
+    except ValueError:
+        return _read_jsonl(text, file_name)  # several documents: JSON Lines
+    if isinstance(whole, dict):
+        nested = [k for k, v in whole.items() if isinstance(v, list | dict)]
+        where = f" (the records may be under {nested[0]!r})" if nested else ""
+        raise InputError(f"{file_name} is one JSON object{where}. Give the cases as a JSON array of "
+                         "flat objects [{...}, {...}] or as JSON Lines (one object per line).")
+    if not isinstance(whole, list) or not all(isinstance(r, dict) for r in whole):
+        raise InputError(f"{file_name} must be a JSON array of objects [{{...}}, {{...}}], one object per "
+                         "case with named fields; arrays of arrays or of plain values have no column names.")
+    return pd.DataFrame.from_records(whole)
+
+
+def _read_delimited(text: str, file_name: str, sep: str) -> pd.DataFrame:
+    csv.field_size_limit(2**31 - 1)  # long texts get a clear error from ingest, not "field larger than"
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True) if r]
+    except csv.Error as exc:
+        raise InputError(f"{file_name}: the file cannot be split into fields ({exc}). Check the quoting: a "
+                         'text that contains the separator or a line break must be inside "double quotes", '
+                         'and a quote inside a text is written twice ("").') from None
+    if not rows:
+        raise InputError(f"{file_name} is empty.")
+    header = [unguard(h.lstrip(_BOM).strip()) for h in rows[0]]
+    kind = {",": "comma", "\t": "tab"}[sep]
+    if len(header) == 1:
+        for other, what, ext in (("\t", "tabs", ".tsv"), (";", "semicolons", None), (",", "commas", ".csv")):
+            if other != sep and other in header[0]:
+                fix = (f"rename it to {ext}" if ext else f"save it {kind}-separated "
+                       "(in Excel: 'CSV UTF-8', which uses commas)")
+                raise InputError(f"{file_name}: the header is one column {header[0]!r} separated by {what}, "
+                                 f"but a {Path(file_name).suffix} file is {kind}-separated: {fix}.")
+    dups = sorted({h for h in header if header.count(h) > 1})
+    if dups:
+        raise InputError(f"{file_name}: the header names column(s) {', '.join(map(repr, dups))} more than "
+                         "once. Give every column its own name.")
+    ragged = [i for i, r in enumerate(rows[1:], start=1) if len(r) != len(header)]
+    if ragged:
+        counts = sorted({len(rows[i]) for i in ragged})
+        raise InputError(
+            f"{file_name}: {_rows(ragged)} {'has' if len(ragged) == 1 else 'have'} "
+            f"{'/'.join(map(str, counts))} fields, the header has "
+            f"{len(header)}. Check the quoting: a text containing a {kind} must be inside \"double quotes\"."
+        )
+    first = header[0]
+    repeats = [i for i, r in enumerate(rows[1:], start=1)
+               if r[0].lstrip(_BOM).strip() == first and [c.lstrip(_BOM).strip() for c in r] == header]
+    if repeats:
+        raise InputError(f"{file_name}: {_rows(repeats)} {'repeats' if len(repeats) == 1 else 'repeat'} the "
+                         "header line (files pasted together?). "
+                         f"Delete {'it' if len(repeats) == 1 else 'them'}.")
+    # Undo the quote rsad's own CSV exports put before cells that would start a formula.
+    df = pd.DataFrame([[unguard(c) for c in r] for r in rows[1:]], columns=header, dtype=object)
+    return df.mask(df == "")  # empty cells are missing values, as pandas' reader would have them
+
+
+def read_table(data: bytes, file_name: str, *, max_bytes: int | None = None) -> pd.DataFrame:
+    """Parse a file's bytes into a DataFrame of the file's own columns (values as read)."""
+    fmt = file_format(file_name)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InputError(
+            f"{file_name} is {len(data) / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit "
+            "(RSAD_MAX_UPLOAD_MB): split it into smaller batches."
+        )
+    if not data.strip():
+        raise InputError(f"{file_name} is empty.")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            df = pq.read_table(io.BytesIO(data)).to_pandas()
+        else:
+            text = _decode(data, file_name)
+            if fmt == "jsonl":
+                df = _read_jsonl(text, file_name)
+            elif fmt == "json":
+                df = _read_json(text, file_name)
+            else:
+                df = _read_delimited(text, file_name, "," if fmt == "csv" else "\t")
+    except InputError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if fmt != "parquet":
+            raise InputError(f"{file_name} cannot be read as {fmt.upper()}: {first}") from None
+        raise InputError(f"{file_name} is not a valid Parquet file (is it truncated, or another format "
+                         f"renamed?): {first}") from None
+    if len(df.columns) == 0:
+        raise InputError(f"{file_name} has no columns.")
+    if len(df) == 0:
+        raise InputError(f"{file_name} has a header but no data rows.")
+    df.columns = [str(c).lstrip(_BOM).strip() for c in df.columns]
+    return df

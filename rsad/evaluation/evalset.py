@@ -1,0 +1,133 @@
+"""The evaluation set of one or more model versions: labeled cases none of them trained on.
+
+A version's card lists the ids it trained and validated on (``ext@batch`` for store
+training, the file's ids for file training). Its evaluation set is its validation cases plus
+every case an analyst has labeled since, minus anything in its training data. Comparing two
+versions uses the cases neither trained on. Scores missing from the store are computed once
+and saved, so opening the thresholds page twice costs one scoring pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rsad.data import store as q
+from rsad.data.db import Store
+from rsad.errors import InputError
+from rsad.progress import ProgressFn, no_progress
+
+MIN_EVAL_CASES = 10  # fewer than this and a curve is noise
+
+
+@dataclass
+class EvalSet:
+    versions: list[str]
+    case_pks: np.ndarray
+    keys: list[str]
+    labels: np.ndarray
+    meta: list[dict[str, Any]]
+    sources: dict[str, int]  # {"validation": n, "verdict": n}
+    source: list[str]  # per case: "validation" or "verdict"
+    scores: dict[str, np.ndarray] = field(default_factory=dict)  # version name -> scores
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def describe(self) -> str:
+        pos = int(self.labels.sum())
+        return (f"{len(self)} labeled cases ({pos} anomalies, {len(self) - pos} normal): "
+                f"{self.sources.get('validation', 0)} from validation, "
+                f"{self.sources.get('verdict', 0)} from analyst verdicts")
+
+
+def _card_ids(folder: str) -> tuple[set[str], set[str]]:
+    from rsad.model.card import read_card
+
+    card = read_card(folder)
+    return set(map(str, card.train_ids)), set(map(str, card.val_ids))
+
+
+def _member(ext: str, key: str, ids: set[str]) -> bool:
+    # A version trained from a file knows bare ids; one trained from the store knows ext@batch.
+    return key in ids or ext in ids
+
+
+def collect(store: Store, names: list[str | None]) -> EvalSet:
+    """Labeled cases that none of ``names`` (None = active) trained on, without scores yet."""
+    with store.session() as s:
+        versions = [q.get_model_version(s, n) for n in names]
+        info = [(v.name, v.folder) for v in versions]
+        rows = q.current_labels(s)
+    train: set[str] = set()
+    val: set[str] = set()
+    for _, folder in info:
+        t, v = _card_ids(folder)
+        train |= t
+        val |= v
+    pks, keys, labels, meta, source = [], [], [], [], []
+    sources = {"validation": 0, "verdict": 0}
+    for r in rows:
+        ext = str(r["case_id"])
+        key = f"{ext}@{r['batch']}"
+        if _member(ext, key, train):
+            continue
+        if _member(ext, key, val):
+            kind = "validation"
+        elif r["label_source"] == "verdict":
+            kind = "verdict"
+        else:
+            continue  # a seed label nobody held out: not evidence for this version
+        sources[kind] += 1
+        source.append(kind)
+        pks.append(r["case_pk"])
+        keys.append(key)
+        labels.append(int(r["is_anomaly"]))
+        meta.append(r["meta"] or {})
+    return EvalSet([n for n, _ in info], np.asarray(pks, dtype=int), keys,
+                   np.asarray(labels, dtype=int), meta, sources, source)
+
+
+def check_usable(ev: EvalSet) -> None:
+    """Refuse an evaluation set that cannot give a curve, saying what to do about it."""
+    who = " and ".join(ev.versions)
+    if len(ev) < MIN_EVAL_CASES:
+        raise InputError(
+            f"Only {len(ev)} labeled cases are available that {who} did not train on "
+            f"(at least {MIN_EVAL_CASES} are needed for a curve). Record more verdicts on the "
+            "Review page, or upload a labeled batch the model has not seen.")
+    pos = int(ev.labels.sum())
+    if pos == 0 or pos == len(ev):
+        missing = "anomaly" if pos == 0 else "normal"
+        raise InputError(
+            f"The {len(ev)} labeled cases {who} did not train on contain no {missing} case, so "
+            f"no curve can be drawn. Record some '{missing}' verdicts first.")
+
+
+def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no_progress,
+             check: bool = True) -> EvalSet:
+    """The evaluation set with each version's scores; missing scores are computed and saved."""
+    from rsad.service import api
+
+    ev = collect(store, names)
+    if check:
+        check_usable(ev)
+    for name in ev.versions:
+        version = api.get_version(store, name)
+        with store.session() as s:
+            known = q.scores_for_cases(s, version["id"], ev.case_pks.tolist())
+        missing = [pk for pk in ev.case_pks.tolist() if pk not in known]
+        if missing:
+            with store.session() as s:
+                texts = q.case_texts(s, missing)
+            clf = api.load_classifier(store, version)
+            new = clf.score([texts[pk] for pk in missing], batch_size=store.settings.score_batch_size,
+                            progress=lambda d, t, _m, n=name: progress(d, t, f"scoring evaluation cases with {n}"))
+            with store.session() as s:
+                q.put_scores(s, version["id"], missing, new)
+                s.commit()
+            known.update(zip(missing, map(float, new)))
+        ev.scores[name] = np.asarray([known[pk] for pk in ev.case_pks.tolist()], dtype=float)
+    return ev

@@ -1,0 +1,1 @@
+"""rsad.review."""

@@ -1,0 +1,151 @@
+"""The training-job runner: what ``rsad jobs run ID`` does in its detached process.
+
+It claims a queued job, then assembles the training set, fine-tunes and registers a
+candidate, writing progress (steps, ETA), a heartbeat every few seconds and a log into the
+job's row. Any failure marks the job failed with its log and removes the half-saved version
+folder; a stop someone asked for (:func:`rsad.training.jobs.stop`, a SIGTERM) marks it stopped and
+cleans up the same way; a kill -9 is caught later by :func:`rsad.training.jobs.reap`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import traceback
+from typing import Any
+
+from sqlalchemy import update
+
+from rsad.service import api
+from rsad.data.db import Store
+from rsad.errors import NotFoundError, RsadError, StateError
+from rsad.data.orm import TrainingJob, utcnow
+from rsad.progress import ProgressFn, Rate, no_progress
+from rsad.training.jobs import (HEARTBEAT_S, STOPPED_BY, WRITE_EVERY_S, RetrainParams, get, init_from, log_line,
+                          set_fields, stopped_fields, tmp_tag)
+
+
+class _Reporter:
+    """Turns training progress into job-row updates (throttled), with an ETA and a log."""
+
+    def __init__(self, store: Store, job_id: int, echo: ProgressFn) -> None:
+        self.store, self.job_id, self.echo = store, job_id, echo
+        self.rate = Rate()
+        self.last_write = 0.0
+        self.epoch = ""
+
+    def log(self, line: str) -> None:
+        # Appended in SQL: a stop request or the reaper may add lines of their own meanwhile.
+        set_fields(self.store, self.job_id, log=TrainingJob.log + log_line(line))
+
+    def stage(self, message: str) -> None:
+        self.log(message)
+        set_fields(self.store, self.job_id, message=message)
+
+    def train(self, done: int, total: int, message: str) -> None:
+        if message == "done":
+            message = "saving and registering the version"
+        epoch = message.split(",")[0]
+        if epoch.startswith("epoch") and epoch != self.epoch:
+            self.epoch = epoch
+            self.log(f"{epoch}: {total:,} steps in all")
+        eta = self.rate.eta_seconds(done, total) if done < total else 0.0
+        self.echo(done, total, message)
+        now = time.monotonic()
+        if now - self.last_write >= WRITE_EVERY_S or done >= total:
+            self.last_write = now
+            set_fields(self.store, self.job_id, done=done, total=total, message=message, eta_s=eta)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, store: Store, job_id: int) -> None:
+        super().__init__(name=f"heartbeat-job-{job_id}", daemon=True)
+        self.store, self.job_id, self.halt = store, job_id, threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(HEARTBEAT_S):
+            try:
+                set_fields(self.store, self.job_id, heartbeat_at=utcnow())
+            except Exception:  # a locked store for a moment: the next beat retries
+                pass
+
+
+def _stop_requested_by(store: Store, job_id: int) -> str | None:
+    """Who asked this job to stop, if anyone did: an interrupt nobody asked for is a failure."""
+    with store.session() as s:
+        job = s.get(TrainingJob, job_id)
+        return (job.params or {}).get(STOPPED_BY) if job is not None else None
+
+
+def _failure(exc: BaseException, report: _Reporter) -> str:
+    """The one-line error a failed job shows; an unexpected exception also logs its traceback."""
+    if isinstance(exc, RsadError):
+        return str(exc)
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "Interrupted before it finished (no stop was requested: a signal or Ctrl-C)."
+    report.log(traceback.format_exc().rstrip())
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
+    from rsad.model.registry import clean_partial
+    from rsad.model.card import TrainConfig
+    from rsad.review.trainset import assemble
+
+    now = utcnow()
+    with store.session() as s:
+        claimed = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+                            .values(status="running", pid=os.getpid(), started_at=now, heartbeat_at=now,
+                                    message="starting")).rowcount
+        job = s.get(TrainingJob, job_id)
+        if job is None:
+            raise NotFoundError(f"No training job {job_id}: see `rsad jobs`.")
+        if not claimed:
+            raise StateError(f"Training job {job_id} is {job.status}, not queued: nothing to run.")
+        params = RetrainParams(**{k: v for k, v in job.params.items() if k in RetrainParams.__dataclass_fields__})
+        actor = job.created_by
+    beat = _Heartbeat(store, job_id)
+    beat.start()
+    report = _Reporter(store, job_id, progress)
+    try:
+        report.log(f"Job {job_id} started by {actor}: pid {os.getpid()} on {socket.gethostname()}, "
+                   f"device {api.device_label(store.settings)}; {params}")
+        report.stage("assembling the training set")
+        ts = assemble(store)
+        report.log(f"Training set: {ts.describe()}; hash {ts.hash[:16]}")
+        for c in ts.conflicts.head(50).to_dict("records"):
+            report.log(f"  conflict {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
+        start_version = init_from(store, params)
+        config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
+                             max_length=params.max_length, batch_size=params.batch_size,
+                             learning_rate=params.learning_rate, seed=params.seed,
+                             truncation=params.truncation or api.start_truncation(store, start_version))
+        report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
+        info = api.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
+                               training_set=ts, tmp_tag=tmp_tag(job_id))
+        m = info["metrics"]
+        report.log(f"Registered {info['name']} ({info['status']}) in {m['train_seconds']:.0f} s of training: "
+                   f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
+                   f"at threshold {info['threshold']:.3f}")
+        set_fields(store, job_id, status="done", version_name=info["name"], finished_at=utcnow(), eta_s=0.0,
+                   message=f"registered {info['name']} as {info['status']}")
+    except BaseException as exc:
+        # The interrupt a stop raises can surface wrapped in another exception (e.g. from a library's
+        # worker), so a recorded stop request decides, not the exception's type.
+        stopped_by = _stop_requested_by(store, job_id)
+        if stopped_by:
+            report.log(f"Stopped by {stopped_by} ({type(exc).__name__}): no version registered.")
+            set_fields(store, job_id, **stopped_fields(stopped_by))
+        else:
+            error = _failure(exc, report)
+            report.log(f"Failed: {error}")
+            set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
+        clean_partial(store.settings.models_dir, tmp_tag(job_id))
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        beat.halt.set()
+    return get(store, job_id)
