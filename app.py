@@ -14,11 +14,11 @@ import streamlit as st
 from views.common import bootstrap_job, current_user, get_store, show_error
 from views.login import account_box, announce_first_admin, signed_in_user
 from views.jobs_panel import job_panel
-from rsad.service import api
-from rsad.auth import policies
+from rsad.service import batches
+from rsad.service import models
+from rsad.service import policies
 from rsad.errors import RsadError
-from rsad.ops.background import BackgroundJob
-
+from rsad.service.batches import BackgroundJob
 st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
 
 
@@ -47,7 +47,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
 try:
     store = get_store()
     job = bootstrap_job()
-    if api.needs_bootstrap(store):
+    if batches.needs_bootstrap(store):
         job.start()  # no-op when already started by an earlier run
     if store.settings.bootstrap:
         announce_first_admin(store.settings)
@@ -74,8 +74,8 @@ user = signed_in_user(store)  # the sign-in screen stops the run here until some
 try:
     if job.snapshot().status in ("running", "failed"):
         show_bootstrap(job)
-    active = api.active_version(store)
-    device = api.device_label(store.settings)
+    active = models.active_version(store)
+    device = models.device_label(store.settings)
 except RsadError as exc:
     show_error(exc)
     st.stop()

@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rsad.auth import websessions
-
+from rsad.service import sessions as websessions
 ROUTE_PREFIX = "/api/rsad"
 
 

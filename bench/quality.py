@@ -27,13 +27,14 @@ import time
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rsad.data.ingest import load_batch  # noqa: E402
+from rsad.model import versions
+from rsad.service import batches
 from rsad.evaluation.metrics import binary_metrics  # noqa: E402
 from rsad.model.card import CARD_FILE  # noqa: E402
 
@@ -69,16 +70,15 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> dict:
 
 def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # noqa: ANN001
                val_only: bool = False, keep: Path | None = None) -> dict:
-    from rsad.service import api
     from rsad.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="rsad-quality-") as tmp:
         settings = Settings(db_url=f"sqlite:///{tmp}/rsad.sqlite3", models_dir=Path(tmp) / "models",
                             device=device, bootstrap=False)
-        store = api.open_store(settings)
+        store = batches.open_store(settings)
         try:
             started = time.monotonic()
-            version = api.train_table(store, train[["id", "text", "label"]], config=config, created_by="bench",
+            version = train.train_table(store, train[["id", "text", "label"]], config=config, created_by="bench",
                                       progress=_progress("training"))
             seconds = time.monotonic() - started
             card = json.loads((Path(version["folder"]) / CARD_FILE).read_text())
@@ -88,7 +88,7 @@ def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # 
                 print(f"    epoch {h['epoch']}: train loss {h['train_loss']:.4f}, val PR-AUC {h['val_pr_auc']:.4f}, "
                       f"ROC-AUC {h['val_roc_auc']:.4f}, F1 {h['val_f1']:.4f}", file=sys.stderr, flush=True)
             if not val_only:
-                clf = api.load_classifier(store, version)
+                clf = versions.load_classifier(store, version)
                 scores = clf.score(test["text"].tolist(), batch_size=settings.score_batch_size)
         finally:
             store.dispose()

@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def build_store(n: int, cached: int) -> tuple[float, float]:
     """A throwaway store (RSAD_* variables set here) with one scored n-case batch; the first
     ``cached`` cases of the queue get cached attributions. Returns (read, ingest) seconds."""
+    from rsad.data import uploads
+    from rsad.model import attributions
+    from rsad.model import versions
+    from rsad.service import batches
     tmp = Path(tempfile.mkdtemp(prefix="rsad-bench-"))
     os.environ.update({"RSAD_DB_URL": f"sqlite:///{tmp / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(tmp / "models"),
                        "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu", "HF_HUB_OFFLINE": "1",
@@ -39,10 +43,8 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     import pandas as pd
     from sqlalchemy import text
 
-    from rsad.service import api
     from rsad.service import review as triage
     from rsad.data import store as q
-    from rsad.review.work_queue import QueueFilter
     from _fresh import fresh_version
     from rsad.model.explain import Explanation, WordAttribution
     from rsad.data.ingest import load_batch
@@ -53,15 +55,15 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     df = pd.DataFrame({"case_id": [f"b{i:06d}" for i in range(n)], "behavior_description": texts,
                        "country": rng.choice(["CN", "US", "DE", "BR"], size=n)})
     data = df.to_csv(index=False).encode()
-    store = api.open_store()
+    store = batches.open_store()
     t0 = time.perf_counter()
     prepared = load_batch(data, file_name="big.csv")
     t_read = time.perf_counter() - t0
-    api.save_batch(store, prepared, name="big")
+    uploads.save_batch(store, prepared, name="big")
     t_ingest = time.perf_counter() - t0
     del prepared, data, df, texts
     with store.session() as s:
-        v = q.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
+        v = versions.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
                                 train_config={"max_length": 128}, data_hash="-", metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids, rng.random(len(ids)))
@@ -72,7 +74,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
             words_ = [WordAttribution(0, 5, "order", 0.1)]
             expl = Explanation(words=words_, delta=0.0, n_steps=50, method="lig", score=0.9, covered_chars=5,
                                truncated=False, seconds=0.0, n_tokens=3)
-            q.put_attribution(s, cid, v.id, "lig:n50:len128", expl.to_dict())
+            attributions.put_attribution(s, cid, v.id, "lig:n50:len128", expl.to_dict())
         s.commit()
     store.dispose()
     return t_read, t_ingest
@@ -80,15 +82,15 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
 
 def child(n: int, repeats: int) -> dict:
     """Runs inside the code tree under test (PYTHONPATH): build a store, time ingest and page."""
+    from rsad.service import batches
     t_read, t_ingest = build_store(n, repeats + 6)  # + the cases the page explains ahead
     import psutil
     from streamlit.testing.v1 import AppTest
 
     proc = psutil.Process()
-    from rsad.service import api
     from rsad.service import review as triage
 
-    store = api.open_store()
+    store = batches.open_store()
     held = 0
     if hasattr(triage, "claim_case"):  # trees with case claims: three other analysts hold a top case
         from rsad.review.work_queue import QueueFilter

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def child(score: int) -> None:
-    from rsad.service import api
 
-    store = api.open_store()
+    from rsad.ops import scoring
+    from rsad.service import batches
+    store = batches.open_store()
     updates, started = [], time.monotonic()
 
     class Enough(Exception):
@@ -41,13 +42,16 @@ def child(score: int) -> None:
             raise Enough
 
     try:
-        api.score_batch(store, "big", progress=progress)
+        scoring.score_batch(store, "big", progress=progress)
     except Enough:
         pass
     print(f"progress updates: {len(updates)}; last {updates[-1]:,}; {time.monotonic() - started:.1f} s")
 
 
 def main() -> None:
+    from rsad.data import uploads
+    from rsad.model import versions
+    from rsad.service import batches
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--score", type=int, default=0, help="stop after about this many cases (0: all)")
@@ -63,8 +67,6 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from rsad.service import api
-    from rsad.data import store as q
     from rsad.data.ingest import load_batch
     from _fresh import fresh_version
 
@@ -72,10 +74,10 @@ def main() -> None:
     words = np.array("order view cart review rating burst night device item seller link channel".split())
     texts = [" ".join(rng.choice(words, size=int(k))) + f" #{i}" for i, k in enumerate(rng.integers(10, 120, args.n))]
     df = pd.DataFrame({"case_id": [f"s{i:06d}" for i in range(args.n)], "behavior_description": texts})
-    store = api.open_store()
-    api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="big.csv"), name="big")
+    store = batches.open_store()
+    uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="big.csv"), name="big")
     with store.session() as s:
-        q.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
+        versions.add_model_version(s, name="v1", folder=str(fresh_version(tmp / "models")), base_model="minilm",
                             train_config={"max_length": 128}, data_hash="-", metrics={}, threshold=0.5)
         s.commit()
     print(f"{args.n:,}-case batch of 10-120 words; scoring {'all' if not args.score else f'~{args.score:,}'} "

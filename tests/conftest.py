@@ -155,7 +155,7 @@ def backend(request: pytest.FixtureRequest, env: Path, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def store(env: Path):
-    from rsad.service.api import open_store
+    from rsad.service.batches import open_store
 
     s = open_store()
     yield s
@@ -182,12 +182,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store_with_model(store, tiny_model_dir: Path):
     """A store whose active version is the session's tiny model."""
-    from rsad.data import store as q
+    from rsad.model import versions
     from rsad.model.card import read_card
 
     card = read_card(tiny_model_dir)
     with store.session() as s:
-        q.add_model_version(s, name="v1", folder=str(tiny_model_dir), base_model=card.base_model,
+        versions.add_model_version(s, name="v1", folder=str(tiny_model_dir), base_model=card.base_model,
                             train_config=card.train_config, data_hash=card.data_hash,
                             metrics={**card.metrics, "n_train": len(card.train_ids),
                                      "n_val": len(card.val_ids), "train_seconds": card.train_seconds},

@@ -3,11 +3,12 @@
 import threading
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -15,8 +16,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 def test_overview_shows_active_model_and_batch_counts(store_with_model, users, tmp_path):
     csv = tmp_path / "b.csv"
     tiny_table(10).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="morning")
-    api.score_batch(store_with_model, "morning")
+    uploads.ingest_file(store_with_model, csv, name="morning")
+    scoring.score_batch(store_with_model, "morning")
     at = sign_in(AppTest.from_file(APP, default_timeout=120).run(), "ana")
     assert not at.exception and not at.error
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
@@ -47,7 +48,7 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeyp
         reported.set()
         release.wait(30)
         tiny = tiny_table(4).to_csv(index=False).encode()
-        api.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
+        uploads.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
 
     monkeypatch.setattr("views.common.bootstrap", fake_bootstrap)
     at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
@@ -71,7 +72,7 @@ def test_overview_and_cli_say_the_same_training_size(store_with_model, users, ca
 
     from rsad.cli.models import cmd_models
 
-    m = api.active_version(store_with_model)["metrics"]
+    m = versions.active_version(store_with_model)["metrics"]
     assert m["n_train"] and m["n_val"]  # both parts exist, so a sum would differ from either
     at = sign_in(AppTest.from_file(APP, default_timeout=120).run(), "ana")
     trained = next(x for x in at.metric if x.label == "Trained on")

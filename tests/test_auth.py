@@ -9,7 +9,7 @@ import pytest
 
 from rsad.auth import users as auth
 from rsad.auth import policies
-from rsad.service.api import open_store
+from rsad.service.batches import open_store
 from rsad.auth.audit import events
 from rsad.errors import AccessError, InputError, NotFoundError, StateError
 from rsad.data.orm import utcnow

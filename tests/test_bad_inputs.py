@@ -19,9 +19,10 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import ingest
+from rsad.data import uploads
+from rsad.review import verdicts
 import rsad.cli.main as cli
-from rsad.service import review as triage
 from rsad.data.orm import Case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,11 +116,11 @@ def snapshot(store) -> tuple[str, str]:
 @pytest.fixture
 def seeded(store):
     """A store that already holds a batch and a verdict, so "unchanged" means something."""
-    api.save_batch(store, api.load_batch(tiny_table(6).to_csv(index=False).encode(), file_name="seed.csv"),
+    uploads.save_batch(store, ingest.load_batch(tiny_table(6).to_csv(index=False).encode(), file_name="seed.csv"),
                    name="seed", uploader="ana")
     with store.session() as s:
         case_id = s.scalars(select(Case.id)).first()
-    triage.record_verdicts(store, [case_id], "anomaly", analyst="ana", reason_code="spam")
+    verdicts.record_verdicts(store, [case_id], "anomaly", analyst="ana", reason_code="spam")
     return store
 
 

@@ -9,7 +9,8 @@ verdict, which records nothing.
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad.service import api
+from rsad.model import versions
+from rsad.review import reports
 from rsad.service import review as triage
 from rsad.auth.users import UserFile
 
@@ -65,11 +66,11 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
         page.locator(".st-key-verdict_anomaly button").click()
         expect(page.get_by_label("User name")).to_be_visible()
 
-    verdicts = triage.verdict_table(store_with_model).sort_values("id")
+    verdicts = reports.verdict_table(store_with_model).sort_values("id")
     assert len(verdicts) == 2
     row = verdicts.iloc[0]
     assert (row["case_id"], row["label"], row["reason_code"], row["analyst"]) == (top["external_id"], "anomaly", "spam", "ana")
     assert (verdicts.iloc[1]["case_id"], verdicts.iloc[1]["label"]) == (second["external_id"], "normal")
-    assert row["threshold"] == pytest.approx(api.active_version(store_with_model)["threshold"])
+    assert row["threshold"] == pytest.approx(versions.active_version(store_with_model)["threshold"])
     assert not dialogs
     assert (tmp_path / "review.png").stat().st_size > 10_000

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.review import reports
+from rsad.review import verdicts
+from rsad.service import batches
 from rsad.review import claims
 from rsad.service import review as triage
 from rsad.data import store as q
@@ -22,9 +26,9 @@ from rsad.review.work_queue import QueueFilter
 def cases(store):
     """Six cases scored 0.0 .. 1.0 under the active version v1; ids from the highest score down."""
     df = pd.DataFrame({"case_id": [f"k{i}" for i in range(6)], "behavior_description": [f"case {i}" for i in range(6)]})
-    api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="k.csv"), name="k")
+    uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="k.csv"), name="k")
     with store.session() as s:
-        v = q.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
+        v = versions.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
                                 metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids, [i / 5 for i in range(6)])
@@ -50,8 +54,8 @@ def test_two_analysts_do_not_get_the_same_case(store, cases):
     assert not seen["mine"] and seen["analyst"] == "ana"
     assert seen["expires_at"] - utcnow() == pytest.approx(timedelta(minutes=10), abs=timedelta(seconds=30))
     with pytest.raises(StateError, match=r"Case k5 is open with ana until \d\d:\d\d UTC"):
-        triage.record_verdicts(store, [top], "normal", analyst="bo")
-    assert triage.verdict_table(store).empty
+        verdicts.record_verdicts(store, [top], "normal", analyst="bo")
+    assert reports.verdict_table(store).empty
 
 
 def test_counts_leave_out_only_the_held_cases_the_filters_match(store, cases):
@@ -62,7 +66,7 @@ def test_counts_leave_out_only_the_held_cases_the_filters_match(store, cases):
     assert triage.queue(store, QueueFilter(viewer="bo", score_max=0.5))["total"] == 3  # ana's case is above
     assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5
     assert triage.queue(store, QueueFilter(viewer=None))["total"] == 6
-    triage.record_verdicts(store, [cases[5]], "normal", analyst="bo")  # releases bo's claim
+    verdicts.record_verdicts(store, [cases[5]], "normal", analyst="bo")  # releases bo's claim
     assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5  # reviewed now: not in the queue
 
 
@@ -70,7 +74,7 @@ def test_a_verdict_releases_the_claim_and_opening_another_case_moves_it(store, c
     triage.claim_case(store, cases[0], "ana")
     triage.claim_case(store, cases[1], "ana")  # one open case per analyst: the first goes back
     assert queue_ids(store, "bo") == [cases[0], *cases[2:]]
-    triage.record_verdicts(store, [cases[1]], "anomaly", analyst="ana")
+    verdicts.record_verdicts(store, [cases[1]], "anomaly", analyst="ana")
     with store.session() as s:
         assert claims.live_claims(s) == []
     assert triage.claim_case(store, cases[1], "bo")["mine"]
@@ -106,7 +110,7 @@ def test_claiming_a_missing_case_is_a_clear_error(store, cases):
 
 def test_claim_minutes_setting(store, cases, monkeypatch):
     monkeypatch.setenv("RSAD_CLAIM_MINUTES", "2")
-    short = api.open_store()
+    short = batches.open_store()
     until = triage.claim_case(short, cases[0], "ana")["expires_at"]
     assert until - utcnow() == pytest.approx(timedelta(minutes=2), abs=timedelta(seconds=30))
     short.dispose()
@@ -138,11 +142,11 @@ def test_concurrent_claims_of_one_case_have_one_winner(store, cases):
 
 
 def test_deleting_a_batch_cascades_to_everything_on_it(store, cases):
-    triage.record_verdicts(store, cases[:2], "anomaly", analyst="ana")
+    verdicts.record_verdicts(store, cases[:2], "anomaly", analyst="ana")
     triage.claim_case(store, cases[2], "bo")
     with pytest.raises(InputError, match="Type the batch name 'k' exactly"):
-        api.delete_batch(store, "k", user=User("root", "admin"), confirm="K ")
-    info = api.delete_batch(store, "k", user=User("root", "admin"), confirm="k")
+        batches.delete_batch(store, "k", user=User("root", "admin"), confirm="K ")
+    info = batches.delete_batch(store, "k", user=User("root", "admin"), confirm="k")
     assert (info["cases"], info["verdicts"]) == (6, 2)
     with store.session() as s:
         counts = {t: s.scalar(text(f"SELECT count(*) FROM {t}"))

@@ -1,7 +1,6 @@
 """The CLI in a real subprocess: one-line errors with exit code 2, never a traceback."""
 
 import os
-import re
 import subprocess
 import sys
 import time

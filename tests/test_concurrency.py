@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.review import verdicts
+from rsad.service import batches
 from rsad.data.orm import Case, Verdict
 
 PROCESSES, VERDICTS_EACH = 4, 500
@@ -30,7 +32,7 @@ from rsad.service import review as triage
 from rsad.data.orm import Case
 from sqlalchemy import select
 k, n, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-store = api.open_store()
+store = batches.open_store()
 with store.session() as s:
     cases = list(s.scalars(select(Case.id).order_by(Case.id)))
 while not os.path.exists(go):
@@ -38,7 +40,7 @@ while not os.path.exists(go):
 errors = 0
 for i in range(n):
     try:
-        triage.record_verdicts(store, [cases[(i * 7 + k) % len(cases)]], ("anomaly", "normal", "unsure")[i % 3],
+        verdicts.record_verdicts(store, [cases[(i * 7 + k) % len(cases)]], ("anomaly", "normal", "unsure")[i % 3],
                                analyst=f"analyst{k}", reason_code="spam", note=f"w{k}-{i}")
     except Exception:
         errors += 1
@@ -51,7 +53,7 @@ sys.exit(min(errors, 100))
 @pytest.mark.usefixtures("backend")
 def test_four_analysts_write_500_verdicts_each_at_once(store, backend, tmp_path):
     csv = tiny_table(40).to_csv(index=False).encode()
-    api.ingest_file(store, csv, file_name="shared.csv", name="shared")
+    uploads.ingest_file(store, csv, file_name="shared.csv", name="shared")
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(k), str(VERDICTS_EACH), str(go)], env=env,
@@ -78,21 +80,20 @@ def test_four_analysts_write_500_verdicts_each_at_once(store, backend, tmp_path)
 def test_a_lock_held_past_the_timeout_is_an_error_a_user_can_act_on(env, monkeypatch):
     import sqlite3
 
-    from rsad.service import review as triage
     from rsad.errors import StateError
 
     monkeypatch.setenv("RSAD_SQLITE_BUSY_TIMEOUT_S", "1")
-    store = api.open_store()
-    api.ingest_file(store, tiny_table(4).to_csv(index=False).encode(), file_name="b.csv", name="b")
+    store = batches.open_store()
+    uploads.ingest_file(store, tiny_table(4).to_csv(index=False).encode(), file_name="b.csv", name="b")
     with store.session() as s:
         case_id = s.scalar(select(Case.id))
     other = sqlite3.connect(store.engine.url.database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock, and keeps it
     try:
         with pytest.raises(StateError, match="stayed busy for more than 1 s.*nothing was saved, try again"):
-            triage.record_verdicts(store, [case_id], "anomaly", analyst="ana")
+            verdicts.record_verdicts(store, [case_id], "anomaly", analyst="ana")
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert triage.record_verdicts(store, [case_id], "anomaly", analyst="ana") == 1
+    assert verdicts.record_verdicts(store, [case_id], "anomaly", analyst="ana") == 1
     store.dispose()

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from conftest import ROOT, tiny_table
-from rsad.service import api
-from rsad.data import store as q
+from rsad.data import uploads
+from rsad.model import versions
 from rsad.data.orm import Batch, Case, ModelEvent, ModelVersion, Score
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -69,7 +69,7 @@ def intact(store) -> None:
 
 
 def test_kill_during_ingest_leaves_no_partial_batch(store, tmp_path):
-    api.ingest_file(store, tiny_table(4).to_csv(index=False).encode(), file_name="seed.csv", name="seed")
+    uploads.ingest_file(store, tiny_table(4).to_csv(index=False).encode(), file_name="seed.csv", name="seed")
     big = tmp_path / "night.csv"
     tiny_table(600).to_csv(big, index=False)
     kill_at("ingest:cases-inserted", ["-m", "rsad.cli.main", "ingest", str(big), "--name", "night"])
@@ -85,7 +85,7 @@ def test_kill_during_ingest_leaves_no_partial_batch(store, tmp_path):
 def _two_versions(store, tmp_path) -> None:
     with store.session() as s:
         for name in ("v1", "v2"):
-            q.add_model_version(s, name=name, folder=str(tmp_path / name), base_model="b", train_config={},
+            versions.add_model_version(s, name=name, folder=str(tmp_path / name), base_model="b", train_config={},
                                 data_hash="h", metrics={}, threshold=0.5)
 
 
@@ -119,7 +119,7 @@ def _scores(store) -> tuple[int, int]:
 
 def test_kill_during_rescoring_resumes_without_duplicates(store_with_model):
     store = store_with_model
-    api.ingest_file(store, tiny_table(12).to_csv(index=False).encode(), file_name="night.csv", name="night")
+    uploads.ingest_file(store, tiny_table(12).to_csv(index=False).encode(), file_name="night.csv", name="night")
     kill_at("scores:inserted#2", RESCORE)
     intact(store)
     assert _scores(store) == (4, 4)  # the first chunk stayed, the second was rolled back

@@ -2,7 +2,8 @@
 
 import pytest
 
-from rsad.service import api
+from rsad.model import versions
+from rsad.service import batches
 from rsad.ops.demo import DEMO_BATCH, SEED_BATCH, bootstrap
 from rsad.errors import StateError
 from rsad.model.card import TrainConfig
@@ -14,7 +15,7 @@ def test_bootstrap_builds_then_reuses(store):
     updates = []
     first = bootstrap(store, train_config=SMALL, sizes=(120, 40),
                       progress=lambda d, t, m: updates.append((d, t, m)))
-    info = api.overview(store)
+    info = batches.overview(store)
     batches = {b["name"]: b for b in info["batches"]}
     assert batches[SEED_BATCH]["rows"] == 120 and batches[SEED_BATCH]["labeled"] == 120
     assert batches[DEMO_BATCH]["rows"] == 40 and batches[DEMO_BATCH]["labeled"] == 0
@@ -35,8 +36,8 @@ def test_bootstrap_builds_then_reuses(store):
     second = bootstrap(store, train_config=SMALL, sizes=(120, 40))
     assert any("not retraining" in line for line in second["log"])
     assert second["admin_password"] is None and "sign in with your user" in second["log"][-1]
-    assert api.overview(store)["totals"]["batches"] == 2
-    assert len(api.list_versions(store)) == 1
+    assert batches.overview(store)["totals"]["batches"] == 2
+    assert len(versions.list_versions(store)) == 1
 
 
 def test_one_bootstrap_at_a_time(store):

@@ -12,6 +12,12 @@ from sqlalchemy import select
 
 from conftest import sign_in, tiny_table
 from rsad.service import api
+from rsad.data import uploads
+from rsad.model import attributions
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import verdicts
+from rsad.service import batches
 from rsad.ops import precompute
 from rsad.service import review as triage
 from rsad.data import store as q
@@ -109,13 +115,13 @@ def test_chunked_scoring_matches_direct_scoring(store_with_model, tmp_path, monk
     csv = tmp_path / "b.csv"
     table = tiny_table(30)
     table.to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="b")
+    uploads.ingest_file(store_with_model, csv, name="b")
     seen = []
     # fp32: int8 scores depend slightly (~0.01) on which texts share a batch (the activation
     # range is measured per batch), and this test compares chunked with unchunked exactly.
-    version = api.active_version(store_with_model)
+    version = versions.active_version(store_with_model)
     clf = Classifier.load(version["folder"], device="cpu", max_length=48, precision="fp32", name="v1")
-    out = api.score_batch(store_with_model, "b", classifier=clf, progress=lambda d, t, m: seen.append(d))
+    out = scoring.score_batch(store_with_model, "b", classifier=clf, progress=lambda d, t, m: seen.append(d))
     assert out["scored_now"] == 30 and seen[-1] == 30 and seen == sorted(seen)
     direct = clf.score(table["behavior_description"].tolist())
     with store_with_model.session() as s:
@@ -127,13 +133,13 @@ def test_chunked_scoring_matches_direct_scoring(store_with_model, tmp_path, monk
 def test_background_precompute_fills_the_attribution_cache(store_with_model, tmp_path):
     csv = tmp_path / "b.csv"
     tiny_table(24).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="b")
-    result = api.score_batch(store_with_model, "b")
+    uploads.ingest_file(store_with_model, csv, name="b")
+    result = scoring.score_batch(store_with_model, "b")
     assert result["flagged"] >= 3
-    clf = api.load_classifier(store_with_model, api.active_version(store_with_model))
+    clf = versions.load_classifier(store_with_model, versions.active_version(store_with_model))
     top = precompute.top_flagged(store_with_model, result["batch_id"], 3)
     scores = sorted(result["scores"], reverse=True)
-    version = api.active_version(store_with_model)
+    version = versions.active_version(store_with_model)
     with store_with_model.session() as s:
         got = [q.scores_for_cases(s, version["id"], [c])[c] for c in top]
     assert got == pytest.approx(scores[:3]) and min(got) >= version["threshold"]
@@ -142,8 +148,8 @@ def test_background_precompute_fills_the_attribution_cache(store_with_model, tmp
     assert state.status == "done", state.error
     assert state.result == {"cases": 3, "computed": 3} and (state.done, state.total) == (3, 3)
     for cid in top:
-        out = triage.explanation(store_with_model, cid, clf)
-        assert out["cached"] and out["explanation"].n_steps == triage.EXPLAIN_STEPS
+        out = attributions.explanation(store_with_model, cid, clf)
+        assert out["cached"] and out["explanation"].n_steps == attributions.EXPLAIN_STEPS
     again = precompute.precompute_explanations(store_with_model, result["batch_id"], clf, 3)
     assert again == {"cases": 3, "computed": 0}, "cached cases are not recomputed"
 
@@ -162,16 +168,16 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
         df = pd.DataFrame({"case_id": [f"{name}{i}" for i in range(15)],
                            "behavior_description": [f"case {i} {'spam' if i % 3 else 'calm'}" for i in range(15)],
                            "country": ["CN", "US", "DE"] * 5})
-        batches.append(api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name=f"{name}.csv"),
+        batches.append(uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name=f"{name}.csv"),
                                       name=name)["id"])
     with store.session() as s:
-        v = q.add_model_version(s, name="v1", folder="/m", base_model="b", train_config={}, data_hash="h",
+        v = versions.add_model_version(s, name="v1", folder="/m", base_model="b", train_config={}, data_hash="h",
                                 metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids[:-3], [(i % 10) / 10 for i in range(len(ids) - 3)])  # 3 never scored
-    triage.record_verdicts(store, ids[:6], "anomaly", analyst="ana")
-    triage.record_verdicts(store, ids[3:8], "normal", analyst="bo")
-    triage.record_verdicts(store, ids[20:22], "unsure", analyst="bo")
+    verdicts.record_verdicts(store, ids[:6], "anomaly", analyst="ana")
+    verdicts.record_verdicts(store, ids[3:8], "normal", analyst="bo")
+    verdicts.record_verdicts(store, ids[20:22], "unsure", analyst="bo")
     # One open case per analyst: bo has a reviewed case open, cy and dee unreviewed ones.
     for cid, who in ((ids[4], "bo"), (ids[10], "cy"), (ids[25], "dee")):
         assert triage.claim_case(store, cid, who)["mine"]
@@ -193,7 +199,7 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
         [triage.queue_case_at(store, QueueFilter(status="all"), i) for i in range(7)]
     # A verdict changes the next count at once, through the cache.
     before = triage.queue(store, QueueFilter())["total"]
-    triage.record_verdicts(store, [triage.queue_case_at(store, QueueFilter(), 0)], "normal", analyst="cy")
+    verdicts.record_verdicts(store, [triage.queue_case_at(store, QueueFilter(), 0)], "normal", analyst="cy")
     assert triage.queue(store, QueueFilter())["total"] == before - 1
     # "uncertain" pages walk the score index outward from the threshold: same order as a full sort.
     every = triage.queue(store, QueueFilter(status="all"), limit=1000)["rows"]
@@ -211,14 +217,14 @@ def test_cli_score_caches_the_top_flagged_attributions(store_with_model, tmp_pat
 
     csv = tmp_path / "night.csv"
     tiny_table(12).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="night")
+    uploads.ingest_file(store_with_model, csv, name="night")
     out = subprocess.run([sys.executable, "-m", "rsad.cli.main", "score", "night", "--explain-top", "2"],
                          env={**os.environ}, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "Attributions cached for the top 2 flagged cases (2 computed now)" in out.stdout
-    batch = next(b for b in api.overview(store_with_model)["batches"] if b["name"] == "night")
+    batch = next(b for b in batches.overview(store_with_model)["batches"] if b["name"] == "night")
     for cid in precompute.top_flagged(store_with_model, batch["id"], 2):
-        assert triage.cached_explanation(store_with_model, cid) is not None
+        assert attributions.cached_explanation(store_with_model, cid) is not None
 
 
 def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_path, monkeypatch):
@@ -230,8 +236,8 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
 
     csv = tmp_path / "q.csv"
     tiny_table(8).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="queue")
-    api.score_batch(store_with_model, "queue")
+    uploads.ingest_file(store_with_model, csv, name="queue")
+    scoring.score_batch(store_with_model, "queue")
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300).run()
     sign_in(at, "ana")
     at.switch_page("views/review.py").run()
@@ -240,7 +246,7 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
     assert state.status == "done", state.error
     assert state.result == {"cases": 2, "computed": 2}
     ids = [r["id"] for r in triage.queue(store_with_model, triage.default_filter(), limit=3)["rows"]]
-    assert all(triage.cached_explanation(store_with_model, cid) is not None for cid in ids)
+    assert all(attributions.cached_explanation(store_with_model, cid) is not None for cid in ids)
     at.button(key="verdict_anomaly").click().run()  # the next case opens from the cache
     assert not at.exception and any("from cache" in c.value for c in at.caption)
     assert at.session_state["_explain_ahead"].join(600).status == "done"  # nothing left running
@@ -250,9 +256,9 @@ def _top_case(store, tmp_path):  # noqa: ANN001, ANN202
     """A scored batch: the active classifier and the id of the queue's first case."""
     csv = tmp_path / "top.csv"
     tiny_table(6).to_csv(csv, index=False)
-    api.ingest_file(store, csv, name="top")
-    api.score_batch(store, "top")
-    clf = api.load_classifier(store, api.active_version(store))
+    uploads.ingest_file(store, csv, name="top")
+    scoring.score_batch(store, "top")
+    clf = versions.load_classifier(store, versions.active_version(store))
     return clf, triage.queue(store, triage.default_filter())["rows"][0]["id"]
 
 
@@ -277,7 +283,7 @@ def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_pat
 
     monkeypatch.setattr(ex, "explain", counted)
     out: list[dict] = []
-    threads = [threading.Thread(target=lambda: out.append(triage.explanation(store_with_model, cid, clf)))
+    threads = [threading.Thread(target=lambda: out.append(attributions.explanation(store_with_model, cid, clf)))
                for _ in range(2)]
     for t in threads:
         t.start()
@@ -321,7 +327,7 @@ def test_an_unwanted_request_computes_nothing(store_with_model, tmp_path):
 
     clf, cid = _top_case(store_with_model, tmp_path)
     with pytest.raises(Superseded):
-        triage.explanation(store_with_model, cid, clf, wanted=lambda: False)
-    assert triage.cached_explanation(store_with_model, cid) is None
-    assert not triage.explanation(store_with_model, cid, clf, wanted=lambda: True)["cached"]
-    assert triage.explanation(store_with_model, cid, clf, wanted=lambda: False)["cached"]  # cached: no question
+        attributions.explanation(store_with_model, cid, clf, wanted=lambda: False)
+    assert attributions.cached_explanation(store_with_model, cid) is None
+    assert not attributions.explanation(store_with_model, cid, clf, wanted=lambda: True)["cached"]
+    assert attributions.explanation(store_with_model, cid, clf, wanted=lambda: False)["cached"]  # cached: no question

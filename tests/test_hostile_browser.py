@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium
-from rsad.service import api
+from rsad.data import uploads
+from rsad.ops import scoring
+from rsad.review import verdicts
 from rsad.service import review as triage
 
 pytestmark = needs_chromium
@@ -53,11 +55,11 @@ def hostile_store(store_with_model):
     df = pd.DataFrame({"case_id": list(TEXTS), "behavior_description": list(TEXTS.values())})
     for key, value in META.items():
         df[key] = value
-    api.ingest_file(store_with_model, df.to_csv(index=False).encode(), file_name="hostile.csv", name=BATCH)
-    api.score_batch(store_with_model, BATCH)
+    uploads.ingest_file(store_with_model, df.to_csv(index=False).encode(), file_name="hostile.csv", name=BATCH)
+    scoring.score_batch(store_with_model, BATCH)
     rows = triage.queue(store_with_model, triage.default_filter(status="all"))["rows"]
     # One case keeps no verdict (so the unreviewed queue still shows it); the others get hostile notes.
-    triage.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "anomaly", analyst=ANALYST,
+    verdicts.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "anomaly", analyst=ANALYST,
                            reason_code="spam", note=NOTE)
     return store_with_model
 

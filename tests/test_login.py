@@ -8,7 +8,10 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.ops import scoring
+from rsad.review import reports
+from rsad.service import batches
 from rsad.auth import users as auth
 from rsad.service import review as triage
 from rsad.auth import websessions
@@ -83,7 +86,7 @@ def test_require_role_stops_the_page_for_other_roles(store, users, who, allowed)
 
 
 def test_only_admins_can_delete_a_batch_from_the_overview(store, users):
-    api.ingest_file(store, tiny_table(6).to_csv(index=False).encode(), file_name="x.csv", name="doomed")
+    uploads.ingest_file(store, tiny_table(6).to_csv(index=False).encode(), file_name="x.csv", name="doomed")
     analyst = sign_in(fresh(), "ana")
     assert analyst.button(key="delete_batch_button").disabled  # with the reason: tests/test_policies.py
     admin = sign_in(fresh(), "root")
@@ -92,7 +95,7 @@ def test_only_admins_can_delete_a_batch_from_the_overview(store, users):
     admin.button(key="delete_batch_button").click().run()
     assert not admin.exception and not admin.error
     assert admin.success[0].value == "Deleted batch doomed: 6 cases, 0 verdicts."
-    assert api.overview(store)["totals"]["batches"] == 0
+    assert batches.overview(store)["totals"]["batches"] == 0
     with store.session() as s:
         assert [(e["action"], e["actor"]) for e in events(s, action="delete_batch")] == [("delete_batch", "root")]
 
@@ -140,8 +143,8 @@ def test_single_sign_on_identity_and_role_from_the_user_file(store_with_model, u
 
 @pytest.fixture
 def review_store(store_with_model, users):
-    api.ingest_file(store_with_model, tiny_table(10).to_csv(index=False).encode(), file_name="q.csv", name="queue")
-    api.score_batch(store_with_model, "queue")
+    uploads.ingest_file(store_with_model, tiny_table(10).to_csv(index=False).encode(), file_name="q.csv", name="queue")
+    scoring.score_batch(store_with_model, "queue")
     return store_with_model
 
 
@@ -156,7 +159,7 @@ def test_two_analysts_in_review_get_different_cases(review_store):
     bo.button(key="verdict_normal").click().run()
     ana.button(key="verdict_anomaly").click().run()
     assert not ana.error and not bo.error, [e.value for e in ana.error + bo.error]
-    v = triage.verdict_table(review_store)
+    v = reports.verdict_table(review_store)
     recorded = dict(zip(v["case_id"], zip(v["analyst"], v["label"])))
     assert recorded == {ana_case.split()[1]: ("ana", "anomaly"), bo_case.split()[1]: ("bo", "normal")}
 
@@ -172,7 +175,7 @@ def test_a_verdict_on_a_case_taken_meanwhile_is_refused(review_store):
     # bo comes back and records a verdict from the page still showing that case.
     bo.button(key="verdict_anomaly").click().run()
     assert any(f"Case {top} is open with ana until" in e.value for e in bo.error)
-    assert triage.verdict_table(review_store).empty
+    assert reports.verdict_table(review_store).empty
     assert bo.subheader[0].value.split()[1] != top  # and bo's queue has moved on
 
 

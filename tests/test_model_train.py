@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from conftest import tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.evaluation import evalset
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.training import train
 from rsad.errors import ConfigError, InputError, ModelError
 from rsad.model.classifier import Classifier, pick_device
 from rsad.model.card import read_card
@@ -106,21 +110,21 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     """The whole path through the API: ingest, train, register, score, evaluate."""
     csv = tmp_path / "tiny.csv"
     tiny_table(64).to_csv(csv, index=False)
-    api.ingest_file(store, csv, name="seed")
+    uploads.ingest_file(store, csv, name="seed")
     cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25, truncation="head_tail")
-    assert api.start_truncation(store, None) == "head"  # from the base model: rsad's default
+    assert train.start_truncation(store, None) == "head"  # from the base model: rsad's default
     steps = []
-    info = api.train_table(store, api.store_training_table(store), config=cfg,
+    info = train.train_table(store, train.store_training_table(store), config=cfg,
                            progress=lambda d, t, m: steps.append((d, t)))
     assert info["name"] == "v1" and info["status"] == "active"
     assert steps[0] == (0, 3) and steps[-1] == (3, 3)
     # The setting travels with the version: scoring reads it, a continued version inherits it.
-    assert api.load_classifier(store, api.get_version(store, "v1")).truncation == "head_tail"
-    assert api.start_truncation(store, "v1") == "head_tail"
-    scored = api.score_batch(store, "seed")
+    assert versions.load_classifier(store, versions.get_version(store, "v1")).truncation == "head_tail"
+    assert train.start_truncation(store, "v1") == "head_tail"
+    scored = scoring.score_batch(store, "seed")
     assert scored["scored_now"] == 64 and len(scored["scores"]) == 64
-    assert api.score_batch(store, "seed")["scored_now"] == 0  # nothing left to do
-    ev = api.evaluate_file(store, csv)
+    assert scoring.score_batch(store, "seed")["scored_now"] == 0  # nothing left to do
+    ev = evalset.evaluate_file(store, csv)
     assert ev["metrics"]["n"] == 64 and 0 <= ev["metrics"]["roc_auc"] <= 1
 
 

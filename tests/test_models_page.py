@@ -8,10 +8,12 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import verdicts
 from rsad.ops import lifecycle
 from rsad.training import jobs as retrain
-from rsad.data import store as q
 from rsad.data.ingest import load_batch
 from rsad.model.card import read_card
 
@@ -42,18 +44,18 @@ def two_versions(store_with_model, tiny_model_dir):
         df["case_id"] = [f"{name[0]}{i:03d}" for i in range(n)]
         if not labeled:
             df = df.drop(columns=["is_anomaly"])
-        api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
-    api.score_batch(store, "queue")
+        uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
+    scoring.score_batch(store, "queue")
     card = read_card(tiny_model_dir)
     with store.session() as s:
         ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
         for i in range(14):
-            q.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
-        q.add_verdict(s, ids["q003"], "normal", analyst="bo")
-        v2 = q.add_model_version(s, name="v2", folder=str(tiny_model_dir), base_model=card.base_model,
+            verdicts.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
+        verdicts.add_verdict(s, ids["q003"], "normal", analyst="bo")
+        v2 = versions.add_model_version(s, name="v2", folder=str(tiny_model_dir), base_model=card.base_model,
                                  train_config=card.train_config, data_hash=card.data_hash,
                                  metrics=card.metrics, threshold=0.05, created_by="bo")
-        q.add_model_event(s, v2, "register", actor="bo", reason="test")
+        versions.add_model_event(s, v2, "register", actor="bo", reason="test")
     return store
 
 
@@ -84,8 +86,8 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     at.button(key="promote_submit").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Promoted v2; v1 retired. Rescored" in s.value for s in at.success)
-    assert api.active_version(store)["name"] == "v2"
-    assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
+    assert versions.active_version(store)["name"] == "v2"
+    assert scoring.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     last = lifecycle.history(store)[0]
     assert (last["action"], last["version"], last["by"], last["reason"]) == (
         "promote", "v2", "root", "catches more on the queue")
@@ -93,15 +95,15 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     at.text_input(key="rollback_reason").input("too many alerts")
     at.button(key="rollback_submit").click().run()
     assert not at.exception and not at.error
-    assert api.active_version(store)["name"] == "v1"
+    assert versions.active_version(store)["name"] == "v1"
     assert lifecycle.history(store)[0]["action"] == "rollback"
 
     # A candidate registered while the page is open (a job finished) is selected for comparison,
     # although the selector had kept the retired v2, and it can be promoted from there.
     assert at.selectbox(key="compare_version").value == "v2"
     with store.session() as s:
-        v1 = q.get_model_version(s, "v1")
-        q.add_model_version(s, name="v3", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
+        v1 = versions.get_model_version(s, "v1")
+        versions.add_model_version(s, name="v3", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
                             data_hash=v1.data_hash, metrics=v1.metrics, threshold=0.3, created_by="root")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -113,11 +115,11 @@ def test_actions_need_an_admin_and_a_reason(two_versions):
     at = app(analyst="ana")  # offered disabled with the reason, not refused on click (tests/test_policies.py)
     promote = at.button(key="promote_submit")
     assert promote.disabled and promote.help.startswith("Promoting a version needs the admin role")
-    assert api.active_version(two_versions)["name"] == "v1"
+    assert versions.active_version(two_versions)["name"] == "v1"
     at = app()
     at.button(key="promote_submit").click().run()
     assert any("Give a reason" in e.value for e in at.error)
-    assert api.active_version(two_versions)["name"] == "v1"
+    assert versions.active_version(two_versions)["name"] == "v1"
 
 
 def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
@@ -144,7 +146,7 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     stopped = retrain.get(store, job["id"])
     assert stopped["status"] == "stopped" and stopped["stopped_by"] == "root", stopped["log"]
     assert "stop requested by root" in stopped["log"] and stopped["error"] == ""
-    assert [v["name"] for v in api.list_versions(store)] == ["v2", "v1"]
+    assert [v["name"] for v in versions.list_versions(store)] == ["v2", "v1"]
     at.run()
     assert not at.error, [e.value for e in at.error]  # stopped is not failed: nothing red, anywhere
     assert any("Retraining stopped by root at" in c.value and "no version registered" in c.value

@@ -1,6 +1,5 @@
 """AppTest of the Upload, Review and Labels pages on a real store with a real (tiny) model."""
 
-import io
 import threading
 from pathlib import Path
 
@@ -9,7 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import reports
+from rsad.review import verdicts as verdict_ops
+from rsad.service import batches
 from rsad.service import review as triage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -33,7 +37,7 @@ def app(page: str | None = None, user: str | None = "ana") -> AppTest:
 
 
 def verdicts(store) -> pd.DataFrame:
-    return triage.verdict_table(store)
+    return reports.verdict_table(store)
 
 
 def test_upload_preview_mapping_and_score(store_with_model):
@@ -50,7 +54,7 @@ def test_upload_preview_mapping_and_score(store_with_model):
     assert not at.exception and not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Rows"] == "12"
-    batch = next(b for b in api.overview(store_with_model)["batches"] if b["name"] == "morning")
+    batch = next(b for b in batches.overview(store_with_model)["batches"] if b["name"] == "morning")
     assert batch["scored"] == 12 and int(metrics["Flagged"].replace(",", "")) == batch["flagged"]
     assert len(at.get("plotly_chart")) == 1
 
@@ -91,7 +95,7 @@ def test_upload_shows_validation_errors_and_writes_nothing(store_with_model):
     at.button(key="score_button").click().run()
     assert not at.exception
     assert any("not labels in row 1" in e.value for e in at.error)
-    assert api.overview(store_with_model)["totals"]["batches"] == 0
+    assert batches.overview(store_with_model)["totals"]["batches"] == 0
     at.file_uploader(key="upload_file").upload("bin.csv", b"\x00\x01\x02binary", "text/csv").run()
     assert any("looks binary" in e.value for e in at.error)
 
@@ -100,8 +104,8 @@ def test_upload_shows_validation_errors_and_writes_nothing(store_with_model):
 def review_store(store_with_model, tmp_path):
     csv = tmp_path / "q.csv"
     tiny_table(10).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="queue")
-    api.score_batch(store_with_model, "queue")
+    uploads.ingest_file(store_with_model, csv, name="queue")
+    scoring.score_batch(store_with_model, "queue")
     return store_with_model
 
 
@@ -120,7 +124,7 @@ def test_review_verdict_moves_to_the_next_case(review_store):
     v = verdicts(review_store)
     assert len(v) == 1 and v.iloc[0]["label"] == "anomaly" and v.iloc[0]["analyst"] == "ana"
     assert v.iloc[0]["reason_code"] == "spam" and v.iloc[0]["note"] == "two links <b>and</b> a burst"
-    assert v.iloc[0]["threshold"] == pytest.approx(api.active_version(review_store)["threshold"])
+    assert v.iloc[0]["threshold"] == pytest.approx(versions.active_version(review_store)["threshold"])
     assert "9 cases match" in at.caption[0].value
     assert at.subheader[0].value != first and "1 of 9" in at.subheader[0].value
     at.button(key="next_case").click().run()
@@ -179,7 +183,7 @@ def test_bulk_verdict_lists_the_selected_cases_and_writes_once(review_store):
     assert len(v) == 3 and set(v["label"]) == {"normal"} and set(v["case_pk"]) == {r["id"] for r in rows[:3]}
     assert not any("Bulk verdict" in m.value for m in at.markdown), "the selection is cleared after apply"
     # The same submission again (a second click on the drawn form) writes nothing.
-    assert triage.record_verdicts(review_store, [r["id"] for r in rows[:3]], "normal", analyst="ana",
+    assert verdict_ops.record_verdicts(review_store, [r["id"] for r in rows[:3]], "normal", analyst="ana",
                                   submission=key) == 0
     assert len(verdicts(review_store)) == 3
 
@@ -220,7 +224,7 @@ def test_a_desk_can_require_a_reason_for_anomaly_verdicts(review_store, monkeypa
 def test_the_last_verdict_of_a_queue_has_its_toast_and_says_the_queue_is_done(review_store):
     at = app("review")
     rows = triage.queue(review_store, triage.default_filter())["rows"]
-    triage.record_verdicts(review_store, [r["id"] for r in rows[1:]], "normal", analyst="bo")
+    verdict_ops.record_verdicts(review_store, [r["id"] for r in rows[1:]], "normal", analyst="bo")
     at.button(key="next_case").click().run()  # any rerun: 1 case left
     assert "1 cases match" in at.caption[0].value or "1 case" in at.caption[0].value
     at.button(key="verdict_anomaly").click().run()
@@ -231,9 +235,9 @@ def test_the_last_verdict_of_a_queue_has_its_toast_and_says_the_queue_is_done(re
 
 def test_labels_page_filters_agreement_and_export(review_store):
     ids = [r["id"] for r in triage.queue(review_store, triage.default_filter(status="all"))["rows"]]
-    triage.record_verdicts(review_store, ids[:3], "anomaly", analyst="ana", reason_code="spam")
-    triage.record_verdicts(review_store, ids[:3], "anomaly", analyst="bo", reason_code="spam")
-    triage.record_verdicts(review_store, ids[3:4], "normal", analyst="bo", reason_code="benign")
+    verdict_ops.record_verdicts(review_store, ids[:3], "anomaly", analyst="ana", reason_code="spam")
+    verdict_ops.record_verdicts(review_store, ids[:3], "anomaly", analyst="bo", reason_code="spam")
+    verdict_ops.record_verdicts(review_store, ids[3:4], "normal", analyst="bo", reason_code="benign")
     at = app("labels")
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Verdicts (7)"

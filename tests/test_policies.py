@@ -11,11 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
 from rsad.ops import lifecycle
+from rsad.ops import scoring
+from rsad.review import export
+from rsad.service import batches
 from rsad.auth import policies
 from rsad.training import jobs as retrain
-from rsad.data import store as q
 from rsad.evaluation import thresholds as th
 from rsad.auth.audit import events
 from rsad.auth.users import User, UserFile
@@ -50,7 +53,7 @@ def test_admins_may_do_everything_analysts_only_their_own_work():
 
 
 def test_refreshed_reads_the_user_file_now(users, env):
-    settings = api.open_store().settings
+    settings = batches.open_store().settings
     assert policies.refreshed(settings, ANA) == User("ana", "analyst", "password")
     UserFile(env / "users.json").remove("ana")
     assert policies.refreshed(settings, ANA) is None
@@ -62,28 +65,28 @@ def admin_work(store_with_model, tiny_model_dir):
     backlog and the latest, labeled one (comparing versions on the Models page scores that one)."""
     store = store_with_model
     with store.session() as s:
-        v1 = q.get_model_version(s, "v1")
+        v1 = versions.get_model_version(s, "v1")
         for name, status in (("v2", "candidate"), ("v0", "retired")):
-            v = q.add_model_version(s, name=name, folder=v1.folder, base_model=v1.base_model,
+            v = versions.add_model_version(s, name=name, folder=v1.folder, base_model=v1.base_model,
                                     train_config=v1.train_config, data_hash=v1.data_hash, metrics=v1.metrics,
                                     threshold=0.4, created_by="root")
             v.status = status
     backlog = tiny_table(8).drop(columns=["is_anomaly"])
     backlog["case_id"] = [f"b{i}" for i in range(8)]
-    api.ingest_file(store, backlog.to_csv(index=False).encode(), file_name="b.csv", name="backlog")
-    api.ingest_file(store, tiny_table(12).to_csv(index=False).encode(), file_name="m.csv", name="morning")
+    uploads.ingest_file(store, backlog.to_csv(index=False).encode(), file_name="b.csv", name="backlog")
+    uploads.ingest_file(store, tiny_table(12).to_csv(index=False).encode(), file_name="m.csv", name="morning")
     job = retrain.start(store, retrain.RetrainParams(epochs=1), user=ROOT, spawn=False)
     return store, job
 
 
 def snapshot(store, job_id: int) -> tuple:
     """Everything an admin action would change."""
-    versions = {v["name"]: (v["status"], v["threshold"], v.get("temperature")) for v in api.list_versions(store)}
+    versions = {v["name"]: (v["status"], v["threshold"], v.get("temperature")) for v in versions.list_versions(store)}
     job = retrain.get(store, job_id)
     with store.session() as s:
         audit = len(events(s))
-    return (versions, lifecycle.rescore_status(store), lifecycle.history(store), job["status"], job["log"],
-            len(retrain.recent(store)), api.overview(store)["totals"], th.history(store), audit)
+    return (versions, scoring.rescore_status(store), lifecycle.history(store), job["status"], job["log"],
+            len(retrain.recent(store)), batches.overview(store)["totals"], th.history(store), audit)
 
 
 def test_every_admin_function_refuses_an_analyst_and_changes_nothing(admin_work):
@@ -91,14 +94,14 @@ def test_every_admin_function_refuses_an_analyst_and_changes_nothing(admin_work)
     before = snapshot(store, job["id"])
     attempts = {
         "promote": lambda u: lifecycle.promote(store, "v2", user=u, reason="r"),
-        "api.promote": lambda u: api.promote(store, "v2", user=u, reason="r"),
+        "lifecycle.promote": lambda u: lifecycle.promote(store, "v2", user=u, reason="r"),
         "rollback": lambda u: lifecycle.rollback(store, "v0", user=u, reason="r"),
-        "rescore": lambda u: lifecycle.rescore(store, user=u),
+        "rescore": lambda u: scoring.rescore(store, user=u),
         "start": lambda u: retrain.start(store, retrain.RetrainParams(epochs=1), user=u, spawn=False),
         "stop": lambda u: retrain.stop(store, job["id"], user=u),
         "save threshold": lambda u: th.save(store, None, 0.9, user=u, reason="r"),
         "save temperature": lambda u: th.save_temperature(store, None, 2.0, user=u),
-        "delete batch": lambda u: api.delete_batch(store, "morning", user=u),
+        "delete batch": lambda u: batches.delete_batch(store, "morning", user=u),
     }
     for what, attempt in attempts.items():
         for user in (ANA, None):
@@ -200,10 +203,10 @@ def test_delete_batch_is_disabled_for_an_analyst(admin_work, users):
     button = at.button(key="delete_batch_button")
     assert button.disabled and button.help.startswith("Deleting a batch needs the admin role")
     assert at.selectbox(key="delete_batch_name").disabled
-    button.proto.disabled = False  # a forged click: dropped by Streamlit, and api.delete_batch refuses ana
+    button.proto.disabled = False  # a forged click: dropped by Streamlit, and batches.delete_batch refuses ana
     button.click().run()
     assert not at.exception and at.button(key="delete_batch_button").disabled
-    assert api.overview(store)["totals"]["batches"] == 2
+    assert batches.overview(store)["totals"]["batches"] == 2
 
 
 def test_the_store_location_is_for_admins_only(store_with_model, users):
@@ -226,7 +229,7 @@ def test_the_label_export_is_built_on_click_for_the_signed_in_user(store_with_mo
             made.append(self)
 
     monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
-    api.ingest_file(store_with_model, tiny_table(6).to_csv(index=False).encode(), file_name="x.csv", name="x")
+    uploads.ingest_file(store_with_model, tiny_table(6).to_csv(index=False).encode(), file_name="x.csv", name="x")
     at = page("ana", "views/labels.py")
     csv, parquet = at.download_button(key="export_csv"), at.download_button(key="export_parquet")
     # Nothing is served before the click: no URL, only a deferred id; no stored file holds the labels.
@@ -244,4 +247,4 @@ def test_the_label_export_is_built_on_click_for_the_signed_in_user(store_with_mo
     with pytest.raises(MediaFileStorageError, match="needs the analyst role; you are not signed in"):
         mgr.execute_deferred(csv.proto.deferred_file_id)
     with pytest.raises(AccessError):
-        api.labels_bytes(store_with_model, "csv", user=None)
+        export.labels_bytes(store_with_model, "csv", user=None)

@@ -4,7 +4,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.review import reports
+from rsad.review import verdicts
 from rsad.service import review as triage
 from rsad.data import store as q
 from rsad.errors import InputError
@@ -22,9 +25,9 @@ def scored(store):
                        "behavior_description": [f"case {i} {'spam link' if i % 3 == 0 else 'normal day'} 100%_off"
                                                 for i in range(12)],
                        "country": ["CN", "US", "DE"] * 4, "n_events": list(range(12))})
-    info = api.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="k.csv"), name="k")
+    info = uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="k.csv"), name="k")
     with store.session() as s:
-        v = q.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
+        v = versions.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
                                 metrics={}, threshold=0.5)
         ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
         q.put_scores(s, v.id, ids, [i / 11 for i in range(12)])
@@ -55,8 +58,8 @@ def test_filters(store, scored):
 
 def test_status_and_verdict_filters_follow_the_latest_verdict(store, scored):
     k11, k10 = scored["ids"][11], scored["ids"][10]
-    triage.record_verdicts(store, [k11, k10], "anomaly", analyst="ana", reason_code="spam")
-    triage.record_verdicts(store, [k10], "normal", analyst="bo", reason_code="benign", note=" ok ")
+    verdicts.record_verdicts(store, [k11, k10], "anomaly", analyst="ana", reason_code="spam")
+    verdicts.record_verdicts(store, [k10], "normal", analyst="bo", reason_code="benign", note=" ok ")
     unreviewed = triage.queue(store, QueueFilter())["rows"]
     assert "k11" not in [r["external_id"] for r in unreviewed] and len(unreviewed) == 10
     reviewed = triage.queue(store, QueueFilter(status="reviewed"))["rows"]
@@ -72,28 +75,28 @@ def test_status_and_verdict_filters_follow_the_latest_verdict(store, scored):
 
 def test_bad_requests(store, scored):
     with pytest.raises(InputError, match="Select at least one"):
-        triage.record_verdicts(store, [], "anomaly", analyst="ana")
+        verdicts.record_verdicts(store, [], "anomaly", analyst="ana")
     with pytest.raises(InputError, match="Unknown reason code"):
-        triage.record_verdicts(store, scored["ids"][:1], "anomaly", analyst="ana", reason_code="vibes")
+        verdicts.record_verdicts(store, scored["ids"][:1], "anomaly", analyst="ana", reason_code="vibes")
     with pytest.raises(InputError, match="score range"):
         triage.queue(store, QueueFilter(score_min=0.9, score_max=0.1))
     with pytest.raises(InputError, match="Say who you are"):
-        triage.record_verdicts(store, scored["ids"][:2], "normal", analyst="")
-    assert triage.verdict_table(store).empty  # the failed bulk wrote nothing
+        verdicts.record_verdicts(store, scored["ids"][:2], "normal", analyst="")
+    assert reports.verdict_table(store).empty  # the failed bulk wrote nothing
 
 
 def test_metadata_filters_and_labels_tables(store, scored):
     assert triage.metadata_keys(store, scored["batch_id"]) == ["country", "n_events"]
     assert set(triage.metadata_values(store, scored["batch_id"], "country")) == {"CN", "US", "DE"}
     ids = scored["ids"]
-    triage.record_verdicts(store, ids[:4], "anomaly", analyst="ana", reason_code="spam")
-    triage.record_verdicts(store, ids[:4], "anomaly", analyst="bo", reason_code="spam")
-    triage.record_verdicts(store, ids[2:4], "normal", analyst="bo", reason_code="benign")
-    table = triage.verdict_table(store, analysts=["bo"], labels=["normal"])
+    verdicts.record_verdicts(store, ids[:4], "anomaly", analyst="ana", reason_code="spam")
+    verdicts.record_verdicts(store, ids[:4], "anomaly", analyst="bo", reason_code="spam")
+    verdicts.record_verdicts(store, ids[2:4], "normal", analyst="bo", reason_code="benign")
+    table = reports.verdict_table(store, analysts=["bo"], labels=["normal"])
     assert len(table) == 2 and set(table["case_id"]) == {"k02", "k03"}
-    kappa = triage.agreement(store)
+    kappa = reports.agreement(store)
     row = kappa.iloc[0]
     assert (row["analyst_a"], row["analyst_b"], row["shared_cases"], row["agreement"]) == ("ana", "bo", 4, 0.5)
     assert row["kappa"] == pytest.approx(0.0)
-    current = triage.current_label_table(store)
+    current = reports.current_label_table(store)
     assert dict(zip(current["case_id"], current["is_anomaly"])) == {"k00": 1, "k01": 1, "k02": 0, "k03": 0}

@@ -13,7 +13,11 @@ import pytest
 from sqlalchemy import text, update
 
 from conftest import tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import verdicts
+from rsad.service import batches
 from rsad.ops import lifecycle
 from rsad.training import jobs as retrain
 from rsad.service import review as triage
@@ -23,7 +27,8 @@ from rsad.errors import InputError, StateError
 from rsad.data.ingest import load_batch
 from rsad.data.orm import TrainingJob, utcnow
 from rsad.model.card import read_card
-from rsad.review.trainset import TRAINING_SET_FILE, assemble
+from rsad.model.card import TRAINING_SET_FILE
+from rsad.review.trainset import assemble
 
 TINY = retrain.RetrainParams(epochs=1, max_length=32)
 
@@ -39,7 +44,7 @@ def _env(root: Path) -> dict[str, str]:
 
 
 def _ingest(store, frame, name: str) -> None:
-    api.save_batch(store, load_batch(frame.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
+    uploads.save_batch(store, load_batch(frame.to_csv(index=False).encode(), file_name=f"{name}.csv"), name=name)
 
 
 def _labeled(n: int, prefix: str):
@@ -51,7 +56,7 @@ def _labeled(n: int, prefix: str):
 def _register_tiny(store, folder: Path, name: str = "v1") -> None:
     card = read_card(folder)
     with store.session() as s:
-        q.add_model_version(s, name=name, folder=str(folder), base_model=card.base_model,
+        versions.add_model_version(s, name=name, folder=str(folder), base_model=card.base_model,
                             train_config=card.train_config, data_hash=card.data_hash,
                             metrics={**card.metrics, "n_train": len(card.train_ids), "n_val": len(card.val_ids)},
                             threshold=card.threshold, created_by="test")
@@ -77,17 +82,17 @@ def trained(tmp_path_factory, tiny_model_dir):
     with pytest.MonkeyPatch.context() as mp:
         for k, v in _env(root).items():
             mp.setenv(k, v)
-        store = api.open_store()
+        store = batches.open_store()
         _register_tiny(store, tiny_model_dir)
         _ingest(store, _labeled(48, "s"), "seed")
         queue = _labeled(24, "q").drop(columns=["is_anomaly"])
         _ingest(store, queue, "queue")
-        api.score_batch(store, "queue")
+        scoring.score_batch(store, "queue")
         with store.session() as s:
             ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
             for i in range(16):
-                q.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
-            q.add_verdict(s, ids["q001"], "normal", analyst="bo")  # a conflict: tie, bo's is the latest
+                verdicts.add_verdict(s, ids[f"q{i:03d}"], "anomaly" if i % 2 else "normal", analyst="ana")
+            verdicts.add_verdict(s, ids["q001"], "normal", analyst="bo")  # a conflict: tie, bo's is the latest
         expected = assemble(store)
         job = retrain.start(store, TINY, user=admin("ana"))
         seen = _wait(store, job["id"], lambda j: j["status"] == "done")
@@ -107,7 +112,7 @@ def test_background_job_registers_a_candidate_with_its_training_set(trained):
     assert any(j["eta_s"] is not None for j in running) and final["heartbeat_at"] is not None
     assert final["version_name"] == "v2" and final["finished_at"] >= final["started_at"]
     assert "Training set: 64 cases" in final["log"] and "conflict q001@queue" in final["log"]
-    v2 = api.get_version(store, "v2")
+    v2 = versions.get_version(store, "v2")
     assert v2["status"] == "candidate" and v2["created_by"] == "ana"
     assert v2["metrics"]["n_verdict"] == 16 and v2["metrics"]["n_conflicts"] == 1
     card = read_card(v2["folder"])
@@ -137,7 +142,7 @@ def test_compare_candidate_with_active(trained):
     assert batch["batch"] == "queue" and batch["rows"] == 24
     with trained["store"].session() as s:
         bid = q.get_batch(s, "queue").id
-        c = np.asarray(q.batch_scores(s, bid, api.get_version(trained["store"], "v2")["id"]))
+        c = np.asarray(q.batch_scores(s, bid, versions.get_version(trained["store"], "v2")["id"]))
     assert batch["flagged_candidate"] == int((c >= out["candidate"]["threshold"]).sum())
     assert batch["newly_flagged"] - batch["no_longer_flagged"] == batch["flagged_candidate"] - batch["flagged_active"]
     with pytest.raises(InputError, match="pick another"):
@@ -175,24 +180,24 @@ def test_promote_rescore_and_rollback(trained):
     store = trained["store"]
     with store.session() as s:  # reviewed seed cases, most of them never scored by v2
         for cid, label in s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'")).all():
-            q.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
+            verdicts.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
     with pytest.raises(InputError, match="Give a reason"):
         lifecycle.promote(store, "v2", user=admin("ana"), reason=" ")
     info = lifecycle.promote(store, "v2", user=admin("ana"), reason="better PR-AUC on held-out cases")
     assert info["status"] == "active" and info["previous"] == "v1"
-    assert {v["name"]: v["status"] for v in api.list_versions(store)} == {"v1": "retired", "v2": "active"}
-    pending = lifecycle.rescore_status(store)
+    assert {v["name"]: v["status"] for v in versions.list_versions(store)} == {"v1": "retired", "v2": "active"}
+    pending = scoring.rescore_status(store)
     assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 5
     # Interrupted after one chunk: what it scored is kept, and it was unreviewed cases.
-    clf = _StopAfterFirstChunk(api.load_classifier(store, api.get_version(store, "v2")))
+    clf = _StopAfterFirstChunk(versions.load_classifier(store, versions.get_version(store, "v2")))
     with pytest.raises(KeyboardInterrupt):
-        lifecycle.rescore(store, user=admin("ana"), classifier=clf, chunk=5)
-    after = lifecycle.rescore_status(store)
+        scoring.rescore(store, user=admin("ana"), classifier=clf, chunk=5)
+    after = scoring.rescore_status(store)
     assert after["unreviewed"] == pending["unreviewed"] - 5 and after["reviewed"] == pending["reviewed"]
     seen = []
-    out = lifecycle.rescore(store, user=admin("ana"), chunk=20, progress=lambda d, t, m: seen.append((d, t)))
+    out = scoring.rescore(store, user=admin("ana"), chunk=20, progress=lambda d, t, m: seen.append((d, t)))
     assert out["scored"] == after["unreviewed"] + after["reviewed"] and seen[-1][0] == seen[-1][1]
-    assert lifecycle.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
+    assert scoring.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     page = triage.queue(store, triage.default_filter(status="all"), limit=200)
     assert page["model"] == "v2" and page["total"] == 48 + 24
 
@@ -200,13 +205,13 @@ def test_promote_rescore_and_rollback(trained):
         lifecycle.promote(store, "v2", user=admin("ana"), reason="again")
     with pytest.raises(StateError, match="rollback"):
         lifecycle.promote(store, "v1", user=admin("ana"), reason="back")
-    _register_tiny(store, Path(api.get_version(store, "v1")["folder"]), "v3")  # a candidate
+    _register_tiny(store, Path(versions.get_version(store, "v1")["folder"]), "v3")  # a candidate
     with pytest.raises(StateError, match="never active"):
         lifecycle.rollback(store, "v3", user=admin("bo"), reason="x")
     info = lifecycle.rollback(store, "v1", user=admin("bo"), reason="v2 flags too many on the morning batch")
-    assert info["previous"] == "v2" and api.active_version(store)["name"] == "v1"
-    assert lifecycle.rescore(store, user=admin("ana"))["model"] == "v1"
-    assert lifecycle.rescore_status(store)["unreviewed"] == 0
+    assert info["previous"] == "v2" and versions.active_version(store)["name"] == "v1"
+    assert scoring.rescore(store, user=admin("ana"))["model"] == "v1"
+    assert scoring.rescore_status(store)["unreviewed"] == 0
     events = lifecycle.history(store)
     assert [(e["action"], e["version"], e["previous_active"], e["by"]) for e in events[:2]] == [
         ("rollback", "v1", "v2", "bo"), ("promote", "v2", "v1", "ana")]
@@ -257,12 +262,12 @@ def test_killed_job_leaves_no_version_and_is_marked_failed(store, env):
     while retrain._alive(job["pid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     # As after a server restart: a fresh Store reads the row and finds the process gone.
-    fresh = api.open_store()
+    fresh = batches.open_store()
     dead = retrain.get(fresh, job["id"])
     assert dead["status"] == "failed" and f"pid {job['pid']}) is gone" in dead["error"]
     assert "Training set: 96 cases" in dead["log"] and "epoch 1/3" in dead["log"]
     assert not [p.name for p in (env / "models").iterdir() if p.name.startswith(("v", ".v"))]
-    assert api.list_versions(fresh) == []
+    assert versions.list_versions(fresh) == []
     assert retrain.start(fresh, TINY, user=admin("ana"), spawn=False)["status"] == "queued"
     fresh.dispose()
 

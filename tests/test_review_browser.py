@@ -13,7 +13,10 @@ import re
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.ops import scoring
+from rsad.review import reports
+from rsad.review import verdicts
 from rsad.service import review as triage
 
 pytestmark = needs_chromium
@@ -25,8 +28,8 @@ ROW_PX, HEAD_PX = 35, 35  # the queue table's row and header heights in Chromium
 def batch(store_with_model):
     """A 60-case batch: two pages of queue."""
     df = tiny_table(60)
-    info = api.ingest_file(store_with_model, df.to_csv(index=False).encode(), file_name="night.csv", name="night")
-    api.score_batch(store_with_model, "night")
+    info = uploads.ingest_file(store_with_model, df.to_csv(index=False).encode(), file_name="night.csv", name="night")
+    scoring.score_batch(store_with_model, "night")
     return info["id"]
 
 
@@ -95,7 +98,7 @@ def test_bulk_selection_follows_cases_not_rows(server, store_with_model, batch, 
         expect(page.get_by_text("56 cases match")).to_be_visible()
         # The cases that slid into rows 1-4 are not ticked: no bulk form is offered for them.
         expect(page.get_by_text("Bulk verdict")).to_have_count(0)
-        v = triage.verdict_table(store_with_model)
+        v = reports.verdict_table(store_with_model)
         assert len(v) == 4 and set(v["case_pk"]) == {r["id"] for r in rows[:4]}
 
         # A tick on page 1 stays with its case on page 2, and is listed as on another page.
@@ -109,7 +112,7 @@ def test_bulk_selection_follows_cases_not_rows(server, store_with_model, batch, 
         page.get_by_role("button", name="Clear selection").click()
         expect(page.get_by_text("Bulk verdict")).to_have_count(0)
 
-    assert len(triage.verdict_table(store_with_model)) == 4
+    assert len(reports.verdict_table(store_with_model)) == 4
     assert not dialogs
 
 
@@ -130,7 +133,7 @@ def test_a_click_on_a_cell_opens_its_case_and_a_reload_comes_back_to_it(server, 
         page.reload()
         expect(page.get_by_role("heading", name=f"Case {rows[3]['external_id']}")).to_be_visible()
         expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
-    assert triage.verdict_table(store_with_model).empty
+    assert reports.verdict_table(store_with_model).empty
     assert not dialogs
 
 
@@ -138,7 +141,7 @@ def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model,
     from playwright.sync_api import expect
 
     rows = queue_rows(store_with_model)
-    triage.record_verdicts(store_with_model, [r["id"] for r in rows[4:]], "normal", analyst="bo")
+    verdicts.record_verdicts(store_with_model, [r["id"] for r in rows[4:]], "normal", analyst="bo")
     with chromium_page() as (page, dialogs):
         open_review(page, server, batch, n=4)
         idle(page)
@@ -159,7 +162,7 @@ def test_keyboard_verdicts_record_only_a_chosen_reason(server, store_with_model,
         idle(page)
         page.get_by_role("button", name="Unsure").click()  # the mouse path is the keyboard path
         expect(page.get_by_text("Queue done")).to_be_visible()
-    mine = triage.verdict_table(store_with_model, analysts=["ana"]).sort_values("id")
+    mine = reports.verdict_table(store_with_model, analysts=["ana"]).sort_values("id")
     assert list(mine["case_pk"]) == [r["id"] for r in rows[:4]]
     assert list(mine["label"]) == ["normal", "anomaly", "normal", "unsure"]
     assert list(mine["reason_code"]) == ["", "spam", "", ""]
@@ -170,7 +173,7 @@ def test_the_last_verdict_of_a_queue_shows_its_toast(server, store_with_model, b
     from playwright.sync_api import expect
 
     rows = queue_rows(store_with_model)
-    triage.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "normal", analyst="bo")
+    verdicts.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "normal", analyst="bo")
     with chromium_page() as (page, dialogs):
         open_review(page, server, batch, n=1)
         idle(page)

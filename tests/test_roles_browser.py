@@ -2,9 +2,9 @@
 "Rescore now" and Promote disabled, with the reason, and pressing at them rescores nothing."""
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad.service import api
-from rsad.ops import lifecycle
-from rsad.data import store as q
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
 
 pytestmark = needs_chromium
 
@@ -18,12 +18,12 @@ def test_an_analyst_cannot_rescore_or_promote_in_a_browser(server, store_with_mo
     for name, first in (("backlog", 0), ("queue", 100)):
         table = tiny_table(12).drop(columns=["is_anomaly"])
         table["case_id"] = [f"{name}{first + i}" for i in range(12)]
-        api.ingest_file(store, table.to_csv(index=False).encode(), file_name=f"{name}.csv", name=name)
+        uploads.ingest_file(store, table.to_csv(index=False).encode(), file_name=f"{name}.csv", name=name)
     with store.session() as s:
-        v1 = q.get_model_version(s, "v1")
-        q.add_model_version(s, name="v2", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
+        v1 = versions.get_model_version(s, "v1")
+        versions.add_model_version(s, name="v2", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
                             data_hash=v1.data_hash, metrics=v1.metrics, threshold=0.4, created_by="root")
-    assert lifecycle.rescore_status(store)["unreviewed"] == 24
+    assert scoring.rescore_status(store)["unreviewed"] == 24
 
     with chromium_page() as (page, dialogs):
         page.goto(server)
@@ -40,5 +40,5 @@ def test_an_analyst_cannot_rescore_or_promote_in_a_browser(server, store_with_mo
         expect(page.get_by_text("Rescored")).to_have_count(0)
         assert not dialogs
 
-    assert lifecycle.rescore_status(store)["unreviewed"] == 12  # the backlog: nothing was rescored
-    assert api.active_version(store)["name"] == "v1"
+    assert scoring.rescore_status(store)["unreviewed"] == 12  # the backlog: nothing was rescored
+    assert versions.active_version(store)["name"] == "v1"

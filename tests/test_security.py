@@ -13,7 +13,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.review import export
+from rsad.review import verdicts
 from rsad.data.csvsafe import FORMULA_START
 from rsad.data.ingest import load_batch
 
@@ -27,7 +30,7 @@ def formula_store(store):
     df = pd.DataFrame({"case_id": ["=id1", "+id2", "-id3", "@id4", "id5", "id6"],
                        "behavior_description": FORMULAS, "is_anomaly": [1, 0, 1, 0, 1, 0],
                        "cmd": ["=cmd|' /C calc'!A0", "ok", "-1", "@x", "fine", "=1"], "rating": [-1, 2, 3, 4, 5, -5]})
-    api.ingest_file(store, df.to_json(orient="records", lines=True).encode(), file_name="f.jsonl", name="formulas")
+    uploads.ingest_file(store, df.to_json(orient="records", lines=True).encode(), file_name="f.jsonl", name="formulas")
     return store
 
 
@@ -54,7 +57,7 @@ def _assert_guarded(data: bytes) -> None:
 
 
 def test_csv_export_guards_formulas_and_reads_back_exactly(formula_store, tmp_path):
-    api.export_labels(formula_store, tmp_path / "labels.csv")
+    export.export_labels(formula_store, tmp_path / "labels.csv")
     data = (tmp_path / "labels.csv").read_bytes()
     _assert_guarded(data)
     rows = _cells(data)
@@ -63,7 +66,7 @@ def test_csv_export_guards_formulas_and_reads_back_exactly(formula_store, tmp_pa
     back = load_batch(tmp_path / "labels.csv", label_required=True)
     assert back.texts == FORMULAS and back.ids[:4] == ["=id1", "+id2", "-id3", "@id4"]
     # Parquet is not opened by spreadsheets: it stays exact.
-    api.export_labels(formula_store, tmp_path / "labels.parquet")
+    export.export_labels(formula_store, tmp_path / "labels.parquet")
     assert pd.read_parquet(tmp_path / "labels.parquet")["behavior_description"].tolist() == FORMULAS
 
 
@@ -85,8 +88,8 @@ def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypa
     assert not downloads, "the export is built on click, never stored beforehand"
     # What a click builds for the signed-in analyst (rsad.service.api.labels_bytes, the button's callable).
     ana = User("ana", "analyst")
-    _assert_guarded(api.labels_bytes(formula_store, "csv", user=ana))
-    parquet = api.labels_bytes(formula_store, "parquet", user=ana)
+    _assert_guarded(export.labels_bytes(formula_store, "csv", user=ana))
+    parquet = export.labels_bytes(formula_store, "parquet", user=ana)
     assert pd.read_parquet(io.BytesIO(parquet))["behavior_description"].tolist() == FORMULAS
 
 
@@ -109,16 +112,15 @@ def test_a_version_with_only_pickle_weights_is_refused(tiny_model_dir, tmp_path)
 
 
 def test_only_registered_version_folders_are_loaded(store_with_model, tmp_path):
-    from rsad.data import store as q
     from rsad.errors import ModelError
 
     stray = tmp_path / "stray"
     stray.mkdir()
     with store_with_model.session() as s:
-        q.add_model_version(s, name="v2", folder=str(stray), base_model="b", train_config={}, data_hash="h",
+        versions.add_model_version(s, name="v2", folder=str(stray), base_model="b", train_config={}, data_hash="h",
                             metrics={}, threshold=0.5)
     with pytest.raises(ModelError, match="is missing or is not an rsad model version"):
-        api.load_classifier(store_with_model, api.get_version(store_with_model, "v2"))
+        versions.load_classifier(store_with_model, versions.get_version(store_with_model, "v2"))
 
 
 @pytest.mark.parametrize("name", ["../evil", "..", "/etc/x", "v1/../../x", ".hidden", "", "a" * 101, "v1\n"])
@@ -136,15 +138,14 @@ def test_version_names_cannot_leave_the_models_folder(name, tmp_path):
 
 
 def test_batch_names_and_analysts_are_checked(store, env):
-    from rsad.service import review as triage
     from rsad.errors import InputError
 
     data = pd.DataFrame({"behavior_description": ["a kettle", "nine orders"]}).to_csv(index=False).encode()
     for bad in ["two\nlines", "tab\there", "x" * 201]:
         with pytest.raises(InputError, match="one line of at most 200 characters"):
-            api.ingest_file(store, data, file_name="b.csv", name=bad)
+            uploads.ingest_file(store, data, file_name="b.csv", name=bad)
     before = sorted(p.name for p in env.rglob("*"))
-    info = api.ingest_file(store, data, file_name="../../b.csv", name="../../etc/passwd")
+    info = uploads.ingest_file(store, data, file_name="../../b.csv", name="../../etc/passwd")
     assert info["name"] == "../../etc/passwd"  # a label in the store, never a path
     assert sorted(p.name for p in env.rglob("*")) == before
     with store.session() as s:
@@ -153,4 +154,4 @@ def test_batch_names_and_analysts_are_checked(store, env):
 
         case_id = s.scalar(select(Case.id))
     with pytest.raises(InputError, match="at most 200 characters"):
-        triage.record_verdicts(store, [case_id], "normal", analyst="a" * 201)
+        verdicts.record_verdicts(store, [case_id], "normal", analyst="a" * 201)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad.service import api
+from rsad.data import uploads
 from rsad.auth import websessions
 from rsad.data.orm import WebSession, utcnow
 
@@ -33,7 +33,7 @@ def test_sign_in_survives_reload_and_restart_until_sign_out_or_expiry(streamlit_
     from playwright.sync_api import expect
 
     store = store_with_model
-    batch = api.ingest_file(store, tiny_table(16).to_csv(index=False).encode(), file_name="evening.csv",
+    batch = uploads.ingest_file(store, tiny_table(16).to_csv(index=False).encode(), file_name="evening.csv",
                             name="evening")["id"]
     review = f"{streamlit_server.url}/review?batch={batch}"
     with chromium_page() as (page, _dialogs):

@@ -3,7 +3,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.review import export
+from rsad.review import labels
+from rsad.review import verdicts
+from rsad.training import train
 from rsad.data import store as q
 from rsad.data.db import current_revision, make_engine, upgrade
 from rsad.errors import InputError, NotFoundError, StateError
@@ -15,14 +20,14 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _batch(store, name="b1", n=6):
-    return api.save_batch(store, load_batch(tiny_table(n).to_csv(index=False).encode(), file_name=f"{name}.csv"),
+    return uploads.save_batch(store, load_batch(tiny_table(n).to_csv(index=False).encode(), file_name=f"{name}.csv"),
                           name=name, uploader="ana")
 
 
 def _version(s, name, **kw):
     fields = dict(name=name, folder=f"/m/{name}", base_model="base", train_config={}, data_hash="h",
                   metrics={}, threshold=0.5)
-    return q.add_model_version(s, **{**fields, **kw})
+    return versions.add_model_version(s, **{**fields, **kw})
 
 
 def test_migrations_create_the_schema_with_sqlite_pragmas(store, backend):
@@ -70,25 +75,25 @@ def test_failed_insert_rolls_back_the_whole_batch(store):
     prepared = load_batch(tiny_table(4).to_csv(index=False).encode(), file_name="x.csv")
     prepared.labels[3] = 7  # violates the given_label check in the database itself
     with pytest.raises(Exception):
-        api.save_batch(store, prepared, name="bad")
+        uploads.save_batch(store, prepared, name="bad")
     with store.session() as s:
         assert q.totals(s)["batches"] == 0 and q.totals(s)["cases"] == 0
 
 
 def test_first_version_is_active_later_ones_candidates_and_promotion(store):
     with store.session() as s:
-        assert q.active_model(s) is None
+        assert versions.active_model(s) is None
         with pytest.raises(StateError, match="no active model"):
-            q.require_active(s)
+            versions.require_active(s)
         assert _version(s, "v1").status == "active"
         assert _version(s, "v2").status == "candidate"
     with store.session() as s:
-        q.promote(s, "v2")
+        versions.promote(s, "v2")
     with store.session() as s:
-        statuses = {v.name: v.status for v in q.list_model_versions(s)}
+        statuses = {v.name: v.status for v in versions.list_model_versions(s)}
         assert statuses == {"v1": "retired", "v2": "active"}
         with pytest.raises(NotFoundError, match="Known versions: v1, v2"):
-            q.get_model_version(s, "v9")
+            versions.get_model_version(s, "v9")
 
 
 def test_scores_one_per_pair_and_resumable(store):
@@ -109,9 +114,9 @@ def test_verdicts_are_append_only_and_latest_wins(store):
     info = _batch(store, n=4)
     with store.session() as s:
         case_id = s.scalar(text("SELECT id FROM cases WHERE external_id = 'c000'"))
-        first = q.add_verdict(s, case_id, "anomaly", analyst="ana", reason_code="spam")
-        q.add_verdict(s, case_id, "normal", analyst="bo", reason_code="benign", note="false alarm")
-        history = q.case_verdicts(s, case_id)
+        first = verdicts.add_verdict(s, case_id, "anomaly", analyst="ana", reason_code="spam")
+        verdicts.add_verdict(s, case_id, "normal", analyst="bo", reason_code="benign", note="false alarm")
+        history = verdicts.case_verdicts(s, case_id)
         assert [v.label for v in history] == ["normal", "anomaly"]
     with pytest.raises(ValueError, match="append-only"), store.session() as s:
         s.get(Verdict, first.id).note = "edited"
@@ -129,24 +134,24 @@ def test_verdict_input_is_checked(store):
     with store.session() as s:
         cid = s.scalar(text("SELECT min(id) FROM cases"))
         with pytest.raises(InputError, match="must be one of"):
-            q.add_verdict(s, cid, "spam", analyst="ana")
+            verdicts.add_verdict(s, cid, "spam", analyst="ana")
         with pytest.raises(InputError, match="Say who you are"):
-            q.add_verdict(s, cid, "normal", analyst="  ")
+            verdicts.add_verdict(s, cid, "normal", analyst="  ")
         with pytest.raises(NotFoundError):
-            q.add_verdict(s, 99999, "normal", analyst="ana")
+            verdicts.add_verdict(s, 99999, "normal", analyst="ana")
 
 
 def test_current_labels_seed_then_verdicts(store):
     _batch(store, n=4)  # c000 normal, c001 anomaly, c002 normal, c003 anomaly
     prepared = load_batch(b"case_id,behavior_description\nu1,unlabeled one\nu2,unlabeled two\n", file_name="u.csv")
-    api.save_batch(store, prepared, name="u")
+    uploads.save_batch(store, prepared, name="u")
     with store.session() as s:
         ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
-        q.add_verdict(s, ids["c000"], "anomaly", analyst="ana", reason_code="spam")  # overrides seed
-        q.add_verdict(s, ids["c001"], "unsure", analyst="ana")  # leaves the seed label
-        q.add_verdict(s, ids["u1"], "normal", analyst="ana", reason_code="benign")
-        q.add_verdict(s, ids["u2"], "anomaly", analyst="ana", reason_code="insufficient evidence")
-        labels = {r["case_id"]: (r["is_anomaly"], r["label_source"]) for r in q.current_labels(s)}
+        verdicts.add_verdict(s, ids["c000"], "anomaly", analyst="ana", reason_code="spam")  # overrides seed
+        verdicts.add_verdict(s, ids["c001"], "unsure", analyst="ana")  # leaves the seed label
+        verdicts.add_verdict(s, ids["u1"], "normal", analyst="ana", reason_code="benign")
+        verdicts.add_verdict(s, ids["u2"], "anomaly", analyst="ana", reason_code="insufficient evidence")
+        labels = {r["case_id"]: (r["is_anomaly"], r["label_source"]) for r in labels.current_labels(s)}
     assert labels == {"c000": (1, "verdict"), "c001": (1, "seed"), "c002": (0, "seed"),
                       "c003": (1, "seed"), "u1": (0, "verdict")}
 
@@ -154,14 +159,14 @@ def test_current_labels_seed_then_verdicts(store):
 def test_export_labels_round_trips_into_training(store, tmp_path):
     _batch(store, "b1", n=4)
     _batch(store, "b2", n=4)  # same external ids in another batch
-    out = api.export_labels(store, tmp_path / "labels.csv")
+    out = export.export_labels(store, tmp_path / "labels.csv")
     assert out["rows"] == 8 and out["anomalies"] == 4
     again = load_batch(tmp_path / "labels.csv", label_required=True)
     assert len(set(again.ids)) == 8 and again.n_labeled == 8
     assert "meta_platform" in again.columns
     with pytest.raises(InputError, match=".csv or .parquet"):
-        api.export_labels(store, tmp_path / "labels.xlsx")
-    table = api.store_training_table(store)
+        export.export_labels(store, tmp_path / "labels.xlsx")
+    table = train.store_training_table(store)
     assert len(table) == 8 and table["id"].is_unique
 
 

@@ -10,7 +10,11 @@ from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import labels
+from rsad.review import verdicts
 from rsad.evaluation import evalset as evaluation
 from rsad.evaluation import metrics
 from rsad.service import review as triage
@@ -148,11 +152,11 @@ def eval_store(store_with_model, tmp_path):
     plus a scored unlabeled batch to be 'the latest batch'."""
     csv = tmp_path / "seed.csv"
     tiny_table(64).to_csv(csv, index=False)
-    api.ingest_file(store_with_model, csv, name="seed")
+    uploads.ingest_file(store_with_model, csv, name="seed")
     fresh = tiny_table(20).assign(case_id=lambda d: "n" + d["case_id"]).drop(columns="is_anomaly")
     fresh.to_csv(tmp_path / "today.csv", index=False)
-    api.ingest_file(store_with_model, tmp_path / "today.csv", name="today")
-    api.score_batch(store_with_model, "today")
+    uploads.ingest_file(store_with_model, tmp_path / "today.csv", name="today")
+    scoring.score_batch(store_with_model, "today")
     return store_with_model
 
 
@@ -163,13 +167,13 @@ def test_evaluation_set_is_validation_plus_verdicts_never_training(eval_store):
     # an "unsure" verdict gives no label.
     from rsad.data import store as q
     with eval_store.session() as s:
-        rows = {f"{r['case_id']}@{r['batch']}": r["case_pk"] for r in q.current_labels(s)}
+        rows = {f"{r['case_id']}@{r['batch']}": r["case_pk"] for r in labels.current_labels(s)}
         today = {c.external_id: c.id for c in q.get_batch(s, "today").cases}
     in_val = set(ev.keys)
     train_key = next(k for k in rows if k.endswith("@seed") and k not in in_val)
-    triage.record_verdicts(eval_store, [rows[train_key]], "normal", analyst="ana")
-    triage.record_verdicts(eval_store, [today["nc001"]], "anomaly", analyst="ana")
-    triage.record_verdicts(eval_store, [today["nc002"]], "unsure", analyst="ana")
+    verdicts.record_verdicts(eval_store, [rows[train_key]], "normal", analyst="ana")
+    verdicts.record_verdicts(eval_store, [today["nc001"]], "anomaly", analyst="ana")
+    verdicts.record_verdicts(eval_store, [today["nc002"]], "unsure", analyst="ana")
     ev2 = evaluation.collect(eval_store, [None])
     assert ev2.sources == {"validation": 16, "verdict": 1}
     assert "nc001@today" in ev2.keys and train_key not in ev2.keys and "nc002@today" not in ev2.keys
@@ -199,7 +203,7 @@ def test_save_history_and_queue_follow(eval_store):
     assert [(h["who"], h["from"], h["to"], h["method"]) for h in hist] == [
         ("ana", t1, 0.5, "manual"), ("mia", old, t1, "capacity=5")]
     assert hist[1]["reason"] == "three analysts out"
-    assert api.active_version(eval_store)["threshold"] == 0.5
+    assert versions.active_version(eval_store)["threshold"] == 0.5
     page = triage.queue(eval_store, triage.default_filter())
     assert page["threshold"] == 0.5
     with pytest.raises(InputError, match="between 0 and 1"):
@@ -234,7 +238,7 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store, use
     at = page_as("root")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) >= 2  # ROC and PR (and the reliability diagram)
-    saved = api.active_version(eval_store)["threshold"]
+    saved = versions.active_version(eval_store)["threshold"]
     flagged = lambda: next(m for m in at.metric if m.label.startswith("Flagged in"))  # noqa: E731
     at.selectbox(key="th_picker").set_value("Analyst capacity").run()
     at.number_input(key="th_analysts").set_value(1).run()
@@ -247,7 +251,7 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store, use
     at.text_input(key="th_reason").input("one analyst today")
     at.button(key="th_save").click().run()
     assert not at.exception and not at.error
-    assert api.active_version(eval_store)["threshold"] == pytest.approx(expected) != saved
+    assert versions.active_version(eval_store)["threshold"] == pytest.approx(expected) != saved
     assert th.history(eval_store)[0]["method"] == "capacity=4" and th.history(eval_store)[0]["who"] == "root"
     assert len(at.get("arrow_data_frame") or at.dataframe) >= 2  # confusion matrix, history
     # The slider moves the candidate too.
@@ -294,7 +298,7 @@ def _figure(at, key: str) -> dict:
 
 def test_curve_markers_hover_with_their_name_threshold_and_metrics(eval_store, users):
     at = page_as("ana")
-    saved = api.active_version(eval_store)["threshold"]
+    saved = versions.active_version(eval_store)["threshold"]
     at.slider(key="th_slider").set_value(0.25).run()
     rep = th.report(eval_store, None)
     for key, fields in (("th_roc", ("precision", "recall")), ("th_pr", ("fpr",))):
@@ -327,9 +331,9 @@ def test_analysts_explore_but_only_admins_save(eval_store, users):
         button = at.button(key=key)
         assert button.disabled and button.help.startswith(f"{doing} needs the admin role")
         assert any(doing in c.value and "ana is an analyst" in c.value for c in at.caption)
-    saved = api.active_version(eval_store)
+    saved = versions.active_version(eval_store)
     for key in ("th_save", "th_save_temperature"):  # a forged click changes nothing either
         at.button(key=key).proto.disabled = False
         at.button(key=key).click().run()
-        assert not at.exception and api.active_version(eval_store) == saved
+        assert not at.exception and versions.active_version(eval_store) == saved
     assert th.history(eval_store) == []

@@ -4,8 +4,10 @@ import pytest
 from sqlalchemy import text
 
 from conftest import tiny_table
-from rsad.service import api
-from rsad.data import store as q
+from rsad.data import uploads
+from rsad.review import labels
+from rsad.review import verdicts
+from rsad.training import train
 from rsad.errors import InputError
 from rsad.data.ingest import load_batch
 from rsad.review.trainset import assemble, data_hash
@@ -14,9 +16,9 @@ from rsad.review.trainset import assemble, data_hash
 @pytest.fixture
 def judged(store):
     """Seeded cases c000..c005 (even normal, odd anomaly), unlabeled u1..u5, and verdicts on them."""
-    api.save_batch(store, load_batch(tiny_table(6).to_csv(index=False).encode(), file_name="seed.csv"),
+    uploads.save_batch(store, load_batch(tiny_table(6).to_csv(index=False).encode(), file_name="seed.csv"),
                    name="seed")
-    api.save_batch(store, load_batch(b"case_id,behavior_description\nu1,one\nu2,two\nu3,three\nu4,four\nu5,five\n",
+    uploads.save_batch(store, load_batch(b"case_id,behavior_description\nu1,one\nu2,two\nu3,three\nu4,four\nu5,five\n",
                                      file_name="u.csv"), name="new")
     with store.session() as s:
         ids = dict(s.execute(text("SELECT external_id, id FROM cases")).all())
@@ -37,7 +39,7 @@ def judged(store):
             ("u2", "anomaly", "ana", "insufficient evidence"),  # left out
             ("u3", "unsure", "ana", ""),              # left out
         ]:
-            q.add_verdict(s, ids[case], label, analyst=analyst, reason_code=reason)
+            verdicts.add_verdict(s, ids[case], label, analyst=analyst, reason_code=reason)
     return store
 
 
@@ -63,10 +65,10 @@ def test_rule_supersession_conflicts_and_exclusions(judged):
 
 def test_current_labels_follow_the_same_rule(judged):
     with judged.session() as s:
-        labels = {r["case_id"]: r["is_anomaly"] for r in q.current_labels(s)}
+        labels = {r["case_id"]: r["is_anomaly"] for r in labels.current_labels(s)}
     ts = assemble(judged)
     assert labels == dict(zip(ts.rows["case_id"], ts.rows["label"]))
-    assert api.store_training_table(judged).equals(ts.table())
+    assert train.store_training_table(judged).equals(ts.table())
 
 
 def test_set_and_hash_are_reproducible(judged):
@@ -80,7 +82,7 @@ def test_set_and_hash_are_reproducible(judged):
     # A new verdict changes the set and its hash.
     with judged.session() as s:
         u4 = s.scalar(text("SELECT id FROM cases WHERE external_id = 'u4'"))
-        q.add_verdict(s, u4, "anomaly", analyst="bo", reason_code="bot")
+        verdicts.add_verdict(s, u4, "anomaly", analyst="bo", reason_code="bot")
     assert assemble(judged).hash != first.hash and len(assemble(judged)) == 8
 
 

@@ -30,7 +30,7 @@ def test_a_session_signs_its_user_in_until_it_expires(store):
 
 
 def test_the_session_length_is_a_setting(store, monkeypatch):
-    from rsad.service.api import open_store
+    from rsad.service.batches import open_store
 
     monkeypatch.setenv("RSAD_SESSION_HOURS", "2")
     short = open_store()

@@ -6,18 +6,17 @@ import re
 
 import streamlit as st
 
-from rsad.service import api
-from rsad.auth import users as auth
-from rsad.auth import policies
-from rsad.auth import websessions
+from rsad.service import models
+from rsad.service import batches
+from rsad.service import users as auth
+from rsad.service import policies
+from rsad.service import sessions as websessions
 from rsad.config import get_settings
-from rsad.ops.demo import bootstrap
-from rsad.ops.background import BackgroundJob
-
-
+from rsad.service.batches import bootstrap
+from rsad.service.batches import BackgroundJob
 @st.cache_resource(show_spinner="Opening the label store…")
 def _store_for(db_url: str):  # noqa: ANN202
-    return api.open_store()
+    return batches.open_store()
 
 
 def get_store():  # noqa: ANN201
@@ -126,31 +125,31 @@ def require_role(role: str) -> auth.User:
 def _classifier_for(db_url: str, name: str, folder: str):  # noqa: ANN202
     # Keyed by version name and folder: a promotion loads the new model, the old one is evicted.
     store = _store_for(db_url)
-    return api.load_classifier(store, api.get_version(store, name))
+    return models.load_classifier(store, models.get_version(store, name))
 
 
 def active_classifier():  # noqa: ANN201
     """The active version loaded for scoring and attributions (None without an active model)."""
-    version = api.active_version(get_store())
+    version = models.active_version(get_store())
     if version is None:
         return None
-    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+    return _classifier_for(get_settings().db_url, version.name, version.folder)
 
 
 def classifier_loader():  # noqa: ANN201
     """A zero-argument loader of the active classifier for background jobs: they load the
     model (once per process, shared with the pages) only if they need it."""
     db_url = get_settings().db_url
-    version = api.active_version(get_store())
+    version = models.active_version(get_store())
     if version is None:
         return lambda: None
-    return lambda: _classifier_for(db_url, version["name"], version["folder"])
+    return lambda: _classifier_for(db_url, version.name, version.folder)
 
 
 def version_classifier(name: str):  # noqa: ANN201
     """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
-    version = api.get_version(get_store(), name)
-    return _classifier_for(get_settings().db_url, version["name"], version["folder"])
+    version = models.get_version(get_store(), name)
+    return _classifier_for(get_settings().db_url, version.name, version.folder)
 
 
 # Every ASCII punctuation mark may be backslash-escaped in (CommonMark) Markdown: escaping all

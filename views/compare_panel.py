@@ -7,8 +7,8 @@ import streamlit as st
 
 from views.common import md, md_message, show_error, version_classifier
 from views.explain_panel import attribution_panel
-from rsad.service import api
-from rsad.ops.compare import compare
+from rsad.service import batches
+from rsad.service.models import compare
 from rsad.errors import RsadError
 
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
@@ -17,7 +17,7 @@ CACHE = "_compare_cache"
 
 def comparison(store, candidate: dict, active: dict) -> dict | None:  # noqa: ANN001
     """The comparison, computed once per versions, thresholds and store contents (per session)."""
-    totals = api.overview(store)["totals"]
+    totals = batches.overview(store)["totals"]
     stamp = (candidate["name"], candidate["threshold"], active["name"], active["threshold"],
              totals["verdicts"], totals["cases"], totals["batches"])
     cache = st.session_state.setdefault(CACHE, {})

@@ -18,8 +18,7 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
     ``version``: explain under that model version instead of the active one. ``classifier``:
     that version's, loaded by the caller; None loads the active one, and only when needed.
     """
-    from rsad.model.explain import explanation_html, legend_html, top_words_figure
-
+    from rsad.service.review import explanation_html, legend_html, top_words_figure
     st.markdown(f"**Why {version} scores it so**" if version else "**Why this score**")
     # Streamlit cannot stop a run that is inside a long torch call: after a quick verdict the
     # old run lives on in its thread. Such a run must not compute attributions nobody will see.

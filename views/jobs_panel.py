@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import md, md_message
-from rsad.training import jobs as retrain
+from rsad.service import jobs as retrain
 from rsad.errors import RsadError
 from rsad.progress import format_seconds
 

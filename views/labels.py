@@ -7,7 +7,7 @@ again then, see rsad.service.api.labels_bytes): nothing is put at a /media URL b
 import streamlit as st
 
 from views.common import current_user, get_store, show_error
-from rsad.service import api
+from rsad.service import labels as label_service
 from rsad.service import review as triage
 from rsad.errors import RsadError
 
@@ -16,7 +16,7 @@ st.title("Labels")
 
 try:
     batch_list = triage.batches(store)
-    people = triage.analysts(store)
+    people = label_service.analysts(store)
 except RsadError as exc:
     show_error(exc)
     st.stop()
@@ -30,7 +30,7 @@ reasons = c4.multiselect("Reason", list(store.settings.reason_codes), key="l_rea
 dates = st.date_input("Date range", value=(), key="l_dates", help="Leave empty for all dates")
 since, until = (dates[0], dates[-1]) if isinstance(dates, tuple) and dates else (None, None)
 
-verdicts = triage.verdict_table(store, analysts=who, batch_ids=which, labels=labels, reasons=reasons,
+verdicts = label_service.verdict_table(store, analysts=who, batch_ids=which, labels=labels, reasons=reasons,
                                 since=since, until=until)
 st.subheader(f"Verdicts ({len(verdicts):,})")
 if verdicts.empty:
@@ -40,7 +40,7 @@ else:
                  column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
 
 st.subheader("Agreement between analysts")
-kappa = triage.agreement(store)
+kappa = label_service.agreement(store)
 if kappa.empty:
     st.caption("Cohen's kappa appears once two analysts have both judged at least two of the same cases.")
 else:
@@ -49,7 +49,7 @@ else:
                                 "agreement": st.column_config.NumberColumn("raw agreement", format="%.1%")})
 
 st.subheader("Current labels")
-current = triage.current_label_table(store)
+current = label_service.current_label_table(store)
 if current.empty:
     st.info("No labeled cases yet.")
     st.stop()
@@ -63,7 +63,7 @@ st.caption("The latest verdict on a case wins over its label on upload; 'unsure'
 def export(fmt: str):  # noqa: ANN201 - a zero-argument callable for st.download_button
     """Deferred data: Streamlit runs it on click (not in this script run) and serves only its result."""
     user = current_user()  # captured now: the download thread has no session to ask
-    return lambda: api.labels_bytes(store, fmt, user=user)
+    return lambda: label_service.labels_bytes(store, fmt, user=user)
 
 
 c1, c2 = st.columns(2)

@@ -13,9 +13,9 @@ import sys
 import streamlit as st
 
 from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured, show_error
-from rsad.auth import users as auth
+from rsad.service import users as auth
 from rsad.service import review as triage
-from rsad.auth import websessions
+from rsad.service import sessions as websessions
 from rsad.config import Settings
 from rsad.errors import RsadError
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from views.common import active_classifier, current_user, reason_denied, show_error
-from rsad.ops import lifecycle
-from rsad.training import jobs as retrain
+from rsad.service import models
+from rsad.service import jobs as retrain
 from rsad.errors import RsadError
-from rsad.auth.policies import Action
+from rsad.service.policies import Action
 from rsad.progress import Rate, format_seconds
 
 NOTICE = "_models_notice"  # a success message shown once after the page reruns
@@ -86,7 +86,7 @@ def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
         bar.progress(done / total if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
 
     try:
-        out = lifecycle.rescore(store, user=current_user(), progress=progress, classifier=active_classifier())
+        out = models.rescore(store, user=current_user(), progress=progress, classifier=active_classifier())
     except RsadError as exc:
         show_error(exc)
         st.session_state[NOTICE] = f"{done_text} Rescoring stopped; press Rescore now to continue."
@@ -113,7 +113,7 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
         _denied_caption(denied)
     if not submitted:
         return
-    fn = lifecycle.promote if action == "promote" else lifecycle.rollback
+    fn = models.promote if action == "promote" else models.rollback
     try:
         info = fn(store, target, user=current_user(), reason=reason)
     except RsadError as exc:
@@ -135,7 +135,7 @@ def rollback_form(store, retired: list[str], active: dict) -> None:  # noqa: ANN
 
 def rescore_prompt(store) -> None:  # noqa: ANN001
     """Offer to finish rescoring when the active version has not scored every case."""
-    status = lifecycle.rescore_status(store)
+    status = models.rescore_status(store)
     if not status or not (status["unreviewed"] + status["reviewed"]):
         return
     st.warning(f"{status['unreviewed']:,} unreviewed and {status['reviewed']:,} reviewed cases have no score "

@@ -10,10 +10,8 @@ import streamlit as st
 from views import compare_panel, model_actions
 from views.common import get_store, show_error
 from views.jobs_panel import job_panel
-from rsad.service import api
-from rsad.ops import lifecycle
-from rsad.training import jobs as retrain
-from rsad.review import trainset
+from rsad.service import models
+from rsad.service import jobs as retrain
 from rsad.errors import RsadError
 
 store = get_store()
@@ -22,10 +20,10 @@ if notice := st.session_state.pop(model_actions.NOTICE, None):
     st.success(notice.strip(), icon=":material/check_circle:")
 
 try:
-    versions = api.list_versions(store)
-    active = api.active_version(store)
-    ts = trainset.assemble(store)
-    events = lifecycle.history(store)
+    versions = models.list_versions(store)
+    active = models.active_version(store)
+    ts = models.training_set(store)
+    events = models.history(store)
 except RsadError as exc:
     show_error(exc)
     st.stop()
@@ -93,7 +91,7 @@ st.subheader(f"Compare with the active version {active['name']}")
 if not others:
     st.info("Only the active version exists: retrain to get a candidate to compare.")
 else:
-    # Candidates first (newest first), then retired versions.
+    # Candidates first (newest first), then retired models.
     others.sort(key=lambda v: (v["status"] != "candidate", -v["id"]))
     by_name = {v["name"]: v for v in others}
     # A candidate registered while the page was open (a finished job) is what the admin came to

@@ -4,15 +4,15 @@ import pandas as pd
 import streamlit as st
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.service import api
+from rsad.service import models
+from rsad.service import batches
 from rsad.errors import RsadError
-from rsad.auth.policies import Action
-
+from rsad.service.policies import Action
 st.title("Overview")
 if message := st.session_state.pop("_deleted_batch", None):
     st.success(message)
 try:
-    info = api.overview(get_store())
+    info = batches.overview(get_store())
 except RsadError as exc:
     show_error(exc)
     st.stop()
@@ -26,7 +26,7 @@ if active:
     cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
     cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
     cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
-    fitted, held_out = api.trained_on(m)
+    fitted, held_out = models.trained_on(m)
     cols[4].metric("Trained on", fitted, held_out, delta_color="off", delta_arrow="off",
                    help="Cases the model learned from; the validation cases, held out, set its threshold "
                         "and the metrics beside this.")
@@ -70,7 +70,7 @@ with st.expander("Delete a batch (admin)", icon=":material/delete:"):
     if st.button("Delete batch", key="delete_batch_button", type="primary", disabled=bool(denied) or doomed is None,
                  icon=":material/delete_forever:", help=denied):
         try:
-            gone = api.delete_batch(get_store(), by_name[doomed]["id"] if doomed in by_name else str(doomed),
+            gone = batches.delete_batch(get_store(), by_name[doomed]["id"] if doomed in by_name else str(doomed),
                                    user=current_user(), confirm=confirm)
         except RsadError as exc:
             show_error(exc)

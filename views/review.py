@@ -13,7 +13,8 @@ import streamlit as st
 from views.common import analyst, classifier_loader, get_store, md, show_error
 from views.explain_panel import attribution_panel
 from views.shortcuts import add_shortcuts
-from rsad.service import api
+from rsad.review import verdicts
+from rsad.service import batches
 from rsad.ops import precompute
 from rsad.service import review as triage
 from rsad.errors import RsadError
@@ -227,7 +228,7 @@ def _apply_bulk(case_ids: list[int], key: str) -> None:
         return
     label, reason = ss.get("bulk_label", "anomaly"), ss.get("bulk_reason") or ""
     try:
-        n = triage.record_verdicts(store, case_ids, label, analyst=me, reason_code=reason,
+        n = verdicts.record_verdicts(store, case_ids, label, analyst=me, reason_code=reason,
                                    note=ss.get("bulk_note", ""), submission=key)
     except RsadError as exc:
         ss["_bulk_error"] = str(exc)
@@ -274,7 +275,7 @@ def _reason_hint() -> str:
 def queue_done(f: QueueFilter, page: dict) -> None:
     """Nothing left to show: say whether the work is done or the filters are too narrow, and what next."""
     narrowed = bool(f.verdict or f.meta_key or f.text_contains.strip()) or (f.score_min, f.score_max) != (0.0, 1.0)
-    batches = api.overview(store)["batches"]
+    batches = batches.overview(store)["batches"]
     this = next((b for b in batches if b["id"] == f.batch_id), None)
     if this is not None and this["scored"] < this["rows"]:
         st.warning(f"{this['rows'] - this['scored']:,} cases of {md(this['name'])} have no score from the active "
@@ -321,7 +322,7 @@ def _submit_verdict(label: str, case_id: int, name: str, key: str, pos: int, tot
         return
     reason = ss.get("verdict_reason") or ""
     try:
-        n = triage.record_verdicts(store, [case_id], label, analyst=me, reason_code=reason,
+        n = verdicts.record_verdicts(store, [case_id], label, analyst=me, reason_code=reason,
                                    note=ss.get("verdict_note", ""), submission=key)
     except RsadError as exc:
         ss["_verdict_error"] = str(exc)

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.service import api
+from rsad.model import versions
 from rsad.evaluation import thresholds as th
 from rsad.config import get_settings
 from rsad.errors import RsadError
@@ -30,7 +30,7 @@ SEGMENT_COLUMNS = {
 
 st.title("Thresholds")
 store = get_store()
-versions = api.list_versions(store)
+versions = versions.list_versions(store)
 if not versions:
     st.info("No model yet: run `rsad demo` or `rsad train --data FILE` first.")
     st.stop()
@@ -49,7 +49,7 @@ try:
         bar.empty()
         st.session_state.update(th_report_key=key, th_report=rep)
     rep = st.session_state.th_report
-    saved = api.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
+    saved = versions.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
 except RsadError as exc:
     show_error(exc)
     st.stop()
@@ -200,7 +200,7 @@ def calibration_panel() -> None:
             fig.add_trace(go.Scatter(x=r["mean_score"], y=r["anomaly_rate"], mode="lines+markers", name=label))
         fig.update_layout(xaxis_title="Mean score in bin", yaxis_title="Share of anomalies", height=360)
         st.plotly_chart(fig, key="th_reliability")
-        current = api.get_version(store, name).get("temperature")
+        current = versions.get_version(store, name).get("temperature")
         st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
                    "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
                                                                   "None saved."))

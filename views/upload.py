@@ -6,10 +6,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from views.common import active_classifier, analyst, get_store, md, show_error
-from rsad.service import api
-from rsad.ops import precompute
+from rsad.service import batches
 from rsad.errors import RsadError
-from rsad.data.ingest import ColumnMap
+from rsad.service.batches import ColumnMap
 from rsad.progress import Rate
 
 NONE = "(none)"
@@ -54,7 +53,7 @@ if uploaded is None:
     st.stop()
 
 try:
-    table = api.preview_table(uploaded.getvalue(), uploaded.name, events=events, settings=store.settings)
+    table = batches.preview_table(uploaded.getvalue(), uploaded.name, events=events, settings=store.settings)
 except RsadError as exc:
     show_error(exc)
     st.stop()
@@ -62,7 +61,7 @@ except RsadError as exc:
 st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
            + (" (one behavior description per user)" if events else ""))
 st.dataframe(table.head(10), key="upload_preview", hide_index=True)
-if (earlier := api.same_file_batch(store, uploaded.getvalue())) is not None:
+if (earlier := batches.same_file_batch(store, uploaded.getvalue())) is not None:
     st.warning(f"This exact file was already uploaded as batch {md(repr(earlier))}. Scoring it again makes a "
                "second batch.")
 
@@ -84,7 +83,7 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         text=text_col or defaults.text, label=None if label_col == NONE else label_col,
         id=None if id_col == NONE else id_col)
     try:
-        info = api.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
+        info = batches.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
                                uploader=analyst(), columns=mapping, events=events)
         clf = active_classifier()
         if clf is None:
@@ -97,7 +96,7 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         def progress(done: int, total: int, message: str) -> None:
             bar.progress(done / total if total else 1.0, text=f"Scoring: {rate.describe(done, total)}")
 
-        result = api.score_batch(store, info["id"], classifier=clf, progress=progress)
+        result = batches.score_batch(store, info["id"], classifier=clf, progress=progress)
         bar.progress(1.0, text=f"Scored {result['rows']:,} cases.")
         st.session_state["last_scored"] = {k: result[k] for k in ("batch", "batch_id", "model", "threshold",
                                                                   "rows", "flagged")} | {
@@ -105,7 +104,7 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         # The cases an analyst opens first get their attributions while they read this page.
         st.session_state.pop("precompute_job", None)
         if store.settings.explain_top and result["flagged"]:
-            st.session_state["precompute_job"] = precompute.start_precompute(
+            st.session_state["precompute_job"] = batches.start_precompute(
                 store, result["batch_id"], clf, store.settings.explain_top)
     except RsadError as exc:
         show_error(exc)
@@ -125,6 +124,6 @@ if last:
                       xaxis_range=[0, 1])
     st.plotly_chart(fig, key="score_histogram")
     if (job := st.session_state.get("precompute_job")) is not None:
-        attribution_status(job, precompute.planned_cases(last["flagged"], store.settings.explain_top))
+        attribution_status(job, batches.planned_cases(last["flagged"], store.settings.explain_top))
     st.page_link("views/review.py", label=f"Review batch {md(last['batch'])}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rsad.review.claims import as_utc
+from rsad.data.orm import as_utc
 from rsad.data.orm import AuditEvent, utcnow
 
 LOCKED = "locked"  # detail of a refused attempt: it does not count as a failure itself

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from rsad.review.claims import as_utc
+from rsad.data.orm import as_utc
 from rsad.data.db import Store
 from rsad.data.orm import WebSession, utcnow
 

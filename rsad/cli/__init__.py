@@ -1,8 +1,5 @@
-"""The ``rsad`` command: every subcommand calls :mod:`rsad.service` (see ``rsad --help``).
+"""The ``rsad`` command (``rsad.cli.main:main``); every subcommand calls :mod:`rsad.service`.
 
-``main`` parses and dispatches; ``models`` holds the model-lifecycle commands, ``users`` the user
-file's; each command's docstring is its ``--help`` text."""
-
-from rsad.cli.main import main
-
-__all__ = ["main"]
+``main`` builds the parser and dispatches; ``data`` holds the batch and threshold commands,
+``models`` the model-lifecycle ones, ``users`` the user file's; ``common`` the store, progress
+line and acting user they share. Each command's docstring is its ``--help`` text."""

@@ -6,28 +6,11 @@ Split from :mod:`rsad.cli.main` (which registers them); heavy imports stay insid
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from pathlib import Path
 
+from rsad.cli.common import Adder, Bar, acting_user, add_columns, authorized, columns, open_store, split
+from rsad.config import TRUNCATIONS
 from rsad.errors import RsadError
-
-
-def store_():  # noqa: ANN201
-    from rsad.cli.main import _store
-
-    return _store()
-
-
-def Bar(unit: str | None):  # noqa: ANN201, N802 - the CLI's progress line
-    from rsad.cli.main import _Bar
-
-    return _Bar(unit)
-
-
-def user_(args: argparse.Namespace):  # noqa: ANN201 - who the command acts as (rsad.auth.users.cli_user)
-    from rsad.auth.users import cli_user
-    from rsad.config import get_settings
-
-    return cli_user(get_settings(), getattr(args, "as_user", None))
 
 
 def _print_training_set(ts) -> None:  # noqa: ANN001
@@ -42,10 +25,10 @@ def _print_training_set(ts) -> None:  # noqa: ANN001
 
 
 def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
-    from rsad.training import jobs as retrain
-    from rsad.review.trainset import assemble
+    from rsad.service import jobs as retrain
+    from rsad.service.models import training_set as assemble
 
-    user = user_(args)  # rsad.cli.main.cmd_train refused anyone who may not, retrain.start checks again
+    user = acting_user(args)  # rsad.cli.main.cmd_train refused anyone who may not, retrain.start checks again
     ts = assemble(store)
     _print_training_set(ts)
     ts.table()  # refuses an empty set before a job is recorded
@@ -60,12 +43,12 @@ def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
         print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
               "Follow it with `rsad jobs` or in the app's sidebar.")
         return
-    from rsad.training.runner import run
+    from rsad.service.jobs import run
 
     job = run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
         raise RsadError(_not_done(job))
-    from rsad.service.api import get_version
+    from rsad.service.models import get_version
 
     print_version(get_version(store, job["version_name"]))
     print(f"Compare it with the active version: rsad compare {job['version_name']}")
@@ -88,10 +71,10 @@ def print_version(info: dict) -> None:
 
 def cmd_models(args: argparse.Namespace) -> None:
     """List model versions with status, threshold and validation metrics, then the registry history."""
-    from rsad.service.api import list_versions, trained_on
-    from rsad.ops.lifecycle import history
+    from rsad.service.models import list_versions, trained_on
+    from rsad.service.models import history
 
-    store = store_()
+    store = open_store()
     versions = list_versions(store)
     if not versions:
         print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
@@ -116,9 +99,9 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
     Prints metrics at each version's own threshold with deltas, the flagged counts on the
     latest batch and the cases where their scores differ most."""
-    from rsad.ops.compare import compare
+    from rsad.service.models import compare
 
-    out = compare(store_(), args.candidate, args.active, top=args.top, progress=Bar(None))
+    out = compare(open_store(), args.candidate, args.active, top=args.top, progress=Bar(None))
     c, a = out["candidate"]["name"], out["active"]["name"]
     ev = out["evaluation"]
     if ev is None:
@@ -148,7 +131,7 @@ def _rescore_after(store, user, args: argparse.Namespace) -> None:  # noqa: ANN0
 
 
 def _rescore(store, user) -> None:  # noqa: ANN001
-    from rsad.ops.lifecycle import rescore
+    from rsad.service.models import rescore
 
     out = rescore(store, user=user, progress=Bar("cases"))
     print(f"Rescored {out['scored']:,} cases with {out['model']} ({out['unreviewed']:,} unreviewed first, "
@@ -159,9 +142,9 @@ def cmd_promote(args: argparse.Namespace) -> None:
     """Make a candidate the active version (the current one is retired, not deleted), then rescore.
 
     Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
-    from rsad.ops.lifecycle import promote
+    from rsad.service.models import promote
 
-    store, user = store_(), user_(args)
+    store, user = open_store(), acting_user(args)
     info = promote(store, args.version, user=user, reason=args.reason)
     print(f"{info['name']} is now active (threshold {info['threshold']:.3f}); "
           f"{info['previous'] or 'no version'} retired.")
@@ -172,9 +155,9 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     """Make a retired version active again (the current one is retired), then rescore.
 
     Admins only; recorded in the registry history with who (the acting user, see --as) and why (--reason)."""
-    from rsad.ops.lifecycle import rollback
+    from rsad.service.models import rollback
 
-    store, user = store_(), user_(args)
+    store, user = open_store(), acting_user(args)
     info = rollback(store, args.version, user=user, reason=args.reason)
     print(f"Rolled back to {info['name']} (threshold {info['threshold']:.3f}); {info['previous']} retired.")
     _rescore_after(store, user, args)
@@ -182,15 +165,15 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
 def cmd_rescore(args: argparse.Namespace) -> None:
     """Score every case the active version has not scored yet (unreviewed first); resumable. Admins only."""
-    _rescore(store_(), user_(args))
+    _rescore(open_store(), acting_user(args))
 
 
 def cmd_jobs(args: argparse.Namespace) -> None:
     """List recent training jobs with their state, progress and result."""
     from rsad.progress import format_seconds
-    from rsad.training.jobs import recent
+    from rsad.service.jobs import recent
 
-    jobs = recent(store_(), args.limit)
+    jobs = recent(open_store(), args.limit)
     if not jobs:
         print("No training jobs yet: `rsad train --from-store` or Retrain on the Models page.")
     for j in jobs:
@@ -206,13 +189,13 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     """Run a queued training job in this process (the app starts this for you, detached)."""
     import signal
 
-    from rsad.training.runner import run
+    from rsad.service.jobs import run
 
     def stop(_signum, _frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
-    job = run(store_(), args.job_id)
+    job = run(open_store(), args.job_id)
     if job["status"] != "done":
         raise RsadError(_not_done(job))
     print(f"Training job {job['id']} done: {job['version_name']}.")
@@ -220,14 +203,32 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
 
 def cmd_jobs_stop(args: argparse.Namespace) -> None:
     """Stop a running training job (it is marked stopped and leaves no version behind)."""
-    from rsad.training.jobs import stop
+    from rsad.service.jobs import stop
 
-    job = stop(store_(), args.job_id, user=user_(args))
+    job = stop(open_store(), args.job_id, user=acting_user(args))
     print(f"Asked training job {job['id']} (pid {job['pid']}) to stop.")
 
 
-def add_commands(sub, add: Callable) -> None:  # noqa: ANN001
-    """Register these commands on the CLI's subparsers (``add`` names one and sets its help)."""
+def add_train(add: Adder) -> None:
+    p = add("train", cmd_train)
+    p.add_argument("--data", type=Path, help="labeled file in the batch schema")
+    p.add_argument("--from-store", action="store_true", help="train on the store's current labels")
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 4 from a file, 1 from the store)")
+    p.add_argument("--base", help="base model: HF folder or hub id (default RSAD_BASE_MODEL)")
+    p.add_argument("--init-from", help="continue from this version (or 'active') instead of the base model")
+    p.add_argument("--max-length", type=int, default=128, help="tokens the model reads per text (default 128)")
+    p.add_argument("--truncation", choices=TRUNCATIONS, default=None,
+                   help="longer texts: keep the start (head) or the start and the end (head_tail); "
+                        "default: as the --init-from version, else head")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--lr", type=float, help="learning rate (default 5e-5)")
+    p.add_argument("--background", action="store_true", help="with --from-store: run detached, return at once")
+    add_columns(p, split=True)
+
+
+def add_commands(add: Adder) -> None:
+    """Register the model-lifecycle commands (``add`` names one and sets its help)."""
     p = add("models", cmd_models)
     p.add_argument("--history", type=int, default=20, help="registry events to show (default %(default)s)")
     p = add("compare", cmd_compare)
@@ -250,3 +251,30 @@ def add_commands(sub, add: Callable) -> None:  # noqa: ANN001
     stop.add_argument("job_id", type=int)
     stop.set_defaults(func=cmd_jobs_stop)
 
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Fine-tune a model version from a labeled file (--data) or the store's labels (--from-store).
+
+    --from-store trains on seed labels plus analyst verdicts (each analyst's latest verdict;
+    unsure and 'insufficient evidence' left out; disagreements by majority, then the latest)
+    as a training job: shown in the app's sidebar, one at a time. With --background it runs
+    detached and this command returns at once (watch it with `rsad jobs`)."""
+    from rsad.service.models import train_file
+
+    if bool(args.data) == bool(args.from_store):
+        raise RsadError("Give exactly one of --data FILE or --from-store.")
+    user = authorized(args, "START_RETRAINING")
+    store = open_store()
+    if args.from_store:
+        train_from_store(store, args)
+        return
+    from rsad.service.models import start_truncation
+    from rsad.service.models import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
+                         init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,
+                         seed=args.seed, learning_rate=args.lr or TrainConfig.learning_rate,
+                         truncation=args.truncation or start_truncation(store, args.init_from))
+    info = train_file(store, args.data, columns=columns(args), split=split(args), config=config,
+                      created_by=user.name, progress=Bar("steps"))
+    print_version(info)

@@ -10,7 +10,7 @@ from rsad.errors import InputError
 
 
 def _users():  # noqa: ANN202
-    from rsad.auth.users import users_file
+    from rsad.service.users import users_file
     from rsad.config import get_settings
 
     return users_file(get_settings())
@@ -18,8 +18,8 @@ def _users():  # noqa: ANN202
 
 def _admin(args: argparse.Namespace):  # noqa: ANN202
     """The acting user (rsad.auth.users.cli_user), if they may manage users; otherwise AccessError."""
-    from rsad.auth import policies
-    from rsad.auth.users import cli_user
+    from rsad.service import policies
+    from rsad.service.users import cli_user
     from rsad.config import get_settings
 
     return policies.authorize(cli_user(get_settings(), getattr(args, "as_user", None)),
@@ -42,7 +42,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_add(args: argparse.Namespace) -> None:
     """Add a user with a role (asks for the password; --sso: signs in with single sign-on only)."""
-    from rsad.auth.users import check_password, normalize_name
+    from rsad.service.users import check_password, normalize_name
 
     _admin(args)
     name = normalize_name(args.name)
@@ -59,8 +59,8 @@ def cmd_add(args: argparse.Namespace) -> None:
 
 def cmd_list(args: argparse.Namespace) -> None:
     """List users: role, how they sign in, email, and whether failed sign-ins locked them."""
-    from rsad.auth.users import lock_state
-    from rsad.data.db import Store
+    from rsad.service.users import lock_state
+    from rsad.service.batches import Store
 
     _admin(args)
     users = _users().load()
@@ -87,7 +87,7 @@ def cmd_remove(args: argparse.Namespace) -> None:
 
 def cmd_passwd(args: argparse.Namespace) -> None:
     """Set a user's password (asks for it, or reads --password-stdin)."""
-    from rsad.auth.users import check_password
+    from rsad.service.users import check_password
 
     _admin(args)
     _users().set_password(args.name, check_password(_read_password(args)))
@@ -96,9 +96,9 @@ def cmd_passwd(args: argparse.Namespace) -> None:
 
 def _end_web_sessions(name: str) -> str:
     """A removed user or a new password ends that user's browser sign-ins (say how many)."""
-    from rsad.auth.users import normalize_name
-    from rsad.data.db import Store
-    from rsad.auth.websessions import revoke_user
+    from rsad.service.users import normalize_name
+    from rsad.service.batches import Store
+    from rsad.service.sessions import revoke_user
 
     ended = revoke_user(Store(), normalize_name(name))
     return f" Signed out of {ended} browser session{'s' if ended != 1 else ''}." if ended else ""
@@ -106,8 +106,8 @@ def _end_web_sessions(name: str) -> str:
 
 def cmd_unlock(args: argparse.Namespace) -> None:
     """Clear a user name's failed sign-ins so they can try again now."""
-    from rsad.auth.users import unlock
-    from rsad.data.db import Store
+    from rsad.service.users import unlock
+    from rsad.service.batches import Store
 
     unlock(Store(), args.name, actor=_admin(args).name)
     print(f"{args.name!r} may sign in again.")

@@ -7,15 +7,14 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from rsad.config import pause_point
-from rsad.errors import InputError, NotFoundError, StateError
+from rsad.errors import InputError, NotFoundError
 from rsad.data.ingest import PreparedBatch
-from rsad.review.labels import current_labels, label_evidence  # noqa: F401 - the label rule lives there
 from rsad.data.orm import (
-    VERDICT_LABELS, Attribution, Batch, Case, ModelEvent, ModelVersion, Score, ThresholdChange, Verdict,
+    Batch, Case, ModelVersion, Score, Verdict,
 )
 
 INSERT_CHUNK = 5_000
@@ -195,128 +194,10 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
 
 # --- verdicts ----------------------------------------------------------------------------
 
-def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
-                note: str = "", model_version_id: int | None = None,
-                threshold: float | None = None) -> Verdict:
-    """Append a verdict; the newest verdict on a case is its current label."""
-    if label not in VERDICT_LABELS:
-        raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
-    if not analyst.strip():
-        raise InputError("Say who you are (analyst name) before recording a verdict.")
-    if len(analyst.strip()) > 200 or len(reason_code) > 100:
-        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
-    if session.get(Case, case_id) is None:
-        raise NotFoundError(f"No case with id {case_id}.")
-    verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
-                      note=note, model_version_id=model_version_id, threshold=threshold)
-    session.add(verdict)
-    session.flush()
-    return verdict
-
-
-def latest_verdicts_subquery():  # noqa: ANN201
-    """One row per case: its newest verdict (the highest id wins: ids grow with time)."""
-    newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
-    return select(Verdict).join(newest, newest.c.id == Verdict.id).subquery()
-
-
-def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
-    return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
-
 
 # --- model versions ----------------------------------------------------------------------
-
-def add_model_version(session: Session, **fields: Any) -> ModelVersion:
-    """Register a saved version; the first one becomes active, later ones are candidates."""
-    has_active = session.scalar(select(ModelVersion.id).where(ModelVersion.status == "active"))
-    version = ModelVersion(**fields, status="candidate" if has_active else "active")
-    session.add(version)
-    session.flush()
-    return version
-
-
-def active_model(session: Session) -> ModelVersion | None:
-    return session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
-
-
-def require_active(session: Session) -> ModelVersion:
-    version = active_model(session)
-    if version is None:
-        raise StateError("There is no active model yet: run `rsad demo` or `rsad train --data FILE` first.")
-    return version
-
-
-def get_model_version(session: Session, name: str | None) -> ModelVersion:
-    """A version by name; None means the active one."""
-    if name is None:
-        return require_active(session)
-    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
-    if version is None:
-        names = session.scalars(select(ModelVersion.name).order_by(ModelVersion.id)).all()
-        raise NotFoundError(f"No model version {name!r}. Known versions: {', '.join(names) or 'none'}.")
-    return version
-
-
-def list_model_versions(session: Session) -> list[ModelVersion]:
-    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
-
-
-def add_model_event(session: Session, version: ModelVersion, action: str, *, actor: str,
-                    reason: str = "", previous_active_id: int | None = None) -> ModelEvent:
-    """Record a registration, promotion or rollback in the registry history."""
-    event = ModelEvent(model_version_id=version.id, action=action, actor=actor, reason=reason,
-                       previous_active_id=previous_active_id)
-    session.add(event)
-    session.flush()
-    return event
-
-
-def promote(session: Session, name: str) -> ModelVersion:
-    """Make ``name`` the one active version; the previous active one is retired, not deleted."""
-    version = get_model_version(session, name)
-    if version.status == "active":
-        return version
-    session.execute(update(ModelVersion).where(ModelVersion.status == "active")
-                    .values(status="retired"))
-    pause_point("promote:old-retired")
-    version.status = "active"
-    session.flush()
-    return version
-
-
-def set_threshold(session: Session, version: ModelVersion, threshold: float, *, changed_by: str,
-                  method: str = "manual", reason: str = "") -> ThresholdChange:
-    """Change a version's alert threshold and record who changed it, from what, and why."""
-    if not (0.0 <= threshold <= 1.0 + 1e-9):
-        raise InputError(f"A threshold is a score between 0 and 1 (got {threshold}).")
-    if not changed_by.strip():
-        raise InputError("Say who is changing the threshold.")
-    change = ThresholdChange(model_version_id=version.id, old_threshold=version.threshold,
-                             new_threshold=float(threshold), method=method[:100], reason=reason,
-                             changed_by=changed_by.strip())
-    version.threshold = float(threshold)
-    session.add(change)
-    session.flush()
-    return change
-
-
-def threshold_history(session: Session, model_version_id: int) -> list[ThresholdChange]:
-    return list(session.scalars(select(ThresholdChange).where(
-        ThresholdChange.model_version_id == model_version_id).order_by(ThresholdChange.id.desc())))
 
 
 # --- attribution cache -------------------------------------------------------------------
 
-def get_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str) -> dict | None:
-    return session.scalar(select(Attribution.data).where(
-        Attribution.case_id == case_id, Attribution.model_version_id == model_version_id,
-        Attribution.settings_key == settings_key))
 
-
-def put_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str,
-                    data: dict) -> None:
-    """Cache an explanation; a concurrent writer of the same key wins, both were equal."""
-    if get_attribution(session, case_id, model_version_id, settings_key) is None:
-        session.add(Attribution(case_id=case_id, model_version_id=model_version_id,
-                                settings_key=settings_key, data=data))
-        session.flush()

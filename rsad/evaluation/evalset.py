@@ -15,9 +15,15 @@ from typing import Any
 import numpy as np
 
 from rsad.data import store as q
+from rsad.model import versions
+from rsad.review import labels
 from rsad.data.db import Store
 from rsad.errors import InputError
 from rsad.progress import ProgressFn, no_progress
+from pathlib import Path
+
+from rsad.data.ingest import ColumnMap, load_batch
+from rsad.model.versions import get_version, load_classifier
 
 MIN_EVAL_CASES = 10  # fewer than this and a curve is noise
 
@@ -58,9 +64,9 @@ def _member(ext: str, key: str, ids: set[str]) -> bool:
 def collect(store: Store, names: list[str | None]) -> EvalSet:
     """Labeled cases that none of ``names`` (None = active) trained on, without scores yet."""
     with store.session() as s:
-        versions = [q.get_model_version(s, n) for n in names]
+        versions = [versions.get_model_version(s, n) for n in names]
         info = [(v.name, v.folder) for v in versions]
-        rows = q.current_labels(s)
+        rows = labels.current_labels(s)
     train: set[str] = set()
     val: set[str] = set()
     for _, folder in info:
@@ -109,25 +115,42 @@ def check_usable(ev: EvalSet) -> None:
 def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no_progress,
              check: bool = True) -> EvalSet:
     """The evaluation set with each version's scores; missing scores are computed and saved."""
-    from rsad.service import api
 
     ev = collect(store, names)
     if check:
         check_usable(ev)
     for name in ev.versions:
-        version = api.get_version(store, name)
+        version = versions.get_version(store, name)
         with store.session() as s:
-            known = q.scores_for_cases(s, version["id"], ev.case_pks.tolist())
+            known = q.scores_for_cases(s, version.id, ev.case_pks.tolist())
         missing = [pk for pk in ev.case_pks.tolist() if pk not in known]
         if missing:
             with store.session() as s:
                 texts = q.case_texts(s, missing)
-            clf = api.load_classifier(store, version)
+            clf = versions.load_classifier(store, version)
             new = clf.score([texts[pk] for pk in missing], batch_size=store.settings.score_batch_size,
                             progress=lambda d, t, _m, n=name: progress(d, t, f"scoring evaluation cases with {n}"))
             with store.session() as s:
-                q.put_scores(s, version["id"], missing, new)
+                q.put_scores(s, version.id, missing, new)
                 s.commit()
             known.update(zip(missing, map(float, new)))
         ev.scores[name] = np.asarray([known[pk] for pk in ev.case_pks.tolist()], dtype=float)
     return ev
+
+
+def evaluate_file(store: Store, path: str | Path, *, model: str | None = None,
+                  columns: ColumnMap = ColumnMap(), split: tuple[str, str] | None = None,
+                  threshold: float | None = None, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Score a labeled file with a version and compare with its labels."""
+    from rsad.evaluation.metrics import binary_metrics, classification_report
+
+    prepared = load_batch(path, columns=columns, label_required=True, split=split)
+    table = prepared.labeled_table()
+    version = get_version(store, model)
+    clf = load_classifier(store, version)
+    scores = clf.score(table["text"].tolist(), batch_size=store.settings.score_batch_size,
+                       progress=progress)
+    thr = version.threshold if threshold is None else threshold
+    y = table["label"].to_numpy()
+    return {"model": version.name, "metrics": binary_metrics(y, scores, thr),
+            "report": classification_report(y, scores, thr), "scores": scores, "labels": y}

@@ -16,6 +16,8 @@ import numpy as np
 from sklearn import metrics as skm
 
 from rsad.auth import policies
+from rsad.evaluation import threshold_log
+from rsad.model import versions
 from rsad.auth.users import User
 from rsad.errors import InputError
 from rsad.evaluation.metrics import at_threshold, max_f1_threshold
@@ -242,21 +244,20 @@ class Report:
 
 def report(store: Any, model: str | None = None, *, progress: Any = None) -> Report:
     """Score (once) and gather what threshold choice needs for a version (None: the active one)."""
-    from rsad.service import api
     from rsad.data import store as q
     from rsad.evaluation.evalset import evaluate
 
     kwargs = {"progress": progress} if progress else {}
     ev = evaluate(store, [model], **kwargs)
     name = ev.versions[0]
-    version = api.get_version(store, name)
+    version = versions.get_version(store, name)
     with store.session() as s:
         ids = q.list_batch_ids(s, limit=1)
         batch_name, rows, scores = None, 0, None
         if ids:
             b = q.get_batch(s, ids[0])
             batch_name, rows = b.name, b.row_count
-            got = np.asarray(q.batch_scores(s, b.id, version["id"]), dtype=float)
+            got = np.asarray(q.batch_scores(s, b.id, version.id), dtype=float)
             scores = got if len(got) == rows else None
     return Report(version, ev, ev.labels, ev.scores[name], batch_name, rows, scores)
 
@@ -280,12 +281,11 @@ def save(store: Any, model: str | None, threshold: float, *, user: User, method:
          reason: str = "") -> dict[str, Any]:
     """Store a new threshold on a version (one transaction with its history entry); admins only,
     since it decides what every analyst's queue flags."""
-    from rsad.data import store as q
 
     by = policies.authorize(user, policies.Action.SAVE_THRESHOLD).name
     with store.session() as s:
-        version = q.get_model_version(s, model)
-        change = q.set_threshold(s, version, threshold, changed_by=by, method=method, reason=reason)
+        version = versions.get_model_version(s, model)
+        change = threshold_log.set_threshold(s, version, threshold, changed_by=by, method=method, reason=reason)
         out = {"model": version.name, "old": change.old_threshold, "new": change.new_threshold}
         s.commit()
     return out
@@ -294,24 +294,22 @@ def save(store: Any, model: str | None, threshold: float, *, user: User, method:
 def save_temperature(store: Any, model: str | None, temperature: float | None, *, user: User) -> None:
     """Store (or clear, with None) the calibration temperature the case view applies to scores
     (admins only: every analyst sees the calibrated probability)."""
-    from rsad.data import store as q
 
     policies.authorize(user, policies.Action.SAVE_TEMPERATURE)
     if temperature is not None and not 0.05 <= temperature <= 20:
         raise InputError(f"A temperature between 0.05 and 20 was expected (got {temperature}).")
     with store.session() as s:
-        q.get_model_version(s, model).temperature = temperature
+        versions.get_model_version(s, model).temperature = temperature
         s.commit()
 
 
 def history(store: Any, model: str | None = None) -> list[dict[str, Any]]:
-    from rsad.data import store as q
 
     with store.session() as s:
-        version = q.get_model_version(s, model)
+        version = versions.get_model_version(s, model)
         return [{"when": c.created_at, "who": c.changed_by, "from": c.old_threshold,
                  "to": c.new_threshold, "method": c.method, "reason": c.reason}
-                for c in q.threshold_history(s, version.id)]
+                for c in threshold_log.threshold_history(s, version.id)]
 
 
 def stamp(store: Any, model: str | None) -> tuple:
@@ -322,7 +320,7 @@ def stamp(store: Any, model: str | None) -> tuple:
     from rsad.data.orm import Case, Score, Verdict
 
     with store.session() as s:
-        version = q.get_model_version(s, model)
+        version = versions.get_model_version(s, model)
         ids = q.list_batch_ids(s, limit=1)
         scored = s.scalar(select(func.count(Score.id)).join(Case, Case.id == Score.case_id).where(
             Case.batch_id == ids[0], Score.model_version_id == version.id)) if ids else 0

@@ -17,6 +17,7 @@ from rsad.errors import InputError, ModelError, NotFoundError
 
 CARD_FILE = "rsad_model.json"
 CARD_FORMAT = 1
+TRAINING_SET_FILE = "training_set.csv"  # written into each version folder, in the batch schema
 LABEL2ID = {"normal": 0, "anomaly": 1}
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from rsad.errors import ModelError
 from rsad.model.card import CARD_FILE, TrainResult, VersionCard
-from rsad.review.trainset import TRAINING_SET_FILE
+from rsad.model.card import TRAINING_SET_FILE
 
 _NAME_RE = re.compile(r"^v(\d+)$")
 # A version name becomes a folder name: letters, digits, '.', '_', '-', not starting with '.'.

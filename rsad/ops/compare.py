@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from rsad.service import api
+from rsad.model import versions
+from rsad.ops import scoring
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
@@ -73,7 +74,7 @@ def _latest_batch(store: Store, cand: dict, act: dict, progress: ProgressFn, top
         with store.session() as s:
             missing = q.count_unscored(s, batch_id, v["id"])
         if missing:  # scores are kept: a second comparison loads no model
-            api.score_batch(store, batch_id, model=v["name"],
+            scoring.score_batch(store, batch_id, model=v["name"],
                             progress=lambda d, t, _m, n=v["name"]: progress(d, t, f"scoring batch {name} with {n}"))
     sc, sa = _batch_scores(store, batch_id, cand["id"]), _batch_scores(store, batch_id, act["id"])
     pks = np.asarray(sorted(set(sc) & set(sa)), dtype=int)
@@ -98,7 +99,7 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
     ``evaluation`` holds the metrics and curves, or ``evaluation_error`` says why there is
     no evaluation set yet; ``latest_batch`` is None when the store has no batch.
     """
-    cand, act = api.get_version(store, candidate), api.get_version(store, active)
+    cand, act = versions.get_version(store, candidate), versions.get_version(store, active)
     if cand["name"] == act["name"]:
         raise InputError(f"{cand['name']} is the version to compare against: pick another candidate.")
     phases = Phases({"evaluation": 1, "batch": 2}, progress)

@@ -13,12 +13,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from rsad.service import api
+from rsad.data import uploads
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.training import train
 from rsad.auth import users as auth
 from rsad.data.db import Store
 from rsad.errors import StateError
 from rsad.data.ingest import load_batch
 from rsad.progress import Phases, ProgressFn, no_progress
+from rsad.data import store as q
+from rsad.model.versions import active_model
 
 SEED_BATCH = "demo-seed"  # ~2,500 labeled records the starter model learns from
 DEMO_BATCH = "demo-batch"  # ~1,000 unlabeled records to triage, 5-10 % anomalies
@@ -56,13 +61,14 @@ def _exclusive(store: Store) -> Iterator[None]:
 
 
 def _batch_exists(store: Store, name: str) -> bool:
-    return any(b["name"] == name for b in api.overview(store)["batches"])
+    with store.session() as s:
+        return any(b["name"] == name for b in q.list_batches(s))
 
 
 def _ingest_frame(store: Store, frame: Any, name: str) -> None:
     data = frame.to_csv(index=False).encode()
     prepared = load_batch(data, file_name=f"{name}.csv")
-    api.save_batch(store, prepared, name=name, uploader="demo")
+    uploads.save_batch(store, prepared, name=name, uploader="demo")
 
 
 def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config: Any = None,
@@ -90,11 +96,11 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
                     log.append(f"Stored batch {name!r}: {len(frame):,} records.")
         step(1, 1, "")
 
-        active = api.active_version(store)
+        active = versions.active_version(store)
         if active is None:
             config = train_config or demo_train_config()
             training_set = assemble(store)
-            active = api.train_table(store, training_set.table(), config=replace(config), created_by="demo",
+            active = train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
                                      progress=phases.phase("train", "Training the starter model"),
                                      training_set=training_set)
             m = active["metrics"]
@@ -103,7 +109,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         else:
             log.append(f"Active model {active['name']} already exists; not retraining.")
 
-        info = api.score_batch(store, DEMO_BATCH, progress=phases.phase("score", "Scoring the demo batch"))
+        info = scoring.score_batch(store, DEMO_BATCH, progress=phases.phase("score", "Scoring the demo batch"))
         log.append(f"Batch {DEMO_BATCH!r}: {info['rows']:,} cases scored with {info['model']}, "
                    f"{info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
         password = auth.ensure_first_admin(store.settings)
@@ -122,3 +128,11 @@ def sign_in_help(password: str | None) -> list[str]:
     return [f"Created the admin user {auth.FIRST_ADMIN!r} with password {password}",
             "  (shown only now: keep it, or set another with `rsad users passwd admin`).",
             f"{start} and sign in as {auth.FIRST_ADMIN!r}; add analysts with `rsad users add NAME --role analyst`."]
+
+
+def needs_bootstrap(store: Store) -> bool:
+    """A fresh store (no batches, no model) on which the demo bootstrap should run."""
+    if not store.settings.bootstrap:
+        return False
+    with store.session() as s:
+        return active_model(s) is None and not q.list_batch_ids(s, limit=1)

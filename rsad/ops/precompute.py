@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rsad.review import work_queue as qq
-from rsad.data import store as q
-from rsad.service import review as triage
+from rsad.model import attributions
+from rsad.model import versions
 from rsad.data.db import Store
 from rsad.ops.background import BackgroundJob
 from rsad.progress import ProgressFn, no_progress
@@ -28,7 +28,7 @@ def planned_cases(flagged: int, n: int) -> int:
 def top_flagged(store: Store, batch_id: int, n: int) -> list[int]:
     """The ``n`` highest-scoring unreviewed cases of a batch at or above the active threshold."""
     with store.session() as s:
-        active = q.require_active(s)
+        active = versions.require_active(s)
         f = QueueFilter(batch_id=batch_id, score_min=min(1.0, max(0.0, active.threshold)), status="unreviewed")
         return qq.queue_ids(s, active.id, active.threshold, f, n)
 
@@ -44,12 +44,12 @@ def explain_cases(store: Store, case_ids: list[int], classifier: Any | Callable[
     clf = None if callable(classifier) else classifier
     progress(0, len(case_ids), "attributions")
     for i, cid in enumerate(case_ids, 1):
-        if triage.cached_explanation(store, cid) is None:
+        if attributions.cached_explanation(store, cid) is None:
             if clf is None:
                 clf = classifier()
                 if clf is None:  # no active model any more: nothing to explain with
                     break
-            computed += not triage.explanation(store, cid, clf)["cached"]
+            computed += not attributions.explanation(store, cid, clf)["cached"]
         progress(i, len(case_ids), "attributions")
     return {"cases": len(case_ids), "computed": computed}
 

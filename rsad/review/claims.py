@@ -10,20 +10,15 @@ same case at the same moment exactly one gets it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rsad.errors import ConfigError, NotFoundError
-from rsad.data.orm import Case, CaseClaim, utcnow
-
-
-def as_utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything rsad writes is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+from rsad.data.orm import CaseClaim, utcnow, as_utc
 
 
 def _insert_if_absent(session: Session, row: dict[str, Any]):  # noqa: ANN202
@@ -92,12 +87,6 @@ def held_by_others(session: Session, case_ids: Sequence[int], analyst: str,
     rows = session.execute(select(CaseClaim.case_id, CaseClaim.analyst, CaseClaim.expires_at).where(
         CaseClaim.case_id.in_(ids), CaseClaim.analyst != analyst, CaseClaim.expires_at > now))
     return {cid: (who, as_utc(until)) for cid, who, until in rows}
-
-
-def claimed_by_other(analyst: str, now: datetime):  # noqa: ANN201
-    """A WHERE clause: the case has a live claim by someone other than ``analyst``."""
-    return exists().where(CaseClaim.case_id == Case.id, CaseClaim.analyst != analyst,
-                          CaseClaim.expires_at > now)
 
 
 def live_claims(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from rsad.model.card import TRAINING_SET_FILE
 from rsad.errors import InputError
+from rsad.review import labels
 
-TRAINING_SET_FILE = "training_set.csv"  # written into each version folder, in the batch schema
 ROW_COLUMNS = ["id", "text", "label", "source", "case_pk", "case_id", "batch"]
 CONFLICT_COLUMNS = ["case_pk", "case_id", "batch", "votes", "label", "rule"]
 
@@ -120,7 +121,6 @@ def from_evidence(evidence: list[dict[str, Any]]) -> TrainingSet:
 
 def assemble(store: Any) -> TrainingSet:
     """The store's current training set (one read transaction)."""
-    from rsad.data import store as q
 
     with store.session() as s:
-        return from_evidence(q.label_evidence(s))
+        return from_evidence(labels.label_evidence(s))

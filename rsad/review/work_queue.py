@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from rsad.review.claims import as_utc
+from rsad.data.orm import as_utc
 from rsad.errors import InputError, NotFoundError
 from rsad.data.orm import Batch, Case, CaseClaim, Score, Verdict, utcnow
-from rsad.data.store import latest_verdicts_subquery
+from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
 SORTS = {"score": "score, high to low", "uncertain": "most uncertain first", "newest": "newest first"}

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rsad.config import TRUNCATIONS
 from rsad.errors import InputError
 from rsad.evaluation.metrics import binary_metrics, default_threshold
 from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from rsad.service import api
+from rsad.model import versions
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.config import PROJECT_ROOT, TRUNCATIONS
@@ -226,11 +226,11 @@ def init_from(store: Store, params: RetrainParams) -> str | None:
     if params.start_from == "base":
         return None
     if params.start_from == "active":
-        active = api.active_version(store)
+        active = versions.active_version(store)
         if active is None:
             raise StateError("There is no active version to continue from: start from the base model.")
         return active["name"]
-    return api.get_version(store, params.start_from)["name"]
+    return versions.get_version(store, params.start_from)["name"]
 
 
 def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True) -> dict[str, Any]:

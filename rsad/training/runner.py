@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from rsad.service import api
+from rsad.model import versions
+from rsad.training import train
 from rsad.data.db import Store
 from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.data.orm import TrainingJob, utcnow
@@ -112,7 +113,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
     report = _Reporter(store, job_id, progress)
     try:
         report.log(f"Job {job_id} started by {actor}: pid {os.getpid()} on {socket.gethostname()}, "
-                   f"device {api.device_label(store.settings)}; {params}")
+                   f"device {versions.device_label(store.settings)}; {params}")
         report.stage("assembling the training set")
         ts = assemble(store)
         report.log(f"Training set: {ts.describe()}; hash {ts.hash[:16]}")
@@ -122,9 +123,9 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
                              max_length=params.max_length, batch_size=params.batch_size,
                              learning_rate=params.learning_rate, seed=params.seed,
-                             truncation=params.truncation or api.start_truncation(store, start_version))
+                             truncation=params.truncation or train.start_truncation(store, start_version))
         report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
-        info = api.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
+        info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                training_set=ts, tmp_tag=tmp_tag(job_id))
         m = info["metrics"]
         report.log(f"Registered {info['name']} ({info['status']}) in {m['train_seconds']:.0f} s of training: "

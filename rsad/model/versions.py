@@ -1,0 +1,161 @@
+"""Model versions in the store: rows, events, the active one, and the typed record pages and CLI get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from rsad.config import Settings, get_settings, pause_point
+from rsad.errors import ModelError, NotFoundError, StateError
+from rsad.data.db import Store
+from rsad.data.orm import ModelEvent, ModelVersion
+
+if TYPE_CHECKING:  # torch loads only when a classifier does
+    from rsad.model.classifier import Classifier
+
+
+
+def add_model_version(session: Session, **fields: Any) -> ModelVersion:
+    """Register a saved version; the first one becomes active, later ones are candidates."""
+    has_active = session.scalar(select(ModelVersion.id).where(ModelVersion.status == "active"))
+    version = ModelVersion(**fields, status="candidate" if has_active else "active")
+    session.add(version)
+    session.flush()
+    return version
+
+
+def active_model(session: Session) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
+
+
+def require_active(session: Session) -> ModelVersion:
+    version = active_model(session)
+    if version is None:
+        raise StateError("There is no active model yet: run `rsad demo` or `rsad train --data FILE` first.")
+    return version
+
+
+def get_model_version(session: Session, name: str | None) -> ModelVersion:
+    """A version by name; None means the active one."""
+    if name is None:
+        return require_active(session)
+    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+    if version is None:
+        names = session.scalars(select(ModelVersion.name).order_by(ModelVersion.id)).all()
+        raise NotFoundError(f"No model version {name!r}. Known versions: {', '.join(names) or 'none'}.")
+    return version
+
+
+def list_model_versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def add_model_event(session: Session, version: ModelVersion, action: str, *, actor: str,
+                    reason: str = "", previous_active_id: int | None = None) -> ModelEvent:
+    """Record a registration, promotion or rollback in the registry history."""
+    event = ModelEvent(model_version_id=version.id, action=action, actor=actor, reason=reason,
+                       previous_active_id=previous_active_id)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def promote(session: Session, name: str) -> ModelVersion:
+    """Make ``name`` the one active version; the previous active one is retired, not deleted."""
+    version = get_model_version(session, name)
+    if version.status == "active":
+        return version
+    session.execute(update(ModelVersion).where(ModelVersion.status == "active")
+                    .values(status="retired"))
+    pause_point("promote:old-retired")
+    version.status = "active"
+    session.flush()
+    return version
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A registered model version as the pages, the CLI and the jobs see it (no session attached)."""
+
+    id: int
+    name: str
+    status: str  # candidate, active or retired
+    threshold: float
+    folder: str
+    base_model: str
+    metrics: dict[str, Any]
+    train_config: dict[str, Any]
+    data_hash: str
+    created_by: str
+    created_at: datetime
+    temperature: float | None
+
+    def __getitem__(self, key: str) -> Any:  # TEMP: find dict-style callers
+        import traceback
+        with open("/tmp/arch/getitem.log", "a") as fh:
+            fh.write(repr(key) + " " + "|".join(f"{f.filename}:{f.lineno}" for f in traceback.extract_stack()[-3:-1]) + "\n")
+        return getattr(self, key)
+
+
+def version_info(v: ModelVersion) -> VersionInfo:
+    return VersionInfo(id=v.id, name=v.name, status=v.status, threshold=v.threshold, folder=v.folder,
+                       base_model=v.base_model, metrics=dict(v.metrics or {}),
+                       train_config=dict(v.train_config or {}), data_hash=v.data_hash,
+                       created_by=v.created_by, created_at=v.created_at, temperature=v.temperature)
+
+
+def active_version(store: Store) -> VersionInfo | None:
+    with store.session() as s:
+        v = active_model(s)
+        return version_info(v) if v else None
+
+
+def get_version(store: Store, name: str | None = None) -> VersionInfo:
+    with store.session() as s:
+        return version_info(get_model_version(s, name))
+
+
+def list_versions(store: Store) -> list[VersionInfo]:
+    with store.session() as s:
+        return [version_info(v) for v in list_model_versions(s)]
+
+
+def load_classifier(store: Store, version: VersionInfo) -> Classifier:
+    """Load a registered version for scoring with the store's device and length settings."""
+    from rsad.model.classifier import Classifier
+    from rsad.model.card import CARD_FILE
+
+    # Only registered version folders are loaded: the folder comes from the store, never from input.
+    if not (Path(version.folder) / CARD_FILE).is_file():
+        raise ModelError(f"Version {version.name}'s folder {version.folder} is missing or is not an rsad "
+                         f"model version (no {CARD_FILE}): restore it, or promote another version.")
+    max_length = int(version.train_config.get("max_length", store.settings.max_length))
+    return Classifier.load(version.folder, device=store.settings.device,
+                           max_length=max_length, name=version.name,
+                           precision=store.settings.score_precision,
+                           # versions saved before truncation was a setting read the head
+                           truncation=version.train_config.get("truncation", "head"))
+
+
+def device_label(settings: Settings | None = None) -> str:
+    """The device scoring and training use, in words (e.g. 'cuda (NVIDIA H100)')."""
+    from rsad.model.classifier import pick_device
+
+    dev = pick_device((settings or get_settings()).device)
+    if dev.type == "cuda":
+        import torch
+
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    return dev.type
+
+
+def trained_on(metrics: dict[str, Any]) -> tuple[str, str]:
+    """('2,000 cases', '+500 validation'): what a version fitted its weights on, and the held-out
+    cases that chose its threshold and gave its metrics. The Overview and `rsad models` both say
+    it this way, so neither reads as a different count from the other."""
+    return f"{metrics.get('n_train', 0):,} cases", f"+{metrics.get('n_val', 0):,} validation"

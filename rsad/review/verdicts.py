@@ -1,0 +1,94 @@
+"""Verdict rows: recording one, the latest per case, a case's history. Session first, never commits."""
+
+from __future__ import annotations
+
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rsad.model import versions
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.data.db import Store
+from rsad.data.orm import Case, Verdict, VerdictSubmission
+from rsad.data.orm import VERDICT_LABELS
+from rsad.review import claims
+
+
+
+def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
+                note: str = "", model_version_id: int | None = None,
+                threshold: float | None = None) -> Verdict:
+    """Append a verdict; the newest verdict on a case is its current label."""
+    if label not in VERDICT_LABELS:
+        raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
+    if not analyst.strip():
+        raise InputError("Say who you are (analyst name) before recording a verdict.")
+    if len(analyst.strip()) > 200 or len(reason_code) > 100:
+        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
+    if session.get(Case, case_id) is None:
+        raise NotFoundError(f"No case with id {case_id}.")
+    verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
+                      note=note, model_version_id=model_version_id, threshold=threshold)
+    session.add(verdict)
+    session.flush()
+    return verdict
+
+
+def latest_verdicts_subquery():  # noqa: ANN201
+    """One row per case: its newest verdict (the highest id wins: ids grow with time)."""
+    newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
+    return select(Verdict).join(newest, newest.c.id == Verdict.id).subquery()
+
+
+def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
+    return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
+
+
+def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
+                    reason_code: str = "", note: str = "", submission: str | None = None) -> int:
+    """Append one verdict per case (one transaction), with the model and threshold in force.
+
+    Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them.
+    ``submission``: a key the form drew once; a second call with it records nothing and returns 0
+    (a double click, a resent form). A reason is only what the analyst chose: labels listed in
+    RSAD_REQUIRE_REASON_FOR are refused without one."""
+    if not case_ids:
+        raise InputError("Select at least one case.")
+    if reason_code and reason_code not in store.settings.reason_codes:
+        raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
+    if not reason_code and label in store.settings.require_reason_for:
+        raise InputError(f"An {label} verdict needs a reason on this desk: choose one in the Reason box, "
+                         "then record it again.")
+    try:
+        with store.session() as s:
+            if submission is not None:
+                if s.get(VerdictSubmission, submission) is not None:
+                    return 0
+                # Written first: it takes SQLite's write lock, and a concurrent second press
+                # of the same form fails on the primary key instead of writing twice.
+                s.add(VerdictSubmission(key=submission, analyst=analyst.strip(), cases=len(case_ids)))
+                s.flush()
+            claims.release(s, case_ids, analyst.strip())
+            held = claims.held_by_others(s, case_ids, analyst.strip())
+            if held:
+                cid, (who, until) = next(iter(held.items()))
+                ext = s.get(Case, cid).external_id
+                raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
+                                 + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
+                                 + ": pick other cases, or wait for their verdict.")
+            active = versions.active_model(s)
+            for cid in case_ids:
+                add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
+                              model_version_id=active.id if active else None,
+                              threshold=active.threshold if active else None)
+    except IntegrityError:
+        if submission is not None and _submitted(store, submission):
+            return 0  # the other press of this form won the race
+        raise
+    return len(case_ids)
+
+
+def _submitted(store: Store, key: str) -> bool:
+    with store.session() as s:
+        return s.get(VerdictSubmission, key) is not None

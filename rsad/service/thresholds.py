@@ -1,0 +1,34 @@
+"""Thresholds for the pages and the CLI: the report a version's evaluation set gives, the
+pickers, segments, calibration, and saving a threshold or temperature (admins)."""
+
+from __future__ import annotations
+
+from rsad.evaluation.thresholds import (
+    MIN_SEGMENT_CASES,
+    Pick,
+    calibration,
+    history,
+    parse_pick,
+    report,
+    save,
+    save_temperature,
+    segment_keys,
+    segment_table,
+    shown,
+    stamp,
+)
+
+__all__ = [
+    "MIN_SEGMENT_CASES",
+    "Pick",
+    "calibration",
+    "history",
+    "parse_pick",
+    "report",
+    "save",
+    "save_temperature",
+    "segment_keys",
+    "segment_table",
+    "shown",
+    "stamp",
+]

@@ -1,0 +1,84 @@
+"""Training on a Store: fine-tune on a table, a file or the store's labels, then register the version."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rsad.model import versions
+from rsad.progress import ProgressFn, no_progress
+from rsad.data.db import Store
+from rsad.data.ingest import ColumnMap, load_batch
+from rsad.model.versions import get_version, version_info
+
+
+
+def start_truncation(store: Store, init_from: str | None) -> str:
+    """How a new version cuts long texts unless told: as the version it continues from (so a
+    head+tail model stays one), else rsad's training default."""
+    from rsad.model.card import TrainConfig
+
+    if not init_from:
+        return TrainConfig.truncation
+    return get_version(store, init_from)["train_config"].get("truncation", "head")
+
+
+def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
+                progress: ProgressFn = no_progress, training_set: Any = None,
+                tmp_tag: str = "") -> dict[str, Any]:
+    """Fine-tune on (id, text, label), save the version folder atomically, then register it.
+
+    ``training_set`` (a :class:`rsad.review.trainset.TrainingSet`) is recorded with the version: its
+    summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
+    folder so a dead job's leftovers can be found.
+    """
+    from rsad.model.registry import next_version_name, save_version
+    from rsad.model.card import TrainConfig
+    from rsad.training.fine_tune import fine_tune
+
+    config = config or TrainConfig()
+    if not config.base_model:
+        config = replace(config, base_model=store.settings.base_model_path)
+    if config.init_from:
+        config = replace(config, base_model=get_version(store, config.init_from)["folder"])
+    result = fine_tune(table, config, device=store.settings.device, progress=progress)
+    with store.session() as s:
+        existing = [v.name for v in versions.list_model_versions(s)]
+    name = next_version_name(existing, store.settings.models_dir)
+    extra: dict[str, Any] = {}
+    if training_set is not None:
+        summary = training_set.summary()
+        extra = {"training_set": summary, "rows": training_set.batch_schema()}
+    folder, card = save_version(result, store.settings.models_dir, name, tmp_tag=tmp_tag, **extra)
+    sources = card.training_set.get("by_source", {})
+    with store.session() as s:
+        v = versions.add_model_version(
+            s, name=name, folder=str(folder), base_model=config.base_model,
+            train_config=card.train_config, data_hash=card.data_hash,
+            metrics={**card.metrics, "train_seconds": card.train_seconds,
+                     "n_train": len(card.train_ids), "n_val": len(card.val_ids),
+                     **({"n_seed": sum(sources.get("seed", {}).values()),
+                         "n_verdict": sum(sources.get("verdict", {}).values()),
+                         "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
+            threshold=card.threshold, created_by=created_by)
+        versions.add_model_event(s, v, "register", actor=created_by,
+                          reason=f"trained on {len(table):,} cases ({v.status})")
+        return version_info(v)
+
+
+def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap(),
+               split: tuple[str, str] | None = None, config: Any = None, created_by: str = "cli",
+               progress: ProgressFn = no_progress) -> dict[str, Any]:
+    prepared = load_batch(path, columns=columns, label_required=True, split=split)
+    return train_table(store, prepared.labeled_table(), config=config, created_by=created_by,
+                       progress=progress)
+
+
+def store_training_table(store: Store) -> pd.DataFrame:
+    """Current labels from the store as (id, text, label); see :mod:`rsad.review.trainset` for the rule."""
+    from rsad.review.trainset import assemble
+
+    return assemble(store).table()
