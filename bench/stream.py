@@ -1,7 +1,7 @@
 """Scoring a big batch streams: peak memory of the scoring process, progress throughout.
 
 Builds a store with one N-case batch (default 100,000) in this process, then scores it in a
-child process with the CLI's code path (rsad.service.api.score_batch, chunks of 2,000 read and
+child process with the CLI's code path (rsad.ops.scoring.score_batch, chunks of 2,000 read and
 tokenized ahead in a producer thread) and reports the child's peak RSS and its progress
 updates. ``--score K`` stops the child after about K cases (scoring is resumable by chunk),
 for machines where scoring all N takes too long; the peak RSS then covers those chunks.

@@ -27,7 +27,6 @@ PROCESSES, VERDICTS_EACH = 4, 500
 # number of errors it met.
 WORKER = """
 import os, sys, time, traceback
-from rsad.service import api
 from rsad.service import review as triage
 from rsad.data.orm import Case
 from sqlalchemy import select

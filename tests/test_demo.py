@@ -16,10 +16,10 @@ def test_bootstrap_builds_then_reuses(store):
     first = bootstrap(store, train_config=SMALL, sizes=(120, 40),
                       progress=lambda d, t, m: updates.append((d, t, m)))
     info = batches.overview(store)
-    batches = {b["name"]: b for b in info["batches"]}
-    assert batches[SEED_BATCH]["rows"] == 120 and batches[SEED_BATCH]["labeled"] == 120
-    assert batches[DEMO_BATCH]["rows"] == 40 and batches[DEMO_BATCH]["labeled"] == 0
-    assert batches[DEMO_BATCH]["scored"] == 40
+    by_name = {b["name"]: b for b in info["batches"]}
+    assert by_name[SEED_BATCH]["rows"] == 120 and by_name[SEED_BATCH]["labeled"] == 120
+    assert by_name[DEMO_BATCH]["rows"] == 40 and by_name[DEMO_BATCH]["labeled"] == 0
+    assert by_name[DEMO_BATCH]["scored"] == 40
     assert info["active"]["name"] == first["model"] == "v1"
     assert info["active"]["created_by"] == "demo"
     # Progress only moves forward and ends at 100 %.

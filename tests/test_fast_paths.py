@@ -11,11 +11,10 @@ import torch
 from sqlalchemy import select
 
 from conftest import sign_in, tiny_table
-from rsad.service import api
+from rsad.ops import scoring
 from rsad.data import uploads
 from rsad.model import attributions
 from rsad.model import versions
-from rsad.ops import scoring
 from rsad.review import verdicts
 from rsad.service import batches
 from rsad.ops import precompute
@@ -111,7 +110,7 @@ def test_prefetch_keeps_order_and_forwards_errors():
 
 
 def test_chunked_scoring_matches_direct_scoring(store_with_model, tmp_path, monkeypatch):
-    monkeypatch.setattr(api, "SCORE_CHUNK", 7)  # several prefetched chunks
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 7)  # several prefetched chunks
     csv = tmp_path / "b.csv"
     table = tiny_table(30)
     table.to_csv(csv, index=False)

@@ -19,7 +19,7 @@ from rsad.review import export
 from rsad.service import batches
 from rsad.auth import policies
 from rsad.training import jobs as retrain
-from rsad.evaluation import thresholds as th
+from rsad.service import thresholds as th
 from rsad.auth.audit import events
 from rsad.auth.users import User, UserFile
 from rsad.cli.main import main
@@ -81,11 +81,11 @@ def admin_work(store_with_model, tiny_model_dir):
 
 def snapshot(store, job_id: int) -> tuple:
     """Everything an admin action would change."""
-    versions = {v["name"]: (v["status"], v["threshold"], v.get("temperature")) for v in versions.list_versions(store)}
+    by_name = {v.name: (v.status, v.threshold, v.temperature) for v in versions.list_versions(store)}
     job = retrain.get(store, job_id)
     with store.session() as s:
         audit = len(events(s))
-    return (versions, scoring.rescore_status(store), lifecycle.history(store), job["status"], job["log"],
+    return (by_name, scoring.rescore_status(store), lifecycle.history(store), job["status"], job["log"],
             len(retrain.recent(store)), batches.overview(store)["totals"], th.history(store), audit)
 
 

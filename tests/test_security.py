@@ -86,7 +86,7 @@ def test_labels_page_csv_download_guards_formulas(formula_store, users, monkeypa
     at.switch_page("views/labels.py").run()
     assert not at.exception and not at.error
     assert not downloads, "the export is built on click, never stored beforehand"
-    # What a click builds for the signed-in analyst (rsad.service.api.labels_bytes, the button's callable).
+    # What a click builds for the signed-in analyst (rsad.review.export.labels_bytes, the button's callable).
     ana = User("ana", "analyst")
     _assert_guarded(export.labels_bytes(formula_store, "csv", user=ana))
     parquet = export.labels_bytes(formula_store, "parquet", user=ana)

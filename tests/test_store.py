@@ -151,8 +151,8 @@ def test_current_labels_seed_then_verdicts(store):
         verdicts.add_verdict(s, ids["c001"], "unsure", analyst="ana")  # leaves the seed label
         verdicts.add_verdict(s, ids["u1"], "normal", analyst="ana", reason_code="benign")
         verdicts.add_verdict(s, ids["u2"], "anomaly", analyst="ana", reason_code="insufficient evidence")
-        labels = {r["case_id"]: (r["is_anomaly"], r["label_source"]) for r in labels.current_labels(s)}
-    assert labels == {"c000": (1, "verdict"), "c001": (1, "seed"), "c002": (0, "seed"),
+        current = {r["case_id"]: (r["is_anomaly"], r["label_source"]) for r in labels.current_labels(s)}
+    assert current == {"c000": (1, "verdict"), "c001": (1, "seed"), "c002": (0, "seed"),
                       "c003": (1, "seed"), "u1": (0, "verdict")}
 
 

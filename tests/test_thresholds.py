@@ -18,7 +18,7 @@ from rsad.review import verdicts
 from rsad.evaluation import evalset as evaluation
 from rsad.evaluation import metrics
 from rsad.service import review as triage
-from rsad.evaluation import thresholds as th
+from rsad.service import thresholds as th
 from rsad.auth.users import User
 from rsad.errors import InputError
 from test_cli import rsad

@@ -65,9 +65,9 @@ def test_rule_supersession_conflicts_and_exclusions(judged):
 
 def test_current_labels_follow_the_same_rule(judged):
     with judged.session() as s:
-        labels = {r["case_id"]: r["is_anomaly"] for r in labels.current_labels(s)}
+        current = {r["case_id"]: r["is_anomaly"] for r in labels.current_labels(s)}
     ts = assemble(judged)
-    assert labels == dict(zip(ts.rows["case_id"], ts.rows["label"]))
+    assert current == dict(zip(ts.rows["case_id"], ts.rows["label"]))
     assert train.store_training_table(judged).equals(ts.table())
 
 

@@ -1,7 +1,7 @@
 """Labels: every verdict, the current label per case, analyst agreement and the export.
 
 The export is built when its button is clicked, for the user signed in on this page (checked
-again then, see rsad.service.api.labels_bytes): nothing is put at a /media URL before that.
+again then, see rsad.review.export.labels_bytes): nothing is put at a /media URL before that.
 """
 
 import streamlit as st

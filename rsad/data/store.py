@@ -7,15 +7,19 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import ColumnElement, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from rsad.config import pause_point
-from rsad.errors import InputError, NotFoundError
 from rsad.data.ingest import PreparedBatch
 from rsad.data.orm import (
-    Batch, Case, ModelVersion, Score, Verdict,
+    Batch,
+    Case,
+    ModelVersion,
+    Score,
+    Verdict,
 )
+from rsad.errors import InputError, NotFoundError
 
 INSERT_CHUNK = 5_000
 
@@ -128,21 +132,48 @@ def totals(session: Session) -> dict[str, int]:
 
 # --- scores ------------------------------------------------------------------------------
 
-def unscored_cases(session: Session, batch_id: int, model_version_id: int,
-                   chunk: int = 2_000) -> Iterator[list[tuple[int, str]]]:
-    """(case id, text) chunks of a batch's cases that have no score from this version yet."""
-    scored = select(Score.case_id).where(Score.model_version_id == model_version_id)
+def _not_scored_by(model_version_id: int) -> ColumnElement[bool]:
+    return Case.id.not_in(select(Score.case_id).where(Score.model_version_id == model_version_id))
+
+
+def _reviewed() -> ColumnElement[bool]:
+    return exists().where(Verdict.case_id == Case.id)
+
+
+def _in_id_order(session: Session, where: list[ColumnElement[bool]],
+                 chunk: int) -> Iterator[list[tuple[int, str]]]:
+    # Keyset paging (id > last): a chunk read ahead of the previous one's commit is never read twice.
     last_id = 0
     while True:
-        rows = session.execute(
-            select(Case.id, Case.text)
-            .where(Case.batch_id == batch_id, Case.id > last_id, Case.id.not_in(scored))
-            .order_by(Case.id).limit(chunk)
-        ).all()
+        rows = session.execute(select(Case.id, Case.text).where(*where, Case.id > last_id)
+                               .order_by(Case.id).limit(chunk)).all()
         if not rows:
             return
         last_id = rows[-1][0]
         yield [(r[0], r[1]) for r in rows]
+
+
+def unscored_cases(session: Session, batch_id: int, model_version_id: int,
+                   chunk: int = 2_000) -> Iterator[list[tuple[int, str]]]:
+    """(case id, text) chunks of a batch's cases that have no score from this version yet."""
+    yield from _in_id_order(session, [Case.batch_id == batch_id, _not_scored_by(model_version_id)], chunk)
+
+
+def unscored_store_cases(session: Session, model_version_id: int,
+                         chunk: int = 2_000) -> Iterator[list[tuple[int, str]]]:
+    """(case id, text) chunks of every case in the store this version has not scored: the
+    unreviewed ones first (they are what the queues show), then the reviewed ones."""
+    unscored = _not_scored_by(model_version_id)
+    yield from _in_id_order(session, [unscored, ~_reviewed()], chunk)
+    yield from _in_id_order(session, [unscored, _reviewed()], chunk)
+
+
+def unscored_counts(session: Session, model_version_id: int) -> tuple[int, int]:
+    """(unreviewed, reviewed) cases in the store this version has not scored."""
+    total, reviewed = session.execute(
+        select(func.count(Case.id), func.sum(case((_reviewed(), 1), else_=0)))
+        .where(_not_scored_by(model_version_id))).one()
+    return int(total) - int(reviewed or 0), int(reviewed or 0)
 
 
 def count_unscored(session: Session, batch_id: int, model_version_id: int) -> int:
@@ -200,4 +231,33 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
 
 # --- attribution cache -------------------------------------------------------------------
 
+
+def batch_list(session: Session) -> list[dict[str, Any]]:
+    """Every batch, newest first: id, name and row count."""
+    return [{"id": b.id, "name": b.name, "rows": b.row_count}
+            for b in session.scalars(select(Batch).order_by(Batch.id.desc()))]
+
+
+def scores_watermark(session: Session) -> tuple[int | None, int | None, int]:
+    """Changes whenever a score or a batch is added or a batch deleted (newest score id, newest
+    batch id, number of batches): what a cached count of scored cases depends on."""
+    return tuple(session.execute(select(select(func.max(Score.id)).scalar_subquery(),
+                                        select(func.max(Batch.id)).scalar_subquery(),
+                                        select(func.count(Batch.id)).scalar_subquery())).one())
+
+
+def batch_score_map(session: Session, batch_id: int, model_version_id: int) -> dict[int, float]:
+    """{case id: score} of a batch under a version."""
+    return dict(session.execute(select(Score.case_id, Score.score).join(Case, Case.id == Score.case_id)
+                                .where(Case.batch_id == batch_id, Score.model_version_id == model_version_id)).all())
+
+
+def count_scored(session: Session, batch_id: int, model_version_id: int) -> int:
+    return session.scalar(select(func.count(Score.id)).join(Case, Case.id == Score.case_id).where(
+        Case.batch_id == batch_id, Score.model_version_id == model_version_id)) or 0
+
+
+def external_ids(session: Session, batch_id: int) -> dict[int, str]:
+    """{case id: the id the uploaded file gave it} for a batch."""
+    return dict(session.execute(select(Case.id, Case.external_id).where(Case.batch_id == batch_id)).all())
 

@@ -10,20 +10,19 @@ and saved, so opening the thresholds page twice costs one scoring pass.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rsad.data import store as q
-from rsad.model import versions
-from rsad.review import labels
 from rsad.data.db import Store
-from rsad.errors import InputError
-from rsad.progress import ProgressFn, no_progress
-from pathlib import Path
-
 from rsad.data.ingest import ColumnMap, load_batch
+from rsad.errors import InputError
+from rsad.model import versions
 from rsad.model.versions import get_version, load_classifier
+from rsad.progress import ProgressFn, no_progress
+from rsad.review import labels
 
 MIN_EVAL_CASES = 10  # fewer than this and a curve is noise
 
@@ -64,8 +63,8 @@ def _member(ext: str, key: str, ids: set[str]) -> bool:
 def collect(store: Store, names: list[str | None]) -> EvalSet:
     """Labeled cases that none of ``names`` (None = active) trained on, without scores yet."""
     with store.session() as s:
-        versions = [versions.get_model_version(s, n) for n in names]
-        info = [(v.name, v.folder) for v in versions]
+        chosen = [versions.get_model_version(s, n) for n in names]
+        info = [(v.name, v.folder) for v in chosen]
         rows = labels.current_labels(s)
     train: set[str] = set()
     val: set[str] = set()
@@ -73,7 +72,7 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         t, v = _card_ids(folder)
         train |= t
         val |= v
-    pks, keys, labels, meta, source = [], [], [], [], []
+    pks, keys, ys, meta, source = [], [], [], [], []
     sources = {"validation": 0, "verdict": 0}
     for r in rows:
         ext = str(r["case_id"])
@@ -90,10 +89,10 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         source.append(kind)
         pks.append(r["case_pk"])
         keys.append(key)
-        labels.append(int(r["is_anomaly"]))
+        ys.append(int(r["is_anomaly"]))
         meta.append(r["meta"] or {})
     return EvalSet([n for n, _ in info], np.asarray(pks, dtype=int), keys,
-                   np.asarray(labels, dtype=int), meta, sources, source)
+                   np.asarray(ys, dtype=int), meta, sources, source)
 
 
 def check_usable(ev: EvalSet) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rsad.errors import InputError
 from rsad.data.orm import ModelVersion, ThresholdChange
-
+from rsad.errors import InputError
 
 
 def set_threshold(session: Session, version: ModelVersion, threshold: float, *, changed_by: str,

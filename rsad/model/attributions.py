@@ -37,7 +37,7 @@ EXPLAIN_STEPS = 50
 
 def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:
     """The cache key of attributions under a version: steps and the length the model reads
-    (the version's own max_length, as :func:`rsad.service.api.load_classifier` uses it)."""
+    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it)."""
     max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
     return f"lig:n{n_steps}:len{max_length}"
 

@@ -78,6 +78,18 @@ def promote(session: Session, name: str) -> ModelVersion:
     return version
 
 
+def events(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """Registry events, newest first: what happened to which version, who did it and why."""
+    prev = ModelVersion.__table__.alias("prev")
+    query = (select(ModelEvent.created_at, ModelEvent.action, ModelVersion.name, prev.c.name,
+                    ModelEvent.actor, ModelEvent.reason)
+             .join(ModelVersion, ModelVersion.id == ModelEvent.model_version_id)
+             .outerjoin(prev, prev.c.id == ModelEvent.previous_active_id)
+             .order_by(ModelEvent.id.desc()).limit(limit))
+    return [{"when": when, "action": action, "version": v, "previous_active": p, "by": actor,
+             "reason": reason} for when, action, v, p, actor, reason in session.execute(query)]
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """A registered model version as the pages, the CLI and the jobs see it (no session attached)."""

@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from rsad.model import versions
+from rsad.model.versions import VersionInfo
 from rsad.ops import scoring
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
-from rsad.data.orm import Batch, Case, Score
 from rsad.progress import Phases, ProgressFn, no_progress
 
 METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "flagged_rate")
@@ -36,15 +35,15 @@ def _disagreements(keys: list[str], pks: np.ndarray, cand: np.ndarray, act: np.n
                         columns=["case_pk", "case", "label", "candidate", "active", "difference", "text"])
 
 
-def _evaluation(store: Store, cand: dict, act: dict, progress: ProgressFn, top: int) -> dict[str, Any]:
+def _evaluation(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn, top: int) -> dict[str, Any]:
     from rsad.evaluation.evalset import evaluate
     from rsad.evaluation.metrics import binary_metrics, curves
 
-    ev = evaluate(store, [cand["name"], act["name"]], progress=progress)
+    ev = evaluate(store, [cand.name, act.name], progress=progress)
     out: dict[str, Any] = {"n": len(ev), "anomalies": int(ev.labels.sum()), "describe": ev.describe()}
     for role, v in (("candidate", cand), ("active", act)):
-        scores = ev.scores[v["name"]]
-        out[role] = {"metrics": binary_metrics(ev.labels, scores, v["threshold"]),
+        scores = ev.scores[v.name]
+        out[role] = {"metrics": binary_metrics(ev.labels, scores, v.threshold),
                      "curves": curves(ev.labels, scores)}
     out["table"] = pd.DataFrame([
         {"metric": k, "candidate": out["candidate"]["metrics"][k], "active": out["active"]["metrics"][k],
@@ -52,37 +51,36 @@ def _evaluation(store: Store, cand: dict, act: dict, progress: ProgressFn, top: 
     with store.session() as s:
         texts = q.case_texts(s, ev.case_pks.tolist())
     labels = ["anomaly" if y else "normal" for y in ev.labels]
-    out["disagreements"] = _disagreements(ev.keys, ev.case_pks, ev.scores[cand["name"]],
-                                          ev.scores[act["name"]], labels, texts, top)
+    out["disagreements"] = _disagreements(ev.keys, ev.case_pks, ev.scores[cand.name],
+                                          ev.scores[act.name], labels, texts, top)
     return out
 
 
 def _batch_scores(store: Store, batch_id: int, version_id: int) -> dict[int, float]:
     with store.session() as s:
-        return dict(s.execute(select(Score.case_id, Score.score).join(Case, Case.id == Score.case_id)
-                              .where(Case.batch_id == batch_id, Score.model_version_id == version_id)).all())
+        return q.batch_score_map(s, batch_id, version_id)
 
 
-def _latest_batch(store: Store, cand: dict, act: dict, progress: ProgressFn, top: int) -> dict[str, Any] | None:
+def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn, top: int) -> dict[str, Any] | None:
     with store.session() as s:
         ids = q.list_batch_ids(s, limit=1)
         if not ids:
             return None
-        batch = s.get(Batch, ids[0])
+        batch = q.get_batch(s, ids[0])
         name, batch_id = batch.name, batch.id
     for v in (act, cand):
         with store.session() as s:
-            missing = q.count_unscored(s, batch_id, v["id"])
+            missing = q.count_unscored(s, batch_id, v.id)
         if missing:  # scores are kept: a second comparison loads no model
-            scoring.score_batch(store, batch_id, model=v["name"],
-                            progress=lambda d, t, _m, n=v["name"]: progress(d, t, f"scoring batch {name} with {n}"))
-    sc, sa = _batch_scores(store, batch_id, cand["id"]), _batch_scores(store, batch_id, act["id"])
+            scoring.score_batch(store, batch_id, model=v.name,
+                            progress=lambda d, t, _m, n=v.name: progress(d, t, f"scoring batch {name} with {n}"))
+    sc, sa = _batch_scores(store, batch_id, cand.id), _batch_scores(store, batch_id, act.id)
     pks = np.asarray(sorted(set(sc) & set(sa)), dtype=int)
     c = np.asarray([sc[p] for p in pks.tolist()])
     a = np.asarray([sa[p] for p in pks.tolist()])
-    fc, fa = c >= cand["threshold"], a >= act["threshold"]
+    fc, fa = c >= cand.threshold, a >= act.threshold
     with store.session() as s:
-        ext = dict(s.execute(select(Case.id, Case.external_id).where(Case.batch_id == batch_id)).all())
+        ext = q.external_ids(s, batch_id)
         order = np.argsort(-np.abs(c - a), kind="stable")[:top]
         texts = q.case_texts(s, pks[order].tolist())
     return {"batch": name, "batch_id": batch_id, "rows": len(pks),
@@ -100,8 +98,8 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
     no evaluation set yet; ``latest_batch`` is None when the store has no batch.
     """
     cand, act = versions.get_version(store, candidate), versions.get_version(store, active)
-    if cand["name"] == act["name"]:
-        raise InputError(f"{cand['name']} is the version to compare against: pick another candidate.")
+    if cand.name == act.name:
+        raise InputError(f"{cand.name} is the version to compare against: pick another candidate.")
     phases = Phases({"evaluation": 1, "batch": 2}, progress)
     out: dict[str, Any] = {"candidate": cand, "active": act, "evaluation": None, "evaluation_error": None}
     try:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 
 from rsad.model import versions
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.data.db import Store
 from rsad.errors import InputError, StateError
-from rsad.data.orm import ModelEvent, ModelVersion
 
 ACTIONS = {"promote": "candidate", "rollback": "retired"}  # action -> status it applies to
 
@@ -59,14 +57,7 @@ def rollback(store: Store, name: str, *, user: User, reason: str) -> dict[str, A
 
 def history(store: Store, limit: int = 200) -> list[dict[str, Any]]:
     """Registry events, newest first: what happened to which version, who did it and why."""
-    prev = ModelVersion.__table__.alias("prev")
-    query = (select(ModelEvent.created_at, ModelEvent.action, ModelVersion.name, prev.c.name,
-                    ModelEvent.actor, ModelEvent.reason)
-             .join(ModelVersion, ModelVersion.id == ModelEvent.model_version_id)
-             .outerjoin(prev, prev.c.id == ModelEvent.previous_active_id)
-             .order_by(ModelEvent.id.desc()).limit(limit))
     with store.session() as s:
-        return [{"when": when, "action": action, "version": v, "previous_active": p, "by": actor,
-                 "reason": reason} for when, action, v, p, actor, reason in s.execute(query)]
+        return versions.events(s, limit)
 
 

@@ -1,59 +1,71 @@
-"""Scoring on a Store, in committed chunks: a batch with a version, and the whole store after a promotion."""
+"""Scoring on a Store with one chunked scorer: a batch with a version, and the whole store after
+a promotion (:func:`rescore`). Each chunk is read and tokenized ahead in a producer thread,
+scored, and committed on its own: memory stays bounded, and a stopped run keeps what it
+finished and continues from there when run again.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import case, exists, func, select
 
-from rsad.model import versions
-from rsad.errors import StateError
-from rsad.progress import ProgressFn, no_progress
+from rsad.auth import policies
+from rsad.auth.users import User
 from rsad.data import store as q
 from rsad.data.db import Store
-from rsad.data.orm import Case, Score, Verdict
-from rsad.auth.users import User
-from rsad.auth import policies
+from rsad.errors import StateError
+from rsad.model import versions
+from rsad.model.versions import VersionInfo, load_classifier, version_info
 from rsad.ops.background import prefetch
-from rsad.model.versions import load_classifier, version_info
+from rsad.progress import ProgressFn, no_progress
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
+    from rsad.model.classifier import Classifier
 
 SCORE_CHUNK = 2_000  # cases read, scored and committed together: bounded memory, resumable
+CaseChunks = Callable[["Session"], Iterator[list[tuple[int, str]]]]
+
+
+def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: CaseChunks, *,
+                  done: int, total: int, progress: ProgressFn, message: str) -> int:
+    """Score what ``chunks`` reads (with its own session, in a producer thread), committing each
+    chunk's scores; return how many cases were scored."""
+
+    def encoded() -> Iterator[tuple[list[int], list[list[int]]]]:
+        with store.session() as reader:
+            for chunk in chunks(reader):
+                yield [c for c, _ in chunk], clf.encode([t for _, t in chunk])
+
+    scored = 0
+    with store.session() as s:
+        for case_ids, ids in prefetch(encoded):
+            base = done + scored
+            scores = clf.score_encoded(ids, batch_size=store.settings.score_batch_size,
+                                       progress=lambda d, _t, _m: progress(base + d, total, message))
+            q.put_scores(s, version.id, case_ids, scores)
+            s.commit()
+            scored += len(case_ids)
+    return scored
 
 
 def score_batch(store: Store, batch: str | int, *, model: str | None = None, classifier: Any = None,
                 progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Score every not-yet-scored case of a batch with a version (the active one by default).
-
-    Works in chunks, each committed on its own: an interrupted run keeps what it finished
-    and a rerun picks up where it stopped.
-    """
+    """Score every not-yet-scored case of a batch with a version (the active one by default)."""
     with store.session() as s:
         b = q.get_batch(s, batch)
         version = version_info(versions.get_model_version(s, model))
-        total = b.row_count
+        total, batch_id, batch_name = b.row_count, b.id, b.name
         todo = q.count_unscored(s, b.id, version.id)
-        batch_id, batch_name = b.id, b.name
     clf = classifier or load_classifier(store, version)
-    done = total - todo
-    progress(done, total, "scoring")
-
-    def chunks():  # runs in a producer thread with its own session: read + tokenize ahead
-        with store.session() as reader:
-            for chunk in q.unscored_cases(reader, batch_id, version.id, chunk=SCORE_CHUNK):
-                yield [c for c, _ in chunk], clf.encode([t for _, t in chunk])
-
-    with store.session() as s:
-        for case_ids, encoded in prefetch(chunks):
-            base = done
-            scores = clf.score_encoded(encoded, batch_size=store.settings.score_batch_size,
-                                       progress=lambda d, _t, m: progress(base + d, total, m))
-            q.put_scores(s, version.id, case_ids, scores)
-            s.commit()
-            done += len(case_ids)
+    progress(total - todo, total, "scoring")
+    _score_chunks(store, clf, version,
+                  lambda reader: q.unscored_cases(reader, batch_id, version.id, chunk=SCORE_CHUNK),
+                  done=total - todo, total=total, progress=progress, message="scoring")
     with store.session() as s:
         scores = np.asarray(q.batch_scores(s, batch_id, version.id))
     flagged = int((scores >= version.threshold).sum())
@@ -62,57 +74,34 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
             "flagged": flagged, "scores": scores}
 
 
-def _unscored(model_id: int):  # noqa: ANN202
-    scored = select(Score.case_id).where(Score.model_version_id == model_id)
-    return Case.id.not_in(scored)
-
-
-def _reviewed():  # noqa: ANN202
-    return exists().where(Verdict.case_id == Case.id)
-
-
 def rescore_status(store: Store) -> dict[str, Any] | None:
     """Cases the active version has not scored yet, unreviewed and reviewed (None: no active model)."""
     with store.session() as s:
         active = versions.active_model(s)
         if active is None:
             return None
-        total, reviewed = s.execute(select(func.count(Case.id), func.sum(case((_reviewed(), 1), else_=0)))
-                                    .where(_unscored(active.id))).one()
-    reviewed = int(reviewed or 0)
-    return {"model": active.name, "unreviewed": int(total) - reviewed, "reviewed": reviewed}
+        unreviewed, reviewed = q.unscored_counts(s, active.id)
+    return {"model": active.name, "unreviewed": unreviewed, "reviewed": reviewed}
 
 
 def rescore(store: Store, *, user: User, progress: ProgressFn = no_progress, classifier: Any = None,
-            chunk: int = SCORE_CHUNK) -> dict[str, Any]:
+            chunk: int | None = None) -> dict[str, Any]:
     """Score every case the active version has no score for, unreviewed ones first (admins only:
-    it changes the scores every analyst's queue is ordered by).
-
-    Each chunk is committed on its own: stopping half-way keeps what was done, and running
-    again continues from there.
-    """
+    it changes the scores every analyst's queue is ordered by)."""
     policies.authorize(user, policies.Action.RESCORE)
     status = rescore_status(store)
     if status is None:
         raise StateError("There is no active model to rescore with.")
     version = versions.get_version(store, status["model"])
     total = status["unreviewed"] + status["reviewed"]
-    started, done = time.monotonic(), 0
-    progress(0, total, f"rescoring with {version.name}")
+    started, done, message = time.monotonic(), 0, f"rescoring with {version.name}"
+    progress(0, total, message)
     if total:
-        clf = classifier or versions.load_classifier(store, version)
-        while True:
-            with store.session() as s:
-                rows = s.execute(select(Case.id, Case.text).where(_unscored(version.id))
-                                 .order_by(case((_reviewed(), 1), else_=0), Case.id).limit(chunk)).all()
-            if not rows:
-                break
-            base = done
-            scores = clf.score([t for _, t in rows], batch_size=store.settings.score_batch_size,
-                               progress=lambda d, _t, _m: progress(base + d, total, f"rescoring with {version.name}"))
-            with store.session() as s:
-                q.put_scores(s, version.id, [c for c, _ in rows], scores)
-            done += len(rows)
+        clf = classifier or load_classifier(store, version)
+        size = chunk or SCORE_CHUNK  # read at call time: tests and tools shrink the module's chunk
+        done = _score_chunks(store, clf, version,
+                             lambda reader: q.unscored_store_cases(reader, version.id, chunk=size),
+                             done=0, total=total, progress=progress, message=message)
     progress(total, total, "rescored")
     return {"model": version.name, "scored": done, "unreviewed": status["unreviewed"],
             "reviewed": status["reviewed"], "seconds": time.monotonic() - started}

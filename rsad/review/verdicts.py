@@ -92,3 +92,8 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
 def _submitted(store: Store, key: str) -> bool:
     with store.session() as s:
         return s.get(VerdictSubmission, key) is not None
+
+
+def latest_verdict_id(session: Session) -> int | None:
+    """The newest verdict's id: changes with every verdict recorded anywhere."""
+    return session.scalar(select(func.max(Verdict.id)))

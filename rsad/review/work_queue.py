@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, String, Subquery, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rsad.data.orm import as_utc
@@ -52,12 +52,12 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _meta_value(key: str):  # noqa: ANN202
+def _meta_value(key: str) -> ColumnElement[str]:
     # JSON numbers come back as numbers on SQLite: compare everything as text.
     return cast(Case.meta[key].as_string(), String)
 
 
-def _where(query, model_version_id: int, f: QueueFilter):  # noqa: ANN001, ANN202
+def _where(query: Select, model_version_id: int, f: QueueFilter) -> Select:
     """The filters that do not involve verdicts: model, score range, batch, metadata, text."""
     query = query.where(Score.model_version_id == model_version_id,
                         Score.score >= f.score_min, Score.score <= f.score_max)
@@ -70,18 +70,18 @@ def _where(query, model_version_id: int, f: QueueFilter):  # noqa: ANN001, ANN20
     return query
 
 
-def _latest_with_label(label: str):  # noqa: ANN202
+def _latest_with_label(label: str) -> Select:
     """Ids of the cases whose newest verdict has this label."""
     newest = select(func.max(Verdict.id)).group_by(Verdict.case_id)
     return select(Verdict.case_id).where(Verdict.id.in_(newest), Verdict.label == label)
 
 
-def _held_by_others(viewer: str, now: datetime):  # noqa: ANN202
+def _held_by_others(viewer: str, now: datetime) -> Select:
     """Ids of the cases another analyst has open (a live claim): a handful, so IN drives the lookup."""
     return select(CaseClaim.case_id).where(CaseClaim.analyst != viewer, CaseClaim.expires_at > now)
 
 
-def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None):  # noqa: ANN202
+def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None) -> Select:
     # The latest verdict of each shown row is attached afterwards (see _with_verdicts): joining
     # it here made SQLite join every matching case of a 100,000-case batch to it.
     query = (
@@ -105,7 +105,7 @@ def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None
     return query
 
 
-def _ordered(query, f: QueueFilter, threshold: float, window: int | None = None):  # noqa: ANN001, ANN202
+def _ordered(query: Select, f: QueueFilter, threshold: float, window: int | None = None) -> Select:
     """The queue's order. For "uncertain", ``window`` (offset + limit of the caller) lets the
     database walk the score index outward from the threshold on both sides instead of
     sorting the whole batch by distance: the first ``window`` rows can only come from the
@@ -122,7 +122,7 @@ def _ordered(query, f: QueueFilter, threshold: float, window: int | None = None)
     return query.order_by(Score.score.desc(), Case.id)
 
 
-def _slice(query, f: QueueFilter, threshold: float, offset: int, limit: int):  # noqa: ANN001, ANN202
+def _slice(query: Select, f: QueueFilter, threshold: float, offset: int, limit: int) -> Select:
     offset = max(0, offset)
     return _ordered(query, f, threshold, window=offset + limit).offset(offset).limit(limit)
 
@@ -219,7 +219,7 @@ def position_of(session: Session, model_version_id: int, threshold: float, f: Qu
     return None if n is None else int(n) - 1
 
 
-def _order_columns(sub, f: QueueFilter, threshold: float) -> list:  # noqa: ANN001
+def _order_columns(sub: Subquery, f: QueueFilter, threshold: float) -> list[ColumnElement[Any]]:
     """:func:`_ordered`'s order, on the columns of a subquery of :func:`_filtered`."""
     if f.sort == "uncertain":
         return [func.abs(sub.c.score - literal(threshold)), sub.c.id]

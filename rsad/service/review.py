@@ -10,14 +10,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
 
 from rsad.review import claims
 from rsad.model import versions
 from rsad.review import work_queue as qq
+from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.evaluation.metrics import apply_temperature
-from rsad.data.orm import Batch, Score
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
 from rsad.review.verdicts import record_verdicts
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
@@ -32,8 +31,7 @@ __all__ = ["EXPLAIN_STEPS", "SORTS", "STATUSES", "QueueFilter", "batches", "cach
 
 def batches(store: Store) -> list[dict[str, Any]]:
     with store.session() as s:
-        return [{"id": b.id, "name": b.name, "rows": b.row_count}
-                for b in s.scalars(select(Batch).order_by(Batch.id.desc()))]
+        return q.batch_list(s)
 
 
 _SCORED_COUNTS: dict[tuple, tuple[float, int]] = {}  # (store, version, watermark, filter) -> (when, count)
@@ -47,9 +45,7 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     Counting a 100,000-case batch is the one full pass a queue page needs; verdicts do not
     change it, so each verdict -> next case rerun pays only for the (small) reviewed count.
     """
-    watermark = tuple(s.execute(select(select(func.max(Score.id)).scalar_subquery(),
-                                       select(func.max(Batch.id)).scalar_subquery(),
-                                       select(func.count(Batch.id)).scalar_subquery())).one())
+    watermark = q.scores_watermark(s)
     # Claims are left out (see rsad.review.work_queue.count_matching), so analysts share the count.
     key = (location, version_id, watermark, replace(f, status="all", verdict=None, sort="score", viewer=None))
     now = time.monotonic()

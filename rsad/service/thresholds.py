@@ -3,12 +3,11 @@ pickers, segments, calibration, and saving a threshold or temperature (admins)."
 
 from __future__ import annotations
 
+from rsad.evaluation.pickers import Pick, parse_pick, pick, pick_capacity
 from rsad.evaluation.thresholds import (
     MIN_SEGMENT_CASES,
-    Pick,
     calibration,
     history,
-    parse_pick,
     report,
     save,
     save_temperature,
@@ -19,11 +18,13 @@ from rsad.evaluation.thresholds import (
 )
 
 __all__ = [
-    "MIN_SEGMENT_CASES",
     "Pick",
+    "parse_pick",
+    "pick",
+    "pick_capacity",
+    "MIN_SEGMENT_CASES",
     "calibration",
     "history",
-    "parse_pick",
     "report",
     "save",
     "save_temperature",
