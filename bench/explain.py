@@ -41,7 +41,12 @@ def texts_of_length(tokenizer, n: int, lo: int, hi: int) -> list[str]:
 
 
 def load_baseline(path: Path):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location("baseline_explain", path / "rsad" / "explain.py")
+    # rsad/model/explain.py since rsad/ is in packages; rsad/explain.py in older checkouts.
+    candidates = [path / "rsad" / "model" / "explain.py", path / "rsad" / "explain.py"]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        sys.exit(f"no explain.py in the baseline {path}: looked for {', '.join(map(str, candidates))}")
+    spec = importlib.util.spec_from_file_location("baseline_explain", found)
     module = importlib.util.module_from_spec(spec)
     sys.modules["baseline_explain"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
@@ -69,7 +74,8 @@ def call(fn, clf, text: str, steps: int):  # noqa: ANN001, ANN201
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="", help="version folder (default: embedded MiniLM, fresh head)")
-    parser.add_argument("--baseline", type=Path, help="a checkout of the older code (its rsad/explain.py)")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of the older code (its rsad/model/explain.py or rsad/explain.py)")
     parser.add_argument("--n", type=int, default=8, help="cases")
     parser.add_argument("--tokens", type=int, default=60)
     parser.add_argument("--steps", type=int, default=50)

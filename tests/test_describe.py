@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsad.data.describe import MAX_TOKENS, REQUIRED_EVENT_COLUMNS, TOKEN, describe_events
+from rsad.data.describe import MAX_TOKENS, TOKEN, describe_events
+from rsad.data.event_log import REQUIRED_EVENT_COLUMNS
 from rsad.errors import InputError
 
 VERDICT_WORDS = re.compile(r"suspicious|\bbots?\b|fake|spam|fraud|anomal|abus|malicious|shill|farm|crawler", re.I)

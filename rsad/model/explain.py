@@ -24,86 +24,29 @@ and its baseline; where it disagrees or fails, the model's own forward is used.
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from rsad.model import cls_forward
-from rsad.model import pass_thread
 from rsad.errors import InputError, ModelError
+from rsad.model import cls_forward, pass_thread
 from rsad.model.classifier import anomaly_index
+from rsad.model.explanation import Explanation, WordAttribution
+# Re-exported: the views import the drawing (rsad.model.explain_render) from here.
+from rsad.model.explain_render import explanation_html, legend_html, top_words_figure  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 METHOD = "lig"
-# large_delta: the completeness gap may be 5% of the explained change (the usual IG rule of
-# thumb), with a floor of 0.01 log-odds (a quarter of a point of probability near 0.5) so that
-# texts the model barely tells apart from the all-[PAD] baseline are not flagged for noise.
-# 50 steps leave gaps of ~1e-4 or less; 8 steps already break the 5% rule on small models.
-DELTA_RELATIVE_TOLERANCE = 0.05
-DELTA_ABSOLUTE_FLOOR = 0.01
-
 MAX_STEPS_PER_PASS = 64
 # Steps x tokens per forward/backward pass: the activations kept for the backward pass are
 # ~150 KB per position for MiniLM, so 4,096 positions peak near 0.6 GB. A 60-token text still
 # runs its 50 steps in one pass; a 128-token one takes two.
 MAX_POSITIONS_PER_PASS = 4096
-_RED = (220, 38, 38)  # toward anomaly
-_BLUE = (37, 99, 235)  # toward normal
-_MAX_ALPHA = 0.85  # the strongest word stays readable on its background
-
-
-@dataclass
-class WordAttribution:
-    """One word of the original text and its attribution."""
-
-    start: int  # character offsets into the ORIGINAL text
-    end: int
-    text: str  # text[start:end]
-    score: float  # summed attribution of the word's sub-word pieces (positive = toward anomaly)
-
-
-@dataclass
-class Explanation:
-    """Word attributions of one text, with what is needed to judge and cache them."""
-
-    words: list[WordAttribution]
-    delta: float  # |Captum convergence delta|, in log-odds
-    n_steps: int
-    method: str  # "lig"
-    score: float  # model P(anomaly) for the text
-    covered_chars: int  # text[:covered_chars] was seen by the model; the rest was truncated
-    truncated: bool
-    seconds: float
-    n_tokens: int = 0  # tokens the model saw, [CLS]/[SEP] included (0: unknown)
-    skipped: list[int] | None = None  # head+tail truncation: text[start:end] in the middle was not seen
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only, for the attribution cache."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Explanation:
-        d = dict(d)
-        words = [WordAttribution(**w) for w in d.pop("words")]
-        return cls(words=words, **d)
-
-    @property
-    def total(self) -> float:
-        """Sum of the word scores: F(x) - F(baseline) in anomaly log-odds, up to the delta."""
-        return float(sum(w.score for w in self.words))
-
-    @property
-    def large_delta(self) -> bool:
-        """True when the completeness gap is too big to trust the scores (see the constants)."""
-        tolerance = max(DELTA_RELATIVE_TOLERANCE * abs(self.total), DELTA_ABSOLUTE_FLOOR)
-        return self.delta > tolerance
 
 
 class _WordEmbeddings(torch.nn.Module):
@@ -226,64 +169,75 @@ def _refuse_short_path(model: Any, what: str) -> None:
     log.warning("The [CLS]-only last layer %s %s: attributions use the full model.", what, type(model).__name__)
 
 
-def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None) -> Explanation:
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("The text to explain is empty: there is nothing to attribute.")
-    # All steps in one forward/backward by default: one big matrix product per layer keeps
-    # 2 CPU cores busier than four small ones (64 steps x 128 tokens of MiniLM is ~200 MB).
-    if n_steps < 1 or (internal_batch_size is not None and internal_batch_size < 1):
-        raise InputError("n_steps and internal_batch_size must both be at least 1.")
-    from captum.attr import LayerIntegratedGradients
+class _Passes:
+    """The forward passes of one attribution: ids -> anomaly log-odds through the model's own
+    forward (``whole``) or its checked [CLS]-only path (``short``), keeping F(x) and F(baseline)
+    from Captum's own evaluations in ``seen``."""
 
-    t0 = time.perf_counter()
-    enc, truncated, skipped = _encode(clf, text)
-    internal_batch_size = internal_batch_size or max(1, min(
-        n_steps, MAX_STEPS_PER_PASS, MAX_POSITIONS_PER_PASS // max(1, len(enc["input_ids"]))))
-    special = enc["special_tokens_mask"]
-    if all(special):
-        raise InputError("The text has no characters the model can read (only spaces or control characters).")
-    model = clf.model
-    model.eval()  # dropout off: attributions must be deterministic
-    target = anomaly_index(model)
-    pad_id = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
-    ids = torch.tensor([enc["input_ids"]], device=clf.device)
-    base = torch.tensor([_baseline_ids(enc["input_ids"], special, pad_id)], device=clf.device)
+    def __init__(self, clf: Any, enc: dict[str, list]) -> None:
+        model = self.model = clf.model
+        model.eval()  # dropout off: attributions must be deterministic
+        self.target = anomaly_index(model)
+        pad_id = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
+        self.ids = torch.tensor([enc["input_ids"]], device=clf.device)
+        self.base = torch.tensor([_baseline_ids(enc["input_ids"], enc["special_tokens_mask"], pad_id)],
+                                 device=clf.device)
+        self.embed = _WordEmbeddings(model.get_input_embeddings())
+        self.seen: dict[str, float] = {}
+        self.short: Callable[[torch.Tensor], torch.Tensor] | None = None
 
-    embed = _WordEmbeddings(model.get_input_embeddings())
-    seen: dict[str, float] = {}  # F(x) and F(baseline) from Captum's own evaluations
-    short = None
+    def whole(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.model(inputs_embeds=self.embed(input_ids), attention_mask=torch.ones_like(input_ids)).logits
 
-    def whole(input_ids: torch.Tensor) -> torch.Tensor:
-        return model(inputs_embeds=embed(input_ids), attention_mask=torch.ones_like(input_ids)).logits
-
-    def forward(input_ids: torch.Tensor) -> torch.Tensor:
-        out = _log_odds((short(embed(input_ids)) if short is not None else whole(input_ids)).float(), target)
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        short = self.short
+        out = _log_odds((short(self.embed(input_ids)) if short is not None else self.whole(input_ids)).float(),
+                        self.target)
         # Captum evaluates the input and the baseline without gradients to capture the layer;
         # the interpolated steps always run with gradients. Keeping F from those calls spares
         # the two forward passes of Captum's own convergence delta.
-        if not torch.is_grad_enabled() and input_ids.shape == ids.shape:
-            for name, ref in (("x", ids), ("baseline", base)):
+        if not torch.is_grad_enabled() and input_ids.shape == self.ids.shape:
+            for name, ref in (("x", self.ids), ("baseline", self.base)):
                 if torch.equal(input_ids, ref):
-                    seen[name] = float(out[0])
+                    self.seen[name] = float(out[0])
         return out
 
+
+def _check_arguments(text: str, n_steps: int, internal_batch_size: int | None) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("The text to explain is empty: there is nothing to attribute.")
+    if n_steps < 1 or (internal_batch_size is not None and internal_batch_size < 1):
+        raise InputError("n_steps and internal_batch_size must both be at least 1.")
+
+
+def _steps_per_pass(n_steps: int, n_tokens: int) -> int:
+    """All steps in one forward/backward by default: one big matrix product per layer keeps
+    2 CPU cores busier than four small ones (64 steps x 128 tokens of MiniLM is ~200 MB)."""
+    return max(1, min(n_steps, MAX_STEPS_PER_PASS, MAX_POSITIONS_PER_PASS // max(1, n_tokens)))
+
+
+def _attribute(lig_class: type, passes: _Passes, n_steps: int, internal_batch_size: int) -> torch.Tensor:
+    """Captum's attributions per token and embedding dimension, with F(x) and F(baseline) in
+    ``passes.seen``; any failure becomes a one-line ModelError."""
     try:
-        short = _short_path(model, embed, whole, torch.cat([ids, base]))
+        passes.short = _short_path(passes.model, passes.embed, passes.whole, torch.cat([passes.ids, passes.base]))
         with torch.enable_grad():  # Captum needs gradients whatever the thread's grad mode
-            lig = LayerIntegratedGradients(forward, embed)
+            lig = lig_class(passes.forward, passes.embed)
             try:
-                attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
+                attrs = lig.attribute(passes.ids, baselines=passes.base, n_steps=n_steps,
+                                      internal_batch_size=internal_batch_size)
             except Exception:
-                if short is None:
+                if passes.short is None:
                     raise
-                short = None  # once more with the whole model; if that fails too (out of memory,
-                seen.clear()  # say), the short path was not the cause and stays for the next case
-                attrs = lig.attribute(ids, baselines=base, n_steps=n_steps, internal_batch_size=internal_batch_size)
-                _refuse_short_path(model, "failed on")  # e.g. an operation this device lacks
+                passes.short = None  # once more with the whole model; if that fails too (out of memory,
+                passes.seen.clear()  # say), the short path was not the cause and stays for the next case
+                attrs = lig.attribute(passes.ids, baselines=passes.base, n_steps=n_steps,
+                                      internal_batch_size=internal_batch_size)
+                _refuse_short_path(passes.model, "failed on")  # e.g. an operation this device lacks
         with torch.no_grad():
-            for name, ref in (("x", ids), ("baseline", base)):
-                if name not in seen:  # a Captum that evaluates differently: one forward pass each
-                    forward(ref)
+            for name, ref in (("x", passes.ids), ("baseline", passes.base)):
+                if name not in passes.seen:  # a Captum that evaluates differently: one forward pass each
+                    passes.forward(ref)
     except RuntimeError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed ({first}); try a smaller internal_batch_size "
@@ -291,11 +245,17 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
     except Exception as exc:  # Captum raises plain exceptions of many kinds: report them in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Computing attributions failed: {type(exc).__name__}: {first}") from exc
+    return attrs
 
+
+def _explanation(text: str, enc: dict[str, list], truncated: bool, skipped: list[int] | None,
+                 attrs: torch.Tensor, seen: dict[str, float], n_steps: int, t0: float) -> Explanation:
+    """Token attributions summed into the words of ``text``, with the completeness gap."""
     token_scores = attrs.sum(dim=-1)[0].detach().float().cpu().tolist()
     # Captum's convergence delta, computed here: completeness gap sum(attr) - (F(x) - F(baseline)).
     delta = sum(token_scores) - (seen["x"] - seen["baseline"])
     offsets = [tuple(o) for o in enc["offset_mapping"]]
+    special = enc["special_tokens_mask"]
     words = _merge_words(text, offsets, special, enc["word_ids"], token_scores)
     covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
     return Explanation(
@@ -306,162 +266,15 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
     )
 
 
-# --- rendering ---------------------------------------------------------------------------
+def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None) -> Explanation:
+    _check_arguments(text, n_steps, internal_batch_size)
+    from captum.attr import LayerIntegratedGradients
 
-def _esc(s: str) -> str:
-    return html.escape(s, quote=True)
-
-
-def _background(score: float, max_abs: float) -> str:
-    """Diverging colour: red toward anomaly, blue toward normal, alpha ~ |score| / max |score|."""
-    r, g, b = _RED if score > 0 else _BLUE
-    alpha = _MAX_ALPHA * abs(score) / max_abs if max_abs > 0 else 0.0
-    return f"rgba({r},{g},{b},{alpha:.3f})"
-
-
-LONG_TEXT_CHARS = 2_000  # longer texts open on excerpts around their strongest words
-EXCERPT_WORDS = 5  # excerpts are centred on this many words with the largest |score|
-EXCERPT_RADIUS = 160  # characters kept on each side of such a word
-
-
-def _pieces(text: str, expl: Explanation) -> list[tuple[str, int, int, Any]]:
-    """The text cut into plain runs, scored words and runs the model did not read, in order:
-    ("plain" | "word" | "unseen", start, end, score or the reason it was not read)."""
-    covered = min(expl.covered_chars, len(text)) if expl.truncated else len(text)
-    limit = f"{expl.n_tokens} tokens" if expl.n_tokens else "the token limit"
-    gap = expl.skipped if expl.truncated and expl.skipped and 0 <= expl.skipped[0] <= expl.skipped[1] <= covered \
-        else None
-    middle = f"the middle; it read the start and the end, {limit} in all"
-    pieces: list[tuple[str, int, int, Any]] = []
-    cursor = 0
-    for w in expl.words:
-        if w.start < cursor or w.end > covered:
-            continue  # a cached explanation of another text: never render out of order
-        if gap and cursor <= gap[0] and w.start >= gap[1]:  # the first word after the skipped middle
-            pieces += [("plain", cursor, gap[0], None), ("unseen", gap[0], gap[1], middle)]
-            cursor = gap[1]
-        pieces += [("plain", cursor, w.start, None), ("word", w.start, w.end, w.score)]
-        cursor = w.end
-    if gap and cursor <= gap[0]:  # nothing after the middle could be drawn (another text's cache)
-        pieces += [("plain", cursor, gap[0], None), ("unseen", gap[0], gap[1], middle)]
-        cursor = gap[1]
-    pieces.append(("plain", cursor, covered, None))
-    if covered < len(text):
-        pieces.append(("unseen", covered, len(text), f"past {limit}"))
-    return pieces
-
-
-def _render(text: str, pieces: list[tuple[str, int, int, Any]], max_abs: float, lo: int, hi: int) -> str:
-    """HTML of the pieces within text[lo:hi]; a scored word is kept whole. Every character escaped."""
-    out: list[str] = []
-    for kind, start, end, extra in pieces:
-        if end <= lo or start >= hi:
-            continue
-        if kind == "word":
-            out.append(f'<span style="background:{_background(extra, max_abs)};border-radius:3px" '
-                       f'title="{_esc(f"{extra:+.4f}")}">{_esc(text[start:end])}</span>')
-        elif kind == "unseen":
-            out.append(f'<span style="color:#9ca3af">{_esc(text[max(start, lo):min(end, hi)])}</span>'
-                       f'<span style="color:#6b7280;font-style:italic"> {_esc(f"(not seen by the model: {extra})")}'
-                       "</span>")
-        else:
-            out.append(_esc(text[max(start, lo):min(end, hi)]))  # spacing/newlines between words, as typed
-    return "".join(out)
-
-
-def _windows(text: str, expl: Explanation) -> list[tuple[int, int]]:
-    """Character ranges around the strongest words, merged where they touch; the start without words."""
-    strongest = sorted((w for w in expl.words if w.score), key=lambda w: abs(w.score), reverse=True)[:EXCERPT_WORDS]
-    spans = sorted((max(0, w.start - EXCERPT_RADIUS), min(len(text), w.end + EXCERPT_RADIUS)) for w in strongest)
-    merged: list[tuple[int, int]] = []
-    for lo, hi in spans or [(0, 2 * EXCERPT_RADIUS)]:
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _div(css_class: str, inner: str) -> str:
-    return (f'<div class="{css_class}" style="white-space:pre-wrap;line-height:1.7;font-family:inherit">'
-            + inner + "</div>")
-
-
-def explanation_html(text: str, expl: Explanation, *, long_text: int = LONG_TEXT_CHARS) -> str:
-    """The original text, each word on its attribution colour; every character HTML-escaped.
-
-    A text longer than ``long_text`` characters opens on excerpts around its strongest words,
-    with the whole text one click away ("Show all"): a 20,000-character text shown whole
-    pushed the score and the verdict thousands of pixels down."""
-    max_abs = max((abs(w.score) for w in expl.words), default=0.0)
-    pieces = _pieces(text, expl)
-    whole = _render(text, pieces, max_abs, 0, len(text))
-    if len(text) <= long_text:
-        return _div("rsad-explanation", whole)
-    marks, cursor = [], 0
-    for lo, hi in _windows(text, expl):
-        if lo > cursor:
-            marks.append(f'<span style="color:#6b7280;font-style:italic">{"" if not cursor else chr(10)}'
-                         f"[… {lo - cursor:,} characters …]{chr(10)}</span>")
-        marks.append(_render(text, pieces, max_abs, lo, hi))
-        cursor = hi
-    if cursor < len(text):
-        marks.append(f'<span style="color:#6b7280;font-style:italic">{chr(10)}[… {len(text) - cursor:,} '
-                     "characters …]</span>")
-    return (_div("rsad-explanation", "".join(marks))
-            + f'<details class="rsad-show-all"><summary style="cursor:pointer;color:#2563eb">Show all '
-            f"{len(text):,} characters</summary>" + _div("rsad-explanation-all", whole) + "</details>")
-
-
-def legend_html() -> str:
-    """A small legend of the colour scale used by :func:`explanation_html`."""
-    r1, g1, b1 = _BLUE
-    r2, g2, b2 = _RED
-    bar = (f"linear-gradient(to right, rgba({r1},{g1},{b1},{_MAX_ALPHA}), rgba({r1},{g1},{b1},0), "
-           f"rgba({r2},{g2},{b2},0), rgba({r2},{g2},{b2},{_MAX_ALPHA}))")
-    return ('<div class="rsad-legend" style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
-            '<span>toward normal</span>'
-            f'<span style="display:inline-block;width:160px;height:12px;border-radius:3px;'
-            f'border:1px solid #d1d5db;background:{bar}"></span>'
-            '<span>toward anomaly</span>'
-            '<span style="color:#6b7280">(hover a word for its score)</span></div>')
-
-
-def top_words(expl: Explanation, k: int = 12) -> list[tuple[str, float, int, int]]:
-    """The k words with the largest total |score|: (word as first written, summed score,
-    occurrences, first character). A word repeated six times is one bar, not six."""
-    groups: dict[str, list] = {}
-    for w in expl.words:
-        g = groups.setdefault(w.text.casefold(), [w.text, 0.0, 0, w.start])
-        g[1] += w.score
-        g[2] += 1
-    ranked = sorted(groups.values(), key=lambda g: abs(g[1]), reverse=True)[:max(k, 0)]
-    return [(text, float(score), n, start) for text, score, n, start in ranked]
-
-
-def top_words_figure(expl: Explanation, k: int = 12):  # noqa: ANN201 - plotly is imported lazily
-    """Horizontal bars of the k words with the largest total |score|, the largest on top."""
-    import plotly.graph_objects as go
-
-    top = top_words(expl, k)
-    labels = [_esc(word if n == 1 else f"{word} ×{n}") for word, _, n, _ in top]
-    # The layout as nested dicts: parsing update_layout's "xaxis_title" paths is slower, and
-    # this figure is built on every Review page run.
-    layout = dict(
-        title=dict(text=f"Top {len(top)} words (+ toward anomaly, − toward normal)"),
-        xaxis=dict(title=dict(text="attribution (anomaly log-odds, summed over occurrences)")),
-        yaxis=dict(tickvals=list(range(len(top))), ticktext=labels, autorange="reversed"),
-        height=120 + 24 * len(top), margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
-    fig = go.Figure(go.Bar(
-        # Positions on the axis, words as tick labels: two words that escape alike stay two bars.
-        x=[score for _, score, _, _ in top], y=list(range(len(top))), orientation="h",
-        marker_color=[f"rgb{_RED}" if score > 0 else f"rgb{_BLUE}" for _, score, _, _ in top],
-        # Plotly reads tags in text and decodes entities: escaped, a word shows as typed.
-        customdata=[[label, n, start] for label, (_, _, n, start) in zip(labels, top)],
-        hovertemplate="%{customdata[0]}: %{x:+.4f} (%{customdata[1]} times, first at char "
-                      "%{customdata[2]})<extra></extra>",
-    ), layout=layout)
-    if not top:
-        fig.add_annotation(text="No words to show", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper")
-    return fig
+    t0 = time.perf_counter()
+    enc, truncated, skipped = _encode(clf, text)
+    internal_batch_size = internal_batch_size or _steps_per_pass(n_steps, len(enc["input_ids"]))
+    if all(enc["special_tokens_mask"]):
+        raise InputError("The text has no characters the model can read (only spaces or control characters).")
+    passes = _Passes(clf, enc)
+    attrs = _attribute(LayerIntegratedGradients, passes, n_steps, internal_batch_size)
+    return _explanation(text, enc, truncated, skipped, attrs, passes.seen, n_steps, t0)

@@ -7,6 +7,7 @@ callback, class weighting and early stopping on validation PR-AUC.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,19 +84,49 @@ def _set_dropout(model: torch.nn.Module, p: float) -> None:
                 setattr(module, name, p)
 
 
-def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
-              progress: ProgressFn = no_progress) -> TrainResult:
-    """Train on a table with columns id, text, label (0/1); returns the best epoch's model."""
-    from transformers import get_linear_schedule_with_warmup
+NO_DECAY = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")  # parameters trained without weight decay
 
-    config.validate()
-    missing = {"id", "text", "label"} - set(table.columns)
-    if missing:
-        raise InputError(f"The training table lacks columns {sorted(missing)}.")
-    started = time.monotonic()
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    train_df, val_df = split_table(table, config)
+
+@dataclass
+class _Training:
+    """What the epochs share: the model on its device, the encoded data, loss, optimiser and schedule."""
+
+    model: Any
+    tokenizer: Any
+    dev: torch.device
+    clf: Classifier
+    weights: list[torch.nn.Parameter]  # the trainable ones, for gradient clipping
+    train_ids: list[list[int]]
+    y_train: np.ndarray
+    val_texts: list[str]
+    y_val: np.ndarray
+    loss_fn: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    total_steps: int
+    step: int = 0  # optimiser steps taken so far
+
+
+def _loss(config: TrainConfig, y_train: np.ndarray, dev: torch.device) -> torch.nn.Module:
+    weight = None
+    if config.class_weighting:
+        # "balanced" weights: each class contributes equally to the loss.
+        counts = np.bincount(y_train, minlength=2)
+        weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32, device=dev)
+    return torch.nn.CrossEntropyLoss(weight=weight)
+
+
+def _param_groups(trainable: list[tuple[str, torch.nn.Parameter]], weight_decay: float) -> list[dict[str, Any]]:
+    return [
+        {"params": [p for n, p in trainable if not any(k in n for k in NO_DECAY)], "weight_decay": weight_decay},
+        {"params": [p for n, p in trainable if any(k in n for k in NO_DECAY)], "weight_decay": 0.0},
+    ]
+
+
+def _prepare(config: TrainConfig, train_df: pd.DataFrame, val_df: pd.DataFrame, device: str) -> _Training:
+    """The pretrained model on its device with the configured dropout and frozen parts, the data
+    encoded, and the loss, optimiser and warm-up schedule."""
+    from transformers import get_linear_schedule_with_warmup
 
     model, tokenizer = load_pretrained(config.base_model)
     dev = pick_device(device)
@@ -104,82 +135,101 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     if config.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    weights = [p for _, p in trainable]
     # Validation scores pick the best epoch and the threshold: exact fp32 on the CPU (the
     # model changes every epoch, so an int8 copy would have to be remade each time), autocast on GPUs.
+    precision = "fp32" if dev.type == "cpu" else resolve_precision("auto", dev)
     clf = Classifier(model=model, tokenizer=tokenizer, device=dev, max_length=config.max_length,
-                     truncation=config.truncation, precision="fp32" if dev.type == "cpu" else resolve_precision("auto", dev))
+                     truncation=config.truncation, precision=precision)
     train_ids = clf.encode(train_df["text"].tolist())
     y_train = train_df["label"].to_numpy(dtype=int)
-    y_val = val_df["label"].to_numpy(dtype=int)
+    optimizer = _adamw(_param_groups(trainable, config.weight_decay), config.learning_rate)
+    total_steps = int(np.ceil(len(train_ids) / config.batch_size)) * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    return _Training(model=model, tokenizer=tokenizer, dev=dev, clf=clf, weights=[p for _, p in trainable],
+                     train_ids=train_ids, y_train=y_train, val_texts=val_df["text"].tolist(),
+                     y_val=val_df["label"].to_numpy(dtype=int), loss_fn=_loss(config, y_train, dev),
+                     optimizer=optimizer, scheduler=scheduler, total_steps=total_steps)
 
-    counts = np.bincount(y_train, minlength=2)
-    weight = None
-    if config.class_weighting:
-        # "balanced" weights: each class contributes equally to the loss.
-        weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32, device=dev)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
-    no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
-    groups = [
-        {"params": [p for n, p in trainable if not any(k in n for k in no_decay)],
-         "weight_decay": config.weight_decay},
-        {"params": [p for n, p in trainable if any(k in n for k in no_decay)],
-         "weight_decay": 0.0},
-    ]
-    optimizer = _adamw(groups, config.learning_rate)
-    steps_per_epoch = int(np.ceil(len(train_ids) / config.batch_size))
-    total_steps = steps_per_epoch * config.epochs
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup_ratio * total_steps), total_steps
-    )
 
-    best_state, best_scores, best_pr_auc, bad_epochs, step = None, None, -1.0, 0, 0
+def _train_epoch(t: _Training, config: TrainConfig, rng: np.random.Generator, epoch: int,
+                 progress: ProgressFn) -> list[float]:
+    """One pass over the training batches; the loss of each batch."""
+    t.model.train()
+    losses = []
+    for batch_ids, batch_y in _batches(t.train_ids, t.y_train, config.batch_size, rng, config.group_by_length):
+        input_ids, mask = t.clf.pad(batch_ids)
+        with autocast(t.dev):
+            logits = t.model(input_ids=input_ids, attention_mask=mask).logits
+        loss = t.loss_fn(logits.float(), batch_y.to(t.dev))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(t.weights, config.max_grad_norm)
+        t.optimizer.step()
+        t.scheduler.step()
+        t.optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        t.step += 1
+        progress(t.step, t.total_steps, f"epoch {epoch}/{config.epochs}, loss {np.mean(losses[-20:]):.3f}")
+    return losses
+
+
+def _validate(t: _Training, config: TrainConfig, epoch: int,
+              progress: ProgressFn) -> tuple[np.ndarray, dict[str, float]]:
+    """Validation scores and their metrics at the threshold they suggest."""
+    t.model.eval()
+    scores = t.clf.score(t.val_texts, batch_size=64, progress=lambda d, n, _m: progress(
+        t.step, t.total_steps, f"epoch {epoch}/{config.epochs}, validating {d:,}/{n:,}"))
+    return scores, binary_metrics(t.y_val, scores, default_threshold(t.y_val, scores))
+
+
+def _epochs(t: _Training, config: TrainConfig, rng: np.random.Generator,
+            progress: ProgressFn) -> tuple[dict[str, torch.Tensor], np.ndarray, list[dict[str, float]]]:
+    """Train epoch by epoch until the last or early stopping; the best epoch (highest validation
+    PR-AUC) as its weights on the CPU and its validation scores, and every epoch's history."""
+    best_state, best_scores, best_pr_auc, bad_epochs = None, None, -1.0, 0
     history: list[dict[str, float]] = []
-    progress(0, total_steps, "training")
+    progress(0, t.total_steps, "training")
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        losses = []
-        for batch_ids, batch_y in _batches(train_ids, y_train, config.batch_size, rng, config.group_by_length):
-            input_ids, mask = clf.pad(batch_ids)
-            with autocast(dev):
-                logits = model(input_ids=input_ids, attention_mask=mask).logits
-            loss = loss_fn(logits.float(), batch_y.to(dev))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(weights, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            step += 1
-            progress(step, total_steps, f"epoch {epoch}/{config.epochs}, loss {np.mean(losses[-20:]):.3f}")
-        model.eval()
-        val_scores = clf.score(val_df["text"].tolist(), batch_size=64, progress=lambda d, t, _m: progress(
-            step, total_steps, f"epoch {epoch}/{config.epochs}, validating {d:,}/{t:,}"))
-        val_metrics = binary_metrics(y_val, val_scores, default_threshold(y_val, val_scores))
+        losses = _train_epoch(t, config, rng, epoch, progress)
+        val_scores, val_metrics = _validate(t, config, epoch, progress)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
                         "val_pr_auc": val_metrics["pr_auc"], "val_roc_auc": val_metrics["roc_auc"],
                         "val_f1": val_metrics["f1"]})
         if val_metrics["pr_auc"] > best_pr_auc:
             best_pr_auc, best_scores, bad_epochs = val_metrics["pr_auc"], val_scores, 0
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in t.model.state_dict().items()}
         else:
             bad_epochs += 1
             if config.early_stopping_patience and bad_epochs >= config.early_stopping_patience:
-                progress(total_steps, total_steps, f"early stop after epoch {epoch}")
+                progress(t.total_steps, t.total_steps, f"early stop after epoch {epoch}")
                 break
+    return best_state, best_scores, history
+
+
+def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
+              progress: ProgressFn = no_progress) -> TrainResult:
+    """Train on a table with columns id, text, label (0/1); returns the best epoch's model."""
+    config.validate()
+    missing = {"id", "text", "label"} - set(table.columns)
+    if missing:
+        raise InputError(f"The training table lacks columns {sorted(missing)}.")
+    started = time.monotonic()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_df, val_df = split_table(table, config)
+    t = _prepare(config, train_df, val_df, device)
+    best_state, best_scores, history = _epochs(t, config, rng, progress)
 
     # The best epoch's weights and validation scores (no second scoring pass needed).
-    model.load_state_dict(best_state)
-    model.eval()
-    threshold = default_threshold(y_val, best_scores)
-    metrics = binary_metrics(y_val, best_scores, threshold)
-    progress(total_steps, total_steps, "done")
+    t.model.load_state_dict(best_state)
+    t.model.eval()
+    threshold = default_threshold(t.y_val, best_scores)
+    metrics = binary_metrics(t.y_val, best_scores, threshold)
+    progress(t.total_steps, t.total_steps, "done")
     return TrainResult(
-        model=model, tokenizer=tokenizer, config=config, metrics=metrics, threshold=threshold,
+        model=t.model, tokenizer=t.tokenizer, config=config, metrics=metrics, threshold=threshold,
         data_hash=data_hash(table), train_ids=train_df["id"].astype(str).tolist(),
         val_ids=val_df["id"].astype(str).tolist(),
         class_counts={"normal": int((table["label"] == 0).sum()),
                       "anomaly": int((table["label"] == 1).sum())},
-        history=history, seconds=time.monotonic() - started, device=str(dev),
+        history=history, seconds=time.monotonic() - started, device=str(t.dev),
     )
-
