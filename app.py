@@ -83,7 +83,7 @@ except RsadError as exc:
 with st.sidebar:
     account_box(store, user)
     if active:
-        st.markdown(f"**Model** `{active['name']}` · threshold **{active['threshold']:.3f}**")
+        st.markdown(f"**Model** `{active.name}` · threshold **{active.threshold:.3f}**")
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
         st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")

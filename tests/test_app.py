@@ -72,7 +72,7 @@ def test_overview_and_cli_say_the_same_training_size(store_with_model, users, ca
 
     from rsad.cli.models import cmd_models
 
-    m = versions.active_version(store_with_model)["metrics"]
+    m = versions.active_version(store_with_model).metrics
     assert m["n_train"] and m["n_val"]  # both parts exist, so a sum would differ from either
     at = sign_in(AppTest.from_file(APP, default_timeout=120).run(), "ana")
     trained = next(x for x in at.metric if x.label == "Trained on")

@@ -71,6 +71,6 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
     row = verdicts.iloc[0]
     assert (row["case_id"], row["label"], row["reason_code"], row["analyst"]) == (top["external_id"], "anomaly", "spam", "ana")
     assert (verdicts.iloc[1]["case_id"], verdicts.iloc[1]["label"]) == (second["external_id"], "normal")
-    assert row["threshold"] == pytest.approx(versions.active_version(store_with_model)["threshold"])
+    assert row["threshold"] == pytest.approx(versions.active_version(store_with_model).threshold)
     assert not dialogs
     assert (tmp_path / "review.png").stat().st_size > 10_000

@@ -27,7 +27,7 @@ PROCESSES, VERDICTS_EACH = 4, 500
 # number of errors it met.
 WORKER = """
 import os, sys, time, traceback
-from rsad.service import review as triage
+from rsad.service import batches, review
 from rsad.data.orm import Case
 from sqlalchemy import select
 k, n, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -39,7 +39,7 @@ while not os.path.exists(go):
 errors = 0
 for i in range(n):
     try:
-        verdicts.record_verdicts(store, [cases[(i * 7 + k) % len(cases)]], ("anomaly", "normal", "unsure")[i % 3],
+        review.record_verdicts(store, [cases[(i * 7 + k) % len(cases)]], ("anomaly", "normal", "unsure")[i % 3],
                                analyst=f"analyst{k}", reason_code="spam", note=f"w{k}-{i}")
     except Exception:
         errors += 1

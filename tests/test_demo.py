@@ -20,8 +20,8 @@ def test_bootstrap_builds_then_reuses(store):
     assert by_name[SEED_BATCH]["rows"] == 120 and by_name[SEED_BATCH]["labeled"] == 120
     assert by_name[DEMO_BATCH]["rows"] == 40 and by_name[DEMO_BATCH]["labeled"] == 0
     assert by_name[DEMO_BATCH]["scored"] == 40
-    assert info["active"]["name"] == first["model"] == "v1"
-    assert info["active"]["created_by"] == "demo"
+    assert info["active"].name == first["model"] == "v1"
+    assert info["active"].created_by == "demo"
     # Progress only moves forward and ends at 100 %.
     fractions = [d / t for d, t, _ in updates]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0

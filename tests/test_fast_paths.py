@@ -119,7 +119,7 @@ def test_chunked_scoring_matches_direct_scoring(store_with_model, tmp_path, monk
     # fp32: int8 scores depend slightly (~0.01) on which texts share a batch (the activation
     # range is measured per batch), and this test compares chunked with unchunked exactly.
     version = versions.active_version(store_with_model)
-    clf = Classifier.load(version["folder"], device="cpu", max_length=48, precision="fp32", name="v1")
+    clf = Classifier.load(version.folder, device="cpu", max_length=48, precision="fp32", name="v1")
     out = scoring.score_batch(store_with_model, "b", classifier=clf, progress=lambda d, t, m: seen.append(d))
     assert out["scored_now"] == 30 and seen[-1] == 30 and seen == sorted(seen)
     direct = clf.score(table["behavior_description"].tolist())
@@ -140,8 +140,8 @@ def test_background_precompute_fills_the_attribution_cache(store_with_model, tmp
     scores = sorted(result["scores"], reverse=True)
     version = versions.active_version(store_with_model)
     with store_with_model.session() as s:
-        got = [q.scores_for_cases(s, version["id"], [c])[c] for c in top]
-    assert got == pytest.approx(scores[:3]) and min(got) >= version["threshold"]
+        got = [q.scores_for_cases(s, version.id, [c])[c] for c in top]
+    assert got == pytest.approx(scores[:3]) and min(got) >= version.threshold
 
     state = precompute.start_precompute(store_with_model, result["batch_id"], clf, 3).join(300)
     assert state.status == "done", state.error

@@ -116,7 +116,7 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     steps = []
     info = train.train_table(store, train.store_training_table(store), config=cfg,
                            progress=lambda d, t, m: steps.append((d, t)))
-    assert info["name"] == "v1" and info["status"] == "active"
+    assert info.name == "v1" and info.status == "active"
     assert steps[0] == (0, 3) and steps[-1] == (3, 3)
     # The setting travels with the version: scoring reads it, a continued version inherits it.
     assert versions.load_classifier(store, versions.get_version(store, "v1")).truncation == "head_tail"

@@ -86,7 +86,7 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     at.button(key="promote_submit").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Promoted v2; v1 retired. Rescored" in s.value for s in at.success)
-    assert versions.active_version(store)["name"] == "v2"
+    assert versions.active_version(store).name == "v2"
     assert scoring.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     last = lifecycle.history(store)[0]
     assert (last["action"], last["version"], last["by"], last["reason"]) == (
@@ -95,7 +95,7 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     at.text_input(key="rollback_reason").input("too many alerts")
     at.button(key="rollback_submit").click().run()
     assert not at.exception and not at.error
-    assert versions.active_version(store)["name"] == "v1"
+    assert versions.active_version(store).name == "v1"
     assert lifecycle.history(store)[0]["action"] == "rollback"
 
     # A candidate registered while the page is open (a job finished) is selected for comparison,
@@ -115,11 +115,11 @@ def test_actions_need_an_admin_and_a_reason(two_versions):
     at = app(analyst="ana")  # offered disabled with the reason, not refused on click (tests/test_policies.py)
     promote = at.button(key="promote_submit")
     assert promote.disabled and promote.help.startswith("Promoting a version needs the admin role")
-    assert versions.active_version(two_versions)["name"] == "v1"
+    assert versions.active_version(two_versions).name == "v1"
     at = app()
     at.button(key="promote_submit").click().run()
     assert any("Give a reason" in e.value for e in at.error)
-    assert versions.active_version(two_versions)["name"] == "v1"
+    assert versions.active_version(two_versions).name == "v1"
 
 
 def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):

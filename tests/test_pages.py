@@ -124,7 +124,7 @@ def test_review_verdict_moves_to_the_next_case(review_store):
     v = verdicts(review_store)
     assert len(v) == 1 and v.iloc[0]["label"] == "anomaly" and v.iloc[0]["analyst"] == "ana"
     assert v.iloc[0]["reason_code"] == "spam" and v.iloc[0]["note"] == "two links <b>and</b> a burst"
-    assert v.iloc[0]["threshold"] == pytest.approx(versions.active_version(review_store)["threshold"])
+    assert v.iloc[0]["threshold"] == pytest.approx(versions.active_version(review_store).threshold)
     assert "9 cases match" in at.caption[0].value
     assert at.subheader[0].value != first and "1 of 9" in at.subheader[0].value
     at.button(key="next_case").click().run()

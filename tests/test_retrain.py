@@ -113,12 +113,12 @@ def test_background_job_registers_a_candidate_with_its_training_set(trained):
     assert final["version_name"] == "v2" and final["finished_at"] >= final["started_at"]
     assert "Training set: 64 cases" in final["log"] and "conflict q001@queue" in final["log"]
     v2 = versions.get_version(store, "v2")
-    assert v2["status"] == "candidate" and v2["created_by"] == "ana"
-    assert v2["metrics"]["n_verdict"] == 16 and v2["metrics"]["n_conflicts"] == 1
-    card = read_card(v2["folder"])
-    assert card.training_set["hash"] == expected.hash == v2["data_hash"]
+    assert v2.status == "candidate" and v2.created_by == "ana"
+    assert v2.metrics["n_verdict"] == 16 and v2.metrics["n_conflicts"] == 1
+    card = read_card(v2.folder)
+    assert card.training_set["hash"] == expected.hash == v2.data_hash
     assert card.train_config["max_length"] == 32 and card.train_config["epochs"] == 1
-    rows = (Path(v2["folder"]) / TRAINING_SET_FILE).read_text().splitlines()
+    rows = (Path(v2.folder) / TRAINING_SET_FILE).read_text().splitlines()
     assert len(rows) == 1 + 64 and sorted(card.train_ids + card.val_ids) == sorted(expected.rows["id"])
     assert lifecycle.history(store)[0] | {"when": None} == {
         "when": None, "action": "register", "version": "v2", "previous_active": None, "by": "ana",
@@ -142,7 +142,7 @@ def test_compare_candidate_with_active(trained):
     assert batch["batch"] == "queue" and batch["rows"] == 24
     with trained["store"].session() as s:
         bid = q.get_batch(s, "queue").id
-        c = np.asarray(q.batch_scores(s, bid, versions.get_version(trained["store"], "v2")["id"]))
+        c = np.asarray(q.batch_scores(s, bid, versions.get_version(trained["store"], "v2").id))
     assert batch["flagged_candidate"] == int((c >= out["candidate"]["threshold"]).sum())
     assert batch["newly_flagged"] - batch["no_longer_flagged"] == batch["flagged_candidate"] - batch["flagged_active"]
     with pytest.raises(InputError, match="pick another"):
@@ -184,7 +184,7 @@ def test_promote_rescore_and_rollback(trained):
     with pytest.raises(InputError, match="Give a reason"):
         lifecycle.promote(store, "v2", user=admin("ana"), reason=" ")
     info = lifecycle.promote(store, "v2", user=admin("ana"), reason="better PR-AUC on held-out cases")
-    assert info["status"] == "active" and info["previous"] == "v1"
+    assert info.version.status == "active" and info.previous == "v1"
     assert {v["name"]: v["status"] for v in versions.list_versions(store)} == {"v1": "retired", "v2": "active"}
     pending = scoring.rescore_status(store)
     assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 5
@@ -205,11 +205,11 @@ def test_promote_rescore_and_rollback(trained):
         lifecycle.promote(store, "v2", user=admin("ana"), reason="again")
     with pytest.raises(StateError, match="rollback"):
         lifecycle.promote(store, "v1", user=admin("ana"), reason="back")
-    _register_tiny(store, Path(versions.get_version(store, "v1")["folder"]), "v3")  # a candidate
+    _register_tiny(store, Path(versions.get_version(store, "v1").folder), "v3")  # a candidate
     with pytest.raises(StateError, match="never active"):
         lifecycle.rollback(store, "v3", user=admin("bo"), reason="x")
     info = lifecycle.rollback(store, "v1", user=admin("bo"), reason="v2 flags too many on the morning batch")
-    assert info["previous"] == "v2" and versions.active_version(store)["name"] == "v1"
+    assert info.previous == "v2" and versions.active_version(store).name == "v1"
     assert scoring.rescore(store, user=admin("ana"))["model"] == "v1"
     assert scoring.rescore_status(store)["unreviewed"] == 0
     events = lifecycle.history(store)

@@ -41,4 +41,4 @@ def test_an_analyst_cannot_rescore_or_promote_in_a_browser(server, store_with_mo
         assert not dialogs
 
     assert scoring.rescore_status(store)["unreviewed"] == 12  # the backlog: nothing was rescored
-    assert versions.active_version(store)["name"] == "v1"
+    assert versions.active_version(store).name == "v1"

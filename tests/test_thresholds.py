@@ -203,7 +203,7 @@ def test_save_history_and_queue_follow(eval_store):
     assert [(h["who"], h["from"], h["to"], h["method"]) for h in hist] == [
         ("ana", t1, 0.5, "manual"), ("mia", old, t1, "capacity=5")]
     assert hist[1]["reason"] == "three analysts out"
-    assert versions.active_version(eval_store)["threshold"] == 0.5
+    assert versions.active_version(eval_store).threshold == 0.5
     page = triage.queue(eval_store, triage.default_filter())
     assert page["threshold"] == 0.5
     with pytest.raises(InputError, match="between 0 and 1"):
@@ -238,7 +238,7 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store, use
     at = page_as("root")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) >= 2  # ROC and PR (and the reliability diagram)
-    saved = versions.active_version(eval_store)["threshold"]
+    saved = versions.active_version(eval_store).threshold
     flagged = lambda: next(m for m in at.metric if m.label.startswith("Flagged in"))  # noqa: E731
     at.selectbox(key="th_picker").set_value("Analyst capacity").run()
     at.number_input(key="th_analysts").set_value(1).run()
@@ -251,7 +251,7 @@ def test_thresholds_page_capacity_pick_moves_candidate_and_saves(eval_store, use
     at.text_input(key="th_reason").input("one analyst today")
     at.button(key="th_save").click().run()
     assert not at.exception and not at.error
-    assert versions.active_version(eval_store)["threshold"] == pytest.approx(expected) != saved
+    assert versions.active_version(eval_store).threshold == pytest.approx(expected) != saved
     assert th.history(eval_store)[0]["method"] == "capacity=4" and th.history(eval_store)[0]["who"] == "root"
     assert len(at.get("arrow_data_frame") or at.dataframe) >= 2  # confusion matrix, history
     # The slider moves the candidate too.
@@ -298,7 +298,7 @@ def _figure(at, key: str) -> dict:
 
 def test_curve_markers_hover_with_their_name_threshold_and_metrics(eval_store, users):
     at = page_as("ana")
-    saved = versions.active_version(eval_store)["threshold"]
+    saved = versions.active_version(eval_store).threshold
     at.slider(key="th_slider").set_value(0.25).run()
     rep = th.report(eval_store, None)
     for key, fields in (("th_roc", ("precision", "recall")), ("th_pr", ("fpr",))):

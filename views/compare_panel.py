@@ -18,7 +18,7 @@ CACHE = "_compare_cache"
 def comparison(store, candidate: dict, active: dict) -> dict | None:  # noqa: ANN001
     """The comparison, computed once per versions, thresholds and store contents (per session)."""
     totals = batches.overview(store)["totals"]
-    stamp = (candidate["name"], candidate["threshold"], active["name"], active["threshold"],
+    stamp = (candidate.name, candidate.threshold, active.name, active.threshold,
              totals["verdicts"], totals["cases"], totals["batches"])
     cache = st.session_state.setdefault(CACHE, {})
     if stamp not in cache:
@@ -28,7 +28,7 @@ def comparison(store, candidate: dict, active: dict) -> dict | None:  # noqa: AN
             bar.progress(min(1.0, done / total) if total else 1.0, text=message or "Comparing…")
 
         try:
-            result = compare(store, candidate["name"], active["name"], progress=progress)
+            result = compare(store, candidate.name, active.name, progress=progress)
         except RsadError as exc:
             bar.empty()
             show_error(exc)

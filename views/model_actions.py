@@ -30,7 +30,7 @@ def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: AN
     """Start a retraining job (detached; it keeps running when you leave the page)."""
     defaults = retrain.RetrainParams()
     sources = ["base", "active"] if active else ["base"]
-    labels = {"base": "the base model", "active": f"the active version ({active['name']})" if active else ""}
+    labels = {"base": "the base model", "active": f"the active version ({active.name})" if active else ""}
     with st.form("retrain_form"):
         st.markdown("**Retrain on this training set**")
         c1, c2, c3 = st.columns([2, 1, 1])
@@ -102,10 +102,10 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
     with st.form(f"{action}_form"):
         if len(choices) == 1:
             target = choices[0]
-            st.markdown(f"**{verb} {target}**: it becomes active; {active['name']} is retired (kept).")
+            st.markdown(f"**{verb} {target}**: it becomes active; {active.name} is retired (kept).")
         else:
             target = st.selectbox("Retired version", choices, key=f"{action}_version")
-            st.markdown(f"The chosen version becomes active; {active['name']} is retired (kept).")
+            st.markdown(f"The chosen version becomes active; {active.name} is retired (kept).")
         reason = st.text_input("Reason", key=f"{action}_reason", placeholder="why (kept in the history)")
         submitted = st.form_submit_button(f"{verb} {target}" if len(choices) == 1 else verb,
                                           key=f"{action}_submit", type="primary" if action == "promote" else "secondary",
@@ -120,7 +120,7 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
         show_error(exc)
         return
     past = "Promoted" if action == "promote" else "Rolled back to"
-    _rescore_now(store, f"{past} {info['name']}; {info['previous']} retired.")
+    _rescore_now(store, f"{past} {info.version.name}; {info.previous} retired.")
 
 
 def promote_form(store, candidate: str, active: dict) -> None:  # noqa: ANN001

@@ -49,7 +49,7 @@ try:
         bar.empty()
         st.session_state.update(th_report_key=key, th_report=rep)
     rep = st.session_state.th_report
-    saved = versions.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
+    saved = versions.get_version(store, name).threshold  # fresh: a save elsewhere shows at once
 except RsadError as exc:
     show_error(exc)
     st.stop()

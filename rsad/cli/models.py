@@ -81,11 +81,11 @@ def cmd_models(args: argparse.Namespace) -> None:
         return
     print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':30}  created")
     for v in versions:
-        m = v["metrics"]
+        m = v.metrics
         fitted, held_out = trained_on(m)
-        print(f"{v['name']:8} {v['status']:10} {v['threshold']:9.3f} {m.get('f1', float('nan')):6.3f} "
+        print(f"{v.name:8} {v.status:10} {v.threshold:9.3f} {m.get('f1', float('nan')):6.3f} "
               f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f} "
-              f"{f'{fitted} ({held_out})':30}  {v['created_at']:%Y-%m-%d %H:%M} by {v['created_by']}")
+              f"{f'{fitted} ({held_out})':30}  {v.created_at:%Y-%m-%d %H:%M} by {v.created_by}")
     events = history(store, limit=args.history)
     if events:
         print("\nHistory (newest first):")
@@ -102,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from rsad.service.models import compare
 
     out = compare(open_store(), args.candidate, args.active, top=args.top, progress=Bar(None))
-    c, a = out["candidate"]["name"], out["active"]["name"]
+    c, a = out["candidate"].name, out["active"].name
     ev = out["evaluation"]
     if ev is None:
         print(f"No evaluation set: {out['evaluation_error']}")
@@ -146,8 +146,8 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
     store, user = open_store(), acting_user(args)
     info = promote(store, args.version, user=user, reason=args.reason)
-    print(f"{info['name']} is now active (threshold {info['threshold']:.3f}); "
-          f"{info['previous'] or 'no version'} retired.")
+    print(f"{info.version.name} is now active (threshold {info.version.threshold:.3f}); "
+          f"{info.previous or 'no version'} retired.")
     _rescore_after(store, user, args)
 
 
@@ -159,7 +159,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
     store, user = open_store(), acting_user(args)
     info = rollback(store, args.version, user=user, reason=args.reason)
-    print(f"Rolled back to {info['name']} (threshold {info['threshold']:.3f}); {info['previous']} retired.")
+    print(f"Rolled back to {info.version.name} (threshold {info.version.threshold:.3f}); {info.previous} retired.")
     _rescore_after(store, user, args)
 
 

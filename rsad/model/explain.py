@@ -36,8 +36,6 @@ from rsad.errors import InputError, ModelError
 from rsad.model import cls_forward, pass_thread
 from rsad.model.classifier import anomaly_index
 from rsad.model.explanation import Explanation, WordAttribution
-# Re-exported: the views import the drawing (rsad.model.explain_render) from here.
-from rsad.model.explain_render import explanation_html, legend_html, top_words_figure  # noqa: F401
 
 log = logging.getLogger(__name__)
 

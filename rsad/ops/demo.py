@@ -103,11 +103,11 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
             active = train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
                                      progress=phases.phase("train", "Training the starter model"),
                                      training_set=training_set)
-            m = active["metrics"]
-            log.append(f"Trained starter model {active['name']} on {m['n_train']:,} records in "
+            m = active.metrics
+            log.append(f"Trained starter model {active.name} on {m['n_train']:,} records in "
                        f"{m['train_seconds']:.0f} s: validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}.")
         else:
-            log.append(f"Active model {active['name']} already exists; not retraining.")
+            log.append(f"Active model {active.name} already exists; not retraining.")
 
         info = scoring.score_batch(store, DEMO_BATCH, progress=phases.phase("score", "Scoring the demo batch"))
         log.append(f"Batch {DEMO_BATCH!r}: {info['rows']:,} cases scored with {info['model']}, "
@@ -115,7 +115,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         password = auth.ensure_first_admin(store.settings)
     log.extend(sign_in_help(password))
     progress(Phases.SCALE, Phases.SCALE, "Demo ready")
-    return {"log": log, "model": active["name"], "flagged": info["flagged"], "rows": info["rows"],
+    return {"log": log, "model": active.name, "flagged": info["flagged"], "rows": info["rows"],
             "admin_password": password}
 
 

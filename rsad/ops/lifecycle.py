@@ -8,10 +8,13 @@ cases first, committing every chunk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import Any
 
 
 from rsad.model import versions
+from rsad.model.versions import VersionInfo
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.data.db import Store
@@ -20,7 +23,15 @@ from rsad.errors import InputError, StateError
 ACTIONS = {"promote": "candidate", "rollback": "retired"}  # action -> status it applies to
 
 
-def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Switch:
+    """A promotion or rollback: the version now active, and the one it replaced (None: none was)."""
+
+    version: VersionInfo
+    previous: str | None
+
+
+def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) -> Switch:
     """The switch itself; callers have authorized ``actor`` (a user's name) for ``action``."""
     with store.session() as s:
         version = versions.get_model_version(s, name)
@@ -38,18 +49,16 @@ def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) ->
         versions.promote(s, name)
         versions.add_model_event(s, version, action, actor=actor.strip(), reason=reason.strip(),
                           previous_active_id=previous.id if previous else None)
-        info = versions.version_info(version)
-    info["previous"] = previous.name if previous else None
-    return info
+        return Switch(versions.version_info(version), previous.name if previous else None)
 
 
-def promote(store: Store, name: str, *, user: User, reason: str) -> dict[str, Any]:
+def promote(store: Store, name: str, *, user: User, reason: str) -> Switch:
     """Make a candidate the active version (admins only); the old active one is retired."""
     actor = policies.authorize(user, policies.Action.PROMOTE).name
     return _switch(store, name, "promote", actor=actor, reason=reason)
 
 
-def rollback(store: Store, name: str, *, user: User, reason: str) -> dict[str, Any]:
+def rollback(store: Store, name: str, *, user: User, reason: str) -> Switch:
     """Make a retired version active again (admins only); the current active one is retired."""
     actor = policies.authorize(user, policies.Action.ROLLBACK).name
     return _switch(store, name, "rollback", actor=actor, reason=reason)

@@ -20,7 +20,7 @@ from rsad.evaluation.metrics import apply_temperature
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
 from rsad.review.verdicts import record_verdicts
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
-from rsad.model.explain import explanation_html, legend_html, top_words_figure
+from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
 from rsad.ops.precompute import start_explain_ahead
 
 __all__ = ["EXPLAIN_STEPS", "SORTS", "STATUSES", "QueueFilter", "batches", "cached_explanation", "case_view",

@@ -230,7 +230,7 @@ def init_from(store: Store, params: RetrainParams) -> str | None:
         if active is None:
             raise StateError("There is no active version to continue from: start from the base model.")
         return active["name"]
-    return versions.get_version(store, params.start_from)["name"]
+    return versions.get_version(store, params.start_from).name
 
 
 def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True) -> dict[str, Any]:

@@ -127,12 +127,12 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
         info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                training_set=ts, tmp_tag=tmp_tag(job_id))
-        m = info["metrics"]
-        report.log(f"Registered {info['name']} ({info['status']}) in {m['train_seconds']:.0f} s of training: "
+        m = info.metrics
+        report.log(f"Registered {info.name} ({info.status}) in {m['train_seconds']:.0f} s of training: "
                    f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-                   f"at threshold {info['threshold']:.3f}")
-        set_fields(store, job_id, status="done", version_name=info["name"], finished_at=utcnow(), eta_s=0.0,
-                   message=f"registered {info['name']} as {info['status']}")
+                   f"at threshold {info.threshold:.3f}")
+        set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
+                   message=f"registered {info.name} as {info.status}")
     except BaseException as exc:
         # The interrupt a stop raises can surface wrapped in another exception (e.g. from a library's
         # worker), so a recorded stop request decides, not the exception's type.

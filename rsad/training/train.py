@@ -23,7 +23,7 @@ def start_truncation(store: Store, init_from: str | None) -> str:
 
     if not init_from:
         return TrainConfig.truncation
-    return get_version(store, init_from)["train_config"].get("truncation", "head")
+    return get_version(store, init_from).train_config.get("truncation", "head")
 
 
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
