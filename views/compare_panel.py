@@ -63,29 +63,29 @@ def _curve_figure(ev: dict, names: dict[str, str], kind: str) -> go.Figure:
 
 def show(store, result: dict) -> None:  # noqa: ANN001
     cand, act = result["candidate"], result["active"]
-    names = {"candidate": cand["name"], "active": act["name"]}
+    names = {"candidate": cand.name, "active": act.name}
     ev = result["evaluation"]
     if ev is None:
         st.warning(md_message(f"No evaluation set: {result['evaluation_error']}"), icon=":material/warning:")
     else:
         st.caption(f"Evaluation set: {ev['describe']} — labeled cases neither version trained on. Each "
-                   f"version at its own threshold ({cand['name']} {cand['threshold']:.3f}, "
-                   f"{act['name']} {act['threshold']:.3f}).")
+                   f"version at its own threshold ({cand.name} {cand.threshold:.3f}, "
+                   f"{act.name} {act.threshold:.3f}).")
         c1, c2 = st.columns(2)
         c1.plotly_chart(_curve_figure(ev, names, "roc"), key="compare_roc")
         c2.plotly_chart(_curve_figure(ev, names, "pr"), key="compare_pr")
-        table = ev["table"].rename(columns={"candidate": cand["name"], "active": act["name"]})
+        table = ev["table"].rename(columns={"candidate": cand.name, "active": act.name})
         st.dataframe(table, key="compare_metrics", hide_index=True, column_config={
-            cand["name"]: st.column_config.NumberColumn(format="%.3f"),
-            act["name"]: st.column_config.NumberColumn(format="%.3f"),
-            "delta": st.column_config.NumberColumn(f"delta ({cand['name']} − {act['name']})", format="%+.3f")})
+            cand.name: st.column_config.NumberColumn(format="%.3f"),
+            act.name: st.column_config.NumberColumn(format="%.3f"),
+            "delta": st.column_config.NumberColumn(f"delta ({cand.name} − {act.name})", format="%+.3f")})
     b = result["latest_batch"]
     if b:
         st.markdown(f"**Latest batch {md(b['batch'])}** ({b['rows']:,} cases), flagged at each one's threshold")
         c = st.columns(4)
-        c[0].metric(f"Flagged by {cand['name']}", f"{b['flagged_candidate']:,}",
+        c[0].metric(f"Flagged by {cand.name}", f"{b['flagged_candidate']:,}",
                     delta=f"{b['flagged_candidate'] - b['flagged_active']:+,}", delta_color="off")
-        c[1].metric(f"Flagged by {act['name']}", f"{b['flagged_active']:,}")
+        c[1].metric(f"Flagged by {act.name}", f"{b['flagged_active']:,}")
         c[2].metric("Newly flagged", f"{b['newly_flagged']:,}")
         c[3].metric("No longer flagged", f"{b['no_longer_flagged']:,}")
     _disagreements(store, result, names)

@@ -1,7 +1,7 @@
 """Models: the training set, retraining, the versions and their history, compare, promote, roll back.
 
 Anyone signed in may look and compare; retraining, stopping a job, promoting, rolling back and
-rescoring need the admin role (rsad.auth.policies): an analyst sees them disabled with the reason.
+rescoring need the admin role (rsad.policies): an analyst sees them disabled with the reason.
 """
 
 import pandas as pd
@@ -13,6 +13,66 @@ from views.jobs_panel import job_panel
 from rsad.service import models
 from rsad.service import jobs as retrain
 from rsad.errors import RsadError
+
+
+def training_set_summary(ts: models.TrainingSet) -> None:
+    """What the next retraining would learn from: counts by source and class, and conflicts."""
+    counts = ts.counts().set_index("source")
+    c = st.columns(5)
+    c[0].metric("Cases", f"{len(ts):,}")
+    c[1].metric("Anomalies", f"{counts.loc['all', 'anomaly']:,}")
+    c[2].metric("From verdicts", f"{counts.loc['verdict', 'total']:,}",
+                help=f"{ts.overturned:,} of them overturn the label the case was uploaded with")
+    c[3].metric("Conflicts settled", f"{len(ts.conflicts):,}", help="Analysts whose latest verdicts disagree")
+    c[4].metric("Left out", f"{ts.abstained_dropped:,}", help="Only 'unsure' or 'insufficient evidence' verdicts")
+    st.dataframe(counts.reset_index(), key="ts_counts", hide_index=True)
+    st.caption("Seed labels plus analyst verdicts: each analyst's latest verdict counts; 'unsure' and "
+               "'insufficient evidence' give no label (a seed label then stands); disagreeing analysts are "
+               f"settled by majority, a tie by the latest verdict. Set hash `{ts.hash[:16]}`; the exact rows "
+               "are saved with every version trained on it.")
+    if len(ts.conflicts):
+        with st.expander(f"Conflicts between analysts ({len(ts.conflicts):,})"):
+            st.dataframe(ts.conflicts.drop(columns=["case_pk"]), key="ts_conflicts", hide_index=True)
+
+
+def versions_and_history(versions: list[dict], events: list[dict]) -> None:
+    """Every version with its own validation numbers, then the registry's history."""
+    rows = []
+    for v in versions:
+        m = v.metrics
+        rows.append({"name": v.name, "status": v.status, "threshold": v.threshold, "F1": m.get("f1"),
+                     "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
+                     "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
+                     "from verdicts": m.get("n_verdict", 0),
+                     "created": v.created_at, "by": v.created_by, "data hash": v.data_hash[:12]})
+    st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
+        "threshold": st.column_config.NumberColumn(format="%.3f"), "F1": st.column_config.NumberColumn(format="%.3f"),
+        "ROC-AUC": st.column_config.NumberColumn(format="%.3f"), "PR-AUC": st.column_config.NumberColumn(format="%.3f"),
+        "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    st.caption("Metrics are each version's own validation split; compare two versions below on the same cases.")
+    st.markdown("**History**")
+    if events:
+        st.dataframe(pd.DataFrame(events), key="history_table", hide_index=True,
+                     column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    else:
+        st.caption("No registrations, promotions or rollbacks recorded yet.")
+
+
+def choose_version(others: list[dict]) -> dict:
+    """The version to compare with the active one: the newest candidate unless another is chosen."""
+    # Candidates first (newest first), then retired versions.
+    others.sort(key=lambda v: (v.status != "candidate", -v.id))
+    by_name = {v.name: v for v in others}
+    # A candidate registered while the page was open (a finished job) is what the admin came to
+    # compare: select it, even if the selector kept an older choice.
+    newest = others[0].name if others[0].status == "candidate" else None
+    if newest and st.session_state.get("_compare_newest") != newest:
+        st.session_state["compare_version"] = newest
+    st.session_state["_compare_newest"] = newest
+    name = st.selectbox("Version", list(by_name), key="compare_version",
+                        format_func=lambda n: f"{n} ({by_name[n]['status']})")
+    return by_name[name]
+
 
 store = get_store()
 st.title("Models")
@@ -39,22 +99,7 @@ st.subheader("Training set")
 if not len(ts):
     st.info("No labeled cases yet: upload a labeled batch or record verdicts on the Review page.")
 else:
-    counts = ts.counts().set_index("source")
-    c = st.columns(5)
-    c[0].metric("Cases", f"{len(ts):,}")
-    c[1].metric("Anomalies", f"{counts.loc['all', 'anomaly']:,}")
-    c[2].metric("From verdicts", f"{counts.loc['verdict', 'total']:,}",
-                help=f"{ts.overturned:,} of them overturn the label the case was uploaded with")
-    c[3].metric("Conflicts settled", f"{len(ts.conflicts):,}", help="Analysts whose latest verdicts disagree")
-    c[4].metric("Left out", f"{ts.abstained_dropped:,}", help="Only 'unsure' or 'insufficient evidence' verdicts")
-    st.dataframe(counts.reset_index(), key="ts_counts", hide_index=True)
-    st.caption("Seed labels plus analyst verdicts: each analyst's latest verdict counts; 'unsure' and "
-               "'insufficient evidence' give no label (a seed label then stands); disagreeing analysts are "
-               f"settled by majority, a tie by the latest verdict. Set hash `{ts.hash[:16]}`; the exact rows "
-               "are saved with every version trained on it.")
-    if len(ts.conflicts):
-        with st.expander(f"Conflicts between analysts ({len(ts.conflicts):,})"):
-            st.dataframe(ts.conflicts.drop(columns=["case_pk"]), key="ts_conflicts", hide_index=True)
+    training_set_summary(ts)
     model_actions.retrain_form(store, busy=busy, active=active)
 
 # --- versions -----------------------------------------------------------------------------------
@@ -62,53 +107,24 @@ st.subheader("Versions")
 if not versions:
     st.info("No model versions yet: retrain above, or run `rsad demo`.")
     st.stop()
-rows = []
-for v in versions:
-    m = v["metrics"]
-    rows.append({"name": v["name"], "status": v["status"], "threshold": v["threshold"], "F1": m.get("f1"),
-                 "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
-                 "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
-                 "from verdicts": m.get("n_verdict", 0),
-                 "created": v["created_at"], "by": v["created_by"], "data hash": v["data_hash"][:12]})
-st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
-    "threshold": st.column_config.NumberColumn(format="%.3f"), "F1": st.column_config.NumberColumn(format="%.3f"),
-    "ROC-AUC": st.column_config.NumberColumn(format="%.3f"), "PR-AUC": st.column_config.NumberColumn(format="%.3f"),
-    "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-st.caption("Metrics are each version's own validation split; compare two versions below on the same cases.")
-st.markdown("**History**")
-if events:
-    st.dataframe(pd.DataFrame(events), key="history_table", hide_index=True,
-                 column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-else:
-    st.caption("No registrations, promotions or rollbacks recorded yet.")
+versions_and_history(versions, events)
 
 # --- compare, promote, roll back ------------------------------------------------------------------
 if active is None:
     st.warning("No active version: nothing to compare against.")
     st.stop()
-others = [v for v in versions if v["status"] != "active"]
-st.subheader(f"Compare with the active version {active['name']}")
+others = [v for v in versions if v.status != "active"]
+st.subheader(f"Compare with the active version {active.name}")
 if not others:
     st.info("Only the active version exists: retrain to get a candidate to compare.")
 else:
-    # Candidates first (newest first), then retired models.
-    others.sort(key=lambda v: (v["status"] != "candidate", -v["id"]))
-    by_name = {v["name"]: v for v in others}
-    # A candidate registered while the page was open (a finished job) is what the admin came to
-    # compare: select it, even if the selector kept an older choice.
-    newest = others[0]["name"] if others[0]["status"] == "candidate" else None
-    if newest and st.session_state.get("_compare_newest") != newest:
-        st.session_state["compare_version"] = newest
-    st.session_state["_compare_newest"] = newest
-    name = st.selectbox("Version", list(by_name), key="compare_version",
-                        format_func=lambda n: f"{n} ({by_name[n]['status']})")
-    chosen = by_name[name]
+    chosen = choose_version(others)
     result = compare_panel.comparison(store, chosen, active)
     if result is not None:
         compare_panel.show(store, result)
-    if chosen["status"] == "candidate":
-        model_actions.promote_form(store, chosen["name"], active)
-retired = [v["name"] for v in versions if v["status"] == "retired"]
+    if chosen.status == "candidate":
+        model_actions.promote_form(store, chosen.name, active)
+retired = [v.name for v in versions if v.status == "retired"]
 if retired:
     st.subheader("Roll back")
     model_actions.rollback_form(store, retired, active)

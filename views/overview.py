@@ -1,13 +1,84 @@
 """Overview: the active model, store totals and every batch with its counts."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.service import models
 from rsad.service import batches
+from rsad.service import models
 from rsad.errors import RsadError
 from rsad.service.policies import Action
+
+def active_model(active: dict[str, Any] | None) -> None:
+    """The active version's threshold, validation numbers and what it learned from."""
+    if active:
+        m = active.metrics
+        st.subheader(f"Active model {md(active.name)}")
+        cols = st.columns(5)
+        cols[0].metric("Threshold", f"{active.threshold:.3f}")
+        cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
+        cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
+        cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
+        fitted, held_out = models.trained_on(m)
+        cols[4].metric("Trained on", fitted, held_out, delta_color="off", delta_arrow="off",
+                       help="Cases the model learned from; the validation cases, held out, set its threshold "
+                            "and the metrics beside this.")
+        st.caption(f"Base model: {md(active.base_model)} · created {active.created_at:%Y-%m-%d %H:%M} "
+                   f"by {md(active.created_by or 'unknown')}")
+    else:
+        st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
+
+
+def store_totals(totals: dict[str, int]) -> None:
+    st.subheader("Store")
+    cols = st.columns(4)
+    cols[0].metric("Batches", f"{totals['batches']:,}")
+    cols[1].metric("Cases", f"{totals['cases']:,}")
+    cols[2].metric("Labeled on upload", f"{totals['labeled']:,}")
+    cols[3].metric("Verdicts", f"{totals['verdicts']:,}")
+
+
+def batches_table(batches: list[dict[str, Any]]) -> None:
+    table = pd.DataFrame(batches)[
+        ["name", "rows", "labeled", "scored", "flagged", "reviewed", "uploader", "created_at", "file_name"]
+    ]
+    st.dataframe(
+        table, key="batches_table", hide_index=True, width="stretch",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("uploaded", format="YYYY-MM-DD HH:mm"),
+            "flagged": st.column_config.NumberColumn(
+                "flagged", help="Cases at or above the active model's threshold"),
+        },
+    )
+
+
+def delete_batch_box(batches: list[dict[str, Any]]) -> None:
+    """Delete a batch by its name, typed again to confirm (admins; others see it disabled)."""
+    denied = reason_denied(Action.DELETE_BATCH)
+    with st.expander("Delete a batch (admin)", icon=":material/delete:"):
+        st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
+                 "(Labels page) if you may need them.")
+        by_name = {b["name"]: b for b in batches}
+        doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
+                              placeholder="choose a batch", disabled=bool(denied))
+        confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm", disabled=bool(denied))
+        if denied:
+            st.caption(f":material/lock: {denied}")
+        if st.button("Delete batch", key="delete_batch_button", type="primary",
+                     disabled=bool(denied) or doomed is None, icon=":material/delete_forever:", help=denied):
+            try:
+                gone = batches.delete_batch(get_store(), by_name[doomed]["id"] if doomed in by_name else str(doomed),
+                                       user=current_user(), confirm=confirm)
+            except RsadError as exc:
+                show_error(exc)
+            else:
+                st.session_state["_deleted_batch"] = (f"Deleted batch {gone['name']}: {gone['cases']:,} cases, "
+                                                      f"{gone['verdicts']:,} verdicts.")
+                st.rerun()
+
+
 st.title("Overview")
 if message := st.session_state.pop("_deleted_batch", None):
     st.success(message)
@@ -16,65 +87,10 @@ try:
 except RsadError as exc:
     show_error(exc)
     st.stop()
-
-active, totals = info["active"], info["totals"]
-if active:
-    m = active["metrics"]
-    st.subheader(f"Active model {md(active['name'])}")
-    cols = st.columns(5)
-    cols[0].metric("Threshold", f"{active['threshold']:.3f}")
-    cols[1].metric("Validation F1", f"{m.get('f1', float('nan')):.3f}")
-    cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
-    cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
-    fitted, held_out = models.trained_on(m)
-    cols[4].metric("Trained on", fitted, held_out, delta_color="off", delta_arrow="off",
-                   help="Cases the model learned from; the validation cases, held out, set its threshold "
-                        "and the metrics beside this.")
-    st.caption(f"Base model: {md(active['base_model'])} · created {active['created_at']:%Y-%m-%d %H:%M} "
-               f"by {md(active['created_by'] or 'unknown')}")
-else:
-    st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
-
-st.subheader("Store")
-cols = st.columns(4)
-cols[0].metric("Batches", f"{totals['batches']:,}")
-cols[1].metric("Cases", f"{totals['cases']:,}")
-cols[2].metric("Labeled on upload", f"{totals['labeled']:,}")
-cols[3].metric("Verdicts", f"{totals['verdicts']:,}")
-
+active_model(info["active"])
+store_totals(info["totals"])
 if not info["batches"]:
     st.info("No batches yet. Ingest one with `rsad ingest FILE`.")
     st.stop()
-table = pd.DataFrame(info["batches"])[
-    ["name", "rows", "labeled", "scored", "flagged", "reviewed", "uploader", "created_at", "file_name"]
-]
-st.dataframe(
-    table, key="batches_table", hide_index=True, width="stretch",
-    column_config={
-        "created_at": st.column_config.DatetimeColumn("uploaded", format="YYYY-MM-DD HH:mm"),
-        "flagged": st.column_config.NumberColumn(
-            "flagged", help="Cases at or above the active model's threshold"),
-    },
-)
-
-denied = reason_denied(Action.DELETE_BATCH)
-with st.expander("Delete a batch (admin)", icon=":material/delete:"):
-    st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
-             "(Labels page) if you may need them.")
-    by_name = {b["name"]: b for b in info["batches"]}
-    doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
-                          placeholder="choose a batch", disabled=bool(denied))
-    confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm", disabled=bool(denied))
-    if denied:
-        st.caption(f":material/lock: {denied}")
-    if st.button("Delete batch", key="delete_batch_button", type="primary", disabled=bool(denied) or doomed is None,
-                 icon=":material/delete_forever:", help=denied):
-        try:
-            gone = batches.delete_batch(get_store(), by_name[doomed]["id"] if doomed in by_name else str(doomed),
-                                   user=current_user(), confirm=confirm)
-        except RsadError as exc:
-            show_error(exc)
-        else:
-            st.session_state["_deleted_batch"] = (f"Deleted batch {gone['name']}: {gone['cases']:,} cases, "
-                                                  f"{gone['verdicts']:,} verdicts.")
-            st.rerun()
+batches_table(info["batches"])
+delete_batch_box(info["batches"])

@@ -1,15 +1,23 @@
 """Thresholds: where the alert line sits, judged on labels the model did not train on."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.model import versions
-from rsad.evaluation import thresholds as th
+from rsad.service import models
+from rsad.service import thresholds as th
 from rsad.config import get_settings
 from rsad.errors import RsadError
-from rsad.auth.policies import Action
+from rsad.service.policies import Action
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
 
 PICKERS = {
     "Max F1": "max-f1", "Target precision": "precision", "Target recall": "recall",
@@ -28,36 +36,30 @@ SEGMENT_COLUMNS = {
     "own_f1": st.column_config.NumberColumn("F1 there", format="%.3f"),
 }
 
-st.title("Thresholds")
-store = get_store()
-versions = versions.list_versions(store)
-if not versions:
-    st.info("No model yet: run `rsad demo` or `rsad train --data FILE` first.")
-    st.stop()
-names = [v["name"] for v in versions]
-active = next((v["name"] for v in versions if v["status"] == "active"), names[0])
-name = st.selectbox("Model version", names, index=names.index(active), key="th_model")
+# A mark on a curve: its label, where it sits (x, y), its hover data, its colour.
+Mark = tuple[str, tuple[float, float], tuple[float, ...], str]
 
 
-try:
-    # Kept per session and keyed by what would change it (new verdicts, batches, scores): a slider
-    # move reruns the page without recomputing. Not st.cache_data: the first run shows progress.
-    key = (get_settings().db_url, *th.stamp(store, name))
-    if st.session_state.get("th_report_key") != key:
-        bar = st.progress(0.0, text="Gathering the evaluation set…")
-        rep = th.report(store, name, progress=lambda d, t, m: bar.progress(min(1.0, d / t) if t else 1.0, text=m))
-        bar.empty()
-        st.session_state.update(th_report_key=key, th_report=rep)
-    rep = st.session_state.th_report
-    saved = versions.get_version(store, name).threshold  # fresh: a save elsewhere shows at once
-except RsadError as exc:
-    show_error(exc)
-    st.stop()
+def load_report(store: Store, name: str) -> tuple[th.Report, float] | None:
+    """The version's report and its saved threshold (None: an error, shown)."""
+    try:
+        # Kept per session and keyed by what would change it (new verdicts, batches, scores): a slider
+        # move reruns the page without recomputing. Not st.cache_data: the first run shows progress.
+        key = (get_settings().db_url, *th.stamp(store, name))
+        if st.session_state.get("th_report_key") != key:
+            bar = st.progress(0.0, text="Gathering the evaluation set…")
+            rep = th.report(store, name, progress=lambda d, t, m: bar.progress(min(1.0, d / t) if t else 1.0, text=m))
+            bar.empty()
+            st.session_state.update(th_report_key=key, th_report=rep)
+        rep = st.session_state.th_report
+        saved = models.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
+    except RsadError as exc:
+        show_error(exc)
+        return None
+    return rep, saved
 
-# The candidate is an exact float; the slider shows it rounded. Reset it when the model changes.
-if st.session_state.get("th_for") != name:
-    st.session_state.update(th_for=name, th_candidate=saved, th_slider=round(saved, 3), th_method="manual")
 
+# --- the candidate: pickers and the slider ----------------------------------------------------------
 
 def _slider_moved() -> None:
     st.session_state.update(th_candidate=st.session_state.th_slider, th_method="manual")
@@ -82,7 +84,8 @@ def _keep(key: str) -> None:
     st.session_state[f"{key}_kept"] = st.session_state[key]
 
 
-def _kept_input(where, label: str, lo, hi, default, step=None, *, key: str, **kw) -> None:  # noqa: ANN001
+def _kept_input(where: DeltaGenerator, label: str, lo: float, hi: float, default: float, step: float | None = None,
+                *, key: str, **kw: str) -> None:
     """A picker's number input that keeps its value while another picker is shown.
 
     Streamlit drops the state of a widget a run does not draw, so each value is also kept
@@ -92,50 +95,57 @@ def _kept_input(where, label: str, lo, hi, default, step=None, *, key: str, **kw
                        on_change=_keep, args=(key,), **kw)
 
 
-st.caption(f"Evaluated on {rep.eval.describe()}. "
-           + (f"Latest batch **{rep.batch}** ({rep.batch_rows:,} cases)." if rep.batch_scores is not None
-              else "The latest batch is not fully scored by this version: flagged counts are unavailable."))
-
-with st.container(border=True):
-    c1, c2 = st.columns([1, 2])
-    kind = c1.selectbox("Picker", list(PICKERS), key="th_picker")
-    with c2:
-        k = PICKERS[kind]
-        if k == "precision":
-            _kept_input(st, "Target precision", 0.01, 1.0, 0.9, 0.01, key="th_precision")
-        elif k == "recall":
-            _kept_input(st, "Target recall", 0.01, 1.0, 0.8, 0.01, key="th_recall")
-        elif k == "fpr":
-            _kept_input(st, "Max false-positive rate", 0.001, 1.0, 0.01, 0.001, format="%.3f", key="th_fpr")
-        elif k == "cost":
-            _kept_input(st, "A missed anomaly costs as much as … false alarms", 0.1, 1000.0, 5.0, key="th_cost")
-        elif k == "capacity":
-            a, b, c = st.columns(3)
-            _kept_input(a, "Analysts", 1, 1000, 3, key="th_analysts")
-            _kept_input(b, "Cases per analyst per day", 1, 100000, 100, key="th_per_analyst")
-            _kept_input(c, "Daily volume (0 = the latest batch)", 0, 100_000_000, 0, key="th_daily",
-                        help="Cases arriving a day; the latest batch is taken as a sample of them.")
-        else:
-            st.caption("The threshold with the best F1 on the evaluation set.")
-    st.button("Apply picker", key="th_apply", on_click=_apply_picker, type="primary")
-    if st.session_state.get("th_pick_error"):
-        st.warning(st.session_state.th_pick_error)
-    st.slider("Candidate threshold", 0.0, 1.0, step=0.001, format="%.3f", key="th_slider",
-              on_change=_slider_moved)
-
-cand = float(st.session_state.th_candidate)
-now, new = rep.at(saved), rep.at(cand)
-st.markdown(f"**Candidate {cand:.4f}** ({st.session_state.th_method}) · saved {saved:.4f}")
-cols = st.columns(6)
-for col, (label, key) in zip(cols, [("Precision", "precision"), ("Recall", "recall"), ("F1", "f1"),
-                                    ("False-positive rate", "fpr"), ("Flagged rate", "flagged_rate")]):
-    col.metric(label, f"{new[key]:.3f}", f"{new[key] - now[key]:+.3f}", delta_color="off")
-if new["batch_flagged"] is not None:
-    cols[5].metric(f"Flagged in {md(rep.batch)}", f"{new['batch_flagged']:,}",
-                   f"{new['batch_flagged'] - now['batch_flagged']:+,}", delta_color="off")
+def _picker_inputs(where: DeltaGenerator, k: str) -> None:
+    """The inputs of picker ``k`` (a value of PICKERS)."""
+    if k == "precision":
+        _kept_input(where, "Target precision", 0.01, 1.0, 0.9, 0.01, key="th_precision")
+    elif k == "recall":
+        _kept_input(where, "Target recall", 0.01, 1.0, 0.8, 0.01, key="th_recall")
+    elif k == "fpr":
+        _kept_input(where, "Max false-positive rate", 0.001, 1.0, 0.01, 0.001, format="%.3f", key="th_fpr")
+    elif k == "cost":
+        _kept_input(where, "A missed anomaly costs as much as … false alarms", 0.1, 1000.0, 5.0, key="th_cost")
+    elif k == "capacity":
+        a, b, c = where.columns(3)
+        _kept_input(a, "Analysts", 1, 1000, 3, key="th_analysts")
+        _kept_input(b, "Cases per analyst per day", 1, 100000, 100, key="th_per_analyst")
+        _kept_input(c, "Daily volume (0 = the latest batch)", 0, 100_000_000, 0, key="th_daily",
+                    help="Cases arriving a day; the latest batch is taken as a sample of them.")
+    else:
+        where.caption("The threshold with the best F1 on the evaluation set.")
 
 
-def _curve(x, y, custom, marks, xt: str, yt: str, hover: str, name: str) -> go.Figure:  # noqa: ANN001
+def picker_box() -> None:
+    """A picker with its inputs and the candidate slider; both set the candidate threshold."""
+    with st.container(border=True):
+        c1, c2 = st.columns([1, 2])
+        kind = c1.selectbox("Picker", list(PICKERS), key="th_picker")
+        _picker_inputs(c2, PICKERS[kind])
+        st.button("Apply picker", key="th_apply", on_click=_apply_picker, type="primary")
+        if st.session_state.get("th_pick_error"):
+            st.warning(st.session_state.th_pick_error)
+        st.slider("Candidate threshold", 0.0, 1.0, step=0.001, format="%.3f", key="th_slider",
+                  on_change=_slider_moved)
+
+
+# --- the candidate against the saved threshold ----------------------------------------------------
+
+def candidate_metrics(rep: th.Report, cand: float, saved: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The candidate's numbers, each with its change from the saved threshold's; returns both sets."""
+    now, new = rep.at(saved), rep.at(cand)
+    st.markdown(f"**Candidate {cand:.4f}** ({st.session_state.th_method}) · saved {saved:.4f}")
+    cols = st.columns(6)
+    for col, (label, key) in zip(cols, [("Precision", "precision"), ("Recall", "recall"), ("F1", "f1"),
+                                        ("False-positive rate", "fpr"), ("Flagged rate", "flagged_rate")]):
+        col.metric(label, f"{new[key]:.3f}", f"{new[key] - now[key]:+.3f}", delta_color="off")
+    if new["batch_flagged"] is not None:
+        cols[5].metric(f"Flagged in {md(rep.batch)}", f"{new['batch_flagged']:,}",
+                       f"{new['batch_flagged'] - now['batch_flagged']:+,}", delta_color="off")
+    return now, new
+
+
+def _curve(x: list[float], y: list[float], custom: list[tuple[float, ...]], marks: list[Mark], xt: str, yt: str,
+           hover: str, name: str) -> go.Figure:
     """A curve with the saved and candidate points marked; each mark carries the curve's own
     hover data (threshold first), so hovering it reads like hovering the curve, plus its name."""
     fig = go.Figure(go.Scatter(x=x, y=y, customdata=custom, mode="lines", name=name, hovertemplate=hover))
@@ -148,47 +158,52 @@ def _curve(x, y, custom, marks, xt: str, yt: str, hover: str, name: str) -> go.F
     return fig
 
 
-curves = rep.curves
-roc, pr = curves["roc"], curves["pr"]
-# Each mark's hover data in the layout of its curve's customdata (threshold, then what the axes lack).
-marks_roc = [(label, (m["fpr"], m["recall"]), (m["threshold"], m["precision"], m["recall"]), color)
-             for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
-marks_pr = [(label, (m["recall"], m["precision"]), (m["threshold"], m["fpr"]), color)
-            for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
-c1, c2 = st.columns(2)
-c1.plotly_chart(_curve(roc["fpr"], roc["tpr"], list(zip(roc["threshold"], roc["precision"], roc["tpr"])), marks_roc,
-                       "False-positive rate", "True-positive rate (recall)",
-                       "threshold %{customdata[0]:.4f}<br>TPR %{y:.3f} · FPR %{x:.3f}<br>"
-                       "precision %{customdata[1]:.3f} · recall %{customdata[2]:.3f}<extra></extra>",
-                       f"ROC (AUC {rep.aucs['roc_auc']:.3f})"), key="th_roc")
-c2.plotly_chart(_curve(pr["recall"], pr["precision"], list(zip(pr["threshold"], pr["fpr"])), marks_pr,
-                       "Recall", "Precision",
-                       "threshold %{customdata[0]:.4f}<br>precision %{y:.3f} · recall %{x:.3f}<br>"
-                       "TPR %{x:.3f} · FPR %{customdata[1]:.3f}<extra></extra>",
-                       f"PR (AUC {rep.aucs['pr_auc']:.3f})"), key="th_pr")
+def curve_charts(rep: th.Report, now: dict[str, Any], new: dict[str, Any]) -> None:
+    """The ROC and PR curves with the saved and candidate thresholds marked."""
+    curves = rep.curves
+    roc, pr = curves["roc"], curves["pr"]
+    # Each mark's hover data in the layout of its curve's customdata (threshold, then what the axes lack).
+    marks_roc = [(label, (m["fpr"], m["recall"]), (m["threshold"], m["precision"], m["recall"]), color)
+                 for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
+    marks_pr = [(label, (m["recall"], m["precision"]), (m["threshold"], m["fpr"]), color)
+                for label, m, color in (("saved", now, "#888"), ("candidate", new, "#d62728"))]
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(_curve(roc["fpr"], roc["tpr"], list(zip(roc["threshold"], roc["precision"], roc["tpr"])),
+                           marks_roc, "False-positive rate", "True-positive rate (recall)",
+                           "threshold %{customdata[0]:.4f}<br>TPR %{y:.3f} · FPR %{x:.3f}<br>"
+                           "precision %{customdata[1]:.3f} · recall %{customdata[2]:.3f}<extra></extra>",
+                           f"ROC (AUC {rep.aucs['roc_auc']:.3f})"), key="th_roc")
+    c2.plotly_chart(_curve(pr["recall"], pr["precision"], list(zip(pr["threshold"], pr["fpr"])), marks_pr,
+                           "Recall", "Precision",
+                           "threshold %{customdata[0]:.4f}<br>precision %{y:.3f} · recall %{x:.3f}<br>"
+                           "TPR %{x:.3f} · FPR %{customdata[1]:.3f}<extra></extra>",
+                           f"PR (AUC {rep.aucs['pr_auc']:.3f})"), key="th_pr")
 
-c1, c2 = st.columns([1.3, 2])
-c1.markdown("**Confusion matrix at the candidate**")
-c1.dataframe(pd.DataFrame({"predicted anomaly": [new["tp"], new["fp"]], "predicted normal": [new["fn"], new["tn"]]},
-                          index=["actual anomaly", "actual normal"]), key="th_confusion", width="stretch")
-with c2:
-    keys = th.segment_keys(rep.eval.meta)
-    if keys:
-        seg = st.selectbox("Per-segment numbers by", keys, key="th_segment")
-        own = st.toggle("Per-segment thresholds (best F1 within each segment)", key="th_own")
-        st.dataframe(pd.DataFrame(th.segment_table(rep.labels, rep.scores, rep.eval.meta, seg, cand,
-                                                   own_thresholds=own)),
-                     key="th_segments", hide_index=True, width="stretch", placeholder="–",
-                     column_config=SEGMENT_COLUMNS)
-        st.caption("– : the segment cannot have that number: precision with nothing flagged, recall "
-                   "without anomalies, false-positive rate without normal cases, an own threshold with "
-                   f"fewer than {th.MIN_SEGMENT_CASES} labels or only one class.")
-    else:
-        st.caption("No metadata column splits the evaluation set into groups.")
+
+def confusion_and_segments(rep: th.Report, new: dict[str, Any], cand: float) -> None:
+    """The confusion matrix at the candidate, and the numbers per segment of a metadata column."""
+    c1, c2 = st.columns([1.3, 2])
+    c1.markdown("**Confusion matrix at the candidate**")
+    c1.dataframe(pd.DataFrame({"predicted anomaly": [new["tp"], new["fp"]], "predicted normal": [new["fn"], new["tn"]]},
+                              index=["actual anomaly", "actual normal"]), key="th_confusion", width="stretch")
+    with c2:
+        keys = th.segment_keys(rep.eval.meta)
+        if keys:
+            seg = st.selectbox("Per-segment numbers by", keys, key="th_segment")
+            own = st.toggle("Per-segment thresholds (best F1 within each segment)", key="th_own")
+            st.dataframe(pd.DataFrame(th.segment_table(rep.labels, rep.scores, rep.eval.meta, seg, cand,
+                                                       own_thresholds=own)),
+                         key="th_segments", hide_index=True, width="stretch", placeholder="–",
+                         column_config=SEGMENT_COLUMNS)
+            st.caption("– : the segment cannot have that number: precision with nothing flagged, recall "
+                       "without anomalies, false-positive rate without normal cases, an own threshold with "
+                       f"fewer than {th.MIN_SEGMENT_CASES} labels or only one class.")
+        else:
+            st.caption("No metadata column splits the evaluation set into groups.")
 
 
 @st.fragment
-def calibration_panel() -> None:
+def calibration_panel(store: Store, rep: th.Report, name: str) -> None:
     with st.expander("Calibration: does a score read as a probability?"):
         cal = th.calibration(rep)
         before, after = cal["before"], cal["after"]
@@ -200,7 +215,7 @@ def calibration_panel() -> None:
             fig.add_trace(go.Scatter(x=r["mean_score"], y=r["anomaly_rate"], mode="lines+markers", name=label))
         fig.update_layout(xaxis_title="Mean score in bin", yaxis_title="Share of anomalies", height=360)
         st.plotly_chart(fig, key="th_reliability")
-        current = versions.get_version(store, name).get("temperature")
+        current = models.get_version(store, name).get("temperature")
         st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
                    "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
                                                                   "None saved."))
@@ -217,27 +232,60 @@ def calibration_panel() -> None:
             st.caption(f":material/lock: {denied}")
 
 
-calibration_panel()
+# --- saving, and what was saved before --------------------------------------------------------------
 
-st.subheader("Save")
-denied = reason_denied(Action.SAVE_THRESHOLD)
-with st.form("th_save_form"):
-    reason = st.text_input("Why (kept in the history)", key="th_reason", disabled=bool(denied))
-    submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save", disabled=bool(denied),
-                                      help=denied)
-    if denied:
-        st.caption(f":material/lock: {denied} You can explore the curves and pickers.")
-if submitted:
-    try:
-        out = th.save(store, name, cand, user=current_user(), method=st.session_state.th_method, reason=reason)
-    except RsadError as exc:
-        show_error(exc)
-    else:
-        st.toast(f"{out['model']}: threshold {out['old']:.4f} → {out['new']:.4f}")
-        st.rerun()
+def save_form(store: Store, name: str, cand: float) -> None:
+    """Save the candidate on the version, with why (admins; others see the form disabled)."""
+    st.subheader("Save")
+    denied = reason_denied(Action.SAVE_THRESHOLD)
+    with st.form("th_save_form"):
+        reason = st.text_input("Why (kept in the history)", key="th_reason", disabled=bool(denied))
+        submitted = st.form_submit_button(f"Save threshold {cand:.4f} on {name}", key="th_save",
+                                          disabled=bool(denied), help=denied)
+        if denied:
+            st.caption(f":material/lock: {denied} You can explore the curves and pickers.")
+    if submitted:
+        try:
+            out = th.save(store, name, cand, user=current_user(), method=st.session_state.th_method, reason=reason)
+        except RsadError as exc:
+            show_error(exc)
+        else:
+            st.toast(f"{out['model']}: threshold {out['old']:.4f} → {out['new']:.4f}")
+            st.rerun()
 
-history = th.history(store, name)
-if history:
-    st.markdown("**History**")
-    st.dataframe(pd.DataFrame(history), key="th_history", hide_index=True, width="stretch",
-                 column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+
+def history_table(store: Store, name: str) -> None:
+    history = th.history(store, name)
+    if history:
+        st.markdown("**History**")
+        st.dataframe(pd.DataFrame(history), key="th_history", hide_index=True, width="stretch",
+                     column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+
+
+st.title("Thresholds")
+store = get_store()
+versions = models.list_versions(store)
+if not versions:
+    st.info("No model yet: run `rsad demo` or `rsad train --data FILE` first.")
+    st.stop()
+names = [v.name for v in versions]
+active = next((v.name for v in versions if v.status == "active"), names[0])
+name = st.selectbox("Model version", names, index=names.index(active), key="th_model")
+loaded = load_report(store, name)
+if loaded is None:
+    st.stop()
+rep, saved = loaded
+# The candidate is an exact float; the slider shows it rounded. Reset it when the model changes.
+if st.session_state.get("th_for") != name:
+    st.session_state.update(th_for=name, th_candidate=saved, th_slider=round(saved, 3), th_method="manual")
+st.caption(f"Evaluated on {rep.eval.describe()}. "
+           + (f"Latest batch **{rep.batch}** ({rep.batch_rows:,} cases)." if rep.batch_scores is not None
+              else "The latest batch is not fully scored by this version: flagged counts are unavailable."))
+picker_box()
+cand = float(st.session_state.th_candidate)
+now, new = candidate_metrics(rep, cand, saved)
+curve_charts(rep, now, new)
+confusion_and_segments(rep, new, cand)
+calibration_panel(store, rep, name)
+save_form(store, name, cand)
+history_table(store, name)

@@ -1,9 +1,12 @@
 """Upload & score: read a batch file, map its columns, validate, store and score it."""
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from views.common import active_classifier, analyst, get_store, md, show_error
 from rsad.service import batches
@@ -16,7 +19,7 @@ POLL_S = 2.0  # how often the attribution count refreshes while the background j
 store = get_store()
 
 
-def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.ops.background.BackgroundJob
+def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.jobs.BackgroundJob
     """The background attribution job's count, redrawn on its own while the job runs.
 
     Without the poll the caption keeps the count of the run that drew it. ``planned`` (the
@@ -40,48 +43,38 @@ def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.ops.
     st.fragment(run_every=POLL_S if live else None, key="upload_attributions")(show)()
 
 
-st.title("Upload & score")
-# No type= filter: rsad checks the type itself and says how to fix a wrong one (e.g. Excel to CSV UTF-8).
-uploaded = st.file_uploader("Batch file", key="upload_file",
-                            help="UTF-8 CSV/TSV, JSON Lines or Parquet; one row per behavior record.")
-events = st.toggle("This is an event log (one row per event: user_id, timestamp, action, …)",
-                   key="upload_events")
+def preview(uploaded: UploadedFile, table: pd.DataFrame, events: bool) -> None:
+    """The file's first rows, and a warning when the very same file was uploaded before."""
+    st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
+               + (" (one behavior description per user)" if events else ""))
+    st.dataframe(table.head(10), key="upload_preview", hide_index=True)
+    if (earlier := batches.same_file_batch(store, uploaded.getvalue())) is not None:
+        st.warning(f"This exact file was already uploaded as batch {md(repr(earlier))}. Scoring it again makes a "
+                   "second batch.")
 
-if uploaded is None:
-    st.info("Choose a file to see a preview. Columns: `behavior_description` (text), optional "
-            "`is_anomaly` (label) and `case_id`; every other column is kept as metadata.")
-    st.stop()
 
-try:
-    table = batches.preview_table(uploaded.getvalue(), uploaded.name, events=events, settings=store.settings)
-except RsadError as exc:
-    show_error(exc)
-    st.stop()
-
-st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
-           + (" (one behavior description per user)" if events else ""))
-st.dataframe(table.head(10), key="upload_preview", hide_index=True)
-if (earlier := batches.same_file_batch(store, uploaded.getvalue())) is not None:
-    st.warning(f"This exact file was already uploaded as batch {md(repr(earlier))}. Scoring it again makes a "
-               "second batch.")
-
-columns = list(table.columns)
-defaults = ColumnMap()
-c1, c2, c3 = st.columns(3)
-# No guess when the default is absent: an id column taken for the text would be scored as such.
-text_col = c1.selectbox("Text column", columns, key="map_text", placeholder="Choose the text column",
-                        index=columns.index(defaults.text) if defaults.text in columns else None)
-label_col = c2.selectbox("Label column", [NONE, *columns], key="map_label",
-                         index=columns.index(defaults.label) + 1 if defaults.label in columns else 0)
-id_col = c3.selectbox("Id column", [NONE, *columns], key="map_id",
-                      index=columns.index(defaults.id) + 1 if defaults.id in columns else 0)
-name = st.text_input("Batch name", value=Path(uploaded.name).stem, key="batch_name")
-
-if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
+def column_map(table: pd.DataFrame, file_name: str, events: bool) -> tuple[ColumnMap, str]:
+    """Which columns hold the text, the label and the id, and the batch's name."""
+    columns = list(table.columns)
+    defaults = ColumnMap()
+    c1, c2, c3 = st.columns(3)
+    # No guess when the default is absent: an id column taken for the text would be scored as such.
+    text_col = c1.selectbox("Text column", columns, key="map_text", placeholder="Choose the text column",
+                            index=columns.index(defaults.text) if defaults.text in columns else None)
+    label_col = c2.selectbox("Label column", [NONE, *columns], key="map_label",
+                             index=columns.index(defaults.label) + 1 if defaults.label in columns else 0)
+    id_col = c3.selectbox("Id column", [NONE, *columns], key="map_id",
+                          index=columns.index(defaults.id) + 1 if defaults.id in columns else 0)
+    name = st.text_input("Batch name", value=Path(file_name).stem, key="batch_name")
     # Described event logs always come out in the standard columns.
     mapping = ColumnMap() if events else ColumnMap(
         text=text_col or defaults.text, label=None if label_col == NONE else label_col,
         id=None if id_col == NONE else id_col)
+    return mapping, name
+
+
+def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -> None:
+    """Store the file as a batch, score it with the active model, and start its attributions."""
     try:
         info = batches.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
                                uploader=analyst(), columns=mapping, events=events)
@@ -110,8 +103,9 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
         show_error(exc)
         st.stop()
 
-last = st.session_state.get("last_scored")
-if last:
+
+def scored_summary(last: dict[str, Any]) -> None:
+    """The last batch scored in this session: counts, the score histogram, its attributions, a link."""
     st.subheader(f"Batch {md(last['batch'])}")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{last['rows']:,}")
@@ -127,3 +121,26 @@ if last:
         attribution_status(job, batches.planned_cases(last["flagged"], store.settings.explain_top))
     st.page_link("views/review.py", label=f"Review batch {md(last['batch'])}", icon=":material/fact_check:",
                  query_params={"batch": str(last["batch_id"])})
+
+
+st.title("Upload & score")
+# No type= filter: rsad checks the type itself and says how to fix a wrong one (e.g. Excel to CSV UTF-8).
+uploaded = st.file_uploader("Batch file", key="upload_file",
+                            help="UTF-8 CSV/TSV, JSON Lines or Parquet; one row per behavior record.")
+events = st.toggle("This is an event log (one row per event: user_id, timestamp, action, …)",
+                   key="upload_events")
+if uploaded is None:
+    st.info("Choose a file to see a preview. Columns: `behavior_description` (text), optional "
+            "`is_anomaly` (label) and `case_id`; every other column is kept as metadata.")
+    st.stop()
+try:
+    table = batches.preview_table(uploaded.getvalue(), uploaded.name, events=events, settings=store.settings)
+except RsadError as exc:
+    show_error(exc)
+    st.stop()
+preview(uploaded, table, events)
+mapping, name = column_map(table, uploaded.name, events)
+if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
+    score(uploaded, mapping, name, events)
+if last := st.session_state.get("last_scored"):
+    scored_summary(last)

@@ -17,10 +17,12 @@ from rsad.ops.compare import compare
 from rsad.ops.lifecycle import history, promote, rollback
 from rsad.ops.scoring import rescore, rescore_status
 from rsad.evaluation.evalset import evaluate_file
+from rsad.review.trainset import TrainingSet
 from rsad.review.trainset import assemble as training_set
 from rsad.training.train import start_truncation, train_file
 
 __all__ = [
+    "TrainingSet",
     "TrainConfig",
     "VersionInfo",
     "active_version",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rsad.evaluation.pickers import Pick, parse_pick, pick, pick_capacity
 from rsad.evaluation.thresholds import (
     MIN_SEGMENT_CASES,
+    Report,
     calibration,
     history,
     report,
@@ -18,6 +19,7 @@ from rsad.evaluation.thresholds import (
 )
 
 __all__ = [
+    "Report",
     "Pick",
     "parse_pick",
     "pick",

@@ -1,0 +1,128 @@
+"""Review's verdicts: the form on the open case (keys a, n, u) and the bulk form for the ticked cases.
+
+Both record in form callbacks, which run before the next run, so the page renders once, on
+what comes next. ``me`` is who was signed in when the form was drawn: a callback records
+nothing once someone else (or nobody) is signed in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from views.common import analyst, md, show_error
+from views.review_queue import SELECTED, clear_selection
+from rsad.service import review as triage
+from rsad.errors import RsadError
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+
+ss = st.session_state
+
+
+def reason_hint(store: Store) -> str:
+    required = store.settings.require_reason_for
+    return f"Choose a reason (required for {' and '.join(required)})" if required else "No reason (optional)"
+
+
+# --- the open case ---------------------------------------------------------------------------------
+
+def _submit_verdict(store: Store, me: str, label: str, case_id: int, name: str, key: str, pos: int, total: int,
+                    status: str) -> None:
+    """Verdict form callback (mouse or keyboard alike): runs before the next run, so the page
+    renders once, on the next case. The reason is the one chosen in the box, or none."""
+    if analyst() != me:  # signed out or removed since the form was drawn: the run shows sign-in
+        return
+    reason = ss.get("verdict_reason") or ""
+    try:
+        n = triage.record_verdicts(store, [case_id], label, analyst=me, reason_code=reason,
+                                   note=ss.get("verdict_note", ""), submission=key)
+    except RsadError as exc:
+        ss["_verdict_error"] = str(exc)
+        return
+    ss.get("_case_keys", {}).pop(case_id, None)  # a later verdict on this case is a new submission
+    ss.update(verdict_reason=None, verdict_note="")  # the next case starts with no reason chosen
+    if n:
+        ss["_toast"] = f"{md(name)}: {label}" + (f" ({md(reason)})." if reason else ".")
+    # An unreviewed-only queue drops the case, so the same position is already the next case.
+    if status != "unreviewed":
+        ss["case_pos"] = min(pos + 1, total - 1)
+
+
+def verdict_form(store: Store, me: str, case: dict, *, taken: bool, pos: int, total: int, status: str) -> None:
+    """The verdict buttons (keys a, n, u press them), the reason and note, earlier verdicts."""
+    if message := ss.pop("_verdict_error", None):
+        show_error(message)
+    if ss.get("_form_case") != case["id"]:  # another case: a reason chosen for the last one does not carry over
+        ss.update(_form_case=case["id"], verdict_reason=None, verdict_note="")
+    keys = ss.setdefault("_case_keys", {})
+    key = keys.setdefault(case["id"], uuid.uuid4().hex)  # one submission per opening of the case
+    args = (case["id"], case["external_id"], key, pos, total, status)
+    # Cleared by the callback once the verdict is recorded, not on submit: a refused verdict
+    # (a reason this desk requires, a case someone else took) keeps what the analyst typed.
+    with st.form("verdict_form"):
+        st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
+        st.selectbox("Reason", list(store.settings.reason_codes), key="verdict_reason", index=None,
+                     placeholder=reason_hint(store))
+        st.text_area("Note", key="verdict_note", height=80)
+        b = st.columns(3)
+        for col, label, primary in ((b[0], "anomaly", True), (b[1], "normal", False), (b[2], "unsure", False)):
+            col.form_submit_button(label.capitalize(), key=f"verdict_{label}", type="primary" if primary else "secondary",
+                                   on_click=_submit_verdict, args=(store, me, label, *args), disabled=taken)
+    if case["verdicts"]:
+        st.markdown("**Earlier verdicts**")
+        st.dataframe(pd.DataFrame(case["verdicts"])[["created_at", "analyst", "label", "reason_code", "note"]],
+                     hide_index=True, key="case_history",
+                     column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
+
+
+# --- the ticked cases ------------------------------------------------------------------------------
+
+def _apply_bulk(store: Store, me: str, case_ids: list[int], key: str) -> None:
+    """Bulk form callback: the cases listed on the form, once per submission key."""
+    if analyst() != me:
+        return
+    label, reason = ss.get("bulk_label", "anomaly"), ss.get("bulk_reason") or ""
+    try:
+        n = triage.record_verdicts(store, case_ids, label, analyst=me, reason_code=reason,
+                                   note=ss.get("bulk_note", ""), submission=key)
+    except RsadError as exc:
+        ss["_bulk_error"] = str(exc)
+        return
+    if not n:
+        # A second press of a form already applied: the first press cleared its selection and
+        # said so; whatever is ticked now was ticked since, and stays.
+        return
+    clear_selection()
+    ss.update(bulk_reason=None, bulk_note="")
+    ss["_toast"] = f"Recorded {n} verdicts: {label}" + (f" ({md(reason)})." if reason else ".")
+
+
+def bulk_form(store: Store, me: str) -> None:
+    """A verdict for every ticked case, listed by name before anything is written."""
+    selected: dict[int, str] = ss.get(SELECTED) or {}
+    if not selected:
+        return
+    ids, names = list(selected), list(selected.values())
+    on_page = {cid for cid, _ in ss.get("_shown", [])}
+    elsewhere = sum(cid not in on_page for cid in ids)
+    listed = ", ".join(md(n) for n in names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+    key = ss.setdefault("_bulk_key", uuid.uuid4().hex)
+    with st.container(border=True, key="bulk_box"):
+        st.markdown(f"**Bulk verdict for {len(ids):,} selected cases**: {listed}"
+                    + (f" ({elsewhere:,} of them on other pages)" if elsewhere else ""))
+        if message := ss.pop("_bulk_error", None):
+            show_error(message)
+        with st.form("bulk_form", border=False):  # cleared by _apply_bulk once recorded
+            c1, c2, c3 = st.columns([1, 2, 3])
+            c1.radio("Verdict", ["anomaly", "normal", "unsure"], key="bulk_label")
+            c2.selectbox("Reason", list(store.settings.reason_codes), key="bulk_reason", index=None,
+                         placeholder=reason_hint(store))
+            c3.text_area("Note", key="bulk_note", height=80)
+            st.form_submit_button(f"Apply to {len(ids):,} cases", type="primary", key="bulk_submit",
+                                  on_click=_apply_bulk, args=(store, me, ids, key))
+        st.button("Clear selection", key="bulk_clear", on_click=clear_selection)
