@@ -22,6 +22,11 @@ from rsad.data.orm import CaseClaim, utcnow
 from rsad.review.work_queue import QueueFilter
 
 
+def _live_claims(s) -> list[tuple[int, str]]:
+    """The claims not yet expired (what another analyst's queue would skip)."""
+    return list(s.execute(select(CaseClaim.case_id, CaseClaim.analyst).where(CaseClaim.expires_at > utcnow())))
+
+
 @pytest.fixture
 def cases(store):
     """Six cases scored 0.0 .. 1.0 under the active version v1; ids from the highest score down."""
@@ -36,7 +41,7 @@ def cases(store):
 
 
 def queue_ids(store, viewer):
-    return [r["id"] for r in triage.queue(store, QueueFilter(viewer=viewer))["rows"]]
+    return [r["id"] for r in triage.queue(store, QueueFilter(viewer=viewer)).rows]
 
 
 def test_two_analysts_do_not_get_the_same_case(store, cases):
@@ -44,8 +49,8 @@ def test_two_analysts_do_not_get_the_same_case(store, cases):
     assert triage.claim_case(store, top, "ana")["mine"]
     # bo's queue skips the case ana has open, and says who has it.
     page = triage.queue(store, QueueFilter(viewer="bo"))
-    assert [r["id"] for r in page["rows"]] == cases[1:]
-    assert [(h["analyst"], h["cases"]) for h in page["held"]] == [("ana", 1)]
+    assert [r["id"] for r in page.rows] == cases[1:]
+    assert [(h["analyst"], h["cases"]) for h in page.held] == [("ana", 1)]
     assert triage.queue_case_at(store, QueueFilter(viewer="bo"), 0) == cases[1]
     # ana still sees her case; a queue without a viewer (CLI, exports) shows everything.
     assert queue_ids(store, "ana") == cases and queue_ids(store, None) == cases
@@ -59,15 +64,15 @@ def test_two_analysts_do_not_get_the_same_case(store, cases):
 
 
 def test_counts_leave_out_only_the_held_cases_the_filters_match(store, cases):
-    assert triage.queue(store, QueueFilter(viewer="bo"))["total"] == 6  # no claims at all
+    assert triage.queue(store, QueueFilter(viewer="bo")).total == 6  # no claims at all
     triage.claim_case(store, cases[0], "ana")  # score 1.0
     triage.claim_case(store, cases[5], "bo")  # score 0.0: bo's own claim stays in bo's queue
-    assert triage.queue(store, QueueFilter(viewer="bo"))["total"] == 5
-    assert triage.queue(store, QueueFilter(viewer="bo", score_max=0.5))["total"] == 3  # ana's case is above
-    assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5
-    assert triage.queue(store, QueueFilter(viewer=None))["total"] == 6
+    assert triage.queue(store, QueueFilter(viewer="bo")).total == 5
+    assert triage.queue(store, QueueFilter(viewer="bo", score_max=0.5)).total == 3  # ana's case is above
+    assert triage.queue(store, QueueFilter(viewer="ana")).total == 5
+    assert triage.queue(store, QueueFilter(viewer=None)).total == 6
     verdicts.record_verdicts(store, [cases[5]], "normal", analyst="bo")  # releases bo's claim
-    assert triage.queue(store, QueueFilter(viewer="ana"))["total"] == 5  # reviewed now: not in the queue
+    assert triage.queue(store, QueueFilter(viewer="ana")).total == 5  # reviewed now: not in the queue
 
 
 def test_a_verdict_releases_the_claim_and_opening_another_case_moves_it(store, cases):
@@ -76,11 +81,11 @@ def test_a_verdict_releases_the_claim_and_opening_another_case_moves_it(store, c
     assert queue_ids(store, "bo") == [cases[0], *cases[2:]]
     verdicts.record_verdicts(store, [cases[1]], "anomaly", analyst="ana")
     with store.session() as s:
-        assert claims.live_claims(s) == []
+        assert _live_claims(s) == []
     assert triage.claim_case(store, cases[1], "bo")["mine"]
     triage.release_claims(store, "bo")  # sign-out
     with store.session() as s:
-        assert claims.live_claims(s) == []
+        assert _live_claims(s) == []
 
 
 def test_claims_expire(store, cases):

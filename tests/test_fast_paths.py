@@ -187,9 +187,9 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
                for who in (None, "ana", "bo")]
     for f in filters:
         page = triage.queue(store, f, limit=1000)
-        assert page["total"] == len(page["rows"]), f
+        assert page.total == len(page.rows), f
     # Each analyst's queue skips what the others have open, never their own case.
-    shown = {w: {r["id"] for r in triage.queue(store, QueueFilter(status="all", viewer=w), limit=1000)["rows"]}
+    shown = {w: {r["id"] for r in triage.queue(store, QueueFilter(status="all", viewer=w), limit=1000).rows}
              for w in (None, "ana", "bo")}
     assert shown[None] - shown["ana"] == {ids[4], ids[10], ids[25]}
     assert shown[None] - shown["bo"] == {ids[10], ids[25]}
@@ -197,14 +197,14 @@ def test_queue_counts_match_the_rows_under_every_filter(store):
     assert [triage.queue_case_at(store, QueueFilter(status="all"), i, page) for i in range(7)] == \
         [triage.queue_case_at(store, QueueFilter(status="all"), i) for i in range(7)]
     # A verdict changes the next count at once, through the cache.
-    before = triage.queue(store, QueueFilter())["total"]
+    before = triage.queue(store, QueueFilter()).total
     verdicts.record_verdicts(store, [triage.queue_case_at(store, QueueFilter(), 0)], "normal", analyst="cy")
-    assert triage.queue(store, QueueFilter())["total"] == before - 1
+    assert triage.queue(store, QueueFilter()).total == before - 1
     # "uncertain" pages walk the score index outward from the threshold: same order as a full sort.
-    every = triage.queue(store, QueueFilter(status="all"), limit=1000)["rows"]
+    every = triage.queue(store, QueueFilter(status="all"), limit=1000).rows
     expected = [r["id"] for r in sorted(every, key=lambda r: (abs(r["score"] - 0.5), r["id"]))]
     for offset in (0, 3, 11):
-        got = triage.queue(store, QueueFilter(status="all", sort="uncertain"), offset=offset, limit=4)["rows"]
+        got = triage.queue(store, QueueFilter(status="all", sort="uncertain"), offset=offset, limit=4).rows
         assert [r["id"] for r in got] == expected[offset:offset + 4]
     assert triage.queue_case_at(store, QueueFilter(status="all", sort="uncertain"), 5) == expected[5]
 
@@ -244,7 +244,7 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
     state = at.session_state["_explain_ahead"].join(600)
     assert state.status == "done", state.error
     assert state.result == {"cases": 2, "computed": 2}
-    ids = [r["id"] for r in triage.queue(store_with_model, triage.default_filter(), limit=3)["rows"]]
+    ids = [r["id"] for r in triage.queue(store_with_model, triage.default_filter(), limit=3).rows]
     assert all(attributions.cached_explanation(store_with_model, cid) is not None for cid in ids)
     at.button(key="verdict_anomaly").click().run()  # the next case opens from the cache
     assert not at.exception and any("from cache" in c.value for c in at.caption)
@@ -258,7 +258,7 @@ def _top_case(store, tmp_path):  # noqa: ANN001, ANN202
     uploads.ingest_file(store, csv, name="top")
     scoring.score_batch(store, "top")
     clf = versions.load_classifier(store, versions.active_version(store))
-    return clf, triage.queue(store, triage.default_filter())["rows"][0]["id"]
+    return clf, triage.queue(store, triage.default_filter()).rows[0]["id"]
 
 
 def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_path, monkeypatch):

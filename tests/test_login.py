@@ -170,7 +170,7 @@ def test_a_verdict_on_a_case_taken_meanwhile_is_refused(review_store):
     # bo walks away: the claim expires, and ana opens the case.
     with review_store.session() as s:
         s.execute(text("UPDATE case_claims SET expires_at = '2000-01-01 00:00:00.000000'"))
-    case_id = triage.queue(review_store, triage.default_filter())["rows"][0]["id"]
+    case_id = triage.queue(review_store, triage.default_filter()).rows[0]["id"]
     assert triage.claim_case(review_store, case_id, "ana")["mine"]
     # bo comes back and records a verdict from the page still showing that case.
     bo.button(key="verdict_anomaly").click().run()

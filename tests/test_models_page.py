@@ -66,8 +66,8 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Cases"] == "34" and metrics["From verdicts"] == "14" and metrics["Conflicts settled"] == "1"
     frames = [d.value for d in at.dataframe]
-    versions = next(v for v in frames if "status" in v.columns and "ROC-AUC" in v.columns)
-    assert list(versions["name"]) == ["v2", "v1"]
+    table = next(v for v in frames if "status" in v.columns and "ROC-AUC" in v.columns)
+    assert list(table["name"]) == ["v2", "v1"]
     assert at.selectbox(key="compare_version").value == "v2"
     assert len(at.get("plotly_chart")) >= 2, "ROC and PR charts"
     compared = next(v for v in frames if "metric" in v.columns)

@@ -36,15 +36,15 @@ def scored(store):
 
 def test_default_queue_is_unreviewed_by_score(store, scored):
     page = triage.queue(store, QueueFilter(), limit=5)
-    assert page["total"] == 12 and page["model"] == "v1"
-    assert [r["external_id"] for r in page["rows"]] == ["k11", "k10", "k09", "k08", "k07"]
+    assert page.total == 12 and page.model == "v1"
+    assert [r["external_id"] for r in page.rows] == ["k11", "k10", "k09", "k08", "k07"]
     second = triage.queue(store, QueueFilter(), offset=10, limit=5)
     assert [r["external_id"] for r in second["rows"]] == ["k01", "k00"]
 
 
 def test_filters(store, scored):
     def ext(**kw):
-        return [r["external_id"] for r in triage.queue(store, QueueFilter(**kw), limit=50)["rows"]]
+        return [r["external_id"] for r in triage.queue(store, QueueFilter(**kw), limit=50).rows]
 
     assert ext(score_min=0.5, score_max=0.75) == ["k08", "k07", "k06"]
     assert ext(meta_key="country", meta_value="CN") == ["k09", "k06", "k03", "k00"]
@@ -60,15 +60,15 @@ def test_status_and_verdict_filters_follow_the_latest_verdict(store, scored):
     k11, k10 = scored["ids"][11], scored["ids"][10]
     verdicts.record_verdicts(store, [k11, k10], "anomaly", analyst="ana", reason_code="spam")
     verdicts.record_verdicts(store, [k10], "normal", analyst="bo", reason_code="benign", note=" ok ")
-    unreviewed = triage.queue(store, QueueFilter())["rows"]
+    unreviewed = triage.queue(store, QueueFilter()).rows
     assert "k11" not in [r["external_id"] for r in unreviewed] and len(unreviewed) == 10
-    reviewed = triage.queue(store, QueueFilter(status="reviewed"))["rows"]
+    reviewed = triage.queue(store, QueueFilter(status="reviewed")).rows
     assert {r["external_id"]: r["verdict"] for r in reviewed} == {"k11": "anomaly", "k10": "normal"}
-    assert [r["external_id"] for r in triage.queue(store, QueueFilter(status="all", verdict="normal"))["rows"]] == ["k10"]
+    assert [r["external_id"] for r in triage.queue(store, QueueFilter(status="all", verdict="normal")).rows] == ["k10"]
     view = triage.case_view(store, k10)
-    assert [v["analyst"] for v in view["verdicts"]] == ["bo", "ana"] and view["verdicts"][0]["note"] == "ok"
-    assert view["verdicts"][0]["threshold"] == 0.5 and view["score"] == pytest.approx(10 / 11)
-    assert view["meta"] == {"country": "US", "n_events": "10"}  # CSV cells stay text
+    assert [v["analyst"] for v in view.verdicts] == ["bo", "ana"] and view.verdicts[0]["note"] == "ok"
+    assert view.verdicts[0]["threshold"] == 0.5 and view.score == pytest.approx(10 / 11)
+    assert view.meta == {"country": "US", "n_events": "10"}  # CSV cells stay text
     assert triage.queue_case_at(store, QueueFilter(), 0) == scored["ids"][9]
     assert triage.queue_case_at(store, QueueFilter(), 10) is None
 

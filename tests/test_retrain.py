@@ -169,11 +169,14 @@ class _StopAfterFirstChunk:
     def __init__(self, clf):
         self.clf, self.calls = clf, 0
 
-    def score(self, texts, **kw):
+    def encode(self, texts):
+        return self.clf.encode(texts)
+
+    def score_encoded(self, ids, **kw):
         self.calls += 1
         if self.calls > 1:
             raise KeyboardInterrupt
-        return self.clf.score(texts, **kw)
+        return self.clf.score_encoded(ids, **kw)
 
 
 def test_promote_rescore_and_rollback(trained):
@@ -199,7 +202,7 @@ def test_promote_rescore_and_rollback(trained):
     assert out["scored"] == after["unreviewed"] + after["reviewed"] and seen[-1][0] == seen[-1][1]
     assert scoring.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
     page = triage.queue(store, triage.default_filter(status="all"), limit=200)
-    assert page["model"] == "v2" and page["total"] == 48 + 24
+    assert page.model == "v2" and page.total == 48 + 24
 
     with pytest.raises(StateError, match="already the active"):
         lifecycle.promote(store, "v2", user=admin("ana"), reason="again")

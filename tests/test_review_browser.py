@@ -34,7 +34,7 @@ def batch(store_with_model):
 
 
 def queue_rows(store) -> list[dict]:
-    return triage.queue(store, triage.default_filter(), limit=100)["rows"]
+    return triage.queue(store, triage.default_filter(), limit=100).rows
 
 
 def table(page):  # noqa: ANN001, ANN201

@@ -10,13 +10,24 @@ from rsad.review import labels
 from rsad.review import verdicts
 from rsad.training import train
 from rsad.data import store as q
-from rsad.data.db import current_revision, make_engine, upgrade
+from rsad.data.db import make_engine, upgrade
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.data.ingest import load_batch
 from rsad.data.orm import Base, Verdict
 
 # Every test here runs on SQLite and, when RSAD_TEST_PG_URL is set, on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")
+
+
+def current_revision(engine) -> str | None:
+    """The schema revision Alembic recorded in a store (None: not an Alembic-managed store)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def _batch(store, name="b1", n=6):

@@ -205,7 +205,7 @@ def test_save_history_and_queue_follow(eval_store):
     assert hist[1]["reason"] == "three analysts out"
     assert versions.active_version(eval_store).threshold == 0.5
     page = triage.queue(eval_store, triage.default_filter())
-    assert page["threshold"] == 0.5
+    assert page.threshold == 0.5
     with pytest.raises(InputError, match="between 0 and 1"):
         th.save(eval_store, None, 1.7, user=admin("ana"))
     assert len(th.history(eval_store)) == 2
@@ -266,10 +266,10 @@ def test_saved_temperature_gives_the_case_view_a_probability(eval_store):
     with eval_store.session() as s:
         from rsad.data import store as q
         case_id = q.get_batch(s, "today").cases[0].id
-    assert triage.case_view(eval_store, case_id)["probability"] is None
+    assert triage.case_view(eval_store, case_id).probability is None
     th.save_temperature(eval_store, None, 2.0, user=admin("root"))
     view = triage.case_view(eval_store, case_id)
-    assert view["probability"] == pytest.approx(metrics.apply_temperature(view["score"], 2.0))
+    assert view.probability == pytest.approx(metrics.apply_temperature(view.score, 2.0))
     with pytest.raises(InputError, match="between 0.05 and 20"):
         th.save_temperature(eval_store, None, 0.0, user=admin("root"))
 

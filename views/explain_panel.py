@@ -48,7 +48,6 @@ def attribution_panel(store, case_id: int, classifier=None, *, version: str | No
         st.warning(f"Convergence delta {expl.delta:.3f} is large: read these attributions with care.")
     st.caption(f"Layer Integrated Gradients, {expl.n_steps} steps · delta {expl.delta:.4f} · "
                + ("from cache" if out["cached"] else f"computed in {expl.seconds:.2f} s"))
-    # One key per panel, not per case: with the case id in the key each verdict -> next case
-    # took 0.28-0.30 s in Chromium instead of 0.22 s (bench/review_browser.py at 100,000 cases,
-    # both orders), though Streamlit 1.67 ids the chart by its figure either way.
+    # One key per panel, not per case: with the case id in the key every verdict -> next case
+    # remounted the chart in the browser (docs/decisions/0006-review-fragment-and-chart-key.md).
     st.plotly_chart(top_words_figure(expl), key=f"top_words_{version or 'active'}")

@@ -40,13 +40,13 @@ def queue_and_case(f: QueueFilter) -> None:
     if message := ss.pop("_toast", None):  # first: the last verdict of a queue has its toast too
         st.toast(message)
     page = load_page(store, f)
-    total, page_no = page["total"], ss["queue_page"]
+    total, page_no = page.total, ss["queue_page"]
     n_pages = max(1, -(-total // PAGE_SIZE))
-    st.caption(f"{total:,} cases match · model {md(page['model'])} · threshold {page['threshold']:.3f} · "
+    st.caption(f"{total:,} cases match · model {md(page.model)} · threshold {page.threshold:.3f} · "
                f"page {page_no} of {n_pages}")
-    if page["held"]:
+    if page.held:
         st.caption("Open with other analysts, so not in your queue: " + ", ".join(
-            f"{h['cases']} with {md(h['analyst'])} (until {h['until']:%H:%M} UTC)" for h in page["held"]))
+            f"{h['cases']} with {md(h['analyst'])} (until {h['until']:%H:%M} UTC)" for h in page.held))
     if total == 0:
         clear_selection()
         write_url(f, 1, None)

@@ -14,7 +14,7 @@ from views.review_queue import PAGE_SIZE, step
 from views.review_verdicts import verdict_form
 from rsad.service import review as triage
 from rsad.errors import RsadError
-from rsad.service.review import QueueFilter
+from rsad.service.review import CaseView, QueueFilter, QueuePage
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
@@ -52,18 +52,18 @@ def case_text(text: str) -> None:
         st.text(text)
 
 
-def case_facts(case: dict) -> None:
+def case_facts(case: CaseView) -> None:
     m = st.columns(3)
-    m[0].metric("Score", f"{case['score']:.3f}" if case["score"] is not None else "not scored",
-                help=None if case["probability"] is None else
-                f"Calibrated probability of an anomaly: {case['probability']:.1%}")
-    m[1].metric("Threshold", f"{case['threshold']:.3f}" if case["threshold"] is not None else "–")
-    m[2].metric("Model", case["model"] or "–")
+    m[0].metric("Score", f"{case.score:.3f}" if case.score is not None else "not scored",
+                help=None if case.probability is None else
+                f"Calibrated probability of an anomaly: {case.probability:.1%}")
+    m[1].metric("Threshold", f"{case.threshold:.3f}" if case.threshold is not None else "–")
+    m[2].metric("Model", case.model or "–")
     with st.expander("Metadata", expanded=False):
-        st.dataframe(pd.DataFrame({"field": list(case["meta"]), "value": [str(v) for v in case["meta"].values()]}),
+        st.dataframe(pd.DataFrame({"field": list(case.meta), "value": [str(v) for v in case.meta.values()]}),
                      hide_index=True, key="case_meta")
-        if case["given_label"] is not None:
-            st.caption(f"Label on upload: {'anomaly' if case['given_label'] else 'normal'}")
+        if case.given_label is not None:
+            st.caption(f"Label on upload: {'anomaly' if case.given_label else 'normal'}")
 
 
 def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status: str) -> None:
@@ -79,7 +79,7 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
     taken = not claim["mine"]
     st.divider()
     head = st.columns([4, 1, 1])
-    head[0].subheader(f"Case {md(case['external_id'])}  ·  {pos + 1} of {total:,}")
+    head[0].subheader(f"Case {md(case.external_id)}  ·  {pos + 1} of {total:,}")
     head[1].button("Previous", key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
                    help="Keyboard: k or ←", on_click=step, args=("case_pos", -1, 0, total - 1))
     head[2].button("Next", key="next_case", icon=":material/arrow_forward:", disabled=pos >= total - 1,
@@ -91,24 +91,24 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
         st.caption(f"Open with you until {claim['expires_at']:%H:%M} UTC; others' queues skip it meanwhile.")
     left, right = st.columns([3, 2])
     with left:
-        case_text(case["text"])
+        case_text(case.text)
         case_facts(case)
     with right:
         verdict_form(store, me, case, taken=taken, pos=pos, total=total, status=status)
     st.toggle("Show attributions only after my verdict", key="attr_after_verdict",
               help="Highlights seen first can bias a verdict.")
-    if ss.get("attr_after_verdict") and not any(v["analyst"] == me for v in case["verdicts"]):
+    if ss.get("attr_after_verdict") and not any(v["analyst"] == me for v in case.verdicts):
         st.info("Attributions appear once you have recorded your verdict on this case.")
     else:
         attribution_panel(store, case_id)
 
 
-def explain_ahead(store: Store, page: dict, pos: int) -> None:
+def explain_ahead(store: Store, page: QueuePage, pos: int) -> None:
     """While the analyst reads this case, the next ones get their attributions (one job at a
     time per session; the model loads in that job, not in a page run)."""
     n_ahead = store.settings.explain_ahead
-    ahead = ([r["id"] for r in page["rows"][pos - page["offset"] + 1:][:n_ahead]]
-             if n_ahead and page["offset"] <= pos else [])
+    ahead = ([r["id"] for r in page.rows[pos - page.offset + 1:][:n_ahead]]
+             if n_ahead and page.offset <= pos else [])
     job = ss.get("_explain_ahead")
     if ahead and (job is None or job.snapshot().status not in ("queued", "running")):
         ss["_explain_ahead"] = triage.start_explain_ahead(store, ahead, classifier_loader())

@@ -16,7 +16,7 @@ from views.common import md, show_error
 from rsad.service import batches
 from rsad.service import review as triage
 from rsad.errors import RsadError
-from rsad.service.review import QueueFilter
+from rsad.service.review import QueueFilter, QueuePage
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
@@ -43,11 +43,11 @@ def clear_selection() -> None:
     ss.pop("_bulk_key", None)
 
 
-def load_page(store: Store, f: QueueFilter) -> dict:
+def load_page(store: Store, f: QueueFilter) -> QueuePage:
     """The queue page in force (moved back when the queue shrank under it)."""
     try:
         page = triage.queue(store, f, offset=(ss.setdefault("queue_page", 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        n_pages = max(1, -(-page["total"] // PAGE_SIZE))
+        n_pages = max(1, -(-page.total // PAGE_SIZE))
         if ss["queue_page"] > n_pages:
             ss["queue_page"] = n_pages
             page = triage.queue(store, f, offset=(n_pages - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -79,10 +79,10 @@ def _table_event() -> None:
             ss["case_pos"] = (ss.get("queue_page", 1) - 1) * PAGE_SIZE + cell[0]
 
 
-def queue_table(page: dict) -> None:
+def queue_table(page: QueuePage) -> None:
     """The page of the queue: tick rows for a bulk verdict, click a cell to open its case."""
-    rows = pd.DataFrame(page["rows"])
-    shown = [(int(r["id"]), str(r["external_id"])) for r in page["rows"]]
+    rows = pd.DataFrame(page.rows)
+    shown = [(int(r["id"]), str(r["external_id"])) for r in page.rows]
     selected = ss.setdefault(SELECTED, {})
     # A table of other rows, or a selection changed on the server (Apply, Clear, a filter), is
     # a new table whose ticks are drawn from the selected case ids: a case that slides into a
@@ -96,7 +96,7 @@ def queue_table(page: dict) -> None:
         ss["_last_cell"] = None  # the old table's widget state goes with it (not drawn again)
     ss.update(_table_key=key, _shown=shown)
     ticked = [i for i, (cid, _) in enumerate(shown) if cid in selected]
-    rows["flagged"] = rows["score"] >= page["threshold"]
+    rows["flagged"] = rows["score"] >= page.threshold
     rows[["verdict", "analyst"]] = rows[["verdict", "analyst"]].fillna("")
     st.dataframe(
         rows[["external_id", "batch", "score", "flagged", "verdict", "analyst", "preview"]],
@@ -120,7 +120,7 @@ def pager(page_no: int, n_pages: int) -> None:
                   args=("queue_page", 1, 1, n_pages))
 
 
-def queue_done(store: Store, f: QueueFilter, page: dict) -> None:
+def queue_done(store: Store, f: QueueFilter, page: QueuePage) -> None:
     """Nothing left to show: say whether the work is done or the filters are too narrow, and what next."""
     narrowed = bool(f.verdict or f.meta_key or f.text_contains.strip()) or (f.score_min, f.score_max) != (0.0, 1.0)
     listed = batches.overview(store)["batches"]
@@ -134,7 +134,7 @@ def queue_done(store: Store, f: QueueFilter, page: dict) -> None:
                 "filter, or set the status to 'all'.", icon=":material/filter_alt_off:")
         return
     where = f"batch {md(this['name'])}" if this else "every batch"
-    held = " (apart from the cases other analysts have open, above)" if page["held"] else ""
+    held = " (apart from the cases other analysts have open, above)" if page.held else ""
     st.success(f"Queue done: every scored case in {where} has a verdict{held}.", icon=":material/task_alt:")
     left = [b for b in listed if b["id"] != f.batch_id and b["scored"] > b["reviewed"]]
     for b in left[:5]:

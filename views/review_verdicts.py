@@ -16,6 +16,7 @@ import streamlit as st
 from views.common import analyst, md, show_error
 from views.review_queue import SELECTED, clear_selection
 from rsad.service import review as triage
+from rsad.service.review import CaseView
 from rsad.errors import RsadError
 
 if TYPE_CHECKING:
@@ -53,15 +54,15 @@ def _submit_verdict(store: Store, me: str, label: str, case_id: int, name: str, 
         ss["case_pos"] = min(pos + 1, total - 1)
 
 
-def verdict_form(store: Store, me: str, case: dict, *, taken: bool, pos: int, total: int, status: str) -> None:
+def verdict_form(store: Store, me: str, case: CaseView, *, taken: bool, pos: int, total: int, status: str) -> None:
     """The verdict buttons (keys a, n, u press them), the reason and note, earlier verdicts."""
     if message := ss.pop("_verdict_error", None):
         show_error(message)
-    if ss.get("_form_case") != case["id"]:  # another case: a reason chosen for the last one does not carry over
-        ss.update(_form_case=case["id"], verdict_reason=None, verdict_note="")
+    if ss.get("_form_case") != case.id:  # another case: a reason chosen for the last one does not carry over
+        ss.update(_form_case=case.id, verdict_reason=None, verdict_note="")
     keys = ss.setdefault("_case_keys", {})
-    key = keys.setdefault(case["id"], uuid.uuid4().hex)  # one submission per opening of the case
-    args = (case["id"], case["external_id"], key, pos, total, status)
+    key = keys.setdefault(case.id, uuid.uuid4().hex)  # one submission per opening of the case
+    args = (case.id, case.external_id, key, pos, total, status)
     # Cleared by the callback once the verdict is recorded, not on submit: a refused verdict
     # (a reason this desk requires, a case someone else took) keeps what the analyst typed.
     with st.form("verdict_form"):
@@ -73,9 +74,9 @@ def verdict_form(store: Store, me: str, case: dict, *, taken: bool, pos: int, to
         for col, label, primary in ((b[0], "anomaly", True), (b[1], "normal", False), (b[2], "unsure", False)):
             col.form_submit_button(label.capitalize(), key=f"verdict_{label}", type="primary" if primary else "secondary",
                                    on_click=_submit_verdict, args=(store, me, label, *args), disabled=taken)
-    if case["verdicts"]:
+    if case.verdicts:
         st.markdown("**Earlier verdicts**")
-        st.dataframe(pd.DataFrame(case["verdicts"])[["created_at", "analyst", "label", "reason_code", "note"]],
+        st.dataframe(pd.DataFrame(case.verdicts)[["created_at", "analyst", "label", "reason_code", "note"]],
                      hide_index=True, key="case_history",
                      column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
 

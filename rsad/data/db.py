@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,15 +62,6 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
             return MigrationContext.configure(conn).get_current_revision() or "base"
     except OperationalError as exc:
         raise StateError(f"Cannot open or migrate the store at {engine.url!r}: {exc.orig}") from exc
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return MigrationContext.configure(conn).get_current_revision()
 
 
 class Store:

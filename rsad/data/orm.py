@@ -1,7 +1,7 @@
 """The label store's tables (SQLAlchemy 2.0 declarative style).
 
 The schema itself is created and upgraded by the Alembic migrations in ``rsad/data/migrations``;
-these classes must match them (``tests/test_db.py`` checks that autogenerate finds no diff).
+these classes must match them (``tests/test_store.py`` checks that autogenerate finds no diff).
 """
 
 from __future__ import annotations
@@ -24,10 +24,6 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from rsad.config import VERDICT_LABELS  # noqa: F401 - re-exported; the settings check labels against it
-
-MODEL_STATUSES = ("candidate", "active", "retired")
 
 
 def utcnow() -> datetime:
@@ -197,9 +193,6 @@ class ModelEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-JOB_STATUSES = ("queued", "running", "done", "failed", "stopped")
 
 
 class TrainingJob(Base):

@@ -44,9 +44,9 @@ def default_threshold(labels: np.ndarray, scores: np.ndarray, *, tolerance: floa
     Class weighting puts the balanced decision boundary at 0.5. Fine-tuned scores bunch near 0
     and 1, so F1 on a few hundred validation cases is flat over a wide range and its single best
     point lands at an edge set by a case or two (0.026 on fake_reviews). Picked on nine tenths
-    of each validation set and scored on the rest, this rule beat max F1 on all six sets of
-    issue 8's 4-epoch versions, not on the 3-epoch ones; a fixed 0.5 did as well, the fallback is
-    a guard for data unlike those (bench/threshold_rule.py, docs/benchmarks.md).
+    of each validation set and scored on the rest, this rule beat max F1; a fixed 0.5 did as well,
+    the fallback is a guard for data unlike those (docs/decisions/0016-threshold-rule.md,
+    bench/threshold_rule.py).
     """
     y, s = _check(labels, scores)
     if y.min() == y.max():

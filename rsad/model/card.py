@@ -28,13 +28,11 @@ class TrainConfig:
 
     base_model: str = ""  # HF folder or hub id; empty = settings' base model
     init_from: str | None = None  # a version name to continue from, or None for base_model
-    # 4, not 3: validation PR-AUC was still rising at epoch 3 in five of six runs; with a fourth
-    # (early stopping keeps the best epoch) it is higher on fake_reviews and four of five youtube
-    # folds (docs/benchmarks.md, issue 8 ablation) for 1.1-1.25x the training time.
+    # 4, not 3: validation PR-AUC was still rising at epoch 3; early stopping keeps the best epoch
+    # (docs/decisions/0014-fine-tuning-defaults.md).
     epochs: int = 4
     batch_size: int = 16
-    # 5e-5, not 2e-5: higher validation PR-AUC on fake_reviews (0.9928 vs 0.9896) at the same cost;
-    # docs/benchmarks.md, issue 8 ablation.
+    # 5e-5, not 2e-5: higher validation PR-AUC at the same cost (docs/decisions/0014-fine-tuning-defaults.md).
     learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
@@ -48,12 +46,11 @@ class TrainConfig:
     # Batches of similar-length texts (less padding, same examples per epoch); see _batches.
     group_by_length: bool = True
     # Set on every dropout layer while training (the base model's config.json is saved unchanged).
-    # 0, not BERT's 0.1: together with frozen word embeddings (measured together, issue 8
-    # ablation) higher validation PR-AUC on fake_reviews (0.9948 vs 0.9928) and on four of five
-    # youtube folds; dropout made a CPU training forward pass 1.8x an eval-mode one (issue 6).
+    # 0, not BERT's 0.1: together with frozen word embeddings, higher validation PR-AUC and a
+    # cheaper training forward pass (docs/decisions/0013-training-speed-recipe.md, 0014).
     dropout: float = 0.0
     # The word-embedding matrix is half of MiniLM's weights; keeping it as pretrained spares its
-    # gradient and optimizer update every step (docs/benchmarks.md, issue 6 retraining).
+    # gradient and optimizer update every step (docs/decisions/0013-training-speed-recipe.md).
     freeze_word_embeddings: bool = True
 
     def validate(self) -> None:

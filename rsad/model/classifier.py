@@ -5,8 +5,8 @@ descriptions vary a lot in length, and padding everything to max_length wastes m
 compute on [PAD] tokens.
 
 Precision (``RSAD_SCORE_PRECISION``): on the CPU, ``auto`` scores with an int8 copy run by
-ONNX Runtime (rsad.model.onnx; 1.5x fp32 on 2 CPU cores, on fake_reviews ROC-AUC -0.0002,
-mean |score difference| 0.006, max 0.55, see docs/benchmarks.md), or, where onnxruntime
+ONNX Runtime (rsad.model.onnx; faster than fp32 with the same ranking, see
+docs/decisions/0001-onnx-int8-cpu-scoring.md), or, where onnxruntime
 cannot take the model, PyTorch's dynamically quantized Linear layers (``int8``).
 The fp32 model stays loaded: attributions need its gradients. GPUs never quantize: they
 score under bf16 (fp16 on older cards) autocast.

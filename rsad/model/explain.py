@@ -138,7 +138,7 @@ def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int 
 
 
 # Each model's [CLS]-only path once checked against its own forward, or None where it was refused.
-# Checked once per model (~40 ms of small forward passes): the path computes the same products
+# Checked once per model (a few small forward passes): the path computes the same products
 # for every input, so a variant that computes something else shows on the first text.
 _short_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -1,12 +1,12 @@
 """CPU scoring through ONNX Runtime with int8 weights: the ``onnx-int8`` score precision.
 
-On 2 CPU cores ONNX Runtime's int8 kernels score MiniLM about 1.2x faster than PyTorch's
-dynamically quantized model and 1.5x faster than fp32: 117 vs 98 vs 78 texts/s in one
-``bench/score.py`` run, 3.4x ``transformers.pipeline`` (docs/benchmarks.md).
+ONNX Runtime's int8 kernels are the fastest CPU path for MiniLM, ahead of PyTorch's dynamically
+quantized model and fp32, with the same ranking of cases (docs/decisions/0001-onnx-int8-cpu-scoring.md;
+``bench/score.py`` and ``bench/agreement.py`` measure it).
 The fp32 PyTorch model stays the reference: training and attributions use it, and this is
 only a faster copy of its forward pass.
 
-The copy is made once per model version (export ~4 s, quantization ~3 s for MiniLM) and kept
+The copy is made once per model version (an export and a quantization, seconds) and kept
 beside the weights as ``scoring.int8.onnx``, written atomically, rebuilt if it will not load;
 a folder that cannot be written (or a model that is not an rsad version) builds it in a
 private temporary folder, removed once ONNX Runtime has read it. Anything that goes wrong
@@ -97,7 +97,7 @@ def build(model: Any, out: Path) -> None:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     # Exported with plain ("eager") attention: ONNX Runtime fuses that pattern into its own
-    # attention kernel, and not PyTorch's SDPA call (~1.2x faster scoring, same scores). A copy,
+    # attention kernel, and not PyTorch's SDPA call (faster scoring, same scores). A copy,
     # because the loaded model keeps serving attributions in other threads meanwhile.
     plain = copy.deepcopy(model).eval()
     with contextlib.suppress(AttributeError, ValueError):  # transformers without the switch: as loaded

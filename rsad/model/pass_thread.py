@@ -3,9 +3,9 @@
 glibc gives each thread its own heap arena, and an arena keeps its peak: when passes ran on the
 threads that asked for them (page runs, explain-ahead and top-flagged jobs), each left ~0.5 GB
 behind and a review session's server grew by gigabytes. Handing the memory back after every
-pass (``malloc_trim``) fixed that but cost ~0.14 s per case in page faults on the next pass. On
+pass (``malloc_trim``) fixed that but cost page faults on every next pass. On
 one thread the next pass reuses the last one's memory, whoever asks, and the memory goes back to
-the OS once no pass has run for ``IDLE_RELEASE_SECONDS``.
+the OS once no pass has run for ``IDLE_RELEASE_SECONDS`` (docs/decisions/0012-single-attribution-pass-thread.md).
 """
 
 from __future__ import annotations

@@ -87,10 +87,3 @@ def held_by_others(session: Session, case_ids: Sequence[int], analyst: str,
     rows = session.execute(select(CaseClaim.case_id, CaseClaim.analyst, CaseClaim.expires_at).where(
         CaseClaim.case_id.in_(ids), CaseClaim.analyst != analyst, CaseClaim.expires_at > now))
     return {cid: (who, as_utc(until)) for cid, who, until in rows}
-
-
-def live_claims(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
-    now = now or utcnow()
-    rows = session.execute(select(CaseClaim.case_id, CaseClaim.analyst, CaseClaim.expires_at)
-                           .where(CaseClaim.expires_at > now).order_by(CaseClaim.expires_at))
-    return [{"case_id": c, "analyst": a, "expires_at": as_utc(e)} for c, a, e in rows]

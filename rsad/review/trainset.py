@@ -1,6 +1,6 @@
 """The training set the store gives: seed labels plus analyst verdicts, under one stated rule.
 
-The rule (:func:`rsad.data.store.resolve_votes`): each analyst's latest verdict on a case counts;
+The rule (:func:`rsad.review.labels.resolve_votes`): each analyst's latest verdict on a case counts;
 'unsure' and the 'insufficient evidence' reason give no label; analysts who disagree are
 settled by majority, a tie by the newest verdict. A reviewed case with no label left keeps
 its seed label if it has one and is left out otherwise. The rows are sorted by case so the

@@ -11,7 +11,7 @@ from rsad.model import versions
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.data.db import Store
 from rsad.data.orm import Case, Verdict, VerdictSubmission
-from rsad.data.orm import VERDICT_LABELS
+from rsad.config import VERDICT_LABELS
 from rsad.review import claims
 
 

@@ -180,7 +180,7 @@ def _held_matching(session: Session, model_version_id: int, f: QueueFilter) -> i
         return 0
     # Driven from the claims (one row per open case), each checked against the filters by key.
     # Joined the other way, SQLite walked the score index over the whole batch for the few held
-    # cases (0.15-0.23 s of every Review run at 100,000 cases).
+    # cases, on every Review run (docs/decisions/0005-review-queue-paged-in-sql.md).
     matches = _filtered(model_version_id, replace(f, viewer=None)).where(Case.id == CaseClaim.case_id)
     held = select(func.count()).select_from(CaseClaim).where(
         CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow(), matches.exists())

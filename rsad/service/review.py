@@ -18,12 +18,13 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.evaluation.metrics import apply_temperature
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
+from rsad.service.records import CaseView, QueuePage
 from rsad.review.verdicts import record_verdicts
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
 from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
 from rsad.ops.precompute import start_explain_ahead
 
-__all__ = ["EXPLAIN_STEPS", "SORTS", "STATUSES", "QueueFilter", "batches", "cached_explanation", "case_view",
+__all__ = ["EXPLAIN_STEPS", "SORTS", "STATUSES", "CaseView", "QueueFilter", "QueuePage", "batches", "cached_explanation", "case_view",
            "claim_case", "default_filter", "explanation", "explanation_html", "legend_html", "metadata_keys",
            "metadata_values", "queue", "queue_case_at", "queue_position", "record_verdicts", "release_claims",
            "start_explain_ahead", "top_words_figure"]
@@ -61,7 +62,7 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     return count
 
 
-def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
     """A page of the queue under the active model, with the total count."""
     with store.session() as s:
         active = versions.require_active(s)
@@ -72,14 +73,14 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit,
                                     scored=scored)
         held = qq.held_by_others(s, f)
-    return {"rows": rows, "total": total, "model": active.name, "model_id": active.id,
-            "threshold": active.threshold, "offset": offset, "held": held}
+    return QueuePage(rows=rows, total=total, model=active.name, model_id=active.id,
+                     threshold=active.threshold, offset=offset, held=held)
 
 
-def queue_case_at(store: Store, f: QueueFilter, position: int, page: dict[str, Any] | None = None) -> int | None:
+def queue_case_at(store: Store, f: QueueFilter, position: int, page: QueuePage | None = None) -> int | None:
     """The case id at ``position``; read from ``page`` (a :func:`queue` result) when it holds it."""
-    if page is not None and 0 <= position - page.get("offset", 0) < len(page["rows"]):
-        return page["rows"][position - page["offset"]]["id"]
+    if page is not None and (case_id := page.case_at(position)) is not None:
+        return case_id
     with store.session() as s:
         active = versions.require_active(s)
         return qq.neighbour(s, active.id, active.threshold, f, position)
@@ -97,17 +98,16 @@ def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 5
         return qq.meta_values(s, batch_id, key, limit=limit)
 
 
-def case_view(store: Store, case_id: int) -> dict[str, Any]:
+def case_view(store: Store, case_id: int) -> CaseView:
     with store.session() as s:
         active = versions.active_model(s)
         detail = qq.case_detail(s, case_id, active.id if active else None)
-    detail["model"] = active.name if active else None
-    detail["threshold"] = active.threshold if active else None
     # With a saved calibration the score also reads as a probability (Thresholds page).
     t = active.temperature if active else None
-    detail["probability"] = (float(apply_temperature(detail["score"], t))
-                             if t and detail.get("score") is not None else None)
-    return detail
+    probability = (float(apply_temperature(detail["score"], t))
+                   if t and detail.get("score") is not None else None)
+    return CaseView(**detail, model=active.name if active else None,
+                    threshold=active.threshold if active else None, probability=probability)
 
 
 def claim_case(store: Store, case_id: int, analyst: str) -> dict[str, Any]:
