@@ -50,6 +50,102 @@ def tiny_table(n: int = 64) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# --- Test categories -------------------------------------------------------------------------
+# Every test gets exactly one of these markers (registered in pyproject.toml), so a run can pick
+# what the machine can do: `pytest -m unit` is the fast loop (no model, browser or PostgreSQL).
+# The category follows from what a test uses, so a new test is sorted without being touched:
+#   browser  its file is tests/test_*browser*.py, or it uses a real app server (BROWSER_FIXTURES)
+#   pg       it runs against PostgreSQL: the "postgresql" case of `backend`, or `pg_url`
+#   model    it uses the tiny fine-tuned model (MODEL_FIXTURES, directly or through another
+#            fixture), is marked `slow` (fine-tunes one), or is listed in MODEL_TESTS (needs
+#            or loads a model otherwise) or SLOW_WITHOUT_A_MODEL (too slow for `-m unit`)
+#   unit     everything else
+# The first that applies wins, in that order. A test may also carry one of the four markers
+# itself (`@pytest.mark.model`); that one is kept. Two explicit ones are a collection error.
+CATEGORIES = ("unit", "model", "browser", "pg")
+BROWSER_FIXTURES = {"server", "streamlit_server", "page", "browser"}
+PG_FIXTURES = {"pg_url"}
+MODEL_FIXTURES = {"tiny_model_dir", "store_with_model"}
+# Tests that need a real model without asking for a model fixture, or are slow because of one:
+# "file.py::test_name" (every parametrization) or "file.py::test_name[part of the param id]".
+MODEL_TESTS = {
+    "test_demo.py::test_bootstrap_builds_then_reuses",  # fine-tunes the embedded base model
+    "test_retrain.py::test_killed_job_leaves_no_version_and_is_marked_failed",  # a real training process
+    # `rsad jobs` and `rsad evaluate` import torch and transformers (3-5 s a process on 2 cores)
+    "test_retrain.py::test_cli_jobs_lists_a_stopped_job_as_stopped",
+    "test_cli.py::test_errors_are_one_line_and_exit_2[No training job]",
+    "test_cli.py::test_errors_are_one_line_and_exit_2[no active model]",
+}
+# Too slow for the unit loop for another reason: they start real processes (a CLI per call at
+# 1-3 s each, a Streamlit server, four writers at once, processes killed mid-write), run the
+# Upload page once per bad file, or make the full demo data. They need nothing a model run
+# lacks, so they are classed `model`: `-m "unit or model"` still runs everything that needs no
+# browser and no PostgreSQL.
+SLOW_WITHOUT_A_MODEL = {
+    "test_cli.py::test_help_is_fast_and_lists_every_command",
+    "test_cli.py::test_errors_are_one_line_and_exit_2",
+    "test_cli.py::test_ingest_models_batches_db_upgrade",
+    "test_cli.py::test_ingest_events_describes_each_user",
+    "test_cli.py::test_users_add_and_list_in_a_subprocess",
+    "test_bad_inputs.py::test_cli_refuses_in_a_real_process",
+    "test_bad_inputs.py::test_upload_page_refuses_and_writes_nothing",
+    "test_concurrency.py::test_four_analysts_write_500_verdicts_each_at_once",
+    "test_crashes.py::test_kill_during_ingest_leaves_no_partial_batch",
+    "test_crashes.py::test_kill_during_promotion_keeps_exactly_one_active_version",
+    "test_server.py::test_streamlit_serves_the_app",
+    "test_server.py::test_streamlit_run_serve_py_serves_the_app_and_the_cookie_routes",
+    # the full-size demo tables (3,500 users, ~8 s to make once)
+    "test_synth.py::test_demo_sizes_and_rates",
+    "test_synth.py::test_demo_columns_do_not_leak_labels",
+    "test_synth.py::test_demo_covers_every_persona",
+    "test_synth.py::test_demo_ids_do_not_collide",
+    "test_synth.py::test_demo_is_not_trivially_separable",
+}
+
+
+def _listed(item: pytest.Item, names: set[str]) -> bool:
+    base = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+    callspec = getattr(item, "callspec", None)
+    for entry in names:
+        name, _, part = entry.partition("[")
+        if name == base and (not part or (callspec is not None and part.rstrip("]") in callspec.id)):
+            return True
+    return False
+
+
+def category_of(item: pytest.Item) -> str:
+    """The one category of a collected test (see above)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    if "browser" in item.path.name or fixtures & BROWSER_FIXTURES:
+        return "browser"
+    if params.get("backend") == "postgresql" or fixtures & PG_FIXTURES:
+        return "pg"
+    if fixtures & MODEL_FIXTURES or item.get_closest_marker("slow") or _listed(item, MODEL_TESTS):
+        return "model"
+    if _listed(item, SLOW_WITHOUT_A_MODEL):
+        return "model"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import warnings
+
+    modules = {item.path.name: item.module for item in items if getattr(item, "module", None) is not None}
+    for entry in sorted(MODEL_TESTS | SLOW_WITHOUT_A_MODEL):
+        file, _, test = entry.partition("[")[0].partition("::")
+        if file in modules and not hasattr(modules[file], test):
+            warnings.warn(pytest.PytestWarning(f"tests/conftest.py names {file}::{test}, which no longer exists: "
+                                               "update MODEL_TESTS / SLOW_WITHOUT_A_MODEL"))
+    for item in items:
+        explicit = [c for c in CATEGORIES if item.get_closest_marker(c)]
+        if len(explicit) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is marked {' and '.join(explicit)}: one category only")
+        if not explicit:
+            item.add_marker(category_of(item))
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every RSAD_* setting at a fresh temporary folder."""
