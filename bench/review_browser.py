@@ -46,7 +46,7 @@ def serve(code: Path):  # noqa: ANN201
             return proc, f"http://127.0.0.1:{port}"
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit in {code} did not start")
+                raise RuntimeError(f"streamlit in {code} did not start") from None
             time.sleep(0.5)
 
 
@@ -124,7 +124,7 @@ def main() -> None:
             args.n -= args.repeats  # the next tree starts from a queue these verdicts shortened
             server = psutil.Process(proc.pid)
 
-            def rss() -> float:
+            def rss(server=server) -> float:
                 return sum(p.memory_info().rss for p in [server, *server.children(recursive=True)]) / 2**20
 
             print(f"{name:9s}: open Review {res['first']:.2f} s; verdict -> next case median {res['next']:.2f} s "

@@ -8,7 +8,8 @@ pooled 10-fold (each tenth flagged at the threshold picked on the other nine, cl
 picking on the whole set). The rule with the best held-out F1 over every validation set is
 the one the training data supports. Test rows are shown for reference only, never to choose.
 
-    python bench/quality.py ../shared/data/fake_reviews.csv --split-col split --train train --test test --keep-model /tmp/q/fake
+    python bench/quality.py ../shared/data/fake_reviews.csv --split-col split --train train --test test \\
+        --keep-model /tmp/q/fake
     python bench/quality.py ../shared/data/youtube_spam.csv --group-col video --keep-model /tmp/q/yt
     python bench/threshold_rule.py ../shared/data/fake_reviews.csv --split-col split --models /tmp/q/fake \\
         ../shared/data/youtube_spam.csv --group-col video --models /tmp/q/yt [--repeats 200] [--cache F]

@@ -18,7 +18,8 @@ from rsad.errors import ConfigError
 # an installed copy (site-packages) anchors them at the current directory instead.
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = _SOURCE_ROOT if (_SOURCE_ROOT / "pyproject.toml").exists() else Path.cwd()
-SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")  # RSAD_SCORE_PRECISION; rsad.model.classifier says what each means
+# RSAD_SCORE_PRECISION; rsad.model.classifier says what each means
+SCORE_PRECISIONS = ("auto", "fp32", "int8", "onnx-int8")
 TRUNCATIONS = ("head", "head_tail")  # how a version cuts long texts; rsad.model.classifier.kept_positions says how
 
 VERDICT_LABELS = ("anomaly", "normal", "unsure")

@@ -320,7 +320,7 @@ class StreamlitServer:
                 return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.log_path.read_text())
+                    raise RuntimeError(self.log_path.read_text()) from None
                 time.sleep(0.5)
 
     def stop(self) -> None:

@@ -69,7 +69,8 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
     verdicts = reports.verdict_table(store_with_model).sort_values("id")
     assert len(verdicts) == 2
     row = verdicts.iloc[0]
-    assert (row["case_id"], row["label"], row["reason_code"], row["analyst"]) == (top["external_id"], "anomaly", "spam", "ana")
+    recorded = (row["case_id"], row["label"], row["reason_code"], row["analyst"])
+    assert recorded == (top["external_id"], "anomaly", "spam", "ana")
     assert (verdicts.iloc[1]["case_id"], verdicts.iloc[1]["label"]) == (second["external_id"], "normal")
     assert row["threshold"] == pytest.approx(versions.active_version(store_with_model).threshold)
     assert not dialogs

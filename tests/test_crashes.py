@@ -108,7 +108,8 @@ def test_kill_during_promotion_keeps_exactly_one_active_version(store, tmp_path)
 
 # Rescore in chunks of 4 (set before rsad.ops.lifecycle is imported, whose default it is) so that a
 # 12-case batch needs three commits; the kill comes while the second chunk is written.
-RESCORE = ["-c", "import sys, rsad.ops.scoring, rsad.cli.main; rsad.ops.scoring.SCORE_CHUNK = 4; sys.exit(rsad.cli.main.main(['rescore']))"]
+RESCORE = ["-c", "import sys, rsad.ops.scoring, rsad.cli.main; rsad.ops.scoring.SCORE_CHUNK = 4; "
+                  "sys.exit(rsad.cli.main.main(['rescore']))"]
 
 
 def _scores(store) -> tuple[int, int]:

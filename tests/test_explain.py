@@ -149,8 +149,9 @@ def test_head_tail_version_explains_what_it_reads_and_greys_the_middle(clf):
     assert abs(expl.score - float(clf.score([text])[0])) > 1e-6
     out = explanation_html(text, expl)
     p = parse(out)
-    assert "".join(p.text).replace(" (not seen by the model: the middle; it read the start and the end, "
-                                   f"{clf.max_length} tokens in all)", "") == text, "every character shown, once, in order"
+    shown = "".join(p.text).replace(" (not seen by the model: the middle; it read the start and the end, "
+                                    f"{clf.max_length} tokens in all)", "")
+    assert shown == text, "every character shown, once, in order"
     middle = html.escape(text[a:b], quote=True)
     assert middle in out and out.index(middle) < out.rindex("title="), "words after the middle are highlighted"
     assert Explanation.from_dict(json.loads(json.dumps(expl.to_dict()))).skipped == [a, b]

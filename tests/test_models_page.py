@@ -103,8 +103,9 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert at.selectbox(key="compare_version").value == "v2"
     with store.session() as s:
         v1 = versions.get_model_version(s, "v1")
-        versions.add_model_version(s, name="v3", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
-                            data_hash=v1.data_hash, metrics=v1.metrics, threshold=0.3, created_by="root")
+        versions.add_model_version(s, name="v3", folder=v1.folder, base_model=v1.base_model,
+                                   train_config=v1.train_config, data_hash=v1.data_hash, metrics=v1.metrics,
+                                   threshold=0.3, created_by="root")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.selectbox(key="compare_version").value == "v3"

@@ -64,7 +64,8 @@ def test_status_and_verdict_filters_follow_the_latest_verdict(store, scored):
     assert "k11" not in [r["external_id"] for r in unreviewed] and len(unreviewed) == 10
     reviewed = triage.queue(store, QueueFilter(status="reviewed")).rows
     assert {r["external_id"]: r["verdict"] for r in reviewed} == {"k11": "anomaly", "k10": "normal"}
-    assert [r["external_id"] for r in triage.queue(store, QueueFilter(status="all", verdict="normal")).rows] == ["k10"]
+    normal = triage.queue(store, QueueFilter(status="all", verdict="normal")).rows
+    assert [r["external_id"] for r in normal] == ["k10"]
     view = triage.case_view(store, k10)
     assert [v["analyst"] for v in view.verdicts] == ["bo", "ana"] and view.verdicts[0]["note"] == "ok"
     assert view.verdicts[0]["threshold"] == 0.5 and view.score == pytest.approx(10 / 11)

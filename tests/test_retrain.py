@@ -182,7 +182,8 @@ class _StopAfterFirstChunk:
 def test_promote_rescore_and_rollback(trained):
     store = trained["store"]
     with store.session() as s:  # reviewed seed cases, most of them never scored by v2
-        for cid, label in s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'")).all():
+        seeds = s.execute(text("SELECT id, given_label FROM cases WHERE external_id BETWEEN 's000' AND 's019'"))
+        for cid, label in seeds.all():
             verdicts.add_verdict(s, cid, "anomaly" if label else "normal", analyst="cy")
     with pytest.raises(InputError, match="Give a reason"):
         lifecycle.promote(store, "v2", user=admin("ana"), reason=" ")

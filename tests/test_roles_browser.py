@@ -21,8 +21,9 @@ def test_an_analyst_cannot_rescore_or_promote_in_a_browser(server, store_with_mo
         uploads.ingest_file(store, table.to_csv(index=False).encode(), file_name=f"{name}.csv", name=name)
     with store.session() as s:
         v1 = versions.get_model_version(s, "v1")
-        versions.add_model_version(s, name="v2", folder=v1.folder, base_model=v1.base_model, train_config=v1.train_config,
-                            data_hash=v1.data_hash, metrics=v1.metrics, threshold=0.4, created_by="root")
+        versions.add_model_version(s, name="v2", folder=v1.folder, base_model=v1.base_model,
+                                   train_config=v1.train_config, data_hash=v1.data_hash, metrics=v1.metrics,
+                                   threshold=0.4, created_by="root")
     assert scoring.rescore_status(store)["unreviewed"] == 24
 
     with chromium_page() as (page, dialogs):

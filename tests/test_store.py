@@ -1,6 +1,6 @@
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import tiny_table
 from rsad.data import uploads
@@ -85,7 +85,7 @@ def test_duplicate_batch_name_writes_nothing(store):
 def test_failed_insert_rolls_back_the_whole_batch(store):
     prepared = load_batch(tiny_table(4).to_csv(index=False).encode(), file_name="x.csv")
     prepared.labels[3] = 7  # violates the given_label check in the database itself
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         uploads.save_batch(store, prepared, name="bad")
     with store.session() as s:
         assert q.totals(s)["batches"] == 0 and q.totals(s)["cases"] == 0

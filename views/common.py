@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -14,12 +16,16 @@ from rsad.service import sessions as websessions
 from rsad.config import get_settings
 from rsad.service.batches import bootstrap
 from rsad.service.batches import BackgroundJob
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+    from rsad.service.models import Classifier
 @st.cache_resource(show_spinner="Opening the label store…")
-def _store_for(db_url: str):  # noqa: ANN202
+def _store_for(db_url: str) -> Store:
     return batches.open_store()
 
 
-def get_store():  # noqa: ANN201
+def get_store() -> Store:
     """One engine per server process and store URL; sessions are opened per operation."""
     return _store_for(get_settings().db_url)
 
@@ -122,13 +128,13 @@ def require_role(role: str) -> auth.User:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def _classifier_for(db_url: str, name: str, folder: str):  # noqa: ANN202
+def _classifier_for(db_url: str, name: str, folder: str) -> Classifier:
     # Keyed by version name and folder: a promotion loads the new model, the old one is evicted.
     store = _store_for(db_url)
     return models.load_classifier(store, models.get_version(store, name))
 
 
-def active_classifier():  # noqa: ANN201
+def active_classifier() -> Classifier | None:
     """The active version loaded for scoring and attributions (None without an active model)."""
     version = models.active_version(get_store())
     if version is None:
@@ -136,7 +142,7 @@ def active_classifier():  # noqa: ANN201
     return _classifier_for(get_settings().db_url, version.name, version.folder)
 
 
-def classifier_loader():  # noqa: ANN201
+def classifier_loader() -> Callable[[], Classifier | None]:
     """A zero-argument loader of the active classifier for background jobs: they load the
     model (once per process, shared with the pages) only if they need it."""
     db_url = get_settings().db_url
@@ -146,7 +152,7 @@ def classifier_loader():  # noqa: ANN201
     return lambda: _classifier_for(db_url, version.name, version.folder)
 
 
-def version_classifier(name: str):  # noqa: ANN201
+def version_classifier(name: str) -> Classifier:
     """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
     version = models.get_version(get_store(), name)
     return _classifier_for(get_settings().db_url, version.name, version.folder)

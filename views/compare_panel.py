@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -11,11 +13,15 @@ from rsad.service import batches
 from rsad.service.models import compare
 from rsad.errors import RsadError
 
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+    from rsad.service.models import VersionInfo
+
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
 CACHE = "_compare_cache"
 
 
-def comparison(store, candidate: dict, active: dict) -> dict | None:  # noqa: ANN001
+def comparison(store: Store, candidate: VersionInfo, active: VersionInfo) -> dict | None:
     """The comparison, computed once per versions, thresholds and store contents (per session)."""
     totals = batches.overview(store)["totals"]
     stamp = (candidate.name, candidate.threshold, active.name, active.threshold,
@@ -61,7 +67,7 @@ def _curve_figure(ev: dict, names: dict[str, str], kind: str) -> go.Figure:
     return fig
 
 
-def show(store, result: dict) -> None:  # noqa: ANN001
+def show(store: Store, result: dict) -> None:
     cand, act = result["candidate"], result["active"]
     names = {"candidate": cand.name, "active": act.name}
     ev = result["evaluation"]
@@ -91,7 +97,7 @@ def show(store, result: dict) -> None:  # noqa: ANN001
     _disagreements(store, result, names)
 
 
-def _disagreements(store, result: dict, names: dict[str, str]) -> None:  # noqa: ANN001
+def _disagreements(store: Store, result: dict, names: dict[str, str]) -> None:
     sources = {}
     if result["evaluation"] is not None:
         sources["evaluation set"] = result["evaluation"]["disagreements"]

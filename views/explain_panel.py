@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from views.common import active_classifier, show_error
 from rsad.service import review as triage
 from rsad.errors import RsadError, Superseded
 
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+    from rsad.service.models import Classifier
+
 _RUN = "_explain_run"  # counts this session's attribution panel runs
 
 
 @st.fragment
-def attribution_panel(store, case_id: int, classifier=None, *, version: str | None = None) -> None:  # noqa: ANN001
+def attribution_panel(store: Store, case_id: int, classifier: Classifier | None = None, *,
+                      version: str | None = None) -> None:
     """Highlighted original text and the top tokens for one case (cached in the store).
 
     ``version``: explain under that model version instead of the active one. ``classifier``:

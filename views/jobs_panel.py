@@ -3,12 +3,17 @@ the full one (with the log) on the Models page. Both poll while a job is live.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from views.common import md, md_message
 from rsad.service import jobs as retrain
 from rsad.errors import RsadError
 from rsad.progress import format_seconds
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
 
 POLL_S = 2.0
 
@@ -48,7 +53,7 @@ def _render(job: dict, *, compact: bool) -> None:
             st.code(job["log"], language=None)
 
 
-def job_panel(store, *, compact: bool) -> dict | None:  # noqa: ANN001
+def job_panel(store: Store, *, compact: bool) -> dict | None:
     """Show the newest job; poll every few seconds while it is queued or running.
 
     When a live job finishes, the whole page reruns once so lists and charts pick up the

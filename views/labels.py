@@ -4,6 +4,10 @@ The export is built when its button is clicked, for the user signed in on this p
 again then, see rsad.review.export.labels_bytes): nothing is put at a /media URL before that.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import streamlit as st
 
 from views.common import current_user, get_store, show_error
@@ -60,7 +64,7 @@ st.caption("The latest verdict on a case wins over its label on upload; 'unsure'
            "give no label. The export is in the batch schema, ready for `rsad train --data`.")
 
 
-def export(fmt: str):  # noqa: ANN201 - a zero-argument callable for st.download_button
+def export(fmt: str) -> Callable[[], bytes]:
     """Deferred data: Streamlit runs it on click (not in this script run) and serves only its result."""
     user = current_user()  # captured now: the download thread has no session to ask
     return lambda: label_service.labels_bytes(store, fmt, user=user)

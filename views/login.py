@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -18,6 +19,9 @@ from rsad.service import review as triage
 from rsad.service import sessions as websessions
 from rsad.config import Settings
 from rsad.errors import RsadError
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
 
 
 def announce_first_admin(settings: Settings) -> None:
@@ -40,7 +44,7 @@ def _sso_screen() -> None:
         st.login()
 
 
-def _password_screen(store) -> None:  # noqa: ANN001
+def _password_screen(store: Store) -> None:
     settings = store.settings
     if not auth.users_file(settings).load():
         st.warning("No users yet. In a terminal on the server: `rsad users add NAME --role admin`, "
@@ -65,7 +69,7 @@ def _password_screen(store) -> None:  # noqa: ANN001
                    f"desk with `streamlit run serve.py` to keep it for {settings.session_hours} hours.")
 
 
-def _attempt(store) -> None:  # noqa: ANN001
+def _attempt(store: Store) -> None:
     """Form callback: runs before the next script run, so that run already sees the signed-in user."""
     name, password = st.session_state.get("login_name", ""), st.session_state.get("login_password", "")
     st.session_state["login_password"] = ""  # the password does not stay in the session
@@ -113,7 +117,7 @@ def _hand_off_cookie() -> None:
         st.session_state.pop(_HANDOFF_KEY, None)
 
 
-def signed_in_user(store) -> auth.User:  # noqa: ANN001
+def signed_in_user(store: Store) -> auth.User:
     """The signed-in user; otherwise the sign-in screen, and the run stops there."""
     try:
         user = current_user()
@@ -133,7 +137,7 @@ def signed_in_user(store) -> auth.User:  # noqa: ANN001
     st.stop()
 
 
-def account_box(store, user: auth.User) -> None:  # noqa: ANN001
+def account_box(store: Store, user: auth.User) -> None:
     """Who is signed in, and the way out (for the sidebar)."""
     st.text(f"Signed in as {user.name} ({user.role})")  # st.text: a name is never markup
     if notice := st.session_state.pop("_login_notice", None):

@@ -8,6 +8,8 @@ admin's name.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from views.common import active_classifier, current_user, reason_denied, show_error
@@ -16,6 +18,10 @@ from rsad.service import jobs as retrain
 from rsad.errors import RsadError
 from rsad.service.policies import Action
 from rsad.progress import Rate, format_seconds
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+    from rsad.service.models import VersionInfo
 
 NOTICE = "_models_notice"  # a success message shown once after the page reruns
 
@@ -26,7 +32,7 @@ def _denied_caption(reason: str | None) -> None:
         st.caption(f":material/lock: {reason}")
 
 
-def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: ANN001
+def retrain_form(store: Store, *, busy: bool, active: VersionInfo | None) -> None:
     """Start a retraining job (detached; it keeps running when you leave the page)."""
     defaults = retrain.RetrainParams()
     sources = ["base", "active"] if active else ["base"]
@@ -61,7 +67,7 @@ def retrain_form(store, *, busy: bool, active: dict | None) -> None:  # noqa: AN
     st.rerun()
 
 
-def stop_button(store, job: dict) -> None:  # noqa: ANN001
+def stop_button(store: Store, job: dict) -> None:
     """Stop the running job; it is marked stopped (not failed) and leaves no version behind."""
     denied = reason_denied(Action.STOP_TRAINING)
     clicked = st.button("Stop this job", key="stop_job", icon=":material/stop_circle:", disabled=bool(denied),
@@ -78,7 +84,7 @@ def stop_button(store, job: dict) -> None:  # noqa: ANN001
     st.rerun()
 
 
-def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
+def _rescore_now(store: Store, done_text: str) -> None:
     bar = st.progress(0.0, text="Rescoring…")
     rate = Rate()
 
@@ -96,7 +102,7 @@ def _rescore_now(store, done_text: str) -> None:  # noqa: ANN001
     st.rerun()
 
 
-def _switch_form(store, action: str, choices: list[str], active: dict) -> None:  # noqa: ANN001
+def _switch_form(store: Store, action: str, choices: list[str], active: VersionInfo) -> None:
     verb = "Promote" if action == "promote" else "Roll back to"
     denied = reason_denied(Action.PROMOTE if action == "promote" else Action.ROLLBACK)
     with st.form(f"{action}_form"):
@@ -108,7 +114,8 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
             st.markdown(f"The chosen version becomes active; {active.name} is retired (kept).")
         reason = st.text_input("Reason", key=f"{action}_reason", placeholder="why (kept in the history)")
         submitted = st.form_submit_button(f"{verb} {target}" if len(choices) == 1 else verb,
-                                          key=f"{action}_submit", type="primary" if action == "promote" else "secondary",
+                                          key=f"{action}_submit",
+                                          type="primary" if action == "promote" else "secondary",
                                           disabled=bool(denied), help=denied)
         _denied_caption(denied)
     if not submitted:
@@ -123,17 +130,17 @@ def _switch_form(store, action: str, choices: list[str], active: dict) -> None: 
     _rescore_now(store, f"{past} {info.version.name}; {info.previous} retired.")
 
 
-def promote_form(store, candidate: str, active: dict) -> None:  # noqa: ANN001
+def promote_form(store: Store, candidate: str, active: VersionInfo) -> None:
     """Make the candidate active (one recorded transaction), then rescore with it."""
     _switch_form(store, "promote", [candidate], active)
 
 
-def rollback_form(store, retired: list[str], active: dict) -> None:  # noqa: ANN001
+def rollback_form(store: Store, retired: list[str], active: VersionInfo) -> None:
     """Make a retired version active again (recorded), then rescore with it."""
     _switch_form(store, "rollback", retired, active)
 
 
-def rescore_prompt(store) -> None:  # noqa: ANN001
+def rescore_prompt(store: Store) -> None:
     """Offer to finish rescoring when the active version has not scored every case."""
     status = models.rescore_status(store)
     if not status or not (status["unreviewed"] + status["reviewed"]):

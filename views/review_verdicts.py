@@ -72,7 +72,8 @@ def verdict_form(store: Store, me: str, case: CaseView, *, taken: bool, pos: int
         st.text_area("Note", key="verdict_note", height=80)
         b = st.columns(3)
         for col, label, primary in ((b[0], "anomaly", True), (b[1], "normal", False), (b[2], "unsure", False)):
-            col.form_submit_button(label.capitalize(), key=f"verdict_{label}", type="primary" if primary else "secondary",
+            col.form_submit_button(label.capitalize(), key=f"verdict_{label}",
+                                   type="primary" if primary else "secondary",
                                    on_click=_submit_verdict, args=(store, me, label, *args), disabled=taken)
     if case.verdicts:
         st.markdown("**Earlier verdicts**")

@@ -1,7 +1,9 @@
 """Upload & score: read a batch file, map its columns, validate, store and score it."""
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,12 +16,15 @@ from rsad.errors import RsadError
 from rsad.service.batches import ColumnMap
 from rsad.progress import Rate
 
+if TYPE_CHECKING:
+    from rsad.service.batches import BackgroundJob
+
 NONE = "(none)"
 POLL_S = 2.0  # how often the attribution count refreshes while the background job runs
 store = get_store()
 
 
-def attribution_status(job, planned: int) -> None:  # noqa: ANN001 - a rsad.jobs.BackgroundJob
+def attribution_status(job: BackgroundJob, planned: int) -> None:
     """The background attribution job's count, redrawn on its own while the job runs.
 
     Without the poll the caption keeps the count of the run that drew it. ``planned`` (the

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rsad.cli.common import Adder, Bar, acting_user, add_columns, authorized, columns, open_store, split
 from rsad.config import TRUNCATIONS
 from rsad.errors import RsadError
 
+if TYPE_CHECKING:
+    from types import FrameType
 
-def _print_training_set(ts) -> None:  # noqa: ANN001
+    from rsad.service.batches import Store
+    from rsad.service.models import TrainingSet
+    from rsad.service.users import User
+
+
+def _print_training_set(ts: TrainingSet) -> None:
     print(f"Training set: {ts.describe()}.")
     print(ts.counts().to_string(index=False))
     if len(ts.conflicts):
@@ -24,7 +32,7 @@ def _print_training_set(ts) -> None:  # noqa: ANN001
             print(f"  ... and {len(ts.conflicts) - 20} more (see the job log)")
 
 
-def train_from_store(store, args: argparse.Namespace) -> None:  # noqa: ANN001
+def train_from_store(store: Store, args: argparse.Namespace) -> None:
     from rsad.service import jobs as retrain
     from rsad.service.models import training_set as assemble
 
@@ -79,7 +87,8 @@ def cmd_models(args: argparse.Namespace) -> None:
     if not versions:
         print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
         return
-    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} {'trained on':30}  created")
+    print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} "
+          f"{'trained on':30}  created")
     for v in versions:
         m = v.metrics
         fitted, held_out = trained_on(m)
@@ -120,17 +129,18 @@ def cmd_compare(args: argparse.Namespace) -> None:
     if ev is not None and len(ev["disagreements"]):
         print("Largest disagreements on the evaluation set:")
         for r in ev["disagreements"].to_dict("records"):
-            print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  {r['text'][:60]!r}")
+            print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  "
+                  f"{r['text'][:60]!r}")
 
 
-def _rescore_after(store, user, args: argparse.Namespace) -> None:  # noqa: ANN001
+def _rescore_after(store: Store, user: User, args: argparse.Namespace) -> None:
     if args.no_rescore:
         print("Not rescored: run `rsad rescore` to score the queue with the new active version.")
     else:
         _rescore(store, user)
 
 
-def _rescore(store, user) -> None:  # noqa: ANN001
+def _rescore(store: Store, user: User) -> None:
     from rsad.service.models import rescore
 
     out = rescore(store, user=user, progress=Bar("cases"))
@@ -191,7 +201,7 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
 
     from rsad.service.jobs import run
 
-    def stop(_signum, _frame) -> None:  # noqa: ANN001
+    def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped

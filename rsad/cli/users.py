@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rsad.errors import InputError
 
+if TYPE_CHECKING:  # the service layer loads its libraries only when a command runs
+    from rsad.service.users import User, UserFile
 
-def _users():  # noqa: ANN202
+
+def _users() -> UserFile:
     from rsad.service.users import users_file
     from rsad.config import get_settings
 
     return users_file(get_settings())
 
 
-def _admin(args: argparse.Namespace):  # noqa: ANN202
+def _admin(args: argparse.Namespace) -> User:
     """The acting user (rsad.auth.users.cli_user), if they may manage users; otherwise AccessError."""
     from rsad.service import policies
     from rsad.service.users import cli_user
@@ -117,7 +122,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001
     users = sub.add_parser("users", help="sign-in users and roles (the local user file)")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
 
-    def add(name: str, fn) -> argparse.ArgumentParser:  # noqa: ANN001
+    def add(name: str, fn: Callable[[argparse.Namespace], None]) -> argparse.ArgumentParser:
         p = users_sub.add_parser(name, help=fn.__doc__.splitlines()[0], description=fn.__doc__)
         p.set_defaults(func=fn)
         return p

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -12,6 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rsad.config import Settings, get_settings
 from rsad.errors import ConfigError, StateError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
@@ -25,7 +31,7 @@ def make_engine(url: str, busy_timeout_s: int = 30) -> Engine:
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             # WAL lets analysts read the queue while a batch is being written.
             cur.execute("PRAGMA journal_mode=WAL")
@@ -37,11 +43,12 @@ def make_engine(url: str, busy_timeout_s: int = 30) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine):  # noqa: ANN202 - alembic imported lazily
+def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     if not (MIGRATIONS_DIR / "env.py").exists():
-        raise StateError(f"Migrations folder {MIGRATIONS_DIR} is missing: reinstall rsad (the migrations ship inside the package).")
+        raise StateError(f"Migrations folder {MIGRATIONS_DIR} is missing: "
+                         "reinstall rsad (the migrations ship inside the package).")
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))

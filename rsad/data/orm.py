@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -143,7 +144,7 @@ class Verdict(Base):
 
 
 @event.listens_for(Verdict, "before_update")
-def _verdicts_are_append_only(mapper, connection, target) -> None:  # noqa: ANN001
+def _verdicts_are_append_only(mapper: Mapper[Verdict], connection: Connection, target: Verdict) -> None:
     raise ValueError("Verdicts are append-only: add a new verdict instead of changing one.")
 
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -69,7 +70,7 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON; use null for a missing value")
 
 
-def _json_loads(text: str):  # noqa: ANN202
+def _json_loads(text: str) -> Any:
     # NaN/Infinity are Python extensions to JSON: a NaN label would silently mean "unlabeled".
     return json.loads(text, parse_constant=_no_constants)
 

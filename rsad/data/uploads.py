@@ -33,7 +33,8 @@ def ingest_file(store: Store, source: str | Path | bytes, *, name: str | None = 
     return save_batch(store, prepared, name=name, uploader=uploader)
 
 
-def preview_table(data: bytes, file_name: str, *, events: bool = False, settings: Settings | None = None) -> pd.DataFrame:
+def preview_table(data: bytes, file_name: str, *, events: bool = False,
+                  settings: Settings | None = None) -> pd.DataFrame:
     """The file as read (event logs: as described), for the Upload page's preview and mapping."""
     from rsad.data.ingest import describe_table, read_table
 

@@ -16,7 +16,8 @@ def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len(y) == 0:
         raise InputError("There are no labeled cases to evaluate on.")
     if not np.isfinite(s).all():
-        raise InputError(f"{int((~np.isfinite(s)).sum())} of {len(s)} scores are missing or not numbers: rescore those cases.")
+        raise InputError(f"{int((~np.isfinite(s)).sum())} of {len(s)} scores are missing or not numbers: "
+                         "rescore those cases.")
     return y, s
 
 

@@ -49,7 +49,8 @@ def parse_pick(spec: str) -> Pick:
     if kind in ("precision", "recall", "fpr") and not ((0 <= value if low_ok else 0 < value) and value <= 1):
         raise InputError(f"{kind} must be a fraction between 0 and 1 (got {value:g}).")
     if kind == "cost" and not (value > 0 and math.isfinite(value)):
-        raise InputError(f"cost is how many false alarms one missed anomaly is worth: a positive number (got {value:g}).")
+        raise InputError("cost is how many false alarms one missed anomaly is worth: "
+                         f"a positive number (got {value:g}).")
     if kind == "capacity" and (value < 0 or value != int(value)):
         raise InputError(f"capacity is a whole number of cases (got {value:g}).")
     return Pick(kind, value)

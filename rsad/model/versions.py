@@ -110,7 +110,8 @@ class VersionInfo:
     def __getitem__(self, key: str) -> Any:  # TEMP: find dict-style callers
         import traceback
         with open("/tmp/arch/getitem.log", "a") as fh:
-            fh.write(repr(key) + " " + "|".join(f"{f.filename}:{f.lineno}" for f in traceback.extract_stack()[-3:-1]) + "\n")
+            callers = "|".join(f"{f.filename}:{f.lineno}" for f in traceback.extract_stack()[-3:-1])
+            fh.write(repr(key) + " " + callers + "\n")
         return getattr(self, key)
 
 

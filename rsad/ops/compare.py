@@ -61,7 +61,8 @@ def _batch_scores(store: Store, batch_id: int, version_id: int) -> dict[int, flo
         return q.batch_score_map(s, batch_id, version_id)
 
 
-def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn, top: int) -> dict[str, Any] | None:
+def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn,
+                  top: int) -> dict[str, Any] | None:
     with store.session() as s:
         ids = q.list_batch_ids(s, limit=1)
         if not ids:

@@ -46,7 +46,7 @@ def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: C
         for case_ids, ids in prefetch(encoded):
             base = done + scored
             scores = clf.score_encoded(ids, batch_size=store.settings.score_batch_size,
-                                       progress=lambda d, _t, _m: progress(base + d, total, message))
+                                       progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
             q.put_scores(s, version.id, case_ids, scores)
             s.commit()
             scored += len(case_ids)

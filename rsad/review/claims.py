@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import CursorResult, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from rsad.errors import ConfigError, NotFoundError
 from rsad.data.orm import CaseClaim, utcnow, as_utc
 
 
-def _insert_if_absent(session: Session, row: dict[str, Any]):  # noqa: ANN202
+def _insert_if_absent(session: Session, row: dict[str, Any]) -> CursorResult[Any]:
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert

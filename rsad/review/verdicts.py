@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
     return verdict
 
 
-def latest_verdicts_subquery():  # noqa: ANN201
+def latest_verdicts_subquery() -> Subquery:
     """One row per case: its newest verdict (the highest id wins: ids grow with time)."""
     newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
     return select(Verdict).join(newest, newest.c.id == Verdict.id).subquery()
@@ -56,7 +56,8 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     if not case_ids:
         raise InputError("Select at least one case.")
     if reason_code and reason_code not in store.settings.reason_codes:
-        raise InputError(f"Unknown reason code {reason_code!r}: choose one of {', '.join(store.settings.reason_codes)}.")
+        raise InputError(f"Unknown reason code {reason_code!r}: "
+                         f"choose one of {', '.join(store.settings.reason_codes)}.")
     if not reason_code and label in store.settings.require_reason_for:
         raise InputError(f"An {label} verdict needs a reason on this desk: choose one in the Reason box, "
                          "then record it again.")

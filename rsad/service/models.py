@@ -3,6 +3,8 @@ training from a file, comparison and evaluation. Versions cross as :class:`Versi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rsad.model.card import TrainConfig
 from rsad.model.versions import (
     VersionInfo,
@@ -20,6 +22,9 @@ from rsad.evaluation.evalset import evaluate_file
 from rsad.review.trainset import TrainingSet
 from rsad.review.trainset import assemble as training_set
 from rsad.training.train import start_truncation, train_file
+
+if TYPE_CHECKING:  # for annotations only: the classifier module imports torch
+    from rsad.model.classifier import Classifier as Classifier
 
 __all__ = [
     "TrainingSet",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rsad.auth.users import (
     FIRST_ADMIN,
     User,
+    UserFile,
     check_password,
     cli_user,
     ensure_first_admin,
@@ -23,6 +24,7 @@ from rsad.auth.users import (
 __all__ = [
     "FIRST_ADMIN",
     "User",
+    "UserFile",
     "check_password",
     "cli_user",
     "ensure_first_admin",

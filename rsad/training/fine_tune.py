@@ -7,6 +7,7 @@ callback, class weighting and early stopping on validation PR-AUC.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,8 @@ GROUP_SPAN = 50  # batches per length group: random enough across groups, little
 
 
 def _batches(ids: list[list[int]], labels: np.ndarray, batch_size: int,
-             rng: np.random.Generator, group_by_length: bool = False):
+             rng: np.random.Generator,
+             group_by_length: bool = False) -> Iterator[tuple[list[list[int]], torch.Tensor]]:
     """Shuffled batches. Grouped by length, each run of GROUP_SPAN batches is sorted by length
     before it is cut, then the batch order is shuffled again: batches hold texts of similar
     length, so padding (most of the compute on short texts) mostly disappears."""

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 18:47:43.058192
 
 The store's first schema. Verdicts get a trigger that refuses UPDATE, so the append-only
