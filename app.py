@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from views.common import bootstrap_job, current_user, get_store, show_error
-from views.login import account_box, announce_first_admin, signed_in_user
-from views.jobs_panel import job_panel
-from rsad.service import batches
-from rsad.service import models
-from rsad.service import policies
 from rsad.errors import RsadError
+from rsad.service import batches, models, policies
 from rsad.service.batches import BackgroundJob
+from views.common import bootstrap_job, current_user, get_store, show_error
+from views.jobs_panel import job_panel
+from views.login import account_box, announce_first_admin, signed_in_user
+
 st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
 
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rsad.service import sessions as websessions
+
 ROUTE_PREFIX = "/api/rsad"
 
 

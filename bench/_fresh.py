@@ -9,9 +9,9 @@ from pathlib import Path
 
 def fresh_version(models_dir: Path, name: str = "v1", max_length: int = 128) -> Path:
     from rsad.config import embedded_base_model
+    from rsad.model.card import TrainConfig, TrainResult
     from rsad.model.classifier import load_pretrained
     from rsad.model.registry import save_version
-    from rsad.model.card import TrainConfig, TrainResult
 
     base = embedded_base_model()
     model, tokenizer = load_pretrained(base)

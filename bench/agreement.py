@@ -36,8 +36,8 @@ def main() -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    from rsad.model.classifier import Classifier
     from rsad.model.card import read_card
+    from rsad.model.classifier import Classifier
 
     df = pd.read_csv(args.data)
     df = df[df["split"] == "test"]

@@ -85,10 +85,10 @@ def main() -> None:
 
     import torch
 
-    from rsad.model import cls_forward
     from rsad.config import embedded_base_model
-    from rsad.model.explain import explain
+    from rsad.model import cls_forward
     from rsad.model.classifier import Classifier
+    from rsad.model.explain import explain
 
     clf = Classifier.load(args.model or embedded_base_model(), device="cpu")
     texts = texts_of_length(clf.tokenizer, args.n, args.tokens - 5, args.tokens + 5)

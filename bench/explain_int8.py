@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
-
 from explain import texts_of_length  # noqa: E402
+
 from rsad.config import embedded_base_model  # noqa: E402
-from rsad.model.explain import explain  # noqa: E402
 from rsad.model.classifier import Classifier  # noqa: E402
+from rsad.model.explain import explain  # noqa: E402
 
 
 class _Int8Product(torch.autograd.Function):

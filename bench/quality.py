@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rsad.data.ingest import load_batch  # noqa: E402
-from rsad.model import versions
-from rsad.service import batches
 from rsad.evaluation.metrics import binary_metrics  # noqa: E402
+from rsad.model import versions  # noqa: E402
 from rsad.model.card import CARD_FILE  # noqa: E402
+from rsad.service import batches  # noqa: E402
+from rsad.training import train as training  # noqa: E402
 
 KEYS = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"]
 
@@ -78,12 +79,12 @@ def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # 
         store = batches.open_store(settings)
         try:
             started = time.monotonic()
-            version = train.train_table(store, train[["id", "text", "label"]], config=config, created_by="bench",
+            version = training.train_table(store, train[["id", "text", "label"]], config=config, created_by="bench",
                                       progress=_progress("training"))
             seconds = time.monotonic() - started
-            card = json.loads((Path(version["folder"]) / CARD_FILE).read_text())
+            card = json.loads((Path(version.folder) / CARD_FILE).read_text())
             if keep is not None:  # the trained version outlives the run (bench/agreement.py reads it)
-                shutil.copytree(version["folder"], keep, dirs_exist_ok=True)
+                shutil.copytree(version.folder, keep, dirs_exist_ok=True)
             for h in card.get("history", []):  # per-epoch validation: what early stopping saw
                 print(f"    epoch {h['epoch']}: train loss {h['train_loss']:.4f}, val PR-AUC {h['val_pr_auc']:.4f}, "
                       f"ROC-AUC {h['val_roc_auc']:.4f}, F1 {h['val_f1']:.4f}", file=sys.stderr, flush=True)
@@ -93,11 +94,11 @@ def rsad_model(train: pd.DataFrame, test: pd.DataFrame, config, device: str,  # 
         finally:
             store.dispose()
     # rsad's own validation split (a seeded 20% of the training rows): what ablations choose on.
-    val = {f"val_{k}": version["metrics"].get(k) for k in KEYS}
+    val = {f"val_{k}": version.metrics.get(k) for k in KEYS}
     if val_only:
         return {**{k: float("nan") for k in KEYS}, **val, "train_s": seconds, "scores": None,
                 "history": card.get("history", [])}
-    m = binary_metrics(test["label"].to_numpy(), scores, version["threshold"])
+    m = binary_metrics(test["label"].to_numpy(), scores, version.threshold)
     return {**m, **val, "train_s": seconds, "scores": scores, "history": card.get("history", [])}
 
 

@@ -32,8 +32,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     """A throwaway store (RSAD_* variables set here) with one scored n-case batch; the first
     ``cached`` cases of the queue get cached attributions. Returns (read, ingest) seconds."""
     from rsad.data import uploads
-    from rsad.model import attributions
-    from rsad.model import versions
+    from rsad.model import attributions, versions
     from rsad.service import batches
     tmp = Path(tempfile.mkdtemp(prefix="rsad-bench-"))
     os.environ.update({"RSAD_DB_URL": f"sqlite:///{tmp / 'rsad.sqlite3'}", "RSAD_MODELS_DIR": str(tmp / "models"),
@@ -41,13 +40,13 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
                        "RSAD_USERS_FILE": str(tmp / "users.json")})
     import numpy as np
     import pandas as pd
+    from _fresh import fresh_version
     from sqlalchemy import text
 
-    from rsad.service import review as triage
     from rsad.data import store as q
-    from _fresh import fresh_version
-    from rsad.model.explain import Explanation, WordAttribution
     from rsad.data.ingest import load_batch
+    from rsad.model.explain import Explanation, WordAttribution
+    from rsad.service import review as triage
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())

@@ -107,7 +107,6 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=0.0, help="seconds to wait before reading RSS again")
     args = parser.parse_args()
     import psutil
-
     from review import build_store
 
     trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this tree", ROOT)]

@@ -6,12 +6,15 @@ same 2,000 texts as bench/score.py (best of two warm runs each; compare the rows
 import sys
 import time
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
-from torch.ao.quantization import quantize_dynamic
 from score import load_texts
+from torch.ao.quantization import quantize_dynamic
+
 from rsad.config import embedded_base_model
 from rsad.model import classifier as m
+
 texts, _ = load_texts(2000)
 def timed(clf, bs, reps=2):
     clf.score(texts[:64], batch_size=bs)

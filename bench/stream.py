@@ -66,9 +66,9 @@ def main() -> None:
                        "RSAD_BOOTSTRAP": "0", "RSAD_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
     import numpy as np
     import pandas as pd
+    from _fresh import fresh_version
 
     from rsad.data.ingest import load_batch
-    from _fresh import fresh_version
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())

@@ -43,10 +43,10 @@ def main() -> None:
 
     import torch
 
-    from rsad.training import fine_tune as train
     from rsad.config import embedded_base_model
-    from rsad.model.classifier import load_pretrained
     from rsad.model.card import TrainConfig
+    from rsad.model.classifier import load_pretrained
+    from rsad.training import fine_tune as train
     from rsad.training.fine_tune import _batches, fine_tune
 
     df = pd.read_csv(SHARED)

@@ -137,7 +137,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         file, _, test = entry.partition("[")[0].partition("::")
         if file in modules and not hasattr(modules[file], test):
             warnings.warn(pytest.PytestWarning(f"tests/conftest.py names {file}::{test}, which no longer exists: "
-                                               "update MODEL_TESTS / SLOW_WITHOUT_A_MODEL"))
+                                               "update MODEL_TESTS / SLOW_WITHOUT_A_MODEL"), stacklevel=2)
     for item in items:
         explicit = [c for c in CATEGORIES if item.get_closest_marker(c)]
         if len(explicit) > 1:
@@ -261,10 +261,10 @@ def store(env: Path):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real MiniLM fine-tuned for a few steps on 64 rows, saved as a version folder."""
-    from rsad.model.registry import save_version
-    from rsad.model.card import TrainConfig
-    from rsad.training.fine_tune import fine_tune
     from rsad.config import embedded_base_model
+    from rsad.model.card import TrainConfig
+    from rsad.model.registry import save_version
+    from rsad.training.fine_tune import fine_tune
 
     df = tiny_table(64)
     table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from rsad.auth import users as auth
 from rsad.auth import policies
-from rsad.service.batches import open_store
+from rsad.auth import users as auth
 from rsad.auth.audit import events
-from rsad.errors import AccessError, InputError, NotFoundError, StateError
 from rsad.data.orm import utcnow
+from rsad.errors import AccessError, InputError, NotFoundError, StateError
+from rsad.service.batches import open_store
 
 
 def test_user_file_keeps_salted_argon2_hashes_only(store, users):

@@ -18,12 +18,11 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from conftest import sign_in, tiny_table
-from rsad.data import ingest
-from rsad.data import uploads
-from rsad.review import verdicts
 import rsad.cli.main as cli
+from conftest import sign_in, tiny_table
+from rsad.data import ingest, uploads
 from rsad.data.orm import Case
+from rsad.review import verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "bad_inputs"

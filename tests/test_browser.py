@@ -9,10 +9,10 @@ verdict, which records nothing.
 import pytest
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
+from rsad.auth.users import UserFile
 from rsad.model import versions
 from rsad.review import reports
 from rsad.service import review as triage
-from rsad.auth.users import UserFile
 
 pytestmark = needs_chromium
 

@@ -7,19 +7,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.review import reports
-from rsad.review import verdicts
-from rsad.service import batches
-from rsad.review import claims
-from rsad.service import review as triage
-from rsad.data import store as q
 from rsad.auth.users import User
-from rsad.errors import InputError, NotFoundError, StateError
+from rsad.data import store as q
+from rsad.data import uploads
 from rsad.data.ingest import load_batch
 from rsad.data.orm import CaseClaim, utcnow
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.model import versions
+from rsad.review import claims, reports, verdicts
 from rsad.review.work_queue import QueueFilter
+from rsad.service import batches
+from rsad.service import review as triage
 
 
 def _live_claims(s) -> list[tuple[int, str]]:

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import tiny_table
 from rsad.auth import users as auth
-from rsad.errors import AccessError
 from rsad.cli.main import main
+from rsad.errors import AccessError
 
 
 def run(capsys, monkeypatch, *args, stdin=None):

@@ -7,13 +7,18 @@ import weakref
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+)
 
 import rsad.model.explain
-from rsad.model import cls_forward
 from rsad.errors import ModelError
-from rsad.model.explain import explain
+from rsad.model import cls_forward
 from rsad.model.classifier import Classifier
+from rsad.model.explain import explain
 
 TEXT = "Ordered 14 identical phone cases within 3 minutes, all 5-star reviews, same new account"
 

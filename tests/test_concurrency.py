@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from conftest import ROOT, tiny_table
 from rsad.data import uploads
+from rsad.data.orm import Case, Verdict
 from rsad.review import verdicts
 from rsad.service import batches
-from rsad.data.orm import Case, Verdict
 
 PROCESSES, VERDICTS_EACH = 4, 500
 

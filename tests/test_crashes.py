@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 
 from conftest import ROOT, tiny_table
 from rsad.data import uploads
-from rsad.model import versions
 from rsad.data.orm import Batch, Case, ModelEvent, ModelVersion, Score
+from rsad.model import versions
 
 pytestmark = pytest.mark.usefixtures("backend")
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from rsad.model import versions
-from rsad.service import batches
-from rsad.ops.demo import DEMO_BATCH, SEED_BATCH, bootstrap
 from rsad.errors import StateError
+from rsad.model import versions
 from rsad.model.card import TrainConfig
+from rsad.ops.demo import DEMO_BATCH, SEED_BATCH, bootstrap
+from rsad.service import batches
 
 SMALL = TrainConfig(epochs=1, max_length=64, learning_rate=1e-4)
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from rsad.errors import InputError, ModelError
+from rsad.model.classifier import Classifier, anomaly_index
 from rsad.model.explain import Explanation, WordAttribution, explain
 from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
-from rsad.model.classifier import Classifier, anomaly_index
 
 STEPS = 8  # enough for the properties tested here; the app uses 50
 MIXED = "Unbelievably  CHEAP reviews,\tvisit www.Fake.com 刷单 now 😀 Café\nthen  Unbelievably again"

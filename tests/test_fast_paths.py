@@ -11,20 +11,18 @@ import torch
 from sqlalchemy import select
 
 from conftest import sign_in, tiny_table
-from rsad.ops import scoring
+from rsad.config import get_settings
+from rsad.data import store as q
 from rsad.data import uploads
-from rsad.model import attributions
-from rsad.model import versions
+from rsad.data.orm import Case, Score
+from rsad.errors import ConfigError, InputError
+from rsad.model import attributions, versions
+from rsad.model.classifier import Classifier, resolve_precision
+from rsad.ops import precompute, scoring
+from rsad.ops.background import prefetch
 from rsad.review import verdicts
 from rsad.service import batches
-from rsad.ops import precompute
 from rsad.service import review as triage
-from rsad.data import store as q
-from rsad.config import get_settings
-from rsad.errors import ConfigError, InputError
-from rsad.ops.background import prefetch
-from rsad.model.classifier import Classifier, resolve_precision
-from rsad.data.orm import Case, Score
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_table
-from rsad.errors import InputError
 from rsad.data.ingest import ColumnMap, load_batch, parse_labels
+from rsad.errors import InputError
 
 
 def _csv(df: pd.DataFrame) -> bytes:

@@ -8,14 +8,14 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
+from rsad.auth import users as auth
+from rsad.auth import websessions
+from rsad.auth.audit import events
 from rsad.data import uploads
 from rsad.ops import scoring
 from rsad.review import reports
 from rsad.service import batches
-from rsad.auth import users as auth
 from rsad.service import review as triage
-from rsad.auth import websessions
-from rsad.auth.audit import events
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

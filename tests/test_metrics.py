@@ -3,7 +3,13 @@ import pytest
 from sklearn import metrics as skm
 
 from rsad.errors import InputError
-from rsad.evaluation.metrics import at_threshold, binary_metrics, classification_report, default_threshold, max_f1_threshold
+from rsad.evaluation.metrics import (
+    at_threshold,
+    binary_metrics,
+    classification_report,
+    default_threshold,
+    max_f1_threshold,
+)
 
 
 def test_metrics_agree_with_scikit_learn():

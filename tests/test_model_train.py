@@ -7,16 +7,15 @@ import torch
 
 from conftest import tiny_table
 from rsad.data import uploads
+from rsad.errors import ConfigError, InputError, ModelError
 from rsad.evaluation import evalset
 from rsad.model import versions
-from rsad.ops import scoring
-from rsad.training import train
-from rsad.errors import ConfigError, InputError, ModelError
+from rsad.model.card import TrainConfig, read_card
 from rsad.model.classifier import Classifier, pick_device
-from rsad.model.card import read_card
 from rsad.model.registry import clean_partial, next_version_name, save_version
-from rsad.model.card import TrainConfig
+from rsad.ops import scoring
 from rsad.review.trainset import data_hash
+from rsad.training import train
 from rsad.training.fine_tune import split_table
 
 
@@ -157,10 +156,10 @@ def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(t
     """The default run keeps the word-embedding matrix as pretrained (cheaper steps) and trains
     the rest; the dropout used while training is the config's, config.json keeps the base's."""
     import json
+    from dataclasses import replace
 
     from rsad.config import embedded_base_model
     from rsad.model.classifier import load_pretrained
-    from dataclasses import replace
     from rsad.training.fine_tune import fine_tune
 
     base, _ = load_pretrained(embedded_base_model())

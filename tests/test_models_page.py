@@ -9,13 +9,12 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
 from rsad.data import uploads
-from rsad.model import versions
-from rsad.ops import scoring
-from rsad.review import verdicts
-from rsad.ops import lifecycle
-from rsad.training import jobs as retrain
 from rsad.data.ingest import load_batch
+from rsad.model import versions
 from rsad.model.card import read_card
+from rsad.ops import lifecycle, scoring
+from rsad.review import verdicts
+from rsad.training import jobs as retrain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -147,7 +146,7 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     stopped = retrain.get(store, job["id"])
     assert stopped["status"] == "stopped" and stopped["stopped_by"] == "root", stopped["log"]
     assert "stop requested by root" in stopped["log"] and stopped["error"] == ""
-    assert [v["name"] for v in versions.list_versions(store)] == ["v2", "v1"]
+    assert [v.name for v in versions.list_versions(store)] == ["v2", "v1"]
     at.run()
     assert not at.error, [e.value for e in at.error]  # stopped is not failed: nothing red, anywhere
     assert any("Retraining stopped by root at" in c.value and "no version registered" in c.value

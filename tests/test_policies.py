@@ -11,20 +11,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in, tiny_table
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.ops import lifecycle
-from rsad.ops import scoring
-from rsad.review import export
-from rsad.service import batches
 from rsad.auth import policies
-from rsad.training import jobs as retrain
-from rsad.service import thresholds as th
 from rsad.auth.audit import events
+from rsad.auth.policies import Action
 from rsad.auth.users import User, UserFile
 from rsad.cli.main import main
+from rsad.data import uploads
 from rsad.errors import AccessError
-from rsad.auth.policies import Action
+from rsad.model import versions
+from rsad.ops import lifecycle, scoring
+from rsad.review import export
+from rsad.service import batches
+from rsad.service import thresholds as th
+from rsad.training import jobs as retrain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ANA, ROOT = User("ana", "analyst"), User("root", "admin")

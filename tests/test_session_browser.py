@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from conftest import browser_sign_in, chromium_page, needs_chromium, tiny_table
-from rsad.data import uploads
 from rsad.auth import websessions
+from rsad.data import uploads
 from rsad.data.orm import WebSession, utcnow
 
 pytestmark = needs_chromium

@@ -3,17 +3,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import tiny_table
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.review import export
-from rsad.review import labels
-from rsad.review import verdicts
-from rsad.training import train
 from rsad.data import store as q
+from rsad.data import uploads
 from rsad.data.db import make_engine, upgrade
-from rsad.errors import InputError, NotFoundError, StateError
 from rsad.data.ingest import load_batch
 from rsad.data.orm import Base, Verdict
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.model import versions
+from rsad.review import export, labels, verdicts
+from rsad.training import train
 
 # Every test here runs on SQLite and, when RSAD_TEST_PG_URL is set, on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from rsad.data import synth
-from rsad.errors import InputError
 from rsad.data.synth import ANOMALY_TYPES, NORMAL_TYPES, PERSONA_VERTICALS, VERTICALS, make_demo_tables, make_events
+from rsad.errors import InputError
 
 VERDICT_WORDS = re.compile(r"suspicious|\bbots?\b|fake|spam|fraud|anomal|abus|malicious|shill|farm|crawler", re.I)
 EVENT_COLUMNS = ["user_id", "timestamp", "action", "item_id", "rating", "text", "device", "ip"]

@@ -8,20 +8,19 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
+from test_cli import rsad
 
 from conftest import sign_in, tiny_table
+from rsad.auth.users import User
 from rsad.data import uploads
-from rsad.model import versions
-from rsad.ops import scoring
-from rsad.review import labels
-from rsad.review import verdicts
+from rsad.errors import InputError
 from rsad.evaluation import evalset as evaluation
 from rsad.evaluation import metrics
+from rsad.model import versions
+from rsad.ops import scoring
+from rsad.review import labels, verdicts
 from rsad.service import review as triage
 from rsad.service import thresholds as th
-from rsad.auth.users import User
-from rsad.errors import InputError
-from test_cli import rsad
 
 # Hand-checked: negatives at .1 .2 .4, anomalies at .3 .6 .9.
 Y = np.array([0, 0, 1, 0, 1, 1])
@@ -195,7 +194,7 @@ def test_report_scores_once_then_reads_the_store(eval_store):
 
 def test_save_history_and_queue_follow(eval_store):
     rep = th.report(eval_store, None)
-    old = rep.version["threshold"]
+    old = rep.version.threshold
     t1 = rep.pick(th.Pick("capacity", 5))
     th.save(eval_store, None, t1, user=admin("mia"), method="capacity=5", reason="three analysts out")
     th.save(eval_store, None, 0.5, user=admin("ana"))

@@ -5,12 +5,11 @@ from sqlalchemy import text
 
 from conftest import tiny_table
 from rsad.data import uploads
-from rsad.review import labels
-from rsad.review import verdicts
-from rsad.training import train
-from rsad.errors import InputError
 from rsad.data.ingest import load_batch
+from rsad.errors import InputError
+from rsad.review import labels, verdicts
 from rsad.review.trainset import assemble, data_hash
+from rsad.training import train
 
 
 @pytest.fixture

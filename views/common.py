@@ -8,14 +8,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from rsad.service import models
-from rsad.service import batches
-from rsad.service import users as auth
-from rsad.service import policies
-from rsad.service import sessions as websessions
 from rsad.config import get_settings
-from rsad.service.batches import bootstrap
-from rsad.service.batches import BackgroundJob
+from rsad.service import batches, models, policies
+from rsad.service import sessions as websessions
+from rsad.service import users as auth
+from rsad.service.batches import BackgroundJob, bootstrap
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import streamlit as st
 
-from views.common import md, md_message, show_error, version_classifier
-from views.explain_panel import attribution_panel
+from rsad.errors import RsadError
 from rsad.service import batches
 from rsad.service.models import compare
-from rsad.errors import RsadError
+from views.common import md, md_message, show_error, version_classifier
+from views.explain_panel import attribution_panel
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from views.common import active_classifier, show_error
-from rsad.service import review as triage
 from rsad.errors import RsadError, Superseded
+from rsad.service import review as triage
+from views.common import active_classifier, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

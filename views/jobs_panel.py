@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from views.common import md, md_message
-from rsad.service import jobs as retrain
 from rsad.errors import RsadError
 from rsad.progress import format_seconds
+from rsad.service import jobs as retrain
+from views.common import md, md_message
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

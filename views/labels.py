@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from views.common import current_user, get_store, show_error
+from rsad.errors import RsadError
 from rsad.service import labels as label_service
 from rsad.service import review as triage
-from rsad.errors import RsadError
+from views.common import current_user, get_store, show_error
 
 store = get_store()
 st.title("Labels")

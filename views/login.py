@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured, show_error
-from rsad.service import users as auth
-from rsad.service import review as triage
-from rsad.service import sessions as websessions
 from rsad.config import Settings
 from rsad.errors import RsadError
+from rsad.service import review as triage
+from rsad.service import sessions as websessions
+from rsad.service import users as auth
+from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in, oidc_configured, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

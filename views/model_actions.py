@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from views.common import active_classifier, current_user, reason_denied, show_error
-from rsad.service import models
-from rsad.service import jobs as retrain
 from rsad.errors import RsadError
-from rsad.service.policies import Action
 from rsad.progress import Rate, format_seconds
+from rsad.service import jobs as retrain
+from rsad.service import models
+from rsad.service.policies import Action
+from views.common import active_classifier, current_user, reason_denied, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

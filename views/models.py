@@ -7,12 +7,12 @@ rescoring need the admin role (rsad.policies): an analyst sees them disabled wit
 import pandas as pd
 import streamlit as st
 
+from rsad.errors import RsadError
+from rsad.service import jobs as retrain
+from rsad.service import models
 from views import compare_panel, model_actions
 from views.common import get_store, show_error
 from views.jobs_panel import job_panel
-from rsad.service import models
-from rsad.service import jobs as retrain
-from rsad.errors import RsadError
 
 
 def training_set_summary(ts: models.TrainingSet) -> None:
@@ -70,7 +70,7 @@ def choose_version(others: list[dict]) -> dict:
         st.session_state["compare_version"] = newest
     st.session_state["_compare_newest"] = newest
     name = st.selectbox("Version", list(by_name), key="compare_version",
-                        format_func=lambda n: f"{n} ({by_name[n]['status']})")
+                        format_func=lambda n: f"{n} ({by_name[n].status})")
     return by_name[name]
 
 

@@ -5,11 +5,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.service import batches
-from rsad.service import models
 from rsad.errors import RsadError
+from rsad.service import batches, models
 from rsad.service.policies import Action
+from views.common import current_user, get_store, md, reason_denied, show_error
+
 
 def active_model(active: dict[str, Any] | None) -> None:
     """The active version's threshold, validation numbers and what it learned from."""

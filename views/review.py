@@ -9,15 +9,15 @@ never as row positions.
 
 import streamlit as st
 
+from rsad.errors import RsadError
+from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 from views.common import analyst, get_store, md, show_error
 from views.review_case import case_view, explain_ahead, open_wanted_case
 from views.review_filters import filters, write_url
 from views.review_queue import PAGE_SIZE, clear_selection, load_page, pager, queue_done, queue_table
 from views.review_verdicts import bulk_form
 from views.shortcuts import add_shortcuts
-from rsad.service import review as triage
-from rsad.errors import RsadError
-from rsad.service.review import QueueFilter
 
 store = get_store()
 me = analyst()  # the signed-in user: verdicts and claims carry this name

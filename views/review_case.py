@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from rsad.errors import RsadError
+from rsad.service import review as triage
+from rsad.service.review import CaseView, QueueFilter, QueuePage
 from views.common import classifier_loader, md, show_error
 from views.explain_panel import attribution_panel
 from views.review_queue import PAGE_SIZE, step
 from views.review_verdicts import verdict_form
-from rsad.service import review as triage
-from rsad.errors import RsadError
-from rsad.service.review import CaseView, QueueFilter, QueuePage
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from views.review_queue import PAGE_SIZE, clear_selection
 from rsad.service import review as triage
 from rsad.service.review import SORTS, STATUSES, QueueFilter
+from views.review_queue import PAGE_SIZE, clear_selection
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

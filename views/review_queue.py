@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from views.common import md, show_error
+from rsad.errors import RsadError
 from rsad.service import batches
 from rsad.service import review as triage
-from rsad.errors import RsadError
 from rsad.service.review import QueueFilter, QueuePage
+from views.common import md, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from views.common import analyst, md, show_error
-from views.review_queue import SELECTED, clear_selection
+from rsad.errors import RsadError
 from rsad.service import review as triage
 from rsad.service.review import CaseView
-from rsad.errors import RsadError
+from views.common import analyst, md, show_error
+from views.review_queue import SELECTED, clear_selection
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store

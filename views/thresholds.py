@@ -9,12 +9,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from views.common import current_user, get_store, md, reason_denied, show_error
-from rsad.service import models
-from rsad.service import thresholds as th
 from rsad.config import get_settings
 from rsad.errors import RsadError
+from rsad.service import models
+from rsad.service import thresholds as th
 from rsad.service.policies import Action
+from views.common import current_user, get_store, md, reason_denied, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
@@ -52,7 +52,7 @@ def load_report(store: Store, name: str) -> tuple[th.Report, float] | None:
             bar.empty()
             st.session_state.update(th_report_key=key, th_report=rep)
         rep = st.session_state.th_report
-        saved = models.get_version(store, name)["threshold"]  # fresh: a save elsewhere shows at once
+        saved = models.get_version(store, name).threshold  # fresh: a save elsewhere shows at once
     except RsadError as exc:
         show_error(exc)
         return None

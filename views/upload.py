@@ -10,11 +10,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from views.common import active_classifier, analyst, get_store, md, show_error
-from rsad.service import batches
 from rsad.errors import RsadError
-from rsad.service.batches import ColumnMap
 from rsad.progress import Rate
+from rsad.service import batches
+from rsad.service.batches import ColumnMap
+from views.common import active_classifier, analyst, get_store, md, show_error
 
 if TYPE_CHECKING:
     from rsad.service.batches import BackgroundJob

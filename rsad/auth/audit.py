@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rsad.data.orm import as_utc
-from rsad.data.orm import AuditEvent, utcnow
+from rsad.data.orm import AuditEvent, as_utc, utcnow
 
 LOCKED = "locked"  # detail of a refused attempt: it does not count as a failure itself
 

@@ -32,8 +32,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from rsad.auth import audit
 from rsad.config import Settings
 from rsad.data.db import Store
-from rsad.errors import AccessError, InputError, NotFoundError, StateError
 from rsad.data.orm import utcnow
+from rsad.errors import AccessError, InputError, NotFoundError, StateError
 
 log = logging.getLogger("rsad.auth.users")
 

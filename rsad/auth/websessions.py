@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from rsad.data.orm import as_utc
 from rsad.data.db import Store
-from rsad.data.orm import WebSession, utcnow
+from rsad.data.orm import WebSession, as_utc, utcnow
 
 COOKIE = "rsad_session"
 HANDOFF_S = 60  # a hand-off code not traded for the cookie by then is void

@@ -34,8 +34,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 def cmd_score(args: argparse.Namespace) -> None:
     """Score a batch (name or id) with a model version (the active one by default)."""
-    from rsad.service.models import get_version, load_classifier
     from rsad.service.batches import score_batch
+    from rsad.service.models import get_version, load_classifier
 
     authorized(args, "UPLOAD")
     store = open_store()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from rsad.service.batches import Store
-    from rsad.service.models import TrainingSet
+    from rsad.service.models import TrainingSet, VersionInfo
     from rsad.service.users import User
 
 
@@ -69,9 +69,9 @@ def _not_done(job: dict) -> str:
     return f"Training job {job['id']} failed: {job['error']}"
 
 
-def print_version(info: dict) -> None:
-    m = info["metrics"]
-    print(f"Saved {info['name']} ({info['status']}) in {info['folder']} after {m['train_seconds']:.0f} s.")
+def print_version(info: VersionInfo) -> None:
+    m = info.metrics
+    print(f"Saved {info.name} ({info.status}) in {info.folder} after {m['train_seconds']:.0f} s.")
     print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
           f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
           f"at threshold {info['threshold']:.3f}.")
@@ -79,8 +79,7 @@ def print_version(info: dict) -> None:
 
 def cmd_models(args: argparse.Namespace) -> None:
     """List model versions with status, threshold and validation metrics, then the registry history."""
-    from rsad.service.models import list_versions, trained_on
-    from rsad.service.models import history
+    from rsad.service.models import history, list_versions, trained_on
 
     store = open_store()
     versions = list_versions(store)
@@ -120,7 +119,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         print(f"{'metric':14} {c:>10} {a:>10} {'delta':>8}")
         for r in ev["table"].to_dict("records"):
             print(f"{r['metric']:14} {r['candidate']:10.3f} {r['active']:10.3f} {r['delta']:+8.3f}")
-        print(f"thresholds     {out['candidate']['threshold']:10.3f} {out['active']['threshold']:10.3f}")
+        print(f"thresholds     {out['candidate'].threshold:10.3f} {out['active'].threshold:10.3f}")
     b = out["latest_batch"]
     if b:
         print(f"Latest batch {b['batch']!r} ({b['rows']:,} cases): {c} flags {b['flagged_candidate']:,}, "
@@ -278,8 +277,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.from_store:
         train_from_store(store, args)
         return
-    from rsad.service.models import start_truncation
-    from rsad.service.models import TrainConfig
+    from rsad.service.models import TrainConfig, start_truncation
 
     config = TrainConfig(epochs=args.epochs or TrainConfig.epochs, base_model=args.base or "",
                          init_from=args.init_from, max_length=args.max_length, batch_size=args.batch_size,

@@ -15,17 +15,17 @@ if TYPE_CHECKING:  # the service layer loads its libraries only when a command r
 
 
 def _users() -> UserFile:
-    from rsad.service.users import users_file
     from rsad.config import get_settings
+    from rsad.service.users import users_file
 
     return users_file(get_settings())
 
 
 def _admin(args: argparse.Namespace) -> User:
     """The acting user (rsad.auth.users.cli_user), if they may manage users; otherwise AccessError."""
+    from rsad.config import get_settings
     from rsad.service import policies
     from rsad.service.users import cli_user
-    from rsad.config import get_settings
 
     return policies.authorize(cli_user(get_settings(), getattr(args, "as_user", None)),
                               policies.Action.MANAGE_USERS)
@@ -64,8 +64,8 @@ def cmd_add(args: argparse.Namespace) -> None:
 
 def cmd_list(args: argparse.Namespace) -> None:
     """List users: role, how they sign in, email, and whether failed sign-ins locked them."""
-    from rsad.service.users import lock_state
     from rsad.service.batches import Store
+    from rsad.service.users import lock_state
 
     _admin(args)
     users = _users().load()
@@ -101,9 +101,9 @@ def cmd_passwd(args: argparse.Namespace) -> None:
 
 def _end_web_sessions(name: str) -> str:
     """A removed user or a new password ends that user's browser sign-ins (say how many)."""
-    from rsad.service.users import normalize_name
     from rsad.service.batches import Store
     from rsad.service.sessions import revoke_user
+    from rsad.service.users import normalize_name
 
     ended = revoke_user(Store(), normalize_name(name))
     return f" Signed out of {ended} browser session{'s' if ended != 1 else ''}." if ended else ""
@@ -111,8 +111,8 @@ def _end_web_sessions(name: str) -> str:
 
 def cmd_unlock(args: argparse.Namespace) -> None:
     """Clear a user name's failed sign-ins so they can try again now."""
-    from rsad.service.users import unlock
     from rsad.service.batches import Store
+    from rsad.service.users import unlock
 
     unlock(Store(), args.name, actor=_admin(args).name)
     print(f"{args.name!r} may sign in again.")

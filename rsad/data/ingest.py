@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rsad.errors import InputError
 from rsad.data.reading import FORMATS, file_format, read_table  # noqa: F401 - part of this module's API
+from rsad.errors import InputError
 
 TRUE_LABELS = {"1", "true", "yes", "anomaly", "1.0"}
 FALSE_LABELS = {"0", "false", "no", "normal", "0.0"}

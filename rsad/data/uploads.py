@@ -13,7 +13,6 @@ from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, PreparedBatch, load_batch
 
 
-
 def save_batch(store: Store, prepared: PreparedBatch, *, name: str | None = None,
                uploader: str = "cli") -> dict[str, Any]:
     """Write a validated batch in one transaction."""

@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rsad.model import versions
-from rsad.errors import StateError, Superseded
 from rsad.data.db import Store
 from rsad.data.orm import Attribution, Case
-
+from rsad.errors import StateError, Superseded
+from rsad.model import versions
 
 
 def get_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str) -> dict | None:

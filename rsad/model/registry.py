@@ -12,13 +12,12 @@ import re
 import shutil
 import tempfile
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rsad.errors import ModelError
-from rsad.model.card import CARD_FILE, TrainResult, VersionCard
-from rsad.model.card import TRAINING_SET_FILE
+from rsad.model.card import CARD_FILE, TRAINING_SET_FILE, TrainResult, VersionCard
 
 _NAME_RE = re.compile(r"^v(\d+)$")
 # A version name becomes a folder name: letters, digits, '.', '_', '-', not starting with '.'.
@@ -59,7 +58,7 @@ def save_version(result: TrainResult, models_dir: Path, name: str, *,
         data_hash=result.data_hash, metrics=result.metrics, threshold=result.threshold,
         class_counts=result.class_counts, train_ids=result.train_ids, val_ids=result.val_ids,
         history=result.history, train_seconds=round(result.seconds, 1), device=result.device,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         training_set=dict(training_set or {}),
     )
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-{tmp_tag + '-' if tmp_tag else ''}", dir=models_dir))

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rsad.config import Settings, get_settings, pause_point
-from rsad.errors import ModelError, NotFoundError, StateError
 from rsad.data.db import Store
 from rsad.data.orm import ModelEvent, ModelVersion
+from rsad.errors import ModelError, NotFoundError, StateError
 
 if TYPE_CHECKING:  # torch loads only when a classifier does
     from rsad.model.classifier import Classifier
@@ -107,12 +107,6 @@ class VersionInfo:
     created_at: datetime
     temperature: float | None
 
-    def __getitem__(self, key: str) -> Any:  # TEMP: find dict-style callers
-        import traceback
-        with open("/tmp/arch/getitem.log", "a") as fh:
-            callers = "|".join(f"{f.filename}:{f.lineno}" for f in traceback.extract_stack()[-3:-1])
-            fh.write(repr(key) + " " + callers + "\n")
-        return getattr(self, key)
 
 
 def version_info(v: ModelVersion) -> VersionInfo:
@@ -140,8 +134,8 @@ def list_versions(store: Store) -> list[VersionInfo]:
 
 def load_classifier(store: Store, version: VersionInfo) -> Classifier:
     """Load a registered version for scoring with the store's device and length settings."""
-    from rsad.model.classifier import Classifier
     from rsad.model.card import CARD_FILE
+    from rsad.model.classifier import Classifier
 
     # Only registered version folders are loaded: the folder comes from the store, never from input.
     if not (Path(version.folder) / CARD_FILE).is_file():

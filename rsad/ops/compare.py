@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rsad.model import versions
-from rsad.model.versions import VersionInfo
-from rsad.ops import scoring
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
+from rsad.model import versions
+from rsad.model.versions import VersionInfo
+from rsad.ops import scoring
 from rsad.progress import Phases, ProgressFn, no_progress
 
 METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "flagged_rate")

@@ -13,17 +13,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rsad.data import uploads
-from rsad.model import versions
-from rsad.ops import scoring
-from rsad.training import train
 from rsad.auth import users as auth
-from rsad.data.db import Store
-from rsad.errors import StateError
-from rsad.data.ingest import load_batch
-from rsad.progress import Phases, ProgressFn, no_progress
 from rsad.data import store as q
+from rsad.data import uploads
+from rsad.data.db import Store
+from rsad.data.ingest import load_batch
+from rsad.errors import StateError
+from rsad.model import versions
 from rsad.model.versions import active_model
+from rsad.ops import scoring
+from rsad.progress import Phases, ProgressFn, no_progress
+from rsad.training import train
 
 if TYPE_CHECKING:
     from rsad.model.card import TrainConfig

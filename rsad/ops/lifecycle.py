@@ -9,16 +9,14 @@ cases first, committing every chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
-
-from rsad.model import versions
-from rsad.model.versions import VersionInfo
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.data.db import Store
 from rsad.errors import InputError, StateError
+from rsad.model import versions
+from rsad.model.versions import VersionInfo
 
 ACTIONS = {"promote": "candidate", "rollback": "retired"}  # action -> status it applies to
 

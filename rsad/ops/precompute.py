@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rsad.review import work_queue as qq
-from rsad.model import attributions
-from rsad.model import versions
 from rsad.data.db import Store
+from rsad.model import attributions, versions
 from rsad.ops.background import BackgroundJob
 from rsad.progress import ProgressFn, no_progress
+from rsad.review import work_queue as qq
 from rsad.review.work_queue import QueueFilter
 
 

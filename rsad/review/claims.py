@@ -17,8 +17,8 @@ from sqlalchemy import CursorResult, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rsad.data.orm import CaseClaim, as_utc, utcnow
 from rsad.errors import ConfigError, NotFoundError
-from rsad.data.orm import CaseClaim, utcnow, as_utc
 
 
 def _insert_if_absent(session: Session, row: dict[str, Any]) -> CursorResult[Any]:

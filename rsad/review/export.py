@@ -7,12 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from rsad.review import labels
-from rsad.errors import InputError
-from rsad.data.db import Store
-from rsad.data.csvsafe import to_safe_csv
 from rsad.auth.users import User
-
+from rsad.data.csvsafe import to_safe_csv
+from rsad.data.db import Store
+from rsad.errors import InputError
+from rsad.review import labels
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:

@@ -8,10 +8,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import select
 
-from rsad.review import labels
 from rsad.data.db import Store
 from rsad.data.orm import Batch, Case, Verdict
-
+from rsad.review import labels
 
 
 def verdict_table(store: Store, *, analysts: list[str] | None = None, batch_ids: list[int] | None = None,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from rsad.model.card import TRAINING_SET_FILE
 from rsad.errors import InputError
+from rsad.model.card import TRAINING_SET_FILE
 from rsad.review import labels
 
 ROW_COLUMNS = ["id", "text", "label", "source", "case_pk", "case_id", "batch"]

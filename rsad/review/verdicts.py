@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rsad.model import versions
-from rsad.errors import InputError, NotFoundError, StateError
+from rsad.config import VERDICT_LABELS
 from rsad.data.db import Store
 from rsad.data.orm import Case, Verdict, VerdictSubmission
-from rsad.config import VERDICT_LABELS
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.model import versions
 from rsad.review import claims
-
 
 
 def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, Subquery, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from rsad.data.orm import as_utc
+from rsad.data.orm import Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
 from rsad.errors import InputError, NotFoundError
-from rsad.data.orm import Batch, Case, CaseClaim, Score, Verdict, utcnow
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")

@@ -6,17 +6,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-
-from rsad.config import Settings, get_settings
-from rsad.model import versions
-from rsad.errors import InputError
-from rsad.data import store as q
-from rsad.data.db import Store
 from rsad.auth.users import User
-from rsad.model.versions import version_info
-from rsad.data.db import make_engine, upgrade
+from rsad.config import Settings, get_settings
+from rsad.data import store as q
+from rsad.data.db import Store, make_engine, upgrade
 from rsad.data.ingest import ColumnMap
 from rsad.data.uploads import ingest_file, preview_table, same_file_batch, save_batch
+from rsad.errors import InputError
+from rsad.model import versions
+from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
 from rsad.ops.demo import bootstrap, needs_bootstrap
 from rsad.ops.precompute import planned_cases, precompute_explanations, start_precompute
@@ -54,8 +52,7 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     """Delete a batch with everything recorded on it (verdicts too); admins only.
 
     ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
-    from rsad.auth import audit
-    from rsad.auth import policies
+    from rsad.auth import audit, policies
 
     actor = policies.authorize(user, policies.Action.DELETE_BATCH).name
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rsad.evaluation.evalset import evaluate_file
 from rsad.model.card import TrainConfig
 from rsad.model.versions import (
     VersionInfo,
@@ -18,7 +19,6 @@ from rsad.model.versions import (
 from rsad.ops.compare import compare
 from rsad.ops.lifecycle import history, promote, rollback
 from rsad.ops.scoring import rescore, rescore_status
-from rsad.evaluation.evalset import evaluate_file
 from rsad.review.trainset import TrainingSet
 from rsad.review.trainset import assemble as training_set
 from rsad.training.train import start_truncation, train_file

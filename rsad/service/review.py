@@ -10,24 +10,44 @@ import time
 from dataclasses import replace
 from typing import Any
 
-
-from rsad.review import claims
-from rsad.model import versions
-from rsad.review import work_queue as qq
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.evaluation.metrics import apply_temperature
-from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
-from rsad.service.records import CaseView, QueuePage
-from rsad.review.verdicts import record_verdicts
+from rsad.model import versions
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
 from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
 from rsad.ops.precompute import start_explain_ahead
+from rsad.review import claims
+from rsad.review import work_queue as qq
+from rsad.review.verdicts import record_verdicts
+from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
+from rsad.service.records import CaseView, QueuePage
 
-__all__ = ["EXPLAIN_STEPS", "SORTS", "STATUSES", "CaseView", "QueueFilter", "QueuePage", "batches", "cached_explanation", "case_view",
-           "claim_case", "default_filter", "explanation", "explanation_html", "legend_html", "metadata_keys",
-           "metadata_values", "queue", "queue_case_at", "queue_position", "record_verdicts", "release_claims",
-           "start_explain_ahead", "top_words_figure"]
+__all__ = [
+    "CaseView",
+    "EXPLAIN_STEPS",
+    "QueueFilter",
+    "QueuePage",
+    "SORTS",
+    "STATUSES",
+    "batches",
+    "cached_explanation",
+    "case_view",
+    "claim_case",
+    "default_filter",
+    "explanation",
+    "explanation_html",
+    "legend_html",
+    "metadata_keys",
+    "metadata_values",
+    "queue",
+    "queue_case_at",
+    "queue_position",
+    "record_verdicts",
+    "release_claims",
+    "start_explain_ahead",
+    "top_words_figure",
+]
 
 
 def batches(store: Store) -> list[dict[str, Any]]:

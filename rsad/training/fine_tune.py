@@ -17,9 +17,9 @@ import torch
 
 from rsad.errors import InputError
 from rsad.evaluation.metrics import binary_metrics, default_threshold
+from rsad.model.card import TrainConfig, TrainResult
 from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
-from rsad.model.card import TrainConfig, TrainResult
 from rsad.review.trainset import data_hash
 
 

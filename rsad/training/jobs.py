@@ -20,19 +20,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
-from rsad.model import versions
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.config import PROJECT_ROOT, TRUNCATIONS
 from rsad.data.db import Store
-from rsad.errors import InputError, NotFoundError, StateError
 from rsad.data.orm import TrainingJob, utcnow
+from rsad.errors import InputError, NotFoundError, StateError
+from rsad.model import versions
 from rsad.progress import format_seconds
 
 HEARTBEAT_S = 5.0  # the runner's heartbeat period (rsad.training.runner)
@@ -71,7 +71,7 @@ class RetrainParams:
 
 def _aware(ts: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes; everything rsad writes is UTC.
-    return ts.replace(tzinfo=timezone.utc) if ts is not None and ts.tzinfo is None else ts
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
 
 
 def _info(job: TrainingJob) -> dict[str, Any]:

@@ -18,14 +18,24 @@ from typing import Any
 
 from sqlalchemy import update
 
-from rsad.model import versions
-from rsad.training import train
 from rsad.data.db import Store
-from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.data.orm import TrainingJob, utcnow
+from rsad.errors import NotFoundError, RsadError, StateError
+from rsad.model import versions
 from rsad.progress import ProgressFn, Rate, no_progress
-from rsad.training.jobs import (HEARTBEAT_S, STOPPED_BY, WRITE_EVERY_S, RetrainParams, get, init_from, log_line,
-                          set_fields, stopped_fields, tmp_tag)
+from rsad.training import train
+from rsad.training.jobs import (
+    HEARTBEAT_S,
+    STOPPED_BY,
+    WRITE_EVERY_S,
+    RetrainParams,
+    get,
+    init_from,
+    log_line,
+    set_fields,
+    stopped_fields,
+    tmp_tag,
+)
 
 
 class _Reporter:
@@ -92,8 +102,8 @@ def _failure(exc: BaseException, report: _Reporter) -> str:
 
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
-    from rsad.model.registry import clean_partial
     from rsad.model.card import TrainConfig
+    from rsad.model.registry import clean_partial
     from rsad.review.trainset import assemble
 
     now = utcnow()

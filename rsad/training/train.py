@@ -8,12 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from rsad.model import versions
-from rsad.progress import ProgressFn, no_progress
 from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, load_batch
+from rsad.model import versions
 from rsad.model.versions import get_version, version_info
-
+from rsad.progress import ProgressFn, no_progress
 
 
 def start_truncation(store: Store, init_from: str | None) -> str:
@@ -35,15 +34,15 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
     summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
     folder so a dead job's leftovers can be found.
     """
-    from rsad.model.registry import next_version_name, save_version
     from rsad.model.card import TrainConfig
+    from rsad.model.registry import next_version_name, save_version
     from rsad.training.fine_tune import fine_tune
 
     config = config or TrainConfig()
     if not config.base_model:
         config = replace(config, base_model=store.settings.base_model_path)
     if config.init_from:
-        config = replace(config, base_model=get_version(store, config.init_from)["folder"])
+        config = replace(config, base_model=get_version(store, config.init_from).folder)
     result = fine_tune(table, config, device=store.settings.device, progress=progress)
     with store.session() as s:
         existing = [v.name for v in versions.list_model_versions(s)]

@@ -10,9 +10,8 @@ rule holds for any client of the database, not only for rsad's ORM.
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

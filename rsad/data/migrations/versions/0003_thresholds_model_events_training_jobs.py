@@ -7,9 +7,8 @@ Create Date: 2026-11-27 21:08:46.131295
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

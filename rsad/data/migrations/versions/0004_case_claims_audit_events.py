@@ -7,9 +7,8 @@ Create Date: 2026-11-27 21:14:59.324347
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'

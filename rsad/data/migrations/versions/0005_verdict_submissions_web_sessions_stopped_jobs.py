@@ -10,9 +10,8 @@ Adds two tables and lets a training job be 'stopped' (asked to stop by an admin)
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'
