@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rsad.data.describe import describe_events
 from rsad.data.reading import FORMATS, file_format, read_table  # noqa: F401 - part of this module's API
 from rsad.errors import InputError
 
@@ -229,7 +230,6 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str,
 
 def describe_table(df: pd.DataFrame, file_name: str) -> pd.DataFrame:
     """An event log's table as one behavior description per user; errors name the file."""
-    from rsad.data.describe import describe_events
 
     try:
         return describe_events(df)

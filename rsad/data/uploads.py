@@ -10,7 +10,7 @@ import pandas as pd
 from rsad.config import Settings, get_settings
 from rsad.data import store as q
 from rsad.data.db import Store
-from rsad.data.ingest import ColumnMap, PreparedBatch, load_batch
+from rsad.data.ingest import ColumnMap, PreparedBatch, describe_table, load_batch, read_table
 
 
 def save_batch(store: Store, prepared: PreparedBatch, *, name: str | None = None,
@@ -35,7 +35,6 @@ def ingest_file(store: Store, source: str | Path | bytes, *, name: str | None = 
 def preview_table(data: bytes, file_name: str, *, events: bool = False,
                   settings: Settings | None = None) -> pd.DataFrame:
     """The file as read (event logs: as described), for the Upload page's preview and mapping."""
-    from rsad.data.ingest import describe_table, read_table
 
     df = read_table(data, file_name, max_bytes=(settings or get_settings()).max_upload_bytes)
     return describe_table(df, file_name) if events else df

@@ -20,6 +20,7 @@ from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, load_batch
 from rsad.errors import InputError
 from rsad.model import versions
+from rsad.model.card import read_card
 from rsad.model.versions import get_version, load_classifier
 from rsad.progress import ProgressFn, no_progress
 from rsad.review import labels
@@ -49,7 +50,6 @@ class EvalSet:
 
 
 def _card_ids(folder: str) -> tuple[set[str], set[str]]:
-    from rsad.model.card import read_card
 
     card = read_card(folder)
     return set(map(str, card.train_ids)), set(map(str, card.val_ids))

@@ -16,11 +16,14 @@ from sklearn import metrics as skm
 
 from rsad.auth import policies
 from rsad.auth.users import User
+from rsad.data import store as q
 from rsad.errors import InputError
 from rsad.evaluation import threshold_log
+from rsad.evaluation.evalset import evaluate
 from rsad.evaluation.metrics import at_threshold, max_f1_threshold
 from rsad.evaluation.pickers import Pick, pick
 from rsad.model import versions
+from rsad.review.verdicts import latest_verdict_id
 
 MIN_SEGMENT_CASES = 10  # a per-segment threshold from fewer labels would be noise
 
@@ -112,8 +115,6 @@ class Report:
 
 def report(store: Any, model: str | None = None, *, progress: Any = None) -> Report:
     """Score (once) and gather what threshold choice needs for a version (None: the active one)."""
-    from rsad.data import store as q
-    from rsad.evaluation.evalset import evaluate
 
     kwargs = {"progress": progress} if progress else {}
     ev = evaluate(store, [model], **kwargs)
@@ -182,8 +183,6 @@ def history(store: Any, model: str | None = None) -> list[dict[str, Any]]:
 
 def stamp(store: Any, model: str | None) -> tuple:
     """Changes whenever the report would: new verdicts, a new batch, new scores of it."""
-    from rsad.data import store as q
-    from rsad.review.verdicts import latest_verdict_id
 
     with store.session() as s:
         version = versions.get_model_version(s, model)

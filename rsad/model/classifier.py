@@ -26,6 +26,7 @@ import torch
 
 from rsad.config import SCORE_PRECISIONS, TRUNCATIONS
 from rsad.errors import ConfigError, ModelError
+from rsad.model import onnx as onnx_scoring
 from rsad.model.card import ID2LABEL, LABEL2ID
 from rsad.progress import ProgressFn, no_progress
 
@@ -133,7 +134,6 @@ def resolve_precision(setting: str, device: torch.device) -> str:
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type == "cpu":
         if setting in ("auto", "onnx-int8"):
-            from rsad.model import onnx as onnx_scoring
 
             return "onnx-int8" if onnx_scoring.available() else "int8"
         return "int8"
@@ -213,7 +213,6 @@ class Classifier:
             return self.model
         with _QUANTIZE_LOCK:
             if self.scoring_model is None and self.precision == "onnx-int8":
-                from rsad.model import onnx as onnx_scoring
 
                 self.scoring_model = onnx_scoring.scorer_for(self.model, self.folder or None)
                 if self.scoring_model is None:

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rsad.model.card import CARD_FILE
+
 log = logging.getLogger(__name__)
 CACHE_FILE = "scoring.int8.onnx"
 _BUILD_LOCK = threading.Lock()
@@ -134,7 +136,6 @@ def scorer_for(model: Any, folder: str | Path | None) -> OnnxScorer | None:
     """The int8 ONNX scorer of a loaded model version, built on first use; None if it cannot be."""
     if not available():
         return None
-    from rsad.model.card import CARD_FILE
 
     with _BUILD_LOCK:
         try:

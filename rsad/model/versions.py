@@ -14,6 +14,7 @@ from rsad.config import Settings, get_settings, pause_point
 from rsad.data.db import Store
 from rsad.data.orm import ModelEvent, ModelVersion
 from rsad.errors import ModelError, NotFoundError, StateError
+from rsad.model.card import CARD_FILE
 
 if TYPE_CHECKING:  # torch loads only when a classifier does
     from rsad.model.classifier import Classifier
@@ -134,7 +135,6 @@ def list_versions(store: Store) -> list[VersionInfo]:
 
 def load_classifier(store: Store, version: VersionInfo) -> Classifier:
     """Load a registered version for scoring with the store's device and length settings."""
-    from rsad.model.card import CARD_FILE
     from rsad.model.classifier import Classifier
 
     # Only registered version folders are loaded: the folder comes from the store, never from input.

@@ -16,6 +16,7 @@ import pandas as pd
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
+from rsad.evaluation.evalset import evaluate
 from rsad.model import versions
 from rsad.model.versions import VersionInfo
 from rsad.ops import scoring
@@ -36,7 +37,6 @@ def _disagreements(keys: list[str], pks: np.ndarray, cand: np.ndarray, act: np.n
 
 
 def _evaluation(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn, top: int) -> dict[str, Any]:
-    from rsad.evaluation.evalset import evaluate
     from rsad.evaluation.metrics import binary_metrics, curves
 
     ev = evaluate(store, [cand.name, act.name], progress=progress)

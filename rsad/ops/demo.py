@@ -18,11 +18,14 @@ from rsad.data import store as q
 from rsad.data import uploads
 from rsad.data.db import Store
 from rsad.data.ingest import load_batch
+from rsad.data.synth import make_demo_tables
 from rsad.errors import StateError
 from rsad.model import versions
+from rsad.model.card import TrainConfig
 from rsad.model.versions import active_model
 from rsad.ops import scoring
 from rsad.progress import Phases, ProgressFn, no_progress
+from rsad.review.trainset import assemble
 from rsad.training import train
 
 if TYPE_CHECKING:
@@ -40,7 +43,6 @@ def demo_train_config() -> TrainConfig:
     0.902 / PR-AUC 0.864; 2 epochs at the then-default 2e-5 took over twice as long for
     ROC-AUC 0.904 / PR-AUC 0.860.
     """
-    from rsad.model.card import TrainConfig
 
     return TrainConfig(epochs=1, learning_rate=5e-5)
 
@@ -80,8 +82,6 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
 
     ``sizes`` (labeled, unlabeled) shrinks the data for tests; the default is the full demo.
     """
-    from rsad.data.synth import make_demo_tables
-    from rsad.review.trainset import assemble
 
     log: list[str] = []
     phases = Phases({"data": 4, "train": 80, "score": 16}, progress)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store
@@ -46,7 +47,6 @@ def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
     """
     import io
 
-    from rsad.auth import policies
 
     policies.authorize(policies.refreshed(store.settings, user), policies.Action.EXPORT_LABELS)
     if fmt not in {"csv", "parquet"}:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from rsad.data.db import Store
 from rsad.data.orm import Batch, Case, Verdict
 from rsad.review import labels
+from rsad.review.export import labels_frame
 
 
 def verdict_table(store: Store, *, analysts: list[str] | None = None, batch_ids: list[int] | None = None,
@@ -46,7 +47,6 @@ def analysts(store: Store) -> list[str]:
 
 
 def current_label_table(store: Store) -> pd.DataFrame:
-    from rsad.review.export import labels_frame
 
     with store.session() as s:
         return labels_frame(labels.current_labels(s))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rsad.auth import audit, policies
 from rsad.auth.users import User
 from rsad.config import Settings, get_settings
 from rsad.data import store as q
@@ -52,7 +53,6 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     """Delete a batch with everything recorded on it (verdicts too); admins only.
 
     ``confirm``, when given (the page asks the admin to type it), must repeat the batch's name."""
-    from rsad.auth import audit, policies
 
     actor = policies.authorize(user, policies.Action.DELETE_BATCH).name
 

@@ -33,6 +33,7 @@ from rsad.data.db import Store
 from rsad.data.orm import TrainingJob, utcnow
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.model import versions
+from rsad.model.registry import clean_partial
 from rsad.progress import format_seconds
 
 HEARTBEAT_S = 5.0  # the runner's heartbeat period (rsad.training.runner)
@@ -150,7 +151,6 @@ def reap(store: Store) -> list[int]:
     """Mark live-looking jobs whose process is gone or silent as failed, or as stopped when
     someone asked them to stop (the signal can end a runner before it records that itself);
     clean their leftovers."""
-    from rsad.model.registry import clean_partial
 
     now = utcnow()
     with store.session() as s:

@@ -22,7 +22,10 @@ from rsad.data.db import Store
 from rsad.data.orm import TrainingJob, utcnow
 from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.model import versions
+from rsad.model.card import TrainConfig
+from rsad.model.registry import clean_partial
 from rsad.progress import ProgressFn, Rate, no_progress
+from rsad.review.trainset import assemble
 from rsad.training import train
 from rsad.training.jobs import (
     HEARTBEAT_S,
@@ -102,9 +105,6 @@ def _failure(exc: BaseException, report: _Reporter) -> str:
 
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
-    from rsad.model.card import TrainConfig
-    from rsad.model.registry import clean_partial
-    from rsad.review.trainset import assemble
 
     now = utcnow()
     with store.session() as s:

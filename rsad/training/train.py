@@ -11,14 +11,16 @@ import pandas as pd
 from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, load_batch
 from rsad.model import versions
+from rsad.model.card import TrainConfig
+from rsad.model.registry import next_version_name, save_version
 from rsad.model.versions import get_version, version_info
 from rsad.progress import ProgressFn, no_progress
+from rsad.review.trainset import assemble
 
 
 def start_truncation(store: Store, init_from: str | None) -> str:
     """How a new version cuts long texts unless told: as the version it continues from (so a
     head+tail model stays one), else rsad's training default."""
-    from rsad.model.card import TrainConfig
 
     if not init_from:
         return TrainConfig.truncation
@@ -34,8 +36,6 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
     summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
     folder so a dead job's leftovers can be found.
     """
-    from rsad.model.card import TrainConfig
-    from rsad.model.registry import next_version_name, save_version
     from rsad.training.fine_tune import fine_tune
 
     config = config or TrainConfig()
@@ -78,6 +78,5 @@ def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap
 
 def store_training_table(store: Store) -> pd.DataFrame:
     """Current labels from the store as (id, text, label); see :mod:`rsad.review.trainset` for the rule."""
-    from rsad.review.trainset import assemble
 
     return assemble(store).table()
