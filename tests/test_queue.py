@@ -38,7 +38,7 @@ def test_default_queue_is_unreviewed_by_score(store, scored):
     assert page.total == 12 and page.model == "v1"
     assert [r["external_id"] for r in page.rows] == ["k11", "k10", "k09", "k08", "k07"]
     second = triage.queue(store, QueueFilter(), offset=10, limit=5)
-    assert [r["external_id"] for r in second["rows"]] == ["k01", "k00"]
+    assert [r["external_id"] for r in second.rows] == ["k01", "k00"]
 
 
 def test_filters(store, scored):

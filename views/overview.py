@@ -40,8 +40,8 @@ def store_totals(totals: dict[str, int]) -> None:
     cols[3].metric("Verdicts", f"{totals['verdicts']:,}")
 
 
-def batches_table(batches: list[dict[str, Any]]) -> None:
-    table = pd.DataFrame(batches)[
+def batches_table(rows: list[dict[str, Any]]) -> None:
+    table = pd.DataFrame(rows)[
         ["name", "rows", "labeled", "scored", "flagged", "reviewed", "uploader", "created_at", "file_name"]
     ]
     st.dataframe(
@@ -54,13 +54,13 @@ def batches_table(batches: list[dict[str, Any]]) -> None:
     )
 
 
-def delete_batch_box(batches: list[dict[str, Any]]) -> None:
+def delete_batch_box(rows: list[dict[str, Any]]) -> None:
     """Delete a batch by its name, typed again to confirm (admins; others see it disabled)."""
     denied = reason_denied(Action.DELETE_BATCH)
     with st.expander("Delete a batch (admin)", icon=":material/delete:"):
         st.write("Deletes the batch with its cases, scores and **verdicts**. Export the labels first "
                  "(Labels page) if you may need them.")
-        by_name = {b["name"]: b for b in batches}
+        by_name = {b["name"]: b for b in rows}
         doomed = st.selectbox("Batch", list(by_name), key="delete_batch_name", index=None,
                               placeholder="choose a batch", disabled=bool(denied))
         confirm = st.text_input("Type the batch name to confirm", key="delete_batch_confirm", disabled=bool(denied))

@@ -215,7 +215,7 @@ def calibration_panel(store: Store, rep: th.Report, name: str) -> None:
             fig.add_trace(go.Scatter(x=r["mean_score"], y=r["anomaly_rate"], mode="lines+markers", name=label))
         fig.update_layout(xaxis_title="Mean score in bin", yaxis_title="Share of anomalies", height=360)
         st.plotly_chart(fig, key="th_reliability")
-        current = models.get_version(store, name).get("temperature")
+        current = models.get_version(store, name).temperature
         st.caption("Scores stay as they are (thresholds keep their meaning); a saved temperature adds the "
                    "calibrated probability to the case view. " + (f"Saved now: {current:.3f}." if current else
                                                                   "None saved."))
