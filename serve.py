@@ -2,7 +2,7 @@
 
 Streamlit serves app.py (the router) as usual and, beside it, two routes that set and clear the
 HttpOnly ``rsad_session`` cookie, which a page script cannot read or write. With them a sign-in
-survives a reload and a server restart until it expires (rsad/websessions.py says how).
+survives a reload and a server restart until it expires (rsad/auth/websessions.py says how).
 `streamlit run app.py` still works, with sign-in per browser tab.
 """
 

@@ -47,6 +47,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
     from rsad.data.ingest import load_batch
     from rsad.model.explain import Explanation, WordAttribution
     from rsad.service import review as triage
+    from rsad.service.review import QueueFilter
 
     rng = np.random.default_rng(0)
     words = np.array("order view cart review rating burst night device item seller link channel".split())
@@ -68,7 +69,7 @@ def build_store(n: int, cached: int) -> tuple[float, float]:
         q.put_scores(s, v.id, ids, rng.random(len(ids)))
         s.commit()
         # Cached attributions for the cases the page will open: the page time is the queue's.
-        first = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=cached).rows]
+        first = [r["id"] for r in triage.queue(store, QueueFilter(), limit=cached).rows]
         for cid in first:
             words_ = [WordAttribution(0, 5, "order", 0.1)]
             expl = Explanation(words=words_, delta=0.0, n_steps=50, method="lig", score=0.9, covered_chars=5,
@@ -94,7 +95,7 @@ def child(n: int, repeats: int) -> dict:
     if hasattr(triage, "claim_case"):  # trees with case claims: three other analysts hold a top case
         from rsad.review.work_queue import QueueFilter
 
-        top = [r["id"] for r in triage.queue(store, triage.default_filter(), limit=3).rows]
+        top = [r["id"] for r in triage.queue(store, QueueFilter(), limit=3).rows]
         for i, cid in enumerate(top):
             triage.claim_case(store, cid, f"other{i}")
         held = len(top)

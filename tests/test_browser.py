@@ -13,6 +13,7 @@ from rsad.auth.users import UserFile
 from rsad.model import versions
 from rsad.review import reports
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 
 pytestmark = needs_chromium
 
@@ -35,7 +36,7 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
 
         page.get_by_role("link", name="Review batch evening").click()
         expect(page.get_by_text("1 of 16")).to_be_visible()
-        top = triage.queue(store_with_model, triage.default_filter()).rows[0]
+        top = triage.queue(store_with_model, QueueFilter()).rows[0]
         expect(page.get_by_role("heading", name=f"Case {top['external_id']}")).to_be_visible()
         highlighted = page.locator(".rsad-explanation span[title]")
         expect(highlighted.first).to_be_visible(timeout=120_000)
@@ -50,7 +51,7 @@ def test_upload_score_review_verdict_in_a_browser(server, store_with_model, env,
         page.keyboard.press("a")  # the keyboard shortcut for "Anomaly"
         expect(page.get_by_text("1 of 15")).to_be_visible()
         # The verdict reran only the queue-and-case fragment: the next case and its tokens show.
-        second = triage.queue(store_with_model, triage.default_filter()).rows[0]
+        second = triage.queue(store_with_model, QueueFilter()).rows[0]
         expect(page.get_by_role("heading", name=f"Case {second['external_id']}")).to_be_visible()
         start = second["preview"][:20].strip()
         expect(page.locator(".rsad-explanation")).to_contain_text(start, timeout=120_000)

@@ -23,6 +23,7 @@ from rsad.ops.background import prefetch
 from rsad.review import verdicts
 from rsad.service import batches
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +243,7 @@ def test_review_page_explains_the_next_cases_ahead(store_with_model, users, tmp_
     state = at.session_state["_explain_ahead"].join(600)
     assert state.status == "done", state.error
     assert state.result == {"cases": 2, "computed": 2}
-    ids = [r["id"] for r in triage.queue(store_with_model, triage.default_filter(), limit=3).rows]
+    ids = [r["id"] for r in triage.queue(store_with_model, QueueFilter(), limit=3).rows]
     assert all(attributions.cached_explanation(store_with_model, cid) is not None for cid in ids)
     at.button(key="verdict_anomaly").click().run()  # the next case opens from the cache
     assert not at.exception and any("from cache" in c.value for c in at.caption)
@@ -256,7 +257,7 @@ def _top_case(store, tmp_path):  # noqa: ANN001, ANN202
     uploads.ingest_file(store, csv, name="top")
     scoring.score_batch(store, "top")
     clf = versions.load_classifier(store, versions.active_version(store))
-    return clf, triage.queue(store, triage.default_filter()).rows[0]["id"]
+    return clf, triage.queue(store, QueueFilter()).rows[0]["id"]
 
 
 def test_one_case_asked_twice_at_once_is_computed_once(store_with_model, tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from rsad.data import uploads
 from rsad.ops import scoring
 from rsad.review import verdicts
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 
 pytestmark = needs_chromium
 
@@ -57,7 +58,7 @@ def hostile_store(store_with_model):
         df[key] = value
     uploads.ingest_file(store_with_model, df.to_csv(index=False).encode(), file_name="hostile.csv", name=BATCH)
     scoring.score_batch(store_with_model, BATCH)
-    rows = triage.queue(store_with_model, triage.default_filter(status="all")).rows
+    rows = triage.queue(store_with_model, QueueFilter(status="all")).rows
     # One case keeps no verdict (so the unreviewed queue still shows it); the others get hostile notes.
     verdicts.record_verdicts(store_with_model, [r["id"] for r in rows[1:]], "anomaly", analyst=ANALYST,
                            reason_code="spam", note=NOTE)
@@ -74,7 +75,7 @@ def _nothing_ran(page, dialogs) -> None:
 def test_hostile_content_shows_as_text_and_never_runs(server, hostile_store):
     from playwright.sync_api import expect
 
-    order = [r["external_id"] for r in triage.queue(hostile_store, triage.default_filter(status="all")).rows]
+    order = [r["external_id"] for r in triage.queue(hostile_store, QueueFilter(status="all")).rows]
     with chromium_page() as (page, dialogs):
         page.goto(server)
         browser_sign_in(page, "ana")

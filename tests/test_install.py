@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """rsad built as a wheel and installed (without dependencies: this venv has them) into a folder."""
-    target = tmp_path_factory.mktemp("site")
+    target, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("src") / "rsad"
+    # Built from a copy: a build in the checkout leaves build/lib behind, which a later build
+    # would ship (a deleted module included).
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "db", "models", "bench", "docs"))
     # Built in this venv when it has setuptools (offline, quick); else pip fetches a build backend.
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
     out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *isolation,
-                          "--target", str(target), str(ROOT)], capture_output=True, text=True, timeout=600)
+                          "--target", str(target), str(source)], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert (target / "rsad" / "data" / "migrations" / "versions").is_dir()
     return target

@@ -14,7 +14,7 @@ from rsad.model.card import TrainConfig, read_card
 from rsad.model.classifier import Classifier, pick_device
 from rsad.model.registry import clean_partial, next_version_name, save_version
 from rsad.ops import scoring
-from rsad.review.trainset import data_hash
+from rsad.review.trainset import assemble, data_hash
 from rsad.training import train
 from rsad.training.fine_tune import split_table
 
@@ -113,7 +113,7 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25, truncation="head_tail")
     assert train.start_truncation(store, None) == "head"  # from the base model: rsad's default
     steps = []
-    info = train.train_table(store, train.store_training_table(store), config=cfg,
+    info = train.train_table(store, assemble(store).table(), config=cfg,
                            progress=lambda d, t, m: steps.append((d, t)))
     assert info.name == "v1" and info.status == "active"
     assert steps[0] == (0, 3) and steps[-1] == (3, 3)

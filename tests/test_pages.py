@@ -15,6 +15,7 @@ from rsad.review import reports
 from rsad.review import verdicts as verdict_ops
 from rsad.service import batches
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -169,7 +170,7 @@ def test_attributions_can_wait_for_the_verdict(review_store):
 
 def test_bulk_verdict_lists_the_selected_cases_and_writes_once(review_store):
     at = app("review")
-    rows = triage.queue(review_store, triage.default_filter()).rows
+    rows = triage.queue(review_store, QueueFilter()).rows
     # The page keeps the selection as case ids (the table's ticks are drawn from them).
     at.session_state["_selected"] = {r["id"]: r["external_id"] for r in rows[:3]}
     at.run()
@@ -223,7 +224,7 @@ def test_a_desk_can_require_a_reason_for_anomaly_verdicts(review_store, monkeypa
 
 def test_the_last_verdict_of_a_queue_has_its_toast_and_says_the_queue_is_done(review_store):
     at = app("review")
-    rows = triage.queue(review_store, triage.default_filter()).rows
+    rows = triage.queue(review_store, QueueFilter()).rows
     verdict_ops.record_verdicts(review_store, [r["id"] for r in rows[1:]], "normal", analyst="bo")
     at.button(key="next_case").click().run()  # any rerun: 1 case left
     assert "1 cases match" in at.caption[0].value or "1 case" in at.caption[0].value
@@ -234,7 +235,7 @@ def test_the_last_verdict_of_a_queue_has_its_toast_and_says_the_queue_is_done(re
 
 
 def test_labels_page_filters_agreement_and_export(review_store):
-    ids = [r["id"] for r in triage.queue(review_store, triage.default_filter(status="all")).rows]
+    ids = [r["id"] for r in triage.queue(review_store, QueueFilter(status="all")).rows]
     verdict_ops.record_verdicts(review_store, ids[:3], "anomaly", analyst="ana", reason_code="spam")
     verdict_ops.record_verdicts(review_store, ids[:3], "anomaly", analyst="bo", reason_code="spam")
     verdict_ops.record_verdicts(review_store, ids[3:4], "normal", analyst="bo", reason_code="benign")

@@ -26,6 +26,7 @@ from rsad.review import verdicts
 from rsad.review.trainset import assemble
 from rsad.service import batches
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 from rsad.training import jobs as retrain
 
 TINY = retrain.RetrainParams(epochs=1, max_length=32)
@@ -200,7 +201,7 @@ def test_promote_rescore_and_rollback(trained):
     out = scoring.rescore(store, user=admin("ana"), chunk=20, progress=lambda d, t, m: seen.append((d, t)))
     assert out["scored"] == after["unreviewed"] + after["reviewed"] and seen[-1][0] == seen[-1][1]
     assert scoring.rescore_status(store) == {"model": "v2", "unreviewed": 0, "reviewed": 0}
-    page = triage.queue(store, triage.default_filter(status="all"), limit=200)
+    page = triage.queue(store, QueueFilter(status="all"), limit=200)
     assert page.model == "v2" and page.total == 48 + 24
 
     with pytest.raises(StateError, match="already the active"):
@@ -304,13 +305,12 @@ def test_a_stopped_job_whose_process_is_gone_is_stopped_a_crashed_one_failed(sto
 
 
 def test_runner_interrupted_after_a_stop_request_records_stopped_not_failed(store, monkeypatch):
-    from rsad.review import trainset
     from rsad.training import runner as jobrunner
 
     def interrupted(_store):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainset, "assemble", interrupted)
+    monkeypatch.setattr(jobrunner, "assemble", interrupted)
     _ingest(store, _labeled(16, "s"), "seed")
     asked = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     with store.session() as s:  # what retrain.stop records before it signals the process
@@ -337,3 +337,26 @@ def test_cli_jobs_lists_a_stopped_job_as_stopped(store, env):
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip().splitlines()[-1]
     assert " stopped " in line and "stopped by root; no version registered" in line and "failed" not in line
+
+
+def test_a_job_may_start_from_the_active_version(store):
+    # The Models page's "Start from: the active version" and `rsad train --from-store --init-from active`.
+    with store.session() as s:
+        v = versions.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={},
+                                       data_hash="h", metrics={}, threshold=0.5)
+        assert v.status == "active"
+    assert retrain.init_from(store, retrain.RetrainParams(start_from="active")) == "v1"
+    assert retrain.init_from(store, retrain.RetrainParams(start_from="v1")) == "v1"
+    assert retrain.init_from(store, retrain.RetrainParams(start_from="base")) is None
+
+
+def test_the_cli_prints_a_registered_version(store, capsys):
+    from rsad.cli.models import print_version
+
+    with store.session() as s:
+        versions.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
+                                   metrics={"train_seconds": 12.0, "n_val": 20, "f1": 0.9, "precision": 0.8,
+                                            "recall": 1.0, "roc_auc": 0.95, "pr_auc": 0.93}, threshold=0.5)
+    print_version(versions.get_version(store, "v1"))
+    out = capsys.readouterr().out
+    assert "Saved v1 (active) in /m/v1 after 12 s." in out and "F1 0.900" in out

@@ -17,6 +17,7 @@ from rsad.data import uploads
 from rsad.ops import scoring
 from rsad.review import reports, verdicts
 from rsad.service import review as triage
+from rsad.service.review import QueueFilter
 
 pytestmark = needs_chromium
 
@@ -33,7 +34,7 @@ def batch(store_with_model):
 
 
 def queue_rows(store) -> list[dict]:
-    return triage.queue(store, triage.default_filter(), limit=100).rows
+    return triage.queue(store, QueueFilter(), limit=100).rows
 
 
 def table(page):  # noqa: ANN001, ANN201

@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import tiny_table
@@ -11,7 +11,7 @@ from rsad.data.orm import Base, Verdict
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.model import versions
 from rsad.review import export, labels, verdicts
-from rsad.training import train
+from rsad.review.trainset import assemble
 
 # Every test here runs on SQLite and, when RSAD_TEST_PG_URL is set, on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("backend")
@@ -125,7 +125,7 @@ def test_verdicts_are_append_only_and_latest_wins(store):
         case_id = s.scalar(text("SELECT id FROM cases WHERE external_id = 'c000'"))
         first = verdicts.add_verdict(s, case_id, "anomaly", analyst="ana", reason_code="spam")
         verdicts.add_verdict(s, case_id, "normal", analyst="bo", reason_code="benign", note="false alarm")
-        history = verdicts.case_verdicts(s, case_id)
+        history = s.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())).all()
         assert [v.label for v in history] == ["normal", "anomaly"]
     with pytest.raises(ValueError, match="append-only"), store.session() as s:
         s.get(Verdict, first.id).note = "edited"
@@ -175,7 +175,7 @@ def test_export_labels_round_trips_into_training(store, tmp_path):
     assert "meta_platform" in again.columns
     with pytest.raises(InputError, match=".csv or .parquet"):
         export.export_labels(store, tmp_path / "labels.xlsx")
-    table = train.store_training_table(store)
+    table = assemble(store).table()
     assert len(table) == 8 and table["id"].is_unique
 
 

@@ -21,6 +21,7 @@ from rsad.ops import scoring
 from rsad.review import labels, verdicts
 from rsad.service import review as triage
 from rsad.service import thresholds as th
+from rsad.service.review import QueueFilter
 
 # Hand-checked: negatives at .1 .2 .4, anomalies at .3 .6 .9.
 Y = np.array([0, 0, 1, 0, 1, 1])
@@ -203,7 +204,7 @@ def test_save_history_and_queue_follow(eval_store):
         ("ana", t1, 0.5, "manual"), ("mia", old, t1, "capacity=5")]
     assert hist[1]["reason"] == "three analysts out"
     assert versions.active_version(eval_store).threshold == 0.5
-    page = triage.queue(eval_store, triage.default_filter())
+    page = triage.queue(eval_store, QueueFilter())
     assert page.threshold == 0.5
     with pytest.raises(InputError, match="between 0 and 1"):
         th.save(eval_store, None, 1.7, user=admin("ana"))

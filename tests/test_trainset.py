@@ -9,7 +9,6 @@ from rsad.data.ingest import load_batch
 from rsad.errors import InputError
 from rsad.review import labels, verdicts
 from rsad.review.trainset import assemble, data_hash
-from rsad.training import train
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ def test_current_labels_follow_the_same_rule(judged):
         current = {r["case_id"]: r["is_anomaly"] for r in labels.current_labels(s)}
     ts = assemble(judged)
     assert current == dict(zip(ts.rows["case_id"], ts.rows["label"]))
-    assert train.store_training_table(judged).equals(ts.table())
+    assert assemble(judged).table().equals(ts.table())
 
 
 def test_set_and_hash_are_reproducible(judged):

@@ -17,6 +17,8 @@ from rsad.service.batches import BackgroundJob, bootstrap
 if TYPE_CHECKING:
     from rsad.service.batches import Store
     from rsad.service.models import Classifier
+
+
 @st.cache_resource(show_spinner="Opening the label store…")
 def _store_for(db_url: str) -> Store:
     return batches.open_store()
@@ -111,17 +113,6 @@ def reason_denied(action: policies.Action) -> str | None:
     control's help and caption: the user's name shows as typed."""
     reason = policies.reason_denied(current_user(), action)
     return md_message(reason) if reason else None
-
-
-def require_role(role: str) -> auth.User:
-    """Stop the page with an error unless the signed-in user has ``role`` (admin includes analyst)."""
-    user = current_user()
-    if not policies.has_role(user, role):
-        who = f"You are signed in as {md(user.name)} ({user.role})" if user else "You are not signed in"
-        st.error(f"This needs the {role} role. {who}: ask an admin (`rsad users add NAME --role {role}`).",
-                 icon=":material/lock:")
-        st.stop()
-    return user
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)

@@ -89,7 +89,7 @@ def _rescore_now(store: Store, done_text: str) -> None:
     rate = Rate()
 
     def progress(done: int, total: int, message: str) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
 
     try:
         out = models.rescore(store, user=current_user(), progress=progress, classifier=active_classifier())

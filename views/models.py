@@ -1,7 +1,7 @@
 """Models: the training set, retraining, the versions and their history, compare, promote, roll back.
 
 Anyone signed in may look and compare; retraining, stopping a job, promoting, rolling back and
-rescoring need the admin role (rsad.policies): an analyst sees them disabled with the reason.
+rescoring need the admin role (rsad.auth.policies): an analyst sees them disabled with the reason.
 """
 
 import pandas as pd
@@ -35,7 +35,7 @@ def training_set_summary(ts: models.TrainingSet) -> None:
             st.dataframe(ts.conflicts.drop(columns=["case_pk"]), key="ts_conflicts", hide_index=True)
 
 
-def versions_and_history(versions: list[dict], events: list[dict]) -> None:
+def versions_and_history(versions: list[models.VersionInfo], events: list[dict]) -> None:
     """Every version with its own validation numbers, then the registry's history."""
     rows = []
     for v in versions:
@@ -58,7 +58,7 @@ def versions_and_history(versions: list[dict], events: list[dict]) -> None:
         st.caption("No registrations, promotions or rollbacks recorded yet.")
 
 
-def choose_version(others: list[dict]) -> dict:
+def choose_version(others: list[models.VersionInfo]) -> models.VersionInfo:
     """The version to compare with the active one: the newest candidate unless another is chosen."""
     # Candidates first (newest first), then retired versions.
     others.sort(key=lambda v: (v.status != "candidate", -v.id))

@@ -11,7 +11,7 @@ from rsad.service.policies import Action
 from views.common import current_user, get_store, md, reason_denied, show_error
 
 
-def active_model(active: dict[str, Any] | None) -> None:
+def active_model(active: models.VersionInfo | None) -> None:
     """The active version's threshold, validation numbers and what it learned from."""
     if active:
         m = active.metrics

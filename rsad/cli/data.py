@@ -135,10 +135,13 @@ def add_label_commands(add: Adder) -> None:
     add("batches", cmd_batches)
 
 
-def add_admin_commands(add: Adder, sub: argparse._SubParsersAction) -> None:
+def add_admin_commands(add: Adder) -> None:
     p = add("delete-batch", cmd_delete_batch)
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--yes", action="store_true", help="confirm: the batch's verdicts are deleted too")
+
+
+def add_db_commands(sub: argparse._SubParsersAction) -> None:
     db = sub.add_parser("db", help="store schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = db_sub.add_parser("upgrade", help=cmd_db_upgrade.__doc__)

@@ -33,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_label_commands(add)
     thresholds.add_commands(add)
     models.add_commands(add)
-    data.add_admin_commands(add, sub)
+    data.add_admin_commands(add)
     users.add_parsers(sub)
+    data.add_db_commands(sub)
     return parser
 
 

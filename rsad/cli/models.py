@@ -36,7 +36,7 @@ def train_from_store(store: Store, args: argparse.Namespace) -> None:
     from rsad.service import jobs as retrain
     from rsad.service.models import training_set as assemble
 
-    user = acting_user(args)  # rsad.cli.main.cmd_train refused anyone who may not, retrain.start checks again
+    user = acting_user(args)  # rsad.cli.models.cmd_train refused anyone who may not, retrain.start checks again
     ts = assemble(store)
     _print_training_set(ts)
     ts.table()  # refuses an empty set before a job is recorded
@@ -74,7 +74,7 @@ def print_version(info: VersionInfo) -> None:
     print(f"Saved {info.name} ({info.status}) in {info.folder} after {m['train_seconds']:.0f} s.")
     print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
           f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-          f"at threshold {info['threshold']:.3f}.")
+          f"at threshold {info.threshold:.3f}.")
 
 
 def cmd_models(args: argparse.Namespace) -> None:

@@ -177,9 +177,8 @@ def unscored_counts(session: Session, model_version_id: int) -> tuple[int, int]:
 
 
 def count_unscored(session: Session, batch_id: int, model_version_id: int) -> int:
-    scored = select(Score.case_id).where(Score.model_version_id == model_version_id)
     return session.scalar(select(func.count(Case.id)).where(
-        Case.batch_id == batch_id, Case.id.not_in(scored))) or 0
+        Case.batch_id == batch_id, _not_scored_by(model_version_id))) or 0
 
 
 def put_scores(session: Session, model_version_id: int, case_ids: Sequence[int],

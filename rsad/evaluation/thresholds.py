@@ -19,10 +19,11 @@ from rsad.auth.users import User
 from rsad.data import store as q
 from rsad.errors import InputError
 from rsad.evaluation import threshold_log
-from rsad.evaluation.evalset import evaluate
+from rsad.evaluation.evalset import EvalSet, evaluate
 from rsad.evaluation.metrics import at_threshold, max_f1_threshold
 from rsad.evaluation.pickers import Pick, pick
 from rsad.model import versions
+from rsad.model.versions import VersionInfo
 from rsad.review.verdicts import latest_verdict_id
 
 MIN_SEGMENT_CASES = 10  # a per-segment threshold from fewer labels would be noise
@@ -74,8 +75,8 @@ def segment_table(labels: np.ndarray, scores: np.ndarray, meta: list[dict[str, A
 
 @dataclass
 class Report:
-    version: dict[str, Any]
-    eval: Any  # rsad.evaluation.evalset.EvalSet
+    version: VersionInfo
+    eval: EvalSet
     labels: np.ndarray
     scores: np.ndarray
     batch: str | None  # the latest batch, for flagged counts and the capacity picker

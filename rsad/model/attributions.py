@@ -34,11 +34,15 @@ def put_attribution(session: Session, case_id: int, model_version_id: int, setti
 EXPLAIN_STEPS = 50
 
 
+def _key(n_steps: int, max_length: int) -> str:
+    return f"lig:n{n_steps}:len{max_length}"
+
+
 def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:
     """The cache key of attributions under a version: steps and the length the model reads
     (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it)."""
     max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
-    return f"lig:n{n_steps}:len{max_length}"
+    return _key(n_steps, max_length)
 
 
 def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS,
@@ -70,7 +74,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
     """
     from rsad.model.explain import Explanation, explain
 
-    key = f"lig:n{n_steps}:len{classifier.max_length}"
+    key = _key(n_steps, classifier.max_length)
 
     def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # torch loads only when a classifier does
     from rsad.model.classifier import Classifier
 
 
-
 def add_model_version(session: Session, **fields: Any) -> ModelVersion:
     """Register a saved version; the first one becomes active, later ones are candidates."""
     has_active = session.scalar(select(ModelVersion.id).where(ModelVersion.status == "active"))
@@ -107,7 +106,6 @@ class VersionInfo:
     created_by: str
     created_at: datetime
     temperature: float | None
-
 
 
 def version_info(v: ModelVersion) -> VersionInfo:

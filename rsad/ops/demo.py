@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rsad.auth import users as auth
 from rsad.data import store as q
@@ -27,9 +27,6 @@ from rsad.ops import scoring
 from rsad.progress import Phases, ProgressFn, no_progress
 from rsad.review.trainset import assemble
 from rsad.training import train
-
-if TYPE_CHECKING:
-    from rsad.model.card import TrainConfig
 
 SEED_BATCH = "demo-seed"  # ~2,500 labeled records the starter model learns from
 DEMO_BATCH = "demo-batch"  # ~1,000 unlabeled records to triage, 5-10 % anomalies

@@ -1,9 +1,8 @@
-"""Promote and roll back model versions (each a recorded event), and rescore with the new one.
+"""Promote and roll back model versions, each a recorded event, and the registry's history.
 
 A switch is one transaction: the version becomes active, the previous active one is
-retired (never deleted) and a ``ModelEvent`` says who, when and why. Rescoring is separate
-and resumable: it scores the cases the active version has no score for yet, unreviewed
-cases first, committing every chunk.
+retired (never deleted) and a ``ModelEvent`` says who, when and why. Rescoring with the new
+version is separate and resumable (:func:`rsad.ops.scoring.rescore`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - ``work_queue``: ``QueueFilter``, ``queue_page``, ``position_of``, ``case_detail`` (paged in SQL)
 - ``claims``: ``claim``, ``release_all``: who holds which case for a few minutes
-- ``verdicts``: ``record_verdicts`` (once per submission), ``add_verdict``, ``case_verdicts``
+- ``verdicts``: ``record_verdicts`` (once per submission), ``add_verdict``, ``latest_verdict_id``
 - ``labels``: the label rule (``current_labels``, ``resolve_votes``)
 - ``trainset``: ``assemble``: the training set the store's labels give
 - ``reports``: ``verdict_table``, ``analysts``, ``agreement``; ``export``: ``export_labels``, ``labels_bytes``

@@ -47,7 +47,6 @@ def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
     """
     import io
 
-
     policies.authorize(policies.refreshed(store.settings, user), policies.Action.EXPORT_LABELS)
     if fmt not in {"csv", "parquet"}:
         raise InputError(f"Export as csv or parquet, not {fmt!r}.")

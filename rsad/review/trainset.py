@@ -94,7 +94,7 @@ def _votes_text(votes: list[tuple[int, str, str, str]]) -> str:
 
 
 def from_evidence(evidence: list[dict[str, Any]]) -> TrainingSet:
-    """Build the set from :func:`rsad.data.store.label_evidence` rows."""
+    """Build the set from :func:`rsad.review.labels.label_evidence` rows."""
     rows, conflicts = [], []
     overturned = kept = dropped = 0
     for r in evidence:

@@ -39,10 +39,6 @@ def latest_verdicts_subquery() -> Subquery:
     return select(Verdict).join(newest, newest.c.id == Verdict.id).subquery()
 
 
-def case_verdicts(session: Session, case_id: int) -> list[Verdict]:
-    return list(session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc())))
-
-
 def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
                     reason_code: str = "", note: str = "", submission: str | None = None) -> int:
     """Append one verdict per case (one transaction), with the model and threshold in force.

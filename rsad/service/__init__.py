@@ -1,7 +1,8 @@
 """The service layer: everything the pages (views/) and the CLI call, and nothing else of rsad.
 
 Each function takes a ``Store`` first and opens its own transactions; records cross as typed
-values (``VersionInfo``, ``QueueFilter``, ``User``, ``Action``) or plain data, never ORM rows.
+values (``VersionInfo``, ``QueuePage``, ``CaseView``, ``Switch``, ``QueueFilter``, ``User``, ``Action``)
+or plain data, never ORM rows.
 
 - ``batches``: ``open_store``, ``overview``, ``ingest_file``, ``score_batch``, ``delete_batch``, ``bootstrap``
 - ``review``: ``queue``, ``case_view``, ``claim_case``, ``record_verdicts``, ``explanation``

@@ -26,7 +26,6 @@ __all__ = ["BackgroundJob", "ColumnMap", "Store", "bootstrap", "delete_batch", "
            "same_file_batch", "save_batch", "score_batch", "start_precompute", "upgrade_schema"]
 
 
-
 def upgrade_schema(settings: Settings | None = None) -> str:
     """Create or upgrade the store's schema to the newest migration; return the revision in force."""
     return upgrade(make_engine((settings or get_settings()).db_url))

@@ -17,7 +17,7 @@ from rsad.model.versions import (
     trained_on,
 )
 from rsad.ops.compare import compare
-from rsad.ops.lifecycle import history, promote, rollback
+from rsad.ops.lifecycle import Switch, history, promote, rollback
 from rsad.ops.scoring import rescore, rescore_status
 from rsad.review.trainset import TrainingSet
 from rsad.review.trainset import assemble as training_set
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # for annotations only: the classifier module imports torch
     from rsad.model.classifier import Classifier as Classifier
 
 __all__ = [
+    "Switch",
     "TrainingSet",
     "TrainConfig",
     "VersionInfo",

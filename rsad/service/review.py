@@ -34,7 +34,6 @@ __all__ = [
     "cached_explanation",
     "case_view",
     "claim_case",
-    "default_filter",
     "explanation",
     "explanation_html",
     "legend_html",
@@ -150,10 +149,3 @@ def queue_position(store: Store, f: QueueFilter, case_id: int) -> int | None:
     with store.session() as s:
         active = versions.require_active(s)
         return qq.position_of(s, active.id, active.threshold, f, int(case_id))
-
-
-# --- labels page -------------------------------------------------------------------------
-
-
-def default_filter(**changes: Any) -> QueueFilter:
-    return replace(QueueFilter(), **changes)

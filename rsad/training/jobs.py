@@ -229,7 +229,7 @@ def init_from(store: Store, params: RetrainParams) -> str | None:
         active = versions.active_version(store)
         if active is None:
             raise StateError("There is no active version to continue from: start from the base model.")
-        return active["name"]
+        return active.name
     return versions.get_version(store, params.start_from).name
 
 

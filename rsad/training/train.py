@@ -13,9 +13,8 @@ from rsad.data.ingest import ColumnMap, load_batch
 from rsad.model import versions
 from rsad.model.card import TrainConfig
 from rsad.model.registry import next_version_name, save_version
-from rsad.model.versions import get_version, version_info
+from rsad.model.versions import VersionInfo, get_version, version_info
 from rsad.progress import ProgressFn, no_progress
-from rsad.review.trainset import assemble
 
 
 def start_truncation(store: Store, init_from: str | None) -> str:
@@ -29,7 +28,7 @@ def start_truncation(store: Store, init_from: str | None) -> str:
 
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
                 progress: ProgressFn = no_progress, training_set: Any = None,
-                tmp_tag: str = "") -> dict[str, Any]:
+                tmp_tag: str = "") -> VersionInfo:
     """Fine-tune on (id, text, label), save the version folder atomically, then register it.
 
     ``training_set`` (a :class:`rsad.review.trainset.TrainingSet`) is recorded with the version: its
@@ -70,13 +69,7 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
 
 def train_file(store: Store, path: str | Path, *, columns: ColumnMap = ColumnMap(),
                split: tuple[str, str] | None = None, config: Any = None, created_by: str = "cli",
-               progress: ProgressFn = no_progress) -> dict[str, Any]:
+               progress: ProgressFn = no_progress) -> VersionInfo:
     prepared = load_batch(path, columns=columns, label_required=True, split=split)
     return train_table(store, prepared.labeled_table(), config=config, created_by=created_by,
                        progress=progress)
-
-
-def store_training_table(store: Store) -> pd.DataFrame:
-    """Current labels from the store as (id, text, label); see :mod:`rsad.review.trainset` for the rule."""
-
-    return assemble(store).table()
