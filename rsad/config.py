@@ -52,6 +52,7 @@ class Settings:
     """Every setting, its env variable is ``RSAD_`` + the upper-cased field name."""
 
     db_url: str = "sqlite:///db/rsad.sqlite3"
+    project: str = "default"  # the project a CLI command works in (like --project); pages remember per user
     models_dir: Path = Path("models")
     base_model: str = ""  # empty: the embedded MiniLM folder
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps

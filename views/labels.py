@@ -30,7 +30,7 @@ c1, c2, c3, c4 = st.columns(4)
 who = c1.multiselect("Analyst", people, key="l_analyst")
 which = c2.multiselect("Batch", list(names), format_func=names.get, key="l_batch")
 labels = c3.multiselect("Verdict", ["anomaly", "normal", "unsure"], key="l_label")
-reasons = c4.multiselect("Reason", list(store.settings.reason_codes), key="l_reason")
+reasons = c4.multiselect("Reason", list(store.reason_codes), key="l_reason")
 dates = st.date_input("Date range", value=(), key="l_dates", help="Leave empty for all dates")
 since, until = (dates[0], dates[-1]) if isinstance(dates, tuple) and dates else (None, None)
 

@@ -67,7 +67,7 @@ def verdict_form(store: Store, me: str, case: CaseView, *, taken: bool, pos: int
     # (a reason this desk requires, a case someone else took) keeps what the analyst typed.
     with st.form("verdict_form"):
         st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
-        st.selectbox("Reason", list(store.settings.reason_codes), key="verdict_reason", index=None,
+        st.selectbox("Reason", list(store.reason_codes), key="verdict_reason", index=None,
                      placeholder=reason_hint(store))
         st.text_area("Note", key="verdict_note", height=80)
         b = st.columns(3)
@@ -122,7 +122,7 @@ def bulk_form(store: Store, me: str) -> None:
         with st.form("bulk_form", border=False):  # cleared by _apply_bulk once recorded
             c1, c2, c3 = st.columns([1, 2, 3])
             c1.radio("Verdict", ["anomaly", "normal", "unsure"], key="bulk_label")
-            c2.selectbox("Reason", list(store.settings.reason_codes), key="bulk_reason", index=None,
+            c2.selectbox("Reason", list(store.reason_codes), key="bulk_reason", index=None,
                          placeholder=reason_hint(store))
             c3.text_area("Note", key="bulk_note", height=80)
             st.form_submit_button(f"Apply to {len(ids):,} cases", type="primary", key="bulk_submit",

@@ -40,6 +40,7 @@ class Action(Enum):
     SAVE_TEMPERATURE = _Rule("admin", "Saving a calibration temperature")
     DELETE_BATCH = _Rule("admin", "Deleting a batch")
     MANAGE_USERS = _Rule("admin", "Managing sign-in users")
+    MANAGE_PROJECTS = _Rule("admin", "Creating a project")
     SEE_STORE_LOCATION = _Rule("admin", "Seeing where the store is")
 
     @property

@@ -24,10 +24,19 @@ if TYPE_CHECKING:  # the service layer loads its libraries only when a command r
 Adder = Callable[[str, Callable[[argparse.Namespace], None]], argparse.ArgumentParser]
 
 
+_project: str | None = None  # --project of this command line (main sets it); None: RSAD_PROJECT / default
+
+
+def use_project(name: str | None) -> None:
+    global _project
+    _project = name
+
+
 def open_store() -> Store:
+    """The store, working in this command's project (--project, else RSAD_PROJECT, else 'default')."""
     from rsad.service.batches import open_store as open_
 
-    return open_()
+    return open_(project=_project)
 
 
 def acting_user(args: argparse.Namespace) -> User:

@@ -11,8 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import data, models, thresholds, users
+from rsad.cli import data, models, projects, thresholds, users
+from rsad.cli.common import use_project
 from rsad.errors import RsadError
+
+PROJECT_HELP = "the project to work in (default: $RSAD_PROJECT, else 'default'); see `rsad projects list`"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,12 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--as", dest="as_user", metavar="NAME",
                         help="act as this user of the user file, with its role (default: $RSAD_USER, "
                              "else the shell's admin cli:<login>); recorded as who did it")
+    parser.add_argument("--project", metavar="NAME", help=PROJECT_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], None]) -> argparse.ArgumentParser:
         doc = fn.__doc__ or ""
         p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
         p.set_defaults(func=fn)
+        # After the verb too (`rsad ingest FILE --project sms`); SUPPRESS keeps one given before it.
+        p.add_argument("--project", metavar="NAME", default=argparse.SUPPRESS, help=PROJECT_HELP)
         return p
 
     data.add_commands(add)
@@ -34,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     thresholds.add_commands(add)
     models.add_commands(add)
     data.add_admin_commands(add)
+    projects.add_parsers(sub)
     users.add_parsers(sub)
     data.add_db_commands(sub)
     return parser
@@ -41,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_project(getattr(args, "project", None))
     try:
         args.func(args)
     except RsadError as exc:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rsad.config import Settings, get_settings
-from rsad.errors import ConfigError, StateError
+from rsad.data.orm import Project
+from rsad.errors import ConfigError, NotFoundError, StateError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,25 +64,93 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     from alembic.runtime.migration import MigrationContext
 
     cfg = _alembic_config(engine)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
         with engine.connect() as conn:
+            if sqlite:
+                # Batch mode rebuilds a SQLite table by dropping it: with foreign keys on, the drop
+                # would cascade into the rows that point at it (cases of a batch). Off for the
+                # migration (a PRAGMA outside any transaction), checked and back on afterwards.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()  # ends SQLAlchemy's autobegun transaction (the PRAGMA opened none)
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise StateError("The migration left rows pointing at nothing: nothing was changed.")
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
             return MigrationContext.configure(conn).get_current_revision() or "base"
     except OperationalError as exc:
         raise StateError(f"Cannot open or migrate the store at {engine.url!r}: {exc.orig}") from exc
 
 
-class Store:
-    """An engine plus a session factory; open one per process and share it."""
+@dataclass(frozen=True)
+class ProjectRef:
+    """The project a Store works in: what its queries filter by and the settings it overrides."""
 
-    def __init__(self, settings: Settings | None = None, *, migrate: bool = True) -> None:
+    id: int
+    name: str
+    base_model: str = ""  # empty: RSAD_BASE_MODEL (else the embedded MiniLM)
+    reason_codes: tuple[str, ...] = ()  # empty: RSAD_REASON_CODES
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Store:
+    """An engine plus a session factory, working in one project; open one per process and share
+    it. ``in_project`` gives a view of the same engine in another project (cheap, no new pool)."""
+
+    def __init__(self, settings: Settings | None = None, *, migrate: bool = True, project: str | None = None) -> None:
         self.settings = settings or get_settings()
         self.engine = make_engine(self.settings.db_url, self.settings.sqlite_busy_timeout_s)
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.project_name = project or self.settings.project
+        self._project: ProjectRef | None = None
+
+    def in_project(self, name: str) -> Store:
+        """This store's engine and sessions, working in project ``name`` (checked on first use)."""
+        view = copy.copy(self)
+        view.project_name, view._project = name, None
+        return view
+
+    @property
+    def project(self) -> ProjectRef:
+        """The project's row, read once per Store (NotFoundError when no project has that name)."""
+        if self._project is None:
+            with self.session() as s:
+                row = s.scalar(select(Project).where(Project.name == self.project_name))
+                if row is None:
+                    names = ", ".join(s.scalars(select(Project.name).order_by(Project.id)))
+                    raise NotFoundError(f"No project named {self.project_name!r} (projects: {names}). "
+                                        f"Create it with `rsad projects add {self.project_name}`, or pick "
+                                        "another with --project or RSAD_PROJECT.")
+                self._project = ProjectRef(row.id, row.name, row.base_model, tuple(row.reason_codes),
+                                           dict(row.settings))
+        return self._project
+
+    @property
+    def project_id(self) -> int:
+        return self.project.id
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        return self.project.reason_codes or self.settings.reason_codes
+
+    @property
+    def base_model_path(self) -> str:
+        return self.project.base_model or self.settings.base_model_path
+
+    @property
+    def models_dir(self) -> Path:
+        """Where this project's version folders go (the default project keeps the old place)."""
+        if self.project_name == "default":
+            return self.settings.models_dir
+        return self.settings.models_dir / "projects" / self.project_name
 
     @contextmanager
     def session(self) -> Iterator[Session]:

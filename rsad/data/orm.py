@@ -2,19 +2,18 @@
 
 The schema itself is created and upgraded by the Alembic migrations in ``rsad/data/migrations``;
 these classes must match them (``tests/test_store.py`` checks that autogenerate finds no diff).
+The tables about people (claims, audit, sessions, preferences) are in ``orm_access``; both share
+``orm_base.Base`` and this module re-exports them, so ``rsad.data.orm`` names every table.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
     CheckConstraint,
     Connection,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,34 +23,51 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+
+from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmission, WebSession
+from rsad.data.orm_base import Base, as_utc, utcnow
+
+__all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "ModelEvent",
+           "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
+           "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
+
+DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class Project(Base):
+    """One detection task (fake orders, spam comments, ...): it owns its batches, model versions
+    and training jobs, and through them its cases, labels and thresholds."""
 
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("name", name="uq_projects_name"),)
 
-def as_utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything rsad writes is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    base_model: Mapped[str] = mapped_column(String(1000), default="")  # empty: RSAD_BASE_MODEL
+    reason_codes: Mapped[list[str]] = mapped_column(default=list)  # empty: RSAD_REASON_CODES
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. start_per_class
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Batch(Base):
     """One uploaded file (or generated demo table): a set of cases scored together."""
 
     __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_batches_project_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     file_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     uploader: Mapped[str] = mapped_column(String(200))
     row_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Rows of the file that were skipped and why ({"skipped": [...], "label_map": ...}); None: older batch
+    ingest_report: Mapped[dict[str, Any] | None] = mapped_column()
 
     cases: Mapped[list[Case]] = relationship(back_populates="batch", passive_deletes=True)
 
@@ -72,6 +88,8 @@ class Case(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The label the file came with (1 anomaly, 0 normal); None for an unlabeled case.
     given_label: Mapped[int | None] = mapped_column(Integer)
+    # Position in the "label to start" queue (clusters of the base model's embeddings); None: not ranked
+    coverage_rank: Mapped[int | None] = mapped_column(Integer)
 
     batch: Mapped[Batch] = relationship(back_populates="cases")
 
@@ -84,10 +102,12 @@ class ModelVersion(Base):
         CheckConstraint(
             "status IN ('candidate', 'active', 'retired')", name="ck_model_versions_status"
         ),
+        UniqueConstraint("project_id", "name", name="uq_model_versions_project_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
     folder: Mapped[str] = mapped_column(String(1000))
     base_model: Mapped[str] = mapped_column(String(1000))
     train_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -206,6 +226,7 @@ class TrainingJob(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -223,57 +244,23 @@ class TrainingJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
-class CaseClaim(Base):
-    """Who has a case open in Review, and until when. One row per case: the primary key makes
-    taking a claim atomic (a second insert conflicts), on SQLite and PostgreSQL alike."""
+class BatchCheck(Base):
+    """How foreign a batch looked to the version that scored it: its flagged share against the
+    share on the version's validation set, the score distribution's shift (PSI, KS) and the share
+    of tokens the tokenizer does not know. One row per batch and version; Overview charts them."""
 
-    __tablename__ = "case_claims"
-
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
-    analyst: Mapped[str] = mapped_column(String(200), index=True)
-    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class AuditEvent(Base):
-    """Sign-ins (failed ones too), sign-outs, unlocks and batch deletions. The sign-in rows also
-    decide lockouts, so a new browser session or a server restart cannot reset them."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_subject", "action", "subject", "created_at"),)
+    __tablename__ = "batch_checks"
+    __table_args__ = (UniqueConstraint("batch_id", "model_version_id", name="uq_batch_checks_batch_model"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(String(40))  # login | logout | unlock | delete_batch
-    subject: Mapped[str] = mapped_column(String(200))  # the user name tried, the batch deleted
-    actor: Mapped[str] = mapped_column(String(200))
-    ok: Mapped[bool] = mapped_column(Boolean)
-    detail: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    rows: Mapped[int] = mapped_column(Integer)
+    flagged_share: Mapped[float] = mapped_column(Float)
+    reference_flagged_share: Mapped[float | None] = mapped_column(Float)
+    psi: Mapped[float | None] = mapped_column(Float)
+    ks: Mapped[float | None] = mapped_column(Float)
+    unknown_token_share: Mapped[float | None] = mapped_column(Float)
+    foreign: Mapped[bool] = mapped_column()
+    reasons: Mapped[list[str]] = mapped_column(default=list)  # one sentence per check that fired
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class VerdictSubmission(Base):
-    """One submitted verdict form (bulk or single): its key makes a second press of the same
-    form write nothing. Inserted in the verdicts' own transaction; the primary key decides a
-    race between two presses on SQLite and PostgreSQL alike."""
-
-    __tablename__ = "verdict_submissions"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    analyst: Mapped[str] = mapped_column(String(200))
-    cases: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class WebSession(Base):
-    """A browser sign-in: the HttpOnly cookie holds a random token, this row its SHA-256, so a
-    sign-in survives a reload and a server restart until it expires or the user signs out."""
-
-    __tablename__ = "web_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_name: Mapped[str] = mapped_column(String(200), index=True)
-    method: Mapped[str] = mapped_column(String(20), default="password")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-    revoked_at: Mapped[datetime | None] = mapped_column()

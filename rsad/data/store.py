@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from rsad.config import pause_point
 from rsad.data.ingest import PreparedBatch
 from rsad.data.orm import (
+    DEFAULT_PROJECT_ID,
     Batch,
     Case,
     ModelVersion,
@@ -26,17 +27,18 @@ INSERT_CHUNK = 5_000
 
 # --- batches and cases -------------------------------------------------------------------
 
-def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader: str) -> Batch:
-    """Insert a batch and all its cases (bulk); the caller's commit makes it visible at once."""
+def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader: str,
+              project_id: int = DEFAULT_PROJECT_ID) -> Batch:
+    """Insert a batch and all its cases (bulk) into a project; the caller's commit shows it at once."""
     name = name.strip()
     if not name:
         raise InputError("Give the batch a name.")
     if len(name) > 200 or not name.isprintable():
         raise InputError("A batch name is one line of at most 200 characters, without control characters.")
-    if session.scalar(select(Batch.id).where(Batch.name == name)) is not None:
-        raise InputError(f"A batch named {name!r} already exists: choose another name.")
+    if session.scalar(select(Batch.id).where(Batch.project_id == project_id, Batch.name == name)) is not None:
+        raise InputError(f"A batch named {name!r} already exists in this project: choose another name.")
     # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
-    batch = Batch(name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
+    batch = Batch(project_id=project_id, name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
                   uploader=uploader[:200], row_count=len(prepared))
     session.add(batch)
     session.flush()
@@ -58,21 +60,22 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     return batch
 
 
-def get_batch(session: Session, ref: str | int) -> Batch:
-    """A batch by id or by name."""
+def get_batch(session: Session, ref: str | int, *, project_id: int = DEFAULT_PROJECT_ID) -> Batch:
+    """A batch of the project by id or by name."""
     batch = None
     if isinstance(ref, int) or str(ref).isdigit():
         batch = session.get(Batch, int(ref))
+        batch = batch if batch is not None and batch.project_id == project_id else None
     if batch is None:
-        batch = session.scalar(select(Batch).where(Batch.name == str(ref)))
+        batch = session.scalar(select(Batch).where(Batch.project_id == project_id, Batch.name == str(ref)))
     if batch is None:
-        raise NotFoundError(f"No batch {ref!r}: see `rsad batches` for the names.")
+        raise NotFoundError(f"No batch {ref!r} in this project: see `rsad batches` for the names.")
     return batch
 
 
-def delete_batch(session: Session, ref: str | int) -> dict[str, Any]:
+def delete_batch(session: Session, ref: str | int, *, project_id: int = DEFAULT_PROJECT_ID) -> dict[str, Any]:
     """Delete a batch; the database cascades to its cases, scores, verdicts, attributions, claims."""
-    batch = get_batch(session, ref)
+    batch = get_batch(session, ref, project_id=project_id)
     verdicts = session.scalar(select(func.count(Verdict.id)).join(Case, Case.id == Verdict.case_id)
                               .where(Case.batch_id == batch.id)) or 0
     info = {"id": batch.id, "name": batch.name, "cases": batch.row_count, "verdicts": int(verdicts)}
@@ -81,24 +84,32 @@ def delete_batch(session: Session, ref: str | int) -> dict[str, Any]:
     return info
 
 
-def list_batch_ids(session: Session, limit: int | None = None) -> list[int]:
-    return list(session.scalars(select(Batch.id).order_by(Batch.id.desc()).limit(limit)))
+def list_batch_ids(session: Session, limit: int | None = None, *, project_id: int = DEFAULT_PROJECT_ID) -> list[int]:
+    return list(session.scalars(select(Batch.id).where(Batch.project_id == project_id)
+                                .order_by(Batch.id.desc()).limit(limit)))
 
 
-def find_batch_by_sha(session: Session, sha256: str) -> Batch | None:
-    return session.scalar(select(Batch).where(Batch.sha256 == sha256).order_by(Batch.id))
+def find_batch_by_sha(session: Session, sha256: str, *, project_id: int = DEFAULT_PROJECT_ID) -> Batch | None:
+    return session.scalar(select(Batch).where(Batch.project_id == project_id, Batch.sha256 == sha256)
+                          .order_by(Batch.id))
+
+
+def in_project(project_id: int) -> ColumnElement[bool]:
+    """Cases of the project's batches."""
+    return Case.batch_id.in_(select(Batch.id).where(Batch.project_id == project_id))
 
 
 def list_batches(session: Session, model_version_id: int | None = None,
-                 threshold: float | None = None) -> list[dict[str, Any]]:
-    """Every batch with its case, labeled, scored, flagged and reviewed counts."""
+                 threshold: float | None = None, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
+    """Every batch of the project with its case, labeled, scored, flagged and reviewed counts."""
     reviewed = (select(Case.batch_id, func.count(func.distinct(Verdict.case_id)).label("n"))
                 .join(Verdict, Verdict.case_id == Case.id).group_by(Case.batch_id).subquery())
     labeled = (select(Case.batch_id, func.count().label("n")).where(Case.given_label.is_not(None))
                .group_by(Case.batch_id).subquery())
     cols = [Batch, func.coalesce(reviewed.c.n, 0), func.coalesce(labeled.c.n, 0)]
     query = (select(*cols).outerjoin(reviewed, reviewed.c.batch_id == Batch.id)
-             .outerjoin(labeled, labeled.c.batch_id == Batch.id).order_by(Batch.id.desc()))
+             .outerjoin(labeled, labeled.c.batch_id == Batch.id).where(Batch.project_id == project_id)
+             .order_by(Batch.id.desc()))
     scored: dict[int, tuple[int, int]] = {}
     if model_version_id is not None:
         thr = 2.0 if threshold is None else threshold
@@ -114,19 +125,23 @@ def list_batches(session: Session, model_version_id: int | None = None,
         out.append({"id": batch.id, "name": batch.name, "file_name": batch.file_name,
                     "uploader": batch.uploader, "created_at": batch.created_at,
                     "rows": batch.row_count, "labeled": int(n_labeled), "scored": n_scored,
-                    "flagged": n_flagged, "reviewed": int(n_reviewed)})
+                    "flagged": n_flagged, "reviewed": int(n_reviewed),
+                    "skipped": len((batch.ingest_report or {}).get("skipped", []))})
     return out
 
 
-def totals(session: Session) -> dict[str, int]:
-    """Store-wide counts for the overview."""
+def totals(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> dict[str, int]:
+    """The project's counts for the overview."""
+    mine = in_project(project_id)
+    verdicts = select(Verdict.id, Verdict.case_id).join(Case, Case.id == Verdict.case_id).where(mine).subquery()
     return {
-        "batches": session.scalar(select(func.count(Batch.id))) or 0,
-        "cases": session.scalar(select(func.count(Case.id))) or 0,
-        "labeled": session.scalar(select(func.count(Case.id)).where(Case.given_label.is_not(None))) or 0,
-        "verdicts": session.scalar(select(func.count(Verdict.id))) or 0,
-        "reviewed_cases": session.scalar(select(func.count(func.distinct(Verdict.case_id)))) or 0,
-        "model_versions": session.scalar(select(func.count(ModelVersion.id))) or 0,
+        "batches": session.scalar(select(func.count(Batch.id)).where(Batch.project_id == project_id)) or 0,
+        "cases": session.scalar(select(func.count(Case.id)).where(mine)) or 0,
+        "labeled": session.scalar(select(func.count(Case.id)).where(mine, Case.given_label.is_not(None))) or 0,
+        "verdicts": session.scalar(select(func.count(verdicts.c.id))) or 0,
+        "reviewed_cases": session.scalar(select(func.count(func.distinct(verdicts.c.case_id)))) or 0,
+        "model_versions": session.scalar(select(func.count(ModelVersion.id))
+                                         .where(ModelVersion.project_id == project_id)) or 0,
     }
 
 
@@ -159,20 +174,22 @@ def unscored_cases(session: Session, batch_id: int, model_version_id: int,
     yield from _in_id_order(session, [Case.batch_id == batch_id, _not_scored_by(model_version_id)], chunk)
 
 
-def unscored_store_cases(session: Session, model_version_id: int,
-                         chunk: int = 2_000) -> Iterator[list[tuple[int, str]]]:
-    """(case id, text) chunks of every case in the store this version has not scored: the
+def unscored_store_cases(session: Session, model_version_id: int, chunk: int = 2_000, *,
+                         project_id: int = DEFAULT_PROJECT_ID) -> Iterator[list[tuple[int, str]]]:
+    """(case id, text) chunks of every case in the project this version has not scored: the
     unreviewed ones first (they are what the queues show), then the reviewed ones."""
     unscored = _not_scored_by(model_version_id)
-    yield from _in_id_order(session, [unscored, ~_reviewed()], chunk)
-    yield from _in_id_order(session, [unscored, _reviewed()], chunk)
+    mine = in_project(project_id)
+    yield from _in_id_order(session, [mine, unscored, ~_reviewed()], chunk)
+    yield from _in_id_order(session, [mine, unscored, _reviewed()], chunk)
 
 
-def unscored_counts(session: Session, model_version_id: int) -> tuple[int, int]:
-    """(unreviewed, reviewed) cases in the store this version has not scored."""
+def unscored_counts(session: Session, model_version_id: int, *,
+                    project_id: int = DEFAULT_PROJECT_ID) -> tuple[int, int]:
+    """(unreviewed, reviewed) cases in the project this version has not scored."""
     total, reviewed = session.execute(
         select(func.count(Case.id), func.sum(case((_reviewed(), 1), else_=0)))
-        .where(_not_scored_by(model_version_id))).one()
+        .where(in_project(project_id), _not_scored_by(model_version_id))).one()
     return int(total) - int(reviewed or 0), int(reviewed or 0)
 
 
@@ -231,10 +248,10 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
 # --- attribution cache -------------------------------------------------------------------
 
 
-def batch_list(session: Session) -> list[dict[str, Any]]:
-    """Every batch, newest first: id, name and row count."""
+def batch_list(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
+    """Every batch of the project, newest first: id, name and row count."""
     return [{"id": b.id, "name": b.name, "rows": b.row_count}
-            for b in session.scalars(select(Batch).order_by(Batch.id.desc()))]
+            for b in session.scalars(select(Batch).where(Batch.project_id == project_id).order_by(Batch.id.desc()))]
 
 
 def scores_watermark(session: Session) -> tuple[int | None, int | None, int]:

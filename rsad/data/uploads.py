@@ -18,7 +18,7 @@ def save_batch(store: Store, prepared: PreparedBatch, *, name: str | None = None
     """Write a validated batch in one transaction."""
     name = name or Path(prepared.file_name).stem
     with store.session() as s:
-        batch = q.add_batch(s, prepared, name=name, uploader=uploader)
+        batch = q.add_batch(s, prepared, name=name, uploader=uploader, project_id=store.project_id)
         return {"id": batch.id, "name": batch.name, "rows": len(prepared),
                 "labeled": prepared.n_labeled, "generated_ids": prepared.generated_ids}
 
@@ -45,5 +45,5 @@ def same_file_batch(store: Store, data: bytes) -> str | None:
     import hashlib
 
     with store.session() as s:
-        batch = q.find_batch_by_sha(s, hashlib.sha256(data).hexdigest())
+        batch = q.find_batch_by_sha(s, hashlib.sha256(data).hexdigest(), project_id=store.project_id)
         return batch.name if batch else None

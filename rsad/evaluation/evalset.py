@@ -63,9 +63,9 @@ def _member(ext: str, key: str, ids: set[str]) -> bool:
 def collect(store: Store, names: list[str | None]) -> EvalSet:
     """Labeled cases that none of ``names`` (None = active) trained on, without scores yet."""
     with store.session() as s:
-        chosen = [versions.get_model_version(s, n) for n in names]
+        chosen = [versions.get_model_version(s, n, project_id=store.project_id) for n in names]
         info = [(v.name, v.folder) for v in chosen]
-        rows = labels.current_labels(s)
+        rows = labels.current_labels(s, project_id=store.project_id)
     train: set[str] = set()
     val: set[str] = set()
     for _, folder in info:

@@ -122,10 +122,10 @@ def report(store: Any, model: str | None = None, *, progress: Any = None) -> Rep
     name = ev.versions[0]
     version = versions.get_version(store, name)
     with store.session() as s:
-        ids = q.list_batch_ids(s, limit=1)
+        ids = q.list_batch_ids(s, limit=1, project_id=store.project_id)
         batch_name, rows, scores = None, 0, None
         if ids:
-            b = q.get_batch(s, ids[0])
+            b = q.get_batch(s, ids[0], project_id=store.project_id)
             batch_name, rows = b.name, b.row_count
             got = np.asarray(q.batch_scores(s, b.id, version.id), dtype=float)
             scores = got if len(got) == rows else None
@@ -154,7 +154,7 @@ def save(store: Any, model: str | None, threshold: float, *, user: User, method:
 
     by = policies.authorize(user, policies.Action.SAVE_THRESHOLD).name
     with store.session() as s:
-        version = versions.get_model_version(s, model)
+        version = versions.get_model_version(s, model, project_id=store.project_id)
         change = threshold_log.set_threshold(s, version, threshold, changed_by=by, method=method, reason=reason)
         out = {"model": version.name, "old": change.old_threshold, "new": change.new_threshold}
         s.commit()
@@ -169,14 +169,14 @@ def save_temperature(store: Any, model: str | None, temperature: float | None, *
     if temperature is not None and not 0.05 <= temperature <= 20:
         raise InputError(f"A temperature between 0.05 and 20 was expected (got {temperature}).")
     with store.session() as s:
-        versions.get_model_version(s, model).temperature = temperature
+        versions.get_model_version(s, model, project_id=store.project_id).temperature = temperature
         s.commit()
 
 
 def history(store: Any, model: str | None = None) -> list[dict[str, Any]]:
 
     with store.session() as s:
-        version = versions.get_model_version(s, model)
+        version = versions.get_model_version(s, model, project_id=store.project_id)
         return [{"when": c.created_at, "who": c.changed_by, "from": c.old_threshold,
                  "to": c.new_threshold, "method": c.method, "reason": c.reason}
                 for c in threshold_log.threshold_history(s, version.id)]
@@ -186,8 +186,8 @@ def stamp(store: Any, model: str | None) -> tuple:
     """Changes whenever the report would: new verdicts, a new batch, new scores of it."""
 
     with store.session() as s:
-        version = versions.get_model_version(s, model)
-        ids = q.list_batch_ids(s, limit=1)
+        version = versions.get_model_version(s, model, project_id=store.project_id)
+        ids = q.list_batch_ids(s, limit=1, project_id=store.project_id)
         scored = q.count_scored(s, ids[0], version.id) if ids else 0
         return (version.name, latest_verdict_id(s), tuple(ids), scored)
 

@@ -51,7 +51,7 @@ def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STE
     from rsad.model.explain import Explanation
 
     with store.session() as s:
-        mv = versions.get_model_version(s, version) if version else versions.require_active(s)
+        mv = versions.get_model_version(s, version or None, project_id=store.project_id)
         cached = get_attribution(s, case_id, mv.id, explanation_key(store, mv, n_steps))
         if cached is None:
             return None
@@ -78,7 +78,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
 
     def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:
-            mv = versions.get_model_version(s, version) if version else versions.require_active(s)
+            mv = versions.get_model_version(s, version or None, project_id=store.project_id)
             if classifier.name and classifier.name != mv.name:
                 raise StateError("The active model changed while this page was open: reload the page.")
             return mv.id, get_attribution(s, case_id, mv.id, key), s.get(Case, case_id).text

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from rsad.config import Settings, get_settings, pause_point
 from rsad.data.db import Store
-from rsad.data.orm import ModelEvent, ModelVersion
+from rsad.data.orm import DEFAULT_PROJECT_ID, ModelEvent, ModelVersion
 from rsad.errors import ModelError, NotFoundError, StateError
 from rsad.model.card import CARD_FILE
 
@@ -20,39 +20,44 @@ if TYPE_CHECKING:  # torch loads only when a classifier does
     from rsad.model.classifier import Classifier
 
 
-def add_model_version(session: Session, **fields: Any) -> ModelVersion:
-    """Register a saved version; the first one becomes active, later ones are candidates."""
-    has_active = session.scalar(select(ModelVersion.id).where(ModelVersion.status == "active"))
-    version = ModelVersion(**fields, status="candidate" if has_active else "active")
+def add_model_version(session: Session, *, project_id: int = DEFAULT_PROJECT_ID, **fields: Any) -> ModelVersion:
+    """Register a saved version; a project's first one becomes active, later ones are candidates."""
+    has_active = active_model(session, project_id=project_id) is not None
+    version = ModelVersion(**fields, project_id=project_id, status="candidate" if has_active else "active")
     session.add(version)
     session.flush()
     return version
 
 
-def active_model(session: Session) -> ModelVersion | None:
-    return session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
+def active_model(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
+                                                     ModelVersion.status == "active"))
 
 
-def require_active(session: Session) -> ModelVersion:
-    version = active_model(session)
+def require_active(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+    version = active_model(session, project_id=project_id)
     if version is None:
-        raise StateError("There is no active model yet: run `rsad demo` or `rsad train --data FILE` first.")
+        raise StateError("This project has no active model yet: train one (Upload a labeled file and "
+                         "\"Train the first model\", or `rsad train --data FILE`; `rsad demo` for the demo).")
     return version
 
 
-def get_model_version(session: Session, name: str | None) -> ModelVersion:
-    """A version by name; None means the active one."""
+def get_model_version(session: Session, name: str | None, *, project_id: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+    """A version of the project by name; None means its active one."""
     if name is None:
-        return require_active(session)
-    version = session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+        return require_active(session, project_id=project_id)
+    version = session.scalar(select(ModelVersion).where(ModelVersion.project_id == project_id,
+                                                        ModelVersion.name == name))
     if version is None:
-        names = session.scalars(select(ModelVersion.name).order_by(ModelVersion.id)).all()
-        raise NotFoundError(f"No model version {name!r}. Known versions: {', '.join(names) or 'none'}.")
+        names = session.scalars(select(ModelVersion.name).where(ModelVersion.project_id == project_id)
+                                .order_by(ModelVersion.id)).all()
+        raise NotFoundError(f"No model version {name!r} in this project. Known versions: {', '.join(names) or 'none'}.")
     return version
 
 
-def list_model_versions(session: Session) -> list[ModelVersion]:
-    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+def list_model_versions(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).where(ModelVersion.project_id == project_id)
+                                .order_by(ModelVersion.id.desc())))
 
 
 def add_model_event(session: Session, version: ModelVersion, action: str, *, actor: str,
@@ -65,27 +70,27 @@ def add_model_event(session: Session, version: ModelVersion, action: str, *, act
     return event
 
 
-def promote(session: Session, name: str) -> ModelVersion:
-    """Make ``name`` the one active version; the previous active one is retired, not deleted."""
-    version = get_model_version(session, name)
+def promote(session: Session, name: str, *, project_id: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+    """Make ``name`` the project's one active version; the previous one is retired, not deleted."""
+    version = get_model_version(session, name, project_id=project_id)
     if version.status == "active":
         return version
-    session.execute(update(ModelVersion).where(ModelVersion.status == "active")
-                    .values(status="retired"))
+    session.execute(update(ModelVersion).where(ModelVersion.project_id == project_id,
+                                               ModelVersion.status == "active").values(status="retired"))
     pause_point("promote:old-retired")
     version.status = "active"
     session.flush()
     return version
 
 
-def events(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+def events(session: Session, limit: int = 200, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
     """Registry events, newest first: what happened to which version, who did it and why."""
     prev = ModelVersion.__table__.alias("prev")
     query = (select(ModelEvent.created_at, ModelEvent.action, ModelVersion.name, prev.c.name,
                     ModelEvent.actor, ModelEvent.reason)
              .join(ModelVersion, ModelVersion.id == ModelEvent.model_version_id)
              .outerjoin(prev, prev.c.id == ModelEvent.previous_active_id)
-             .order_by(ModelEvent.id.desc()).limit(limit))
+             .where(ModelVersion.project_id == project_id).order_by(ModelEvent.id.desc()).limit(limit))
     return [{"when": when, "action": action, "version": v, "previous_active": p, "by": actor,
              "reason": reason} for when, action, v, p, actor, reason in session.execute(query)]
 
@@ -117,18 +122,18 @@ def version_info(v: ModelVersion) -> VersionInfo:
 
 def active_version(store: Store) -> VersionInfo | None:
     with store.session() as s:
-        v = active_model(s)
+        v = active_model(s, project_id=store.project_id)
         return version_info(v) if v else None
 
 
 def get_version(store: Store, name: str | None = None) -> VersionInfo:
     with store.session() as s:
-        return version_info(get_model_version(s, name))
+        return version_info(get_model_version(s, name, project_id=store.project_id))
 
 
 def list_versions(store: Store) -> list[VersionInfo]:
     with store.session() as s:
-        return [version_info(v) for v in list_model_versions(s)]
+        return [version_info(v) for v in list_model_versions(s, project_id=store.project_id)]
 
 
 def load_classifier(store: Store, version: VersionInfo) -> Classifier:

@@ -64,10 +64,10 @@ def _batch_scores(store: Store, batch_id: int, version_id: int) -> dict[int, flo
 def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: ProgressFn,
                   top: int) -> dict[str, Any] | None:
     with store.session() as s:
-        ids = q.list_batch_ids(s, limit=1)
+        ids = q.list_batch_ids(s, limit=1, project_id=store.project_id)
         if not ids:
             return None
-        batch = q.get_batch(s, ids[0])
+        batch = q.get_batch(s, ids[0], project_id=store.project_id)
         name, batch_id = batch.name, batch.id
     for v in (act, cand):
         with store.session() as s:

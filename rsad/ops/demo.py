@@ -64,7 +64,7 @@ def _exclusive(store: Store) -> Iterator[None]:
 
 def _batch_exists(store: Store, name: str) -> bool:
     with store.session() as s:
-        return any(b["name"] == name for b in q.list_batches(s))
+        return any(b["name"] == name for b in q.list_batches(s, project_id=store.project_id))
 
 
 def _ingest_frame(store: Store, frame: Any, name: str) -> None:
@@ -135,4 +135,5 @@ def needs_bootstrap(store: Store) -> bool:
     if not store.settings.bootstrap:
         return False
     with store.session() as s:
-        return active_model(s) is None and not q.list_batch_ids(s, limit=1)
+        return (active_model(s, project_id=store.project_id) is None
+                and not q.list_batch_ids(s, limit=1, project_id=store.project_id))

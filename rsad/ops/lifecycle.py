@@ -31,7 +31,7 @@ class Switch:
 def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) -> Switch:
     """The switch itself; callers have authorized ``actor`` (a user's name) for ``action``."""
     with store.session() as s:
-        version = versions.get_model_version(s, name)
+        version = versions.get_model_version(s, name, project_id=store.project_id)
         if version.status == "active":
             raise StateError(f"{name} is already the active version.")
         if version.status != ACTIONS[action]:
@@ -42,8 +42,8 @@ def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) ->
             raise InputError(f"Say who you are (analyst name) before you {action} a version.")
         if not reason.strip():
             raise InputError(f"Give a reason for the {action}: it is kept in the model history.")
-        previous = versions.active_model(s)
-        versions.promote(s, name)
+        previous = versions.active_model(s, project_id=store.project_id)
+        versions.promote(s, name, project_id=store.project_id)
         versions.add_model_event(s, version, action, actor=actor.strip(), reason=reason.strip(),
                           previous_active_id=previous.id if previous else None)
         return Switch(versions.version_info(version), previous.name if previous else None)
@@ -64,6 +64,6 @@ def rollback(store: Store, name: str, *, user: User, reason: str) -> Switch:
 def history(store: Store, limit: int = 200) -> list[dict[str, Any]]:
     """Registry events, newest first: what happened to which version, who did it and why."""
     with store.session() as s:
-        return versions.events(s, limit)
+        return versions.events(s, limit, project_id=store.project_id)
 
 

@@ -27,7 +27,7 @@ def planned_cases(flagged: int, n: int) -> int:
 def top_flagged(store: Store, batch_id: int, n: int) -> list[int]:
     """The ``n`` highest-scoring unreviewed cases of a batch at or above the active threshold."""
     with store.session() as s:
-        active = versions.require_active(s)
+        active = versions.require_active(s, project_id=store.project_id)
         f = QueueFilter(batch_id=batch_id, score_min=min(1.0, max(0.0, active.threshold)), status="unreviewed")
         return qq.queue_ids(s, active.id, active.threshold, f, n)
 

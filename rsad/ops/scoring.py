@@ -57,8 +57,8 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
                 progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Score every not-yet-scored case of a batch with a version (the active one by default)."""
     with store.session() as s:
-        b = q.get_batch(s, batch)
-        version = version_info(versions.get_model_version(s, model))
+        b = q.get_batch(s, batch, project_id=store.project_id)
+        version = version_info(versions.get_model_version(s, model, project_id=store.project_id))
         total, batch_id, batch_name = b.row_count, b.id, b.name
         todo = q.count_unscored(s, b.id, version.id)
     clf = classifier or load_classifier(store, version)
@@ -77,10 +77,10 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
 def rescore_status(store: Store) -> dict[str, Any] | None:
     """Cases the active version has not scored yet, unreviewed and reviewed (None: no active model)."""
     with store.session() as s:
-        active = versions.active_model(s)
+        active = versions.active_model(s, project_id=store.project_id)
         if active is None:
             return None
-        unreviewed, reviewed = q.unscored_counts(s, active.id)
+        unreviewed, reviewed = q.unscored_counts(s, active.id, project_id=store.project_id)
     return {"model": active.name, "unreviewed": unreviewed, "reviewed": reviewed}
 
 
@@ -100,7 +100,8 @@ def rescore(store: Store, *, user: User, progress: ProgressFn = no_progress, cla
         clf = classifier or load_classifier(store, version)
         size = chunk or SCORE_CHUNK  # read at call time: tests and tools shrink the module's chunk
         done = _score_chunks(store, clf, version,
-                             lambda reader: q.unscored_store_cases(reader, version.id, chunk=size),
+                             lambda reader: q.unscored_store_cases(reader, version.id, chunk=size,
+                                                                   project_id=store.project_id),
                              done=0, total=total, progress=progress, message=message)
     progress(total, total, "rescored")
     return {"model": version.name, "scored": done, "unreviewed": status["unreviewed"],

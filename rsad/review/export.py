@@ -24,7 +24,7 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     if out.suffix.lower() not in {".csv", ".parquet"}:
         raise InputError(f"Export to .csv or .parquet, not {out.suffix or 'a file without extension'}.")
     with store.session() as s:
-        rows = labels.current_labels(s)
+        rows = labels.current_labels(s, project_id=store.project_id)
     df = labels_frame(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
@@ -51,7 +51,7 @@ def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
     if fmt not in {"csv", "parquet"}:
         raise InputError(f"Export as csv or parquet, not {fmt!r}.")
     with store.session() as s:
-        df = labels_frame(labels.current_labels(s))
+        df = labels_frame(labels.current_labels(s, project_id=store.project_id))
     if fmt == "csv":
         return to_safe_csv(df)  # texts starting with = + - @ must not run in a spreadsheet
     buf = io.BytesIO()

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rsad.data.orm import Batch, Case, Verdict
+from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, Verdict
 
 ABSTAIN_REASON = "insufficient evidence"
 
@@ -39,9 +39,9 @@ def resolve_votes(votes: Sequence[tuple[int, str, str, str]]) -> tuple[int | Non
     return int(label == "anomaly"), rule, analyst
 
 
-def label_evidence(session: Session) -> list[dict[str, Any]]:
+def label_evidence(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
     """Every case with a seed label or a verdict: its seed, each analyst's latest verdict,
-    and the label they resolve to (``label`` None: left out of training).
+    and the label they resolve to (``label`` None: left out of training), in one project.
 
     The latest verdict of each analyst counts (an analyst's newer verdict supersedes their
     own older one); see :func:`resolve_votes` for how analysts are combined. A case whose
@@ -59,7 +59,7 @@ def label_evidence(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Case.id, Case.external_id, Case.text, Case.meta, Case.given_label, Batch.name)
         .join(Batch, Batch.id == Case.batch_id)
-        .where(Case.given_label.is_not(None) | Case.id.in_(reviewed))
+        .where(Batch.project_id == project_id, Case.given_label.is_not(None) | Case.id.in_(reviewed))
         .order_by(Case.id)
     )
     out = []
@@ -76,9 +76,10 @@ def label_evidence(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def current_labels(session: Session) -> list[dict[str, Any]]:
+def current_labels(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
     """Each labeled case once: the label its verdicts give (see :func:`label_evidence`),
     else the label it came with."""
     keys = ("case_pk", "case_id", "behavior_description", "is_anomaly", "label_source", "batch",
             "analyst", "meta")
-    return [{k: r[k] for k in keys} for r in label_evidence(session) if r["is_anomaly"] is not None]
+    return [{k: r[k] for k in keys} for r in label_evidence(session, project_id=project_id)
+            if r["is_anomaly"] is not None]

@@ -22,7 +22,7 @@ def verdict_table(store: Store, *, analysts: list[str] | None = None, batch_ids:
                     Verdict.note, Case.id.label("case_pk"), Case.external_id.label("case_id"),
                     Batch.name.label("batch"), Verdict.threshold)
              .join(Case, Case.id == Verdict.case_id).join(Batch, Batch.id == Case.batch_id)
-             .order_by(Verdict.id.desc()).limit(limit))
+             .where(Batch.project_id == store.project_id).order_by(Verdict.id.desc()).limit(limit))
     if analysts:
         query = query.where(Verdict.analyst.in_(analysts))
     if batch_ids:
@@ -43,13 +43,15 @@ def verdict_table(store: Store, *, analysts: list[str] | None = None, batch_ids:
 
 def analysts(store: Store) -> list[str]:
     with store.session() as s:
-        return list(s.scalars(select(Verdict.analyst).distinct().order_by(Verdict.analyst)))
+        return list(s.scalars(select(Verdict.analyst).distinct().join(Case, Case.id == Verdict.case_id)
+                              .join(Batch, Batch.id == Case.batch_id).where(Batch.project_id == store.project_id)
+                              .order_by(Verdict.analyst)))
 
 
 def current_label_table(store: Store) -> pd.DataFrame:
 
     with store.session() as s:
-        return labels_frame(labels.current_labels(s))
+        return labels_frame(labels.current_labels(s, project_id=store.project_id))
 
 
 def agreement(store: Store, min_shared: int = 2) -> pd.DataFrame:

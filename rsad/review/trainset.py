@@ -123,4 +123,4 @@ def assemble(store: Any) -> TrainingSet:
     """The store's current training set (one read transaction)."""
 
     with store.session() as s:
-        return from_evidence(labels.label_evidence(s))
+        return from_evidence(labels.label_evidence(s, project_id=store.project_id))

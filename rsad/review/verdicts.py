@@ -49,9 +49,9 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     RSAD_REQUIRE_REASON_FOR are refused without one."""
     if not case_ids:
         raise InputError("Select at least one case.")
-    if reason_code and reason_code not in store.settings.reason_codes:
+    if reason_code and reason_code not in store.reason_codes:
         raise InputError(f"Unknown reason code {reason_code!r}: "
-                         f"choose one of {', '.join(store.settings.reason_codes)}.")
+                         f"choose one of {', '.join(store.reason_codes)}.")
     if not reason_code and label in store.settings.require_reason_for:
         raise InputError(f"An {label} verdict needs a reason on this desk: choose one in the Reason box, "
                          "then record it again.")
@@ -72,7 +72,7 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
                 raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
                                  + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
                                  + ": pick other cases, or wait for their verdict.")
-            active = versions.active_model(s)
+            active = versions.active_model(s, project_id=store.project_id)
             for cid in case_ids:
                 add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
                               model_version_id=active.id if active else None,

@@ -10,5 +10,6 @@ or plain data, never ORM rows.
 - ``models``: ``list_versions``, ``get_version``, ``promote``, ``rollback``, ``rescore``, ``compare``, ``train_file``
 - ``jobs``: retraining jobs (``start``, ``stop``, ``recent``, ``run``)
 - ``thresholds``: ``report``, pickers, ``segment_table``, ``calibration``, ``save``
+- ``projects``: ``list_projects``, ``add_project``, ``current_project``, ``remember_project``
 - ``users``, ``policies``, ``sessions``: sign-in, the role policy, browser sessions
 """

@@ -31,20 +31,21 @@ def upgrade_schema(settings: Settings | None = None) -> str:
     return upgrade(make_engine((settings or get_settings()).db_url))
 
 
-def open_store(settings: Settings | None = None) -> Store:
-    """Open (and migrate) the store named by the settings."""
-    return Store(settings or get_settings())
+def open_store(settings: Settings | None = None, project: str | None = None) -> Store:
+    """Open (and migrate) the store named by the settings, working in ``project`` (default:
+    RSAD_PROJECT, else 'default')."""
+    return Store(settings or get_settings(), project=project)
 
 
 def overview(store: Store) -> dict[str, Any]:
     """Active model, store totals and per-batch counts at the active threshold."""
     with store.session() as s:
-        active = versions.active_model(s)
+        active = versions.active_model(s, project_id=store.project_id)
         return {
             "active": version_info(active) if active else None,
-            "totals": q.totals(s),
+            "totals": q.totals(s, project_id=store.project_id),
             "batches": q.list_batches(s, active.id if active else None,
-                                      active.threshold if active else None),
+                                      active.threshold if active else None, project_id=store.project_id),
         }
 
 
@@ -56,10 +57,10 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     actor = policies.authorize(user, policies.Action.DELETE_BATCH).name
 
     with store.session() as s:
-        name = q.get_batch(s, ref).name
+        name = q.get_batch(s, ref, project_id=store.project_id).name
         if confirm is not None and confirm.strip() != name:
             raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
-        info = q.delete_batch(s, ref)
+        info = q.delete_batch(s, ref, project_id=store.project_id)
         audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
                         detail=f"{info['cases']} cases, {info['verdicts']} verdicts")
     logging.getLogger("rsad.service.batches").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,

@@ -1,10 +1,20 @@
 """Retraining jobs for the pages and the CLI: start one (a detached process), watch, stop, and
-``run`` (what that process does)."""
+``run`` (what that process does); ``start_first_model`` trains a project's first version from
+a labeled batch and scores that batch with it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+from rsad.auth.users import User
+from rsad.data.db import Store
+from rsad.errors import StateError
+from rsad.model.versions import VersionInfo, active_version
+from rsad.ops.scoring import score_batch
+from rsad.progress import ProgressFn, no_progress
+from rsad.training import runner
 from rsad.training.jobs import LIVE, RetrainParams, get, latest, recent, start, stop
-from rsad.training.runner import run
 
 __all__ = [
     "LIVE",
@@ -14,5 +24,29 @@ __all__ = [
     "recent",
     "run",
     "start",
+    "start_first_model",
     "stop",
 ]
+
+
+def _score_after(store: Store, version: VersionInfo, batch: str, progress: ProgressFn) -> str:
+    info = score_batch(store, batch, model=version.name, progress=progress)
+    return (f"Scored batch {info['batch']!r} with {info['model']}: {info['rows']:,} cases, "
+            f"{info['flagged']:,} flagged at {info['threshold']:.3f}")
+
+
+def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Run a queued job in this process (``rsad jobs run ID``); a job with a batch to score
+    scores it with the new version before it is done."""
+    return runner.run(store, job_id, progress=progress, after=_score_after)
+
+
+def start_first_model(store: Store, batch: str, *, user: User, params: RetrainParams | None = None,
+                      spawn: bool = True) -> dict[str, Any]:
+    """Train the project's first model from its labels (the batch's and any others) in the
+    background, then score ``batch`` with it. Refused when the project already has a model."""
+    if active_version(store) is not None:
+        raise StateError(f"Project {store.project_name!r} already has an active model: retrain it on the "
+                         "Models page instead.")
+    return start(store, replace(params or RetrainParams(), start_from="base", score_batch=batch),
+                 user=user, spawn=spawn)

@@ -51,7 +51,7 @@ __all__ = [
 
 def batches(store: Store) -> list[dict[str, Any]]:
     with store.session() as s:
-        return q.batch_list(s)
+        return q.batch_list(s, project_id=store.project_id)
 
 
 _SCORED_COUNTS: dict[tuple, tuple[float, int]] = {}  # (store, version, watermark, filter) -> (when, count)
@@ -84,7 +84,7 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
 def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
     """A page of the queue under the active model, with the total count."""
     with store.session() as s:
-        active = versions.require_active(s)
+        active = versions.require_active(s, project_id=store.project_id)
         f.check()
         scored = None
         if not f.verdict and f.status != "reviewed":
@@ -101,7 +101,7 @@ def queue_case_at(store: Store, f: QueueFilter, position: int, page: QueuePage |
     if page is not None and (case_id := page.case_at(position)) is not None:
         return case_id
     with store.session() as s:
-        active = versions.require_active(s)
+        active = versions.require_active(s, project_id=store.project_id)
         return qq.neighbour(s, active.id, active.threshold, f, position)
 
 
@@ -119,7 +119,7 @@ def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 5
 
 def case_view(store: Store, case_id: int) -> CaseView:
     with store.session() as s:
-        active = versions.active_model(s)
+        active = versions.active_model(s, project_id=store.project_id)
         detail = qq.case_detail(s, case_id, active.id if active else None)
     # With a saved calibration the score also reads as a probability (Thresholds page).
     t = active.temperature if active else None
@@ -147,5 +147,5 @@ def release_claims(store: Store, analyst: str) -> int:
 def queue_position(store: Store, f: QueueFilter, case_id: int) -> int | None:
     """Where a case stands in the queue (0-based), or None when the filters leave it out."""
     with store.session() as s:
-        active = versions.require_active(s)
+        active = versions.require_active(s, project_id=store.project_id)
         return qq.position_of(s, active.id, active.threshold, f, int(case_id))

@@ -30,7 +30,7 @@ from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.config import PROJECT_ROOT, TRUNCATIONS
 from rsad.data.db import Store
-from rsad.data.orm import TrainingJob, utcnow
+from rsad.data.orm import Project, TrainingJob, utcnow
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.model import versions
 from rsad.model.registry import clean_partial
@@ -56,6 +56,7 @@ class RetrainParams:
     learning_rate: float = 5e-5
     seed: int = 42
     truncation: str = ""  # texts over max_length: one of TRUNCATIONS; empty = as the version it starts from
+    score_batch: str = ""  # a batch to score with the new version once it is registered (a first model)
 
     def check(self) -> None:
         if not self.start_from.strip():
@@ -154,10 +155,12 @@ def reap(store: Store) -> list[int]:
 
     now = utcnow()
     with store.session() as s:
-        suspects = [(j.id, _dead_reason(j, now), (j.params or {}).get(STOPPED_BY))
-                    for j in s.scalars(select(TrainingJob).where(TrainingJob.status.in_(LIVE)))]
+        suspects = [(j.id, _dead_reason(j, now), (j.params or {}).get(STOPPED_BY), project)
+                    for j, project in s.execute(select(TrainingJob, Project.name)
+                                                .join(Project, Project.id == TrainingJob.project_id)
+                                                .where(TrainingJob.status.in_(LIVE))).all()]
     ended = []
-    for job_id, reason, stopped_by in suspects:
+    for job_id, reason, stopped_by, project in suspects:
         if reason is None:
             continue
         if stopped_by:
@@ -171,7 +174,7 @@ def reap(store: Store) -> list[int]:
             hit = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status.in_(LIVE))
                             .values(**values, log=TrainingJob.log + note)).rowcount
         if hit:
-            clean_partial(store.settings.models_dir, tmp_tag(job_id))
+            clean_partial(store.in_project(project).models_dir, tmp_tag(job_id))
             ended.append(job_id)
     return ended
 
@@ -195,7 +198,8 @@ def latest(store: Store) -> dict[str, Any] | None:
 def recent(store: Store, limit: int = 10) -> list[dict[str, Any]]:
     reap(store)
     with store.session() as s:
-        return [_info(j) for j in s.scalars(select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit))]
+        return [_info(j) for j in s.scalars(select(TrainingJob).where(TrainingJob.project_id == store.project_id)
+                                            .order_by(TrainingJob.id.desc()).limit(limit))]
 
 
 # --- starting ------------------------------------------------------------------------------
@@ -247,7 +251,8 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
             if busy is not None:
                 raise StateError(f"Training job {busy.id} ({busy.status}, started by {busy.created_by}) is still "
                                  "going: one job at a time. Wait for it to finish, or stop it.")
-            job = TrainingJob(status="queued", params={**asdict(params), "host": socket.gethostname()},
+            job = TrainingJob(status="queued", project_id=store.project_id,
+                              params={**asdict(params), "host": socket.gethostname(), "project": store.project_name},
                               created_by=created_by.strip(), message="waiting for the training process")
             s.add(job)
             s.flush()

@@ -14,16 +14,18 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
 
 from rsad.data.db import Store
-from rsad.data.orm import TrainingJob, utcnow
+from rsad.data.orm import Project, TrainingJob, utcnow
 from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.model import versions
 from rsad.model.card import TrainConfig
 from rsad.model.registry import clean_partial
+from rsad.model.versions import VersionInfo
 from rsad.progress import ProgressFn, Rate, no_progress
 from rsad.review.trainset import assemble
 from rsad.training import train
@@ -103,9 +105,8 @@ def _failure(exc: BaseException, report: _Reporter) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Run a queued job in this process: assemble the set, fine-tune, register a candidate."""
-
+def _claim(store: Store, job_id: int) -> tuple[Store, RetrainParams, str]:
+    """Mark a queued job running in this process: the job's project's store, its params, who started it."""
     now = utcnow()
     with store.session() as s:
         claimed = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
@@ -117,7 +118,18 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         if not claimed:
             raise StateError(f"Training job {job_id} is {job.status}, not queued: nothing to run.")
         params = RetrainParams(**{k: v for k, v in job.params.items() if k in RetrainParams.__dataclass_fields__})
-        actor = job.created_by
+        return store.in_project(s.get(Project, job.project_id).name), params, job.created_by
+
+
+AfterRegister = Callable[[Store, VersionInfo, str, ProgressFn], str]  # (store, version, batch, progress)
+
+
+def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
+        after: AfterRegister | None = None) -> dict[str, Any]:
+    """Run a queued job in this process, in the job's project: assemble the set, fine-tune,
+    register a version. ``after`` (from a layer above, e.g. scoring a batch with a first model)
+    runs once the version is registered, before the job is done; it returns a line for the log."""
+    store, params, actor = _claim(store, job_id)
     beat = _Heartbeat(store, job_id)
     beat.start()
     report = _Reporter(store, job_id, progress)
@@ -141,6 +153,9 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
         report.log(f"Registered {info.name} ({info.status}) in {m['train_seconds']:.0f} s of training: "
                    f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
                    f"at threshold {info.threshold:.3f}")
+        if after is not None and params.score_batch:
+            report.stage(f"scoring batch {params.score_batch} with {info.name}")
+            report.log(after(store, info, params.score_batch, report.train))
         set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
                    message=f"registered {info.name} as {info.status}")
     except BaseException as exc:
@@ -154,7 +169,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
             error = _failure(exc, report)
             report.log(f"Failed: {error}")
             set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
-        clean_partial(store.settings.models_dir, tmp_tag(job_id))
+        clean_partial(store.models_dir, tmp_tag(job_id))
         if not isinstance(exc, Exception):
             raise
     finally:

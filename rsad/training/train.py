@@ -39,22 +39,22 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
 
     config = config or TrainConfig()
     if not config.base_model:
-        config = replace(config, base_model=store.settings.base_model_path)
+        config = replace(config, base_model=store.base_model_path)
     if config.init_from:
         config = replace(config, base_model=get_version(store, config.init_from).folder)
     result = fine_tune(table, config, device=store.settings.device, progress=progress)
     with store.session() as s:
-        existing = [v.name for v in versions.list_model_versions(s)]
-    name = next_version_name(existing, store.settings.models_dir)
+        existing = [v.name for v in versions.list_model_versions(s, project_id=store.project_id)]
+    name = next_version_name(existing, store.models_dir)
     extra: dict[str, Any] = {}
     if training_set is not None:
         summary = training_set.summary()
         extra = {"training_set": summary, "rows": training_set.batch_schema()}
-    folder, card = save_version(result, store.settings.models_dir, name, tmp_tag=tmp_tag, **extra)
+    folder, card = save_version(result, store.models_dir, name, tmp_tag=tmp_tag, **extra)
     sources = card.training_set.get("by_source", {})
     with store.session() as s:
         v = versions.add_model_version(
-            s, name=name, folder=str(folder), base_model=config.base_model,
+            s, project_id=store.project_id, name=name, folder=str(folder), base_model=config.base_model,
             train_config=card.train_config, data_hash=card.data_hash,
             metrics={**card.metrics, "train_seconds": card.train_seconds,
                      "n_train": len(card.train_ids), "n_val": len(card.val_ids),

@@ -1,0 +1,48 @@
+"""`rsad projects ...`: the desk's projects (detection tasks), each with its own batches, labels,
+models and thresholds."""
+
+from __future__ import annotations
+
+import argparse
+
+from rsad.cli.common import acting_user, open_store
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    """List the projects: batches, cases, versions, the active version and the base model."""
+    from rsad.service.projects import list_projects
+
+    rows = list_projects(open_store())
+    print(f"{'project':20} {'batches':>7} {'cases':>9} {'versions':>8}  {'active':10} base model")
+    for p in rows:
+        print(f"{p.name:20} {p.batches:>7,} {p.cases:>9,} {p.versions:>8,}  {p.active_version or '-':10} "
+              f"{p.base_model or '(default)'}")
+
+
+def cmd_add(args: argparse.Namespace) -> None:
+    """Create a project (admins): its own batches, labels, models and thresholds."""
+    from rsad.service.projects import add_project
+
+    codes = tuple(c for c in (args.reason_codes or "").split(",") if c.strip())
+    p = add_project(open_store(), args.name, user=acting_user(args), base_model=args.base_model or "",
+                    description=args.description or "", reason_codes=codes, start_per_class=args.start_per_class)
+    print(f"Project {p.name!r} created (base model: {p.base_model or 'the default'}). "
+          f"Work in it with --project {p.name} or RSAD_PROJECT={p.name}.")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("projects", help="list and create projects (each with its own labels and models)",
+                       description=__doc__)
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    ls = verbs.add_parser("list", help=cmd_list.__doc__, description=cmd_list.__doc__)
+    ls.set_defaults(func=cmd_list)
+    add = verbs.add_parser("add", help=cmd_add.__doc__.splitlines()[0], description=cmd_add.__doc__)
+    add.add_argument("name", help="letters, digits, '.', '_' or '-'")
+    add.add_argument("--base-model", metavar="PATH",
+                     help="a Hugging Face model folder its models fine-tune (default: RSAD_BASE_MODEL, "
+                          "else the embedded MiniLM)")
+    add.add_argument("--description", help="one line on what the project detects")
+    add.add_argument("--reason-codes", metavar="A,B,C", help="its reason codes (default: RSAD_REASON_CODES)")
+    add.add_argument("--start-per-class", type=int, default=20,
+                     help="label this many of each class before training its first model (default %(default)s)")
+    add.set_defaults(func=cmd_add)

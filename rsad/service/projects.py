@@ -1,0 +1,39 @@
+"""Projects for the pages and the CLI: list, create (admins), and the project each user works in."""
+
+from __future__ import annotations
+
+from rsad.auth import policies
+from rsad.auth.prefs import get_pref, set_pref
+from rsad.auth.users import User
+from rsad.data.db import Store
+from rsad.data.projects import START_PER_CLASS, ProjectInfo, get_project, list_projects
+from rsad.data.projects import add_project as _add
+
+__all__ = ["START_PER_CLASS", "ProjectInfo", "add_project", "current_project", "get_project", "list_projects",
+           "remember_project"]
+
+PROJECT_PREF = "project"
+
+
+def add_project(store: Store, name: str, *, user: User, base_model: str = "", description: str = "",
+                reason_codes: tuple[str, ...] = (), start_per_class: int = START_PER_CLASS) -> ProjectInfo:
+    """Create a project (admins only)."""
+    actor = policies.authorize(user, policies.Action.MANAGE_PROJECTS).name
+    return _add(store, name, created_by=actor, base_model=base_model, description=description,
+                reason_codes=reason_codes, start_per_class=start_per_class)
+
+
+def current_project(store: Store, user_name: str) -> str:
+    """The project this user last worked in, if it still exists; else the store's default one."""
+    names = [p.name for p in list_projects(store)]
+    remembered = get_pref(store, user_name, PROJECT_PREF) if user_name else None
+    if remembered in names:
+        return str(remembered)
+    return store.project_name if store.project_name in names else names[0]
+
+
+def remember_project(store: Store, user_name: str, name: str) -> None:
+    """Switch this user to project ``name`` (remembered in the store, for every browser)."""
+    get_project(store, name)
+    if user_name:
+        set_pref(store, user_name, PROJECT_PREF, name)
