@@ -32,6 +32,11 @@ def use_project(name: str | None) -> None:
     _project = name
 
 
+def in_project(store: Store) -> str:
+    """' --project NAME' for a command line this one suggests next ('' in the default project)."""
+    return "" if store.project_name == "default" else f" --project {store.project_name}"
+
+
 def open_store() -> Store:
     """The store, working in this command's project (--project, else RSAD_PROJECT, else 'default')."""
     from rsad.service.batches import open_store as open_

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rsad.cli.common import Adder, Bar, acting_user, add_columns, authorized, columns, open_store, split
+from rsad.cli.common import (
+    Adder,
+    Bar,
+    acting_user,
+    add_columns,
+    authorized,
+    columns,
+    in_project,
+    open_store,
+    split,
+)
 from rsad.errors import RsadError
 
 
@@ -25,11 +35,12 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     from rsad.service.batches import ingest_file
 
     authorized(args, "UPLOAD")
-    info = ingest_file(open_store(), args.file, name=args.name, uploader=args.uploader,
+    store = open_store()
+    info = ingest_file(store, args.file, name=args.name, uploader=args.uploader,
                        columns=columns(args), events=args.events)
     print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
           f"{info['labeled']:,} labeled{', ids generated from text' if info['generated_ids'] else ''}.")
-    print(f"Next: rsad score {info['name']}")
+    print(f"Next: rsad score {info['name']}{in_project(store)}")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
