@@ -14,9 +14,10 @@ import streamlit as st
 from rsad.errors import RsadError
 from rsad.service import batches, models, policies
 from rsad.service.batches import BackgroundJob
-from views.common import bootstrap_job, current_user, get_store, show_error
+from views.common import base_store, bootstrap_job, current_user, get_store, show_error
 from views.jobs_panel import job_panel
 from views.login import account_box, announce_first_admin, signed_in_user
+from views.projects_panel import project_box
 
 st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
 
@@ -44,7 +45,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
 
 
 try:
-    store = get_store()
+    store = base_store()  # the demo and sign-in live in the default project
     job = bootstrap_job()
     if batches.needs_bootstrap(store):
         job.start()  # no-op when already started by an earlier run
@@ -73,7 +74,8 @@ user = signed_in_user(store)  # the sign-in screen stops the run here until some
 try:
     if job.snapshot().status in ("running", "failed"):
         show_bootstrap(job)
-    active = models.active_version(store)
+    project = get_store()  # the project this user works in (the sidebar switches it)
+    active = models.active_version(project)
     device = models.device_label(store.settings)
 except RsadError as exc:
     show_error(exc)
@@ -81,12 +83,14 @@ except RsadError as exc:
 
 with st.sidebar:
     account_box(store, user)
+    project_box(store, user)
     if active:
         st.markdown(f"**Model** `{active.name}` · threshold **{active.threshold:.3f}**")
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
-        st.warning("No active model: run `rsad demo` (or `rsad train --data FILE`) to train one.")
-    job_panel(store, compact=True)  # the retraining job, live on every page
+        st.warning("No model in this project yet: upload a labeled file and train its first model, or "
+                   "label a few cases to start.")
+    job_panel(project, compact=True)  # the retraining job, live on every page
     # Where the store lives (a path, a database host) is for admins; the device is for everyone.
     shown = f" · Store: {store.location}" if policies.allowed(user, policies.Action.SEE_STORE_LOCATION) else ""
     st.caption(f"Device: {device}{shown}")

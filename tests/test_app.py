@@ -35,7 +35,7 @@ def test_overview_shows_active_model_and_batch_counts(store_with_model, users, t
 def test_empty_store_without_bootstrap_says_what_to_do(store, users):
     at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
     assert not at.exception
-    assert any("No active model" in w.value for w in at.sidebar.warning)
+    assert any("No model in this project yet" in w.value for w in at.sidebar.warning)
     assert any("No batches yet" in i.value for i in at.info)
 
 

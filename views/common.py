@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from rsad.config import get_settings
-from rsad.service import batches, models, policies
+from rsad.service import batches, models, policies, projects
 from rsad.service import sessions as websessions
 from rsad.service import users as auth
 from rsad.service.batches import BackgroundJob, bootstrap
@@ -24,9 +24,25 @@ def _store_for(db_url: str) -> Store:
     return batches.open_store()
 
 
-def get_store() -> Store:
-    """One engine per server process and store URL; sessions are opened per operation."""
+def base_store() -> Store:
+    """One engine per server process and store URL, in the default project (sign-in, the demo)."""
     return _store_for(get_settings().db_url)
+
+
+PROJECT_KEY = "_rsad_project"  # the project this tab works in; the sidebar switches it (views/projects_panel.py)
+
+
+def get_store() -> Store:
+    """The store in the signed-in user's project (remembered per user in the store); sessions
+    are opened per operation, on the one engine of this server process."""
+    base = base_store()
+    name = st.session_state.get(PROJECT_KEY)
+    if name is None:
+        user = current_user()
+        name = projects.current_project(base, user.name if user else "")
+        if user is not None:
+            st.session_state[PROJECT_KEY] = name
+    return base.in_project(name)
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,7 +87,7 @@ def _web_session_live(name: str) -> bool:
     """A tab signed in with a cookie stays signed in only while its session does: sign-out in
     another tab, a new password or a removal (`rsad users ...`) and expiry end it here too."""
     token_hash = st.session_state.get(WEB_SESSION_KEY)
-    if not token_hash or websessions.resolve_hash(get_store(), token_hash) == name:
+    if not token_hash or websessions.resolve_hash(base_store(), token_hash) == name:
         return True
     forget_sign_in()
     return False
@@ -83,7 +99,7 @@ def _resume_web_session() -> str | None:
     token = session_cookie()
     if not token:
         return None
-    name = websessions.resolve(get_store(), token)
+    name = websessions.resolve(base_store(), token)
     if name:
         st.session_state[USER_KEY] = name
         st.session_state[WEB_SESSION_KEY] = websessions.hash_token(token)
@@ -100,6 +116,7 @@ def forget_sign_in() -> None:
     """This tab is signed out (the store's session, if any, is the caller's business)."""
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(WEB_SESSION_KEY, None)
+    st.session_state.pop(PROJECT_KEY, None)
 
 
 def analyst() -> str:
@@ -116,34 +133,36 @@ def reason_denied(action: policies.Action) -> str | None:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def _classifier_for(db_url: str, name: str, folder: str) -> Classifier:
-    # Keyed by version name and folder: a promotion loads the new model, the old one is evicted.
-    store = _store_for(db_url)
+def _classifier_for(db_url: str, project: str, name: str, folder: str) -> Classifier:
+    # Keyed by project, version name and folder: a promotion loads the new model, the old one is evicted.
+    store = _store_for(db_url).in_project(project)
     return models.load_classifier(store, models.get_version(store, name))
 
 
 def active_classifier() -> Classifier | None:
     """The active version loaded for scoring and attributions (None without an active model)."""
-    version = models.active_version(get_store())
+    store = get_store()
+    version = models.active_version(store)
     if version is None:
         return None
-    return _classifier_for(get_settings().db_url, version.name, version.folder)
+    return _classifier_for(get_settings().db_url, store.project_name, version.name, version.folder)
 
 
 def classifier_loader() -> Callable[[], Classifier | None]:
     """A zero-argument loader of the active classifier for background jobs: they load the
     model (once per process, shared with the pages) only if they need it."""
-    db_url = get_settings().db_url
-    version = models.active_version(get_store())
+    db_url, store = get_settings().db_url, get_store()
+    version = models.active_version(store)
     if version is None:
         return lambda: None
-    return lambda: _classifier_for(db_url, version.name, version.folder)
+    return lambda: _classifier_for(db_url, store.project_name, version.name, version.folder)
 
 
 def version_classifier(name: str) -> Classifier:
     """Any registered version loaded for scoring and attributions (e.g. a candidate to compare)."""
-    version = models.get_version(get_store(), name)
-    return _classifier_for(get_settings().db_url, version.name, version.folder)
+    store = get_store()
+    version = models.get_version(store, name)
+    return _classifier_for(get_settings().db_url, store.project_name, version.name, version.folder)
 
 
 # Every ASCII punctuation mark may be backslash-escaped in (CommonMark) Markdown: escaping all

@@ -1,0 +1,62 @@
+"""The sidebar's project switch, and a form for admins to create a project."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rsad.errors import RsadError
+from rsad.service import policies, projects
+from rsad.service.batches import Store
+from rsad.service.users import User
+from views.common import PROJECT_KEY, USER_KEY, WEB_SESSION_KEY, md, reason_denied, show_error
+
+KEEP = {USER_KEY, WEB_SESSION_KEY, PROJECT_KEY}  # a project switch keeps the sign-in, drops the rest
+
+
+def switch_to(store: Store, user: User, name: str) -> None:
+    """Work in project ``name`` from now on (this tab, and this user's next sign-in anywhere)."""
+    projects.remember_project(store, user.name, name)
+    for key in [k for k in st.session_state if k not in KEEP and not str(k).startswith("_rsad")]:
+        del st.session_state[key]  # filters, selections and results belong to the old project
+    st.session_state[PROJECT_KEY] = name
+    st.query_params.clear()  # a batch or case in the URL is the old project's
+
+
+def _on_switch(store: Store, user: User) -> None:
+    switch_to(store, user, st.session_state["project_switch"])
+
+
+def project_box(store: Store, user: User) -> None:
+    """Which project the pages show (remembered per user) and, for admins, a new one."""
+    rows = projects.list_projects(store)
+    names = [p.name for p in rows]
+    current = st.session_state.get(PROJECT_KEY, names[0])
+    st.session_state["project_switch"] = current
+    st.selectbox("Project", names, key="project_switch", on_change=_on_switch, args=(store, user),
+                 help="Each project has its own batches, labels, models and thresholds.")
+    denied = reason_denied(policies.Action.MANAGE_PROJECTS)
+    with st.popover("New project", icon=":material/add:", disabled=denied is not None, help=denied):
+        new_project_form(store, user)
+
+
+def new_project_form(store: Store, user: User) -> None:
+    with st.form("new_project", clear_on_submit=False, border=False):
+        name = st.text_input("Name", key="np_name", placeholder="e.g. sms-spam")
+        description = st.text_input("What it detects", key="np_description")
+        base = st.text_input("Base model folder", key="np_base",
+                             help="A Hugging Face model folder its first model fine-tunes (for Chinese text, "
+                                  "a Chinese or multilingual BERT). Empty: the desk's default.")
+        codes = st.text_input("Reason codes", key="np_codes", help="Separated by commas. Empty: the desk's defaults.")
+        per_class = st.number_input("Labels of each class before the first training", 1, 10_000,
+                                    projects.START_PER_CLASS, key="np_per_class")
+        if not st.form_submit_button("Create", type="primary"):
+            return
+    try:
+        created = projects.add_project(store, name, user=user, base_model=base, description=description,
+                                       reason_codes=tuple(codes.split(",")), start_per_class=int(per_class))
+    except RsadError as exc:
+        show_error(exc)
+        return
+    switch_to(store, user, created.name)
+    st.toast(f"Project {md(created.name)} created: upload a file to start.", icon=":material/check:")
+    st.rerun()
