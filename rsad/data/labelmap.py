@@ -157,7 +157,9 @@ def label_column(df: pd.DataFrame, columns: ColumnMap, text: str, file_name: str
         return columns.label
     if columns.label != DEFAULT_LABEL:
         return None  # a named label column the file lacks: unlabeled, as before
-    maybe = [c for c in candidates(list(df.columns), LABEL_NAMES) if c != text and is_label_column(df[c])]
+    # A column guessed by its name holds labels, or is metadata (a 'class' of many values).
+    maybe = [c for c in candidates(list(df.columns), LABEL_NAMES)
+             if c != text and (columns.anomaly_values or is_label_column(df[c]))]
     if len(maybe) > 1:
         raise InputError(f"{file_name}: several columns could be the label ({', '.join(map(repr, maybe))}). "
                          "Pick one (--label-col, or the mapping on Upload).")
