@@ -37,3 +37,18 @@ class AccessError(RsadError):
 
 class Superseded(RsadError):
     """The caller no longer wants the result (e.g. the page moved on to another case)."""
+
+
+class LabelValuesUnknown(InputError):
+    """A label column holds values rsad does not know as labels (e.g. 'pos'/'neg'): the user says
+    which of them means anomaly (``--anomaly-values``, or the choice on the Upload page)."""
+
+    def __init__(self, column: str, values: tuple[str, ...], file_name: str | None = None) -> None:
+        self.column, self.values = column, tuple(values)
+        where = f"{file_name}: " if file_name else ""
+        found = " and ".join(repr(v) for v in self.values)
+        super().__init__(
+            f"{where}the label column {column!r} holds {found}, which rsad does not know as label values. "
+            f"Say which value means anomaly: --anomaly-values VALUE[,VALUE] (e.g. --anomaly-values "
+            f"{self.values[0]}), or the choice 'Which value means anomaly?' on the Upload page; the other "
+            "value means normal. If the column is not a label, pick no label column (--label-col '').")

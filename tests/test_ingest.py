@@ -39,13 +39,17 @@ def test_label_spellings_in_any_case_and_blanks():
     assert parse_labels(values, "y") == [1, 0, 1, 0, 1, 0, 1, 0, None, None, 1]
 
 
-def test_bad_labels_name_the_rows():
+def test_bad_labels_are_skipped_and_strict_names_the_rows():
     df = tiny_table(5)
     df["is_anomaly"] = df["is_anomaly"].astype(str)
     df.loc[1, "is_anomaly"] = "maybe"
     df.loc[3, "is_anomaly"] = "2"
     with pytest.raises(InputError, match=r"rows 2, 4 .*'maybe'"):
-        load_batch(_csv(df), file_name="x.csv")
+        load_batch(_csv(df), file_name="x.csv", strict=True)
+    b = load_batch(_csv(df), file_name="x.csv")
+    assert b.ids == ["c000", "c002", "c004"] and b.rows_in_file == 5
+    assert [(r["row"], r["id"]) for r in b.skipped] == [(2, "c001"), (4, "c003")]
+    assert "label 'maybe' in column 'is_anomaly' is not a label value" in b.skipped[0]["reason"]
 
 
 def test_column_mapping_and_missing_label_means_unlabeled():
@@ -68,9 +72,10 @@ def test_generated_ids_are_stable_and_unique():
     (b"behavior_description,is_anomaly\n", "x.csv", "no data rows"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "x.csv", "looks binary"),
     ("behavior_description\ncaf\u00e9\n".encode("latin-1"), "x.csv", "not UTF-8 \\(bad byte at line 2\\)"),
-    (b"text,is_anomaly\nhello,1\n", "x.csv",
-     "no text column 'behavior_description'. Columns found: 'text', 'is_anomaly'"),
-    (b"behavior_description,is_anomaly\nfine,1\n  ,0\n,1\n", "x.csv", "empty text .* rows 2, 3"),
+    (b"notes,is_anomaly\nhello,1\n", "x.csv",
+     "no text column 'behavior_description'. Columns found: 'notes', 'is_anomaly'"),
+    (b"text,message,is_anomaly\nhello,hi,1\n", "x.csv", "Several columns could hold it \\('text', 'message'\\)"),
+    (b"behavior_description,is_anomaly\n  ,0\n,1\n", "x.csv", "no usable rows.*empty text.*\\(2 rows\\)"),
     (b"case_id,behavior_description\na,x\nb,y\na,z\n", "x.csv", "duplicate ids .* rows 1, 3 \\('a'\\)"),
     (b"behavior_description,b\nx,1\ny,2,3\n", "x.csv", "row 2 has 3 fields, the header has 2"),
     (b'{"behavior_description": "x"}\n{oops\n', "x.jsonl", "line 2: not valid JSON"),
@@ -80,6 +85,14 @@ def test_generated_ids_are_stable_and_unique():
 def test_bad_files_get_actionable_errors(data, name, fragment):
     with pytest.raises(InputError, match=fragment):
         load_batch(data, file_name=name)
+
+
+def test_strict_keeps_the_all_or_nothing_messages():
+    data = b"behavior_description,is_anomaly\nfine,1\n  ,0\n,1\n"
+    with pytest.raises(InputError, match="empty text .* rows 2, 3"):
+        load_batch(data, file_name="x.csv", strict=True)
+    b = load_batch(data, file_name="x.csv")
+    assert b.texts == ["fine"] and [r["row"] for r in b.skipped] == [2, 3]
 
 
 def test_bom_is_accepted():

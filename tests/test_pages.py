@@ -95,7 +95,9 @@ def test_upload_shows_validation_errors_and_writes_nothing(store_with_model):
     at.selectbox(key="map_text").set_value("text").run()
     at.button(key="score_button").click().run()
     assert not at.exception
-    assert any("not labels in row 1" in e.value for e in at.error)
+    # One value rsad does not know as a label: the page asks which means anomaly; Score without an answer refuses.
+    assert at.radio(key="map_anomaly").options == ["maybe"]
+    assert any("does not know as label values" in e.value for e in at.error)
     assert batches.overview(store_with_model)["totals"]["batches"] == 0
     at.file_uploader(key="upload_file").upload("bin.csv", b"\x00\x01\x02binary", "text/csv").run()
     assert any("looks binary" in e.value for e in at.error)

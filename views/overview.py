@@ -42,7 +42,7 @@ def store_totals(totals: dict[str, int]) -> None:
 
 def batches_table(rows: list[dict[str, Any]]) -> None:
     table = pd.DataFrame(rows)[
-        ["name", "rows", "labeled", "scored", "flagged", "reviewed", "uploader", "created_at", "file_name"]
+        ["name", "rows", "labeled", "scored", "flagged", "reviewed", "skipped", "uploader", "created_at", "file_name"]
     ]
     st.dataframe(
         table, key="batches_table", hide_index=True, width="stretch",
@@ -50,6 +50,8 @@ def batches_table(rows: list[dict[str, Any]]) -> None:
             "created_at": st.column_config.DatetimeColumn("uploaded", format="YYYY-MM-DD HH:mm"),
             "flagged": st.column_config.NumberColumn(
                 "flagged", help="Cases at or above the active model's threshold"),
+            "skipped": st.column_config.NumberColumn(
+                "skipped", help="Rows of the file left out on upload (`rsad skipped BATCH` lists them)"),
         },
     )
 

@@ -15,6 +15,7 @@ from rsad.progress import Rate
 from rsad.service import batches
 from rsad.service.batches import ColumnMap
 from views.common import active_classifier, analyst, get_store, md, show_error
+from views.upload_mapping import anomaly_values, ingest_summary
 
 if TYPE_CHECKING:
     from rsad.service.batches import BackgroundJob
@@ -61,20 +62,21 @@ def preview(uploaded: UploadedFile, table: pd.DataFrame, events: bool) -> None:
 def column_map(table: pd.DataFrame, file_name: str, events: bool) -> tuple[ColumnMap, str]:
     """Which columns hold the text, the label and the id, and the batch's name."""
     columns = list(table.columns)
-    defaults = ColumnMap()
+    # rsad's names, else one common name (text, message, label, ...); no guess among several.
+    guess = batches.guess_columns(columns)
     c1, c2, c3 = st.columns(3)
-    # No guess when the default is absent: an id column taken for the text would be scored as such.
     text_col = c1.selectbox("Text column", columns, key="map_text", placeholder="Choose the text column",
-                            index=columns.index(defaults.text) if defaults.text in columns else None)
+                            index=columns.index(guess["text"]) if guess["text"] else None)
     label_col = c2.selectbox("Label column", [NONE, *columns], key="map_label",
-                             index=columns.index(defaults.label) + 1 if defaults.label in columns else 0)
+                             index=columns.index(guess["label"]) + 1 if guess["label"] else 0)
     id_col = c3.selectbox("Id column", [NONE, *columns], key="map_id",
-                          index=columns.index(defaults.id) + 1 if defaults.id in columns else 0)
+                          index=columns.index(guess["id"]) + 1 if guess["id"] else 0)
+    anomaly = () if events or label_col == NONE else anomaly_values(table, label_col)
     name = st.text_input("Batch name", value=Path(file_name).stem, key="batch_name")
     # Described event logs always come out in the standard columns.
     mapping = ColumnMap() if events else ColumnMap(
-        text=text_col or defaults.text, label=None if label_col == NONE else label_col,
-        id=None if id_col == NONE else id_col)
+        text=text_col or ColumnMap().text, label=None if label_col == NONE else label_col,
+        id=None if id_col == NONE else id_col, anomaly_values=anomaly)
     return mapping, name
 
 
@@ -83,6 +85,8 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
     try:
         info = batches.ingest_file(store, uploaded.getvalue(), file_name=uploaded.name, name=name,
                                uploader=analyst(), columns=mapping, events=events)
+        st.session_state["last_ingest"] = info
+        ingest_summary(info)
         clf = active_classifier()
         if clf is None:
             st.warning(f"Stored batch {md(repr(info['name']))} ({info['rows']:,} cases) but there is no active "
@@ -147,5 +151,7 @@ preview(uploaded, table, events)
 mapping, name = column_map(table, uploaded.name, events)
 if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
     score(uploaded, mapping, name, events)
+elif (stored := st.session_state.get("last_ingest")) and stored.get("skipped"):
+    ingest_summary(stored)
 if last := st.session_state.get("last_scored"):
     scored_summary(last)

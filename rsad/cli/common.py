@@ -32,11 +32,6 @@ def use_project(name: str | None) -> None:
     _project = name
 
 
-def in_project(store: Store) -> str:
-    """' --project NAME' for a command line this one suggests next ('' in the default project)."""
-    return "" if store.project_name == "default" else f" --project {store.project_name}"
-
-
 def open_store() -> Store:
     """The store, working in this command's project (--project, else RSAD_PROJECT, else 'default')."""
     from rsad.service.batches import open_store as open_
@@ -61,7 +56,13 @@ def authorized(args: argparse.Namespace, action: str) -> User:
 def columns(args: argparse.Namespace) -> ColumnMap:
     from rsad.service.batches import ColumnMap
 
-    return ColumnMap(text=args.text_col, label=args.label_col, id=args.id_col)
+    anomaly = tuple(v.strip() for v in (args.anomaly_values or "").split(",") if v.strip())
+    return ColumnMap(text=args.text_col, label=args.label_col or None, id=args.id_col, anomaly_values=anomaly)
+
+
+def project_flag(store: Store) -> str:
+    """' --project P' for a 'Next:' hint, when the command works outside the default project."""
+    return "" if store.project_name == "default" else f" --project {store.project_name}"
 
 
 def split(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -70,7 +71,10 @@ def split(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def add_columns(p: argparse.ArgumentParser, split: bool = False) -> None:
     p.add_argument("--text-col", default="behavior_description", help="text column (default %(default)s)")
-    p.add_argument("--label-col", default="is_anomaly", help="label column (default %(default)s)")
+    p.add_argument("--label-col", default="is_anomaly",
+                   help="label column (default %(default)s, else label/class/target/...; '' for none)")
+    p.add_argument("--anomaly-values", metavar="VALUE[,VALUE]",
+                   help="label values that mean anomaly (e.g. spam); every other value of the column means normal")
     p.add_argument("--id-col", default="case_id", help="id column (default %(default)s)")
     if split:
         p.add_argument("--split", help="use only rows whose split column has this value (e.g. train)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rsad.cli.common import (
@@ -12,8 +13,8 @@ from rsad.cli.common import (
     add_columns,
     authorized,
     columns,
-    in_project,
     open_store,
+    project_flag,
     split,
 )
 from rsad.errors import RsadError
@@ -32,15 +33,43 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> None:
     """Validate and store a batch file (CSV, TSV, JSONL, Parquet) or an event log (--events)."""
-    from rsad.service.batches import ingest_file
+    from rsad.service.batches import describe_map, ingest_file
 
     authorized(args, "UPLOAD")
     store = open_store()
     info = ingest_file(store, args.file, name=args.name, uploader=args.uploader,
-                       columns=columns(args), events=args.events)
+                       columns=columns(args), events=args.events, strict=args.strict)
     print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
           f"{info['labeled']:,} labeled{', ids generated from text' if info['generated_ids'] else ''}.")
-    print(f"Next: rsad score {info['name']}{in_project(store)}")
+    if info["label_map"]:
+        print(f"Labels in column {info['label_map']['column']!r}: {describe_map(info['label_map'])}.")
+    if info["skipped"]:
+        print_skipped(info, project_flag(store))
+    print(f"Next: rsad score {info['name']}{project_flag(store)}")
+
+
+def cmd_skipped(args: argparse.Namespace) -> None:
+    """Print the rows of a batch's file that were skipped on upload (CSV), or write them with --out."""
+    from rsad.service.batches import skipped_csv
+
+    data = skipped_csv(open_store(), args.batch)
+    if args.out is None:
+        sys.stdout.write(data.decode())
+        return
+    args.out.write_bytes(data)
+    rows = data.count(b"\r\n") - 1  # to_safe_csv ends lines in CRLF; a CR inside a text is quoted
+    print(f"Wrote {rows:,} skipped rows to {args.out}.")
+
+
+def print_skipped(info: dict, project: str) -> None:
+    """'Skipped N rows:', the first few with their row numbers and reasons, and how to get them all."""
+    print(f"Skipped {info['skipped']:,} rows (row = data row in the file, 1 = the first under the header):")
+    for row in info["skipped_head"]:
+        ident = f" (id {row['id']})" if row["id"] else ""
+        print(f"  row {row['row']}{ident}: {row['reason']}")
+    left = info["skipped"] - len(info["skipped_head"])
+    more = f"{left:,} more; " if left > 0 else ""
+    print(f"  {more}the full list: rsad skipped {info['name']}{project} --out skipped.csv")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -97,7 +126,8 @@ def cmd_batches(args: argparse.Namespace) -> None:
         print("No batches yet: `rsad ingest FILE` or `rsad demo`.")
     for b in info["batches"]:
         print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "
-              f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed")
+              f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed"
+              + (f"  {b['skipped']:,} skipped on upload" if b.get("skipped") else ""))
 
 
 def cmd_delete_batch(args: argparse.Namespace) -> None:
@@ -127,7 +157,12 @@ def add_commands(add: Adder) -> None:
     p.add_argument("--name", help="batch name (default: the file name)")
     p.add_argument("--uploader", default="cli")
     p.add_argument("--events", action="store_true", help="the file is an event log: describe users first")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse the whole file if any row is unusable (default: skip such rows and list them)")
     add_columns(p)
+    p = add("skipped", cmd_skipped)
+    p.add_argument("batch", help="batch name or id")
+    p.add_argument("--out", type=Path, help="write the CSV to this file (default: print it)")
     p = add("score", cmd_score)
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--model", help="model version (default: the active one)")

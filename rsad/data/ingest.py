@@ -7,7 +7,6 @@ in one transaction, so a bad file never leaves half a batch behind.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -19,25 +18,17 @@ import numpy as np
 import pandas as pd
 
 from rsad.data.describe import describe_events
-from rsad.data.reading import FORMATS, file_format, read_table  # noqa: F401 - part of this module's API
+from rsad.data.labelmap import ColumnMap, describe_map, id_column, label_column, map_labels, text_column
+from rsad.data.reading import FORMATS, _rows, file_format, read_table  # noqa: F401 - part of this module's API
+from rsad.data.rowcheck import (  # noqa: F401 - MAX_TEXT_CHARS: part of this module's API
+    MAX_TEXT_CHARS,
+    check_texts,
+    no_usable_rows,
+    printable,
+    skipped_rows,
+    undecodable,
+)
 from rsad.errors import InputError
-
-TRUE_LABELS = {"1", "true", "yes", "anomaly", "1.0"}
-FALSE_LABELS = {"0", "false", "no", "normal", "0.0"}
-# The model reads 128 tokens (a few hundred characters); a text this long is a pasted log or
-# a file in the wrong column, and would bloat the store and every page that shows it.
-MAX_TEXT_CHARS = 50_000
-# Characters that print nothing: a text made only of these (and spaces) is empty to the model.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which columns hold the text, the label and the id (None: the file has no such column)."""
-
-    text: str = "behavior_description"
-    label: str | None = "is_anomaly"
-    id: str | None = "case_id"
 
 
 @dataclass
@@ -52,6 +43,10 @@ class PreparedBatch:
     meta: list[dict[str, Any]]
     columns: list[str] = field(default_factory=list)
     generated_ids: bool = False
+    # Rows of the file left out ({"row": data row from 1, "id", "reason"}), and the label values used.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    label_map: dict[str, Any] | None = None
+    rows_in_file: int = 0
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -60,47 +55,17 @@ class PreparedBatch:
     def n_labeled(self) -> int:
         return sum(label is not None for label in self.labels)
 
+    def report(self) -> dict[str, Any]:
+        """What the store keeps as the batch's ingest report."""
+        return {"rows_in_file": self.rows_in_file or len(self) + len(self.skipped), "skipped": self.skipped,
+                "label_map": self.label_map}
+
     def labeled_table(self) -> pd.DataFrame:
         """(id, text, label) of the labeled rows, for training and evaluation."""
         df = pd.DataFrame({"id": self.ids, "text": self.texts, "label": self.labels})
         df = df[df["label"].notna()].copy()
         df["label"] = df["label"].astype(int)
         return df.reset_index(drop=True)
-
-
-def _rows(positions: list[int] | np.ndarray, limit: int = 10) -> str:
-    """'rows 3, 7 and 2 more' with 1-based data-row numbers."""
-    nums = [str(int(p) + 1) for p in positions]
-    head = ", ".join(nums[:limit])
-    more = f" and {len(nums) - limit} more" if len(nums) > limit else ""
-    return f"row{'s' if len(nums) > 1 else ''} {head}{more}"
-
-
-def parse_labels(values: pd.Series, column: str) -> list[int | None]:
-    """0/1, true/false, yes/no, anomaly/normal in any case; blank = unlabeled."""
-    out: list[int | None] = []
-    bad: list[int] = []
-    for pos, value in enumerate(values.tolist()):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out.append(None)
-            continue
-        key = str(value).strip().lower()
-        if key == "":
-            out.append(None)
-        elif key in TRUE_LABELS:
-            out.append(1)
-        elif key in FALSE_LABELS:
-            out.append(0)
-        else:
-            out.append(None)
-            bad.append(pos)
-    if bad:
-        sample = ", ".join(repr(values.iloc[p]) for p in bad[:3])
-        raise InputError(
-            f"Column {column!r} has values that are not labels in {_rows(bad)} (e.g. {sample}). "
-            "Use 1/0, true/false, yes/no or anomaly/normal, or leave the cell empty for unlabeled."
-        )
-    return out
 
 
 def _json_safe(value: Any) -> Any:
@@ -134,98 +99,118 @@ def _generated_ids(texts: list[str]) -> list[str]:
     return ids
 
 
-def _did_you_mean(wanted: str, found: list[str]) -> str:
-    """' Did you mean 'Behavior Description'?' when a column differs only in spelling or case."""
-    norm = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in found}
-    key = "".join(ch for ch in wanted.lower() if ch.isalnum())
-    close = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.75)
-    return f" Did you mean {norm[close[0]]!r}?" if close else ""
+def parse_labels(values: pd.Series, column: str, anomaly_values: tuple[str, ...] = ()) -> list[int | None]:
+    """Labels of one column (see :func:`map_labels`); a value that is not a label is an error naming its rows."""
+    labels, bad, _ = map_labels(values, column, anomaly_values=anomaly_values, strict=True, file_name=column)
+    if bad:
+        raise InputError(_bad_labels(values, column, bad, list(range(1, len(values) + 1))))
+    return labels
 
 
-def _texts(raw: pd.Series, file_name: str, column: str) -> list[str]:
-    """The text column as strings, refusing what the model cannot read."""
-    values = raw.tolist()
-    nested = [i for i, v in enumerate(values) if isinstance(v, dict | list | np.ndarray)]
-    if nested:
-        raise InputError(f"{file_name}: column {column!r} holds JSON objects or lists at {_rows(nested)}, "
-                         "not text. Flatten the file so that each case's text is one string.")
-    texts = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
-    # Only a text that starts with an invisible character can be all invisible: check those alone.
-    empty = [i for i, t in enumerate(texts)
-             if not (s := t.strip()) or (ord(s[0]) in _INVISIBLE and not s.translate(_INVISIBLE).strip())]
-    if empty:
-        raise InputError(f"{file_name}: empty text in column {column!r} at {_rows(empty)} (blank, or only "
-                         "spaces and invisible characters). Fill them in or remove those rows.")
-    long = [i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS]
-    if long:
+def _bad_labels(values: pd.Series, column: str, bad: list[int], numbers: list[int]) -> str:
+    sample = ", ".join(repr(values.iloc[p]) for p in bad[:3])
+    return (f"Column {column!r} has values that are not labels in {_rows([numbers[p] for p in bad])} "
+            f"(e.g. {sample}). Use 1/0, true/false, yes/no, anomaly/normal (or spam/ham, fake/real, …), say "
+            "which values mean anomaly (--anomaly-values), or leave the cell empty for unlabeled.")
+
+
+def _labels(df: pd.DataFrame, column: str | None, columns: ColumnMap, file_name: str, numbers: list[int],
+            strict: bool, skip: dict[int, str]) -> tuple[list[int | None], dict[str, Any] | None]:
+    """The labels and the label map; unreadable labels are skipped rows (strict: an error)."""
+    if column is None:
+        return [None] * len(df), None
+    labels, bad, used = map_labels(df[column], column, anomaly_values=columns.anomaly_values, strict=strict,
+                                   file_name=file_name, numbers=numbers)
+    if bad and strict:
+        raise InputError(f"{file_name}: {_bad_labels(df[column], column, bad, numbers)}")
+    for i in bad:
+        value = printable(str(df[column].iloc[i]).strip())
+        skip.setdefault(i, f"label {value!r} in column {column!r} is not a label value ({describe_map(used)})")
+    return labels, used
+
+
+def _raw_ids(values: pd.Series) -> list[str]:
+    return [("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()) for v in values.tolist()]
+
+
+def _checked_ids(ids: list[str], column: str, file_name: str, numbers: list[int]) -> list[str]:
+    """The ids, if every one is usable: filled in, unique, short, without NUL."""
+    def rows(positions: list[int] | np.ndarray) -> str:
+        return _rows([numbers[int(i)] for i in positions])
+
+    blank = [i for i, v in enumerate(ids) if not v]
+    if blank:
+        raise InputError(f"{file_name}: empty id in column {column!r} at {rows(blank)}. Fill them "
+                         "in, or map no id column and rsad makes ids from the texts.")
+    dup_mask = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup_mask.any():
+        dups = sorted({ids[i] for i in np.flatnonzero(dup_mask)})
         raise InputError(
-            f"{file_name}: text in column {column!r} at {_rows(long)} is {len(texts[long[0]]):,} characters "
-            f"long, over the {MAX_TEXT_CHARS:,} limit. The model reads only a few hundred characters "
-            "of it (the first, or the first and the last): shorten it, or check that the right column holds the text.")
-    nul = [i for i, t in enumerate(texts) if "\x00" in t]
-    if nul:
-        raise InputError(f"{file_name}: NUL characters (\\x00) in column {column!r} at {_rows(nul)}: remove "
-                         "them (they are invisible, and PostgreSQL cannot store them).")
-    return texts
-
-
-def prepare(df: pd.DataFrame, file_name: str, sha256: str,
-            columns: ColumnMap = ColumnMap(), *, label_required: bool = False) -> PreparedBatch:
-    """Validate a table and split it into ids, texts, labels and metadata."""
-    found = list(df.columns)
-    if columns.text not in df.columns:
-        raise InputError(
-            f"{file_name} has no text column {columns.text!r}. Columns found: "
-            f"{', '.join(map(repr, found))}.{_did_you_mean(columns.text, found)} Pick the text column "
-            "(--text-col, or the mapping on Upload)."
+            f"{file_name}: duplicate ids in column {column!r} at {rows(np.flatnonzero(dup_mask))} "
+            f"({', '.join(map(repr, dups[:5]))}{'…' if len(dups) > 5 else ''}). Ids must be unique."
         )
-    texts = _texts(df[columns.text], file_name, columns.text)
+    nul = [i for i, v in enumerate(ids) if "\x00" in v]
+    if nul:
+        raise InputError(f"{file_name}: NUL characters (\\x00) in column {column!r} at {rows(nul)}: remove them.")
+    too_long = [i for i, v in enumerate(ids) if len(v) > 200]
+    if too_long:
+        raise InputError(f"{file_name}: ids longer than 200 characters in column {column!r} at "
+                         f"{rows(too_long)}: shorten them, or check that the id column is the right one.")
+    return ids
 
-    if columns.label is not None and columns.label in df.columns:
+
+def _ids(df: pd.DataFrame, column: str | None, guessed: bool, texts: list[str], file_name: str,
+         numbers: list[int]) -> tuple[list[str], str | None]:
+    """(ids, the id column used); a column guessed by its name is used only if its ids are usable."""
+    if column is not None:
         try:
-            labels = parse_labels(df[columns.label], columns.label)
-        except InputError as exc:
-            raise InputError(f"{file_name}: {exc}") from None
-    elif label_required:
+            return _checked_ids(_raw_ids(df[column]), column, file_name, numbers), column
+        except InputError:
+            if not guessed:
+                raise
+    return _generated_ids(texts), None
+
+
+def prepare(df: pd.DataFrame, file_name: str, sha256: str, columns: ColumnMap = ColumnMap(), *,
+            label_required: bool = False, strict: bool = False,
+            row_numbers: list[int] | None = None) -> PreparedBatch:
+    """Validate a table and split it into ids, texts, labels and metadata.
+
+    Rows that cannot be used are left out and listed in ``skipped`` (``strict``: the file is
+    refused instead). ``row_numbers``: each row's data-row number in the file (default 1, 2, …).
+    """
+    found = list(df.columns)
+    df = df.reset_index(drop=True)
+    numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(df) + 1))
+    text_col = text_column(found, columns, file_name)
+    texts, skip = check_texts(df[text_col], file_name, text_col, numbers, strict)
+    for i, reason in undecodable(df).items():
+        if strict:
+            raise InputError(f"{file_name}: row {numbers[i]}: {reason}.")
+        skip.setdefault(i, reason)
+    label_col = label_column(df, columns, text_col, file_name)
+    if label_col is None and label_required:
         raise InputError(f"{file_name} has no label column {columns.label!r} (columns found: "
                          f"{', '.join(map(repr, found))}). Pick it with --label-col.")
-    else:
-        labels = [None] * len(texts)
+    labels, label_map = _labels(df, label_col, columns, file_name, numbers, strict, skip)
+    id_col, guessed = id_column(found, columns, {text_col, label_col})
+    skipped = skipped_rows(skip, numbers, None if id_col is None else _raw_ids(df[id_col]))
+    if skip:
+        keep = [i for i in range(len(df)) if i not in skip]
+        if not keep:
+            raise no_usable_rows(file_name, skipped)
+        df = df.iloc[keep].reset_index(drop=True)
+        texts, labels, numbers = [texts[i] for i in keep], [labels[i] for i in keep], [numbers[i] for i in keep]
     if label_required and not any(label is not None for label in labels):
-        raise InputError(f"{file_name}: the label column {columns.label!r} is empty in every row.")
-
-    generated = columns.id is None or columns.id not in df.columns
-    if generated:
-        ids = _generated_ids(texts)
-    else:
-        ids = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
-               for v in df[columns.id].tolist()]
-        blank = [i for i, v in enumerate(ids) if not v]
-        if blank:
-            raise InputError(f"{file_name}: empty id in column {columns.id!r} at {_rows(blank)}. Fill them "
-                             "in, or map no id column and rsad makes ids from the texts.")
-        dup_mask = pd.Series(ids).duplicated(keep=False).to_numpy()
-        if dup_mask.any():
-            dups = sorted({ids[i] for i in np.flatnonzero(dup_mask)})
-            raise InputError(
-                f"{file_name}: duplicate ids in column {columns.id!r} at {_rows(np.flatnonzero(dup_mask))} "
-                f"({', '.join(map(repr, dups[:5]))}{'…' if len(dups) > 5 else ''}). Ids must be unique."
-            )
-        nul = [i for i, v in enumerate(ids) if "\x00" in v]
-        if nul:
-            raise InputError(f"{file_name}: NUL characters (\\x00) in column {columns.id!r} at {_rows(nul)}: "
-                             "remove them.")
-        too_long = [i for i, v in enumerate(ids) if len(v) > 200]
-        if too_long:
-            raise InputError(f"{file_name}: ids longer than 200 characters in column {columns.id!r} at "
-                             f"{_rows(too_long)}: shorten them, or check that the id column is the right one.")
-
-    meta_cols = [c for c in df.columns if c not in {columns.text, columns.label, columns.id}]
+        raise InputError(f"{file_name}: the label column {label_col!r} is empty in every row.")
+    ids, id_col = _ids(df, id_col, guessed, texts, file_name, numbers)
+    meta_cols = [c for c in df.columns if c not in {text_col, label_col, id_col}]
     # Column by column: most cells are plain strings (CSV is read as text), checked once each.
     values = [[v if type(v) is str else _json_safe(v) for v in df[c].tolist()] for c in meta_cols]
     meta = [dict(zip(meta_cols, row)) for row in zip(*values)] if meta_cols else [{} for _ in texts]
-    return PreparedBatch(file_name=file_name, sha256=sha256, ids=ids, texts=texts, labels=labels,
-                         meta=meta, columns=found, generated_ids=generated)
+    return PreparedBatch(file_name=file_name, sha256=sha256, ids=ids, texts=texts, labels=labels, meta=meta,
+                         columns=found, generated_ids=id_col is None, skipped=skipped, label_map=label_map,
+                         rows_in_file=len(numbers) + len(skipped))
 
 
 def describe_table(df: pd.DataFrame, file_name: str) -> pd.DataFrame:
@@ -240,10 +225,11 @@ def describe_table(df: pd.DataFrame, file_name: str) -> pd.DataFrame:
 def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
                columns: ColumnMap = ColumnMap(), max_bytes: int | None = None,
                label_required: bool = False, events: bool = False,
-               split: tuple[str, str] | None = None) -> PreparedBatch:
+               split: tuple[str, str] | None = None, strict: bool = False) -> PreparedBatch:
     """Read, (optionally) describe event logs, filter a split, and validate one batch file.
 
     ``split`` is (column, value): keep only rows whose column equals value (e.g. train/test).
+    Unusable rows are skipped and listed on the batch; ``strict`` refuses the file instead.
     """
     if isinstance(source, bytes):
         data, name = source, file_name or "upload"
@@ -256,15 +242,16 @@ def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
             read_table(b"x" * (max_bytes + 1), name, max_bytes=max_bytes)  # raises the size error
         data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    df = read_table(data, name, max_bytes=max_bytes)
+    df = read_table(data, name, max_bytes=max_bytes, strict=strict).reset_index(drop=True)
     if split is not None:
         col, value = split
         if col not in df.columns:
             raise InputError(f"{name} has no split column {col!r} (columns found: {', '.join(df.columns)}).")
-        df = df[df[col].astype(str) == value].reset_index(drop=True)
+        df = df[df[col].astype(str) == value]  # the index keeps each row's place in the file
         if df.empty:
             raise InputError(f"{name}: no rows with {col} = {value!r}.")
     if events:
         df = describe_table(df, name)
         columns = ColumnMap()
-    return prepare(df, name, sha, columns, label_required=label_required)
+    numbers = None if events else [int(i) + 1 for i in df.index]
+    return prepare(df, name, sha, columns, label_required=label_required, strict=strict, row_numbers=numbers)

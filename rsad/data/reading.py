@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl":
            ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 _SAVE_AS = "Save it as CSV UTF-8 (in Excel: File > Save As > 'CSV UTF-8') and upload that"
 _BOM = "\ufeff"
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, decoded with surrogateescape
 
 
 def _rows(positions: list[int], limit: int = 10) -> str:
@@ -43,7 +45,17 @@ def file_format(file_name: str) -> str:
     return FORMATS[suffix]
 
 
-def _decode(data: bytes, file_name: str) -> str:
+def _undecodable_lines(text: str) -> tuple[bool, int]:
+    """(whether the header has bytes that are not UTF-8, how many data lines are wholly fine)."""
+    lines = text.split("\n")
+    has_bad = [bool(_SURROGATE.search(line)) for line in lines]
+    fine = sum(1 for line, bad in zip(lines[1:], has_bad[1:]) if line.strip() and not bad)
+    return has_bad[0], fine
+
+
+def _decode(data: bytes, file_name: str, strict: bool = True) -> str:
+    """The text of the file. Not ``strict``: bytes that are not UTF-8 in some rows come out as lone
+    surrogates, for ingest to skip those rows; a header or every row in another encoding is refused."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{file_name} is UTF-16 text; rsad reads UTF-8. {_SAVE_AS}.")
     if data[:4] == b"PK\x03\x04":
@@ -55,10 +67,19 @@ def _decode(data: bytes, file_name: str) -> str:
         text = data.decode("utf-8-sig")  # -sig: Excel writes a byte-order mark
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        if not strict:
+            text = data.decode("utf-8-sig", errors="surrogateescape")
+            bad_header, fine = _undecodable_lines(text)
+            if not bad_header and fine:
+                return text
         raise InputError(
             f"{file_name} is not UTF-8 (bad byte at line {line}). {_SAVE_AS} again "
             "(other encodings such as Latin-1 or GBK look the same in a text editor)."
         ) from None
+    return _no_nul(text, file_name) if strict else text  # not strict: ingest skips the rows with a NUL
+
+
+def _no_nul(text: str, file_name: str) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(f"{file_name} has a NUL character (\\x00) at line {line}: remove it (a text file "
@@ -154,8 +175,11 @@ def _read_delimited(text: str, file_name: str, sep: str) -> pd.DataFrame:
     return df.mask(df == "")  # empty cells are missing values, as pandas' reader would have them
 
 
-def read_table(data: bytes, file_name: str, *, max_bytes: int | None = None) -> pd.DataFrame:
-    """Parse a file's bytes into a DataFrame of the file's own columns (values as read)."""
+def read_table(data: bytes, file_name: str, *, max_bytes: int | None = None, strict: bool = True) -> pd.DataFrame:
+    """Parse a file's bytes into a DataFrame of the file's own columns (values as read).
+
+    ``strict=False`` reads a text file whose rows are UTF-8 but for a few bad bytes; those cells
+    hold lone surrogates (see :mod:`rsad.data.rowcheck`), for ingest to skip their rows."""
     fmt = file_format(file_name)
     if max_bytes is not None and len(data) > max_bytes:
         raise InputError(
@@ -170,7 +194,7 @@ def read_table(data: bytes, file_name: str, *, max_bytes: int | None = None) -> 
 
             df = pq.read_table(io.BytesIO(data)).to_pandas()
         else:
-            text = _decode(data, file_name)
+            text = _decode(data, file_name, strict)
             if fmt == "jsonl":
                 df = _read_jsonl(text, file_name)
             elif fmt == "json":

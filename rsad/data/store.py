@@ -28,8 +28,11 @@ INSERT_CHUNK = 5_000
 # --- batches and cases -------------------------------------------------------------------
 
 def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader: str,
-              project_id: int = DEFAULT_PROJECT_ID) -> Batch:
-    """Insert a batch and all its cases (bulk) into a project; the caller's commit shows it at once."""
+              project_id: int = DEFAULT_PROJECT_ID, ingest_report: dict[str, Any] | None = None) -> Batch:
+    """Insert a batch and all its cases (bulk) into a project; the caller's commit shows it at once.
+
+    ``ingest_report`` (default: the prepared batch's, rows in the file, skipped rows, label map)
+    is kept on the batch."""
     name = name.strip()
     if not name:
         raise InputError("Give the batch a name.")
@@ -39,7 +42,8 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
         raise InputError(f"A batch named {name!r} already exists in this project: choose another name.")
     # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
     batch = Batch(project_id=project_id, name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
-                  uploader=uploader[:200], row_count=len(prepared))
+                  uploader=uploader[:200], row_count=len(prepared),
+                  ingest_report=prepared.report() if ingest_report is None else ingest_report)
     session.add(batch)
     session.flush()
     # Straight to the driver's executemany: the ORM's bulk insert spends two thirds of a

@@ -6,14 +6,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
+
 from rsad.auth import audit, policies
 from rsad.auth.users import User
 from rsad.config import Settings, get_settings
 from rsad.data import store as q
+from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store, make_engine, upgrade
 from rsad.data.ingest import ColumnMap
-from rsad.data.uploads import ingest_file, preview_table, same_file_batch, save_batch
-from rsad.errors import InputError
+from rsad.data.labelmap import DEFAULT_ID, DEFAULT_LABEL, DEFAULT_TEXT, describe_map, map_labels
+from rsad.data.uploads import ingest_file, ingest_report, preview_table, same_file_batch, save_batch, skipped_table
+from rsad.errors import InputError, LabelValuesUnknown
 from rsad.model import versions
 from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
@@ -21,9 +25,45 @@ from rsad.ops.demo import bootstrap, needs_bootstrap
 from rsad.ops.precompute import planned_cases, precompute_explanations, start_precompute
 from rsad.ops.scoring import score_batch
 
-__all__ = ["BackgroundJob", "ColumnMap", "Store", "bootstrap", "delete_batch", "ingest_file", "needs_bootstrap",
+__all__ = ["BackgroundJob", "ColumnMap", "LabelValuesUnknown", "Store", "bootstrap", "delete_batch",
+           "describe_map", "guess_columns", "ingest_file", "ingest_report", "label_mapping", "needs_bootstrap",
            "open_store", "overview", "planned_cases", "precompute_explanations", "preview_table",
-           "same_file_batch", "save_batch", "score_batch", "start_precompute", "upgrade_schema"]
+           "same_file_batch", "save_batch", "score_batch", "skipped_csv", "skipped_rows", "start_precompute",
+           "upgrade_schema"]
+
+
+def skipped_rows(store: Store, ref: str | int) -> pd.DataFrame:
+    """The rows of a batch's file that were skipped on upload: row (data row, 1 = the first under the
+    header), id (None where the file has no id column), reason."""
+    return skipped_table(store, ref)
+
+
+def skipped_csv(store: Store, ref: str | int) -> bytes:
+    """:func:`skipped_rows` as CSV bytes for a download, spreadsheet formulas guarded."""
+    return to_safe_csv(skipped_table(store, ref))
+
+
+def guess_columns(columns: list[str]) -> dict[str, str | None]:
+    """{"text", "label", "id"}: the columns rsad would pick in a file with these columns (None: none);
+    the label column is guessed by its name only (the values are checked on upload)."""
+    from rsad.data.labelmap import ID_NAMES, LABEL_NAMES, TEXT_NAMES, candidates
+
+    def one(default: str, names: tuple[str, ...]) -> str | None:
+        if default in columns:
+            return default
+        found = candidates(columns, names)
+        return found[0] if len(found) == 1 else None
+
+    return {"text": one(DEFAULT_TEXT, TEXT_NAMES), "label": one(DEFAULT_LABEL, LABEL_NAMES),
+            "id": one(DEFAULT_ID, ID_NAMES)}
+
+
+def label_mapping(table: pd.DataFrame, column: str, anomaly_values: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The label map a column's values give ({"column", "anomaly": [...], "normal": [...]}).
+
+    Raises :class:`LabelValuesUnknown` when no value is known (the user picks the anomaly value),
+    :class:`InputError` for a value beyond the chosen one and one other."""
+    return map_labels(table[column], column, anomaly_values=anomaly_values, file_name="the file")[2]
 
 
 def upgrade_schema(settings: Settings | None = None) -> str:

@@ -1,0 +1,174 @@
+"""Columns and label values under other names: which column is the text, the label, the id when
+a file does not use rsad's own names, and which label values mean anomaly.
+
+Names match case-insensitively (``Label``, ``TEXT``). Label values match case-insensitively after
+trimming spaces, in pairs (``spam``/``ham``, ``CG``/``OR``: a computer-generated fake review is an
+anomaly). A column whose values are all unknown asks the user (:class:`LabelValuesUnknown`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from rsad.data.reading import _rows
+from rsad.errors import InputError, LabelValuesUnknown
+
+DEFAULT_TEXT, DEFAULT_LABEL, DEFAULT_ID = "behavior_description", "is_anomaly", "case_id"
+TEXT_NAMES = (DEFAULT_TEXT, "text", "message", "review", "content", "comment", "sms", "body",
+              "description", "behavior")
+LABEL_NAMES = (DEFAULT_LABEL, "label", "class", "target", "is_spam", "spam", "fraud", "is_fraud",
+               "deceptive", "y")
+ID_NAMES = (DEFAULT_ID, "id", "msg_id", "message_id", "sms_id", "review_id", "record_id", "row_id")
+# (anomaly, normal) spellings.
+LABEL_PAIRS = (("1", "0"), ("true", "false"), ("yes", "no"), ("anomaly", "normal"), ("spam", "ham"),
+               ("fake", "real"), ("deceptive", "truthful"), ("fraud", "legit"), ("cg", "or"), ("1.0", "0.0"))
+ANOMALY_VALUES = frozenset(a for a, _ in LABEL_PAIRS)
+NORMAL_VALUES = frozenset(n for _, n in LABEL_PAIRS)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which columns hold the text, the label and the id (None: the file has no such column)."""
+
+    text: str = DEFAULT_TEXT
+    label: str | None = DEFAULT_LABEL
+    id: str | None = DEFAULT_ID
+    # Label values that mean anomaly (any case); every other value of the column means normal.
+    anomaly_values: tuple[str, ...] = ()
+
+
+def candidates(found: list[str], names: tuple[str, ...]) -> list[str]:
+    """The columns of ``found`` named one of ``names`` in any case, in ``names``' order."""
+    by_key = {str(c).strip().lower(): c for c in found}
+    return [by_key[n] for n in names if n in by_key]
+
+
+def _key(value: Any, strict: bool) -> str | None:
+    """The value as a label key (trimmed, lower case); None: blank, an unlabeled row."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    key = str(value).strip().lower()
+    # A "NaN" cell is an empty one written by a program; strict keeps refusing it as before.
+    return None if key == "" or (key == "nan" and not strict) else key
+
+
+def _spelled(values: list[Any], keys: list[str | None]) -> dict[str, str]:
+    """Each key as first written in the file."""
+    out: dict[str, str] = {}
+    for value, key in zip(values, keys):
+        if key is not None and key not in out:
+            out[key] = str(value).strip()
+    return out
+
+
+def _mapped(keys: list[str | None], spelled: dict[str, str], anomaly_values: tuple[str, ...],
+            column: str, file_name: str, numbers: list[int]) -> dict[str, int]:
+    """key -> 0/1 under the user's mapping; a value neither chosen nor the one other is an error."""
+    chosen = {str(v).strip().lower() for v in anomaly_values if str(v).strip()}
+    missing = sorted(chosen - set(spelled))
+    if missing:
+        raise InputError(f"{file_name}: the anomaly value(s) {', '.join(map(repr, missing))} are not in "
+                         f"column {column!r} (its values: {', '.join(map(repr, spelled.values()))}).")
+    rest = [k for k in spelled if k not in chosen]
+    normal = set(rest) if len(rest) <= 1 else {k for k in rest if k in NORMAL_VALUES}
+    third = [k for k in rest if k not in normal] if normal else rest
+    if third:
+        rows = [n for n, k in zip(numbers, keys) if k in third]
+        raise InputError(
+            f"{file_name}: column {column!r} has more values than the anomaly value(s) and one normal value: "
+            f"{', '.join(repr(spelled[k]) for k in third)} at {_rows(rows)} (data rows, 1 = the first under the "
+            "header). Add them to --anomaly-values (or the choice on Upload), or remove those rows.")
+    return {k: int(k in chosen) for k in spelled}
+
+
+def map_labels(values: pd.Series, column: str, *, anomaly_values: tuple[str, ...] = (), strict: bool = False,
+               file_name: str = "upload", numbers: list[int] | None = None,
+               ) -> tuple[list[int | None], list[int], dict[str, Any]]:
+    """(labels, positions of unreadable labels, the label map used) of one label column.
+
+    Recognised pairs map by themselves; ``anomaly_values`` maps those values to 1 and the one
+    other value to 0. A column of only unknown values raises :class:`LabelValuesUnknown` (one
+    or two values) or :class:`InputError`; an unknown value beside known ones is unreadable.
+    """
+    raw = values.tolist()
+    numbers = numbers or list(range(1, len(raw) + 1))
+    keys = [_key(v, strict) for v in raw]
+    spelled = _spelled(raw, keys)
+    if anomaly_values:
+        mapping = _mapped(keys, spelled, anomaly_values, column, file_name, numbers)
+    else:
+        mapping = {k: 1 if k in ANOMALY_VALUES else 0 for k in spelled if k in ANOMALY_VALUES | NORMAL_VALUES}
+        unknown = [spelled[k] for k in spelled if k not in mapping]
+        if not mapping and 0 < len(unknown) <= 2:
+            raise LabelValuesUnknown(column, tuple(unknown), file_name)
+        if not mapping and unknown:
+            raise InputError(f"{file_name}: column {column!r} has {len(unknown)} different values "
+                             f"({', '.join(map(repr, unknown[:5]))}…), not labels. Pick the label column "
+                             "(--label-col, or the mapping on Upload), or none.")
+    labels = [None if k is None else mapping.get(k) for k in keys]
+    bad = [i for i, k in enumerate(keys) if k is not None and k not in mapping]
+    used = {"column": column, "anomaly": [spelled[k] for k, v in mapping.items() if v == 1],
+            "normal": [spelled[k] for k, v in mapping.items() if v == 0]}
+    return labels, bad, used
+
+
+def is_label_column(values: pd.Series) -> bool:
+    """Whether a column guessed by its name holds labels: some known value, or at most two values."""
+    keys = {k for v in values.tolist() if (k := _key(v, False)) is not None}
+    return bool(keys & (ANOMALY_VALUES | NORMAL_VALUES)) or len(keys) <= 2
+
+
+def describe_map(label_map: dict[str, Any] | None) -> str:
+    """'spam → anomaly, ham → normal' for a caption or a CLI line."""
+    if not label_map:
+        return ""
+    parts = [f"{v} → anomaly" for v in label_map["anomaly"]] + [f"{v} → normal" for v in label_map["normal"]]
+    return ", ".join(parts)
+
+
+def _did_you_mean(wanted: str, found: list[str]) -> str:
+    """' Did you mean 'Behavior Description'?' when a column differs only in spelling or case."""
+    norm = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in found}
+    key = "".join(ch for ch in wanted.lower() if ch.isalnum())
+    close = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.75)
+    return f" Did you mean {norm[close[0]]!r}?" if close else ""
+
+
+def text_column(found: list[str], columns: ColumnMap, file_name: str) -> str:
+    if columns.text in found:
+        return columns.text
+    maybe = candidates(found, TEXT_NAMES) if columns.text == DEFAULT_TEXT else []
+    if len(maybe) == 1:
+        return maybe[0]
+    hint = (f" Several columns could hold it ({', '.join(map(repr, maybe))})." if maybe
+            else _did_you_mean(columns.text, found))
+    raise InputError(f"{file_name} has no text column {columns.text!r}. Columns found: "
+                     f"{', '.join(map(repr, found))}.{hint} Pick the text column (--text-col, or the mapping "
+                     "on Upload).")
+
+
+def label_column(df: pd.DataFrame, columns: ColumnMap, text: str, file_name: str) -> str | None:
+    if columns.label is None or columns.label in df.columns:
+        return columns.label
+    if columns.label != DEFAULT_LABEL:
+        return None  # a named label column the file lacks: unlabeled, as before
+    # A column guessed by its name holds labels, or is metadata (a 'class' of many values).
+    maybe = [c for c in candidates(list(df.columns), LABEL_NAMES)
+             if c != text and (columns.anomaly_values or is_label_column(df[c]))]
+    if len(maybe) > 1:
+        raise InputError(f"{file_name}: several columns could be the label ({', '.join(map(repr, maybe))}). "
+                         "Pick one (--label-col, or the mapping on Upload).")
+    return maybe[0] if maybe else None
+
+
+def id_column(found: list[str], columns: ColumnMap, taken: set[str | None]) -> tuple[str | None, bool]:
+    """(the id column, whether it was guessed by its name)."""
+    if columns.id is None or columns.id in found:
+        return columns.id, False
+    maybe = [c for c in candidates(found, ID_NAMES) if c not in taken] if columns.id == DEFAULT_ID else []
+    return (maybe[0], True) if len(maybe) == 1 else (None, False)
