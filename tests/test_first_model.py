@@ -1,0 +1,130 @@
+"""A project's first model: the coverage order, the "label to start" queue, verdicts without a
+model, and the first-model job from a labeled batch to a scored one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import NORMAL, SPAM, tiny_table
+from rsad.auth.users import User
+from rsad.errors import StateError
+from rsad.service import batches, projects, review, start
+from rsad.service import jobs as retrain
+
+ADMIN = User("root", "admin")
+WORDS = sorted({w for t in SPAM + NORMAL for w in t.replace(",", " ").split()} | set("0123456789"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 1-layer BERT (hidden 32) with a word-level vocabulary: embeds in milliseconds."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(WORDS) + 5, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def project_store(store, name: str, base: Path | str = "", per_class: int = 3):
+    projects.add_project(store, name, user=ADMIN, base_model=str(base), start_per_class=per_class)
+    return store.in_project(name)
+
+
+def unlabeled(n: int) -> bytes:
+    """n unlabeled rows, each with a word of its own (the tiny tokenizer reads most numbers as [UNK])."""
+    table = tiny_table(n).drop(columns=["is_anomaly"])
+    table["behavior_description"] += [f" {WORDS[(7 * i) % len(WORDS)]}" for i in range(n)]
+    return table.to_csv(index=False).encode()
+
+
+def test_coverage_order_covers_every_cluster_first():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(5, 8)) * 10
+    sizes = [40, 20, 10, 5, 3]
+    vectors = np.vstack([c + rng.normal(size=(n, 8)) for c, n in zip(centers, sizes)])
+    truth = np.repeat(np.arange(5), sizes)
+    order, k = _order(vectors, 5)
+    assert k == 5 and sorted(order) == list(range(len(vectors)))
+    assert set(truth[order[:5]]) == set(range(5))  # one of each cluster before any second
+    assert truth[order[0]] == 0  # the largest cluster first
+    assert order == _order(vectors, 5)[0]  # deterministic
+
+
+def _order(vectors, k):
+    from rsad.ops.coverage import coverage_order
+
+    return coverage_order(vectors, k)
+
+
+def test_rank_for_coverage_is_a_permutation_and_deterministic(store, tiny_bert):
+    s = project_store(store, "cov", tiny_bert)
+    info = batches.ingest_file(s, unlabeled(60), file_name="a.csv", name="a")
+    batches.ingest_file(s, unlabeled(60), file_name="b.csv", name="b")
+    out = start.rank_for_coverage(s, "a")
+    assert out["ranked"] == out["embedded"] == 60 and out["clusters"] == 5  # round(sqrt(30))
+    page = start.start_queue(s, "a", limit=100)
+    assert [r["rank"] for r in page.rows] == list(range(60)) and page.total == 60 and page.unranked == 0
+    again = project_store(store, "cov2", tiny_bert)
+    batches.ingest_file(again, unlabeled(60), file_name="a.csv", name="a")
+    start.rank_for_coverage(again, "a")
+    assert ([r["external_id"] for r in start.start_queue(again, "a", limit=100).rows]
+            == [r["external_id"] for r in page.rows])
+    assert start.rank_for_coverage(s, "a")["ranked"] == 0  # nothing new to rank
+    # Batch b is not ranked yet: the project's queue shows a's ranked cases first, then b's by id.
+    whole = start.start_queue(s, limit=200)
+    assert whole.total == 120 and whole.unranked == 60
+    assert [r["batch"] for r in whole.rows] == ["a"] * 60 + ["b"] * 60
+    assert info["labeled"] == 0
+
+
+def test_start_queue_counts_and_ready(store):
+    s = project_store(store, "sms", per_class=2)
+    table = tiny_table(8)
+    table["is_anomaly"] = [1, None, None, None, 0, None, None, None]
+    batches.ingest_file(s, table.to_csv(index=False).encode(), file_name="m.csv", name="m")
+    q0 = start.start_queue(s)
+    assert q0.counts == {"anomaly": 1, "normal": 1} and q0.needed == 2 and not q0.ready and q0.total == 6
+    ids = [r["id"] for r in q0.rows]
+    assert review.record_verdicts(s, ids[:1], "anomaly", analyst="ana") == 1  # no model in this project
+    assert review.record_verdicts(s, ids[1:2], "normal", analyst="ana") == 1
+    review.record_verdicts(s, ids[2:3], "unsure", analyst="ana")
+    q1 = start.start_queue(s)
+    assert q1.counts == {"anomaly": 2, "normal": 2} and q1.ready and q1.total == 3
+    assert [r["id"] for r in q1.rows] == ids[3:]
+    # Other projects' cases and labels stay out.
+    assert start.start_queue(store).total == 0 and start.start_queue(store).counts == {"anomaly": 0, "normal": 0}
+
+
+def test_start_first_model_refused_when_a_model_exists(store_with_model):
+    batches.ingest_file(store_with_model, tiny_table(8).to_csv(index=False).encode(), file_name="x.csv", name="x")
+    with pytest.raises(StateError, match="already has an active model"):
+        retrain.start_first_model(store_with_model, "x", user=ADMIN, spawn=False)
+    assert start.active_model_name(store_with_model) == "v1"
+
+
+@pytest.mark.slow
+def test_first_model_end_to_end(store, tiny_bert):
+    s = project_store(store, "first", tiny_bert)
+    info = batches.ingest_file(s, tiny_table(48).to_csv(index=False).encode(), file_name="l.csv", name="l")
+    assert info["labeled"] == 48 and start.active_model_name(s) is None
+    params = retrain.RetrainParams(epochs=1, max_length=32, batch_size=16)
+    job = retrain.start_first_model(s, "l", user=ADMIN, params=params, spawn=False)
+    done = retrain.run(store, job["id"])
+    assert done["status"] == "done", done["error"]
+    assert start.active_model_name(s) == done["version_name"]
+    assert "Scored batch 'l'" in done["log"]
+    over = batches.overview(s)
+    assert next(b for b in over["batches"] if b["name"] == "l")["scored"] == 48
+    assert pd.notna(over["active"].threshold)
