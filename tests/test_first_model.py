@@ -128,3 +128,95 @@ def test_first_model_end_to_end(store, tiny_bert):
     over = batches.overview(s)
     assert next(b for b in over["batches"] if b["name"] == "l")["scored"] == 48
     assert pd.notna(over["active"].threshold)
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def page(name: str, user: str = "ana"):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import sign_in
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    sign_in(at, user)
+    at.switch_page(f"views/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def needing(store, n: int) -> None:
+    """The default project asks for n labels of each class before the first training."""
+    from rsad.data.orm import Project
+
+    with store.session() as s:
+        s.get(Project, store.project_id).settings = {"start_per_class": n}
+
+
+def fake_spawn(monkeypatch) -> list[int]:
+    """Jobs are queued but no training process starts (this process's pid stands in for it)."""
+    import os
+
+    started: list[int] = []
+    monkeypatch.setattr("rsad.training.jobs._spawn", lambda store, job_id: started.append(job_id) or os.getpid())
+    return started
+
+
+def test_start_page_labels_in_coverage_order_until_ready(store, users, monkeypatch):
+    needing(store, 1)
+    batches.ingest_file(store, unlabeled(6), file_name="u.csv", name="u")
+    first = start.start_queue(store).rows
+    at = page("start")
+    assert [p.proto.text for p in at.get("progress")][:2] == ["anomaly 0 / 1", "normal 0 / 1"]
+    assert not [b for b in at.button if b.key == "start_train"]
+    at.button(key=f"start_anomaly_{first[0]['id']}").click().run()
+    at.button(key=f"start_normal_{first[1]['id']}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert start.start_queue(store).counts == {"anomaly": 1, "normal": 1}
+    assert review.case_view(store, first[0]["id"]).verdicts[0]["analyst"] == "ana"
+    train = at.button(key="start_train")  # ready, but ana is an analyst: disabled with the reason
+    assert train.disabled and "admin" in train.help
+    started = fake_spawn(monkeypatch)
+    at = page("start", "root")
+    at.button(key="start_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    job = retrain.latest(store)
+    assert started == [job["id"]] and job["params"]["score_batch"] == "u" and job["created_by"] == "root"
+    assert any("Retraining is" in m.value for m in at.markdown)
+
+
+def test_start_page_with_a_model_points_to_review(store_with_model, users):
+    at = page("start")
+    assert any("has an active model (v1)" in i.value for i in at.info)
+
+
+def test_upload_without_a_model_offers_the_first_model(store, users, monkeypatch):
+    started = fake_spawn(monkeypatch)
+    at = page("upload", "root")
+    at.file_uploader(key="upload_file").upload("l.csv", tiny_table(8).to_csv(index=False).encode(), "text/csv").run()
+    at.button(key="score_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("no model yet" in i.value for i in at.info)
+    # A callback: the click counts even on a full rerun (AppTest reruns the page, not the fragment).
+    at.button(key="first_model_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert started == [retrain.latest(store)["id"]] and len(batches.overview(store)["batches"]) == 1
+
+
+def test_upload_of_an_unlabeled_batch_orders_it_and_links_label_to_start(store, users, monkeypatch):
+    from rsad.service.batches import BackgroundJob
+
+    ranked: list[int] = []
+    monkeypatch.setattr("rsad.service.start.start_ranking", lambda store, batch: BackgroundJob(
+        "rank", lambda progress: ranked.append(batch) or {"batch": "u", "ranked": 0, "clusters": 0,
+                                                          "seconds": 0.0}).start())
+    at = page("upload")
+    at.file_uploader(key="upload_file").upload("u.csv", unlabeled(6), "text/csv").run()
+    at.button(key="score_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    batch_id = batches.overview(store)["batches"][0]["id"]
+    assert ranked == [batch_id]
+    assert any(link.proto.page.endswith("views/start.py") or "start" in link.proto.page
+               for link in at.get("page_link"))

@@ -15,6 +15,7 @@ from rsad.progress import Rate
 from rsad.service import batches
 from rsad.service.batches import ColumnMap
 from views.common import active_classifier, analyst, get_store, md, show_error
+from views.first_model import first_model_panel
 
 if TYPE_CHECKING:
     from rsad.service.batches import BackgroundJob
@@ -85,8 +86,7 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
                                uploader=analyst(), columns=mapping, events=events)
         clf = active_classifier()
         if clf is None:
-            st.warning(f"Stored batch {md(repr(info['name']))} ({info['rows']:,} cases) but there is no active "
-                       "model to score it: train one first.")
+            first_model_panel(store, info)
             st.stop()
         bar = st.progress(0.0, text="Scoring…")
         rate = Rate()
