@@ -23,13 +23,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_ingest(args: argparse.Namespace) -> None:
     """Validate and store a batch file (CSV, TSV, JSONL, Parquet) or an event log (--events)."""
     from rsad.service.batches import ingest_file
+    from rsad.service.start import active_model_name
 
     authorized(args, "UPLOAD")
-    info = ingest_file(open_store(), args.file, name=args.name, uploader=args.uploader,
+    store = open_store()
+    info = ingest_file(store, args.file, name=args.name, uploader=args.uploader,
                        columns=columns(args), events=args.events)
     print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
           f"{info['labeled']:,} labeled{', ids generated from text' if info['generated_ids'] else ''}.")
-    print(f"Next: rsad score {info['name']}")
+    if active_model_name(store) is not None:
+        print(f"Next: rsad score {info['name']}")
+    elif info["labeled"]:
+        print(f"This project has no model yet. Next: rsad train-first {info['name']} (then it scores the batch)")
+    else:
+        print(f"This project has no model yet. Next: rsad coverage {info['name']}, then label its cases on the "
+              "Label-to-start page")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
