@@ -220,3 +220,18 @@ def test_upload_of_an_unlabeled_batch_orders_it_and_links_label_to_start(store, 
     assert ranked == [batch_id]
     assert any(link.proto.page.endswith("views/start.py") or "start" in link.proto.page
                for link in at.get("page_link"))
+
+
+def test_cli_coverage_and_train_first_refused_with_a_model(store, tiny_bert, capsys):
+    from rsad.cli.main import main
+
+    s = project_store(store, "clip", tiny_bert)
+    batches.ingest_file(s, unlabeled(20), file_name="a.csv", name="a")
+    assert main(["--project", "clip", "coverage", "a"]) == 0
+    assert "Ranked 20 cases of batch 'a' in 3 clusters" in capsys.readouterr().out
+    assert main(["--project", "clip", "coverage", "a"]) == 0
+    assert "every case is ranked already" in capsys.readouterr().out
+    assert main(["--project", "clip", "train-first", "nope"]) == 2
+    assert "No batch 'nope'" in capsys.readouterr().err and retrain.latest(s) is None  # refused before any job
+    assert main(["--project", "clip", "train-first", "a"]) == 2
+    assert "no labeled cases yet" in capsys.readouterr().err and retrain.latest(s) is None
