@@ -65,6 +65,7 @@ page = st.navigation([
     st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("views/start.py", title="Label to start", icon=":material/school:"),
     st.Page("views/labels.py", title="Labels", icon=":material/label:"),
     st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
     st.Page("views/models.py", title="Models", icon=":material/model_training:"),

@@ -15,6 +15,8 @@ from rsad.progress import Rate
 from rsad.service import batches
 from rsad.service.batches import ColumnMap
 from views.common import active_classifier, analyst, get_store, md, show_error
+from views.first_model import LAST_UPLOAD as FIRST_UPLOAD
+from views.first_model import first_model_panel
 from views.upload_mapping import anomaly_values, ingest_summary
 
 if TYPE_CHECKING:
@@ -89,8 +91,7 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
         ingest_summary(info)
         clf = active_classifier()
         if clf is None:
-            st.warning(f"Stored batch {md(repr(info['name']))} ({info['rows']:,} cases) but there is no active "
-                       "model to score it: train one first.")
+            first_model_panel(store, info)
             st.stop()
         bar = st.progress(0.0, text="Scoring…")
         rate = Rate()
@@ -151,7 +152,10 @@ preview(uploaded, table, events)
 mapping, name = column_map(table, uploaded.name, events)
 if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"):
     score(uploaded, mapping, name, events)
-elif (stored := st.session_state.get("last_ingest")) and stored.get("skipped"):
-    ingest_summary(stored)
+else:  # a later run (a click in a panel, the job panel's refresh): show what the upload left
+    if (stored := st.session_state.get("last_ingest")) and stored.get("skipped"):
+        ingest_summary(stored)
+    if (first := st.session_state.get(FIRST_UPLOAD)) is not None:
+        first_model_panel(store, first)
 if last := st.session_state.get("last_scored"):
     scored_summary(last)

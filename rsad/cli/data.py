@@ -34,6 +34,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_ingest(args: argparse.Namespace) -> None:
     """Validate and store a batch file (CSV, TSV, JSONL, Parquet) or an event log (--events)."""
     from rsad.service.batches import describe_map, ingest_file
+    from rsad.service.start import active_model_name
 
     authorized(args, "UPLOAD")
     store = open_store()
@@ -45,7 +46,14 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         print(f"Labels in column {info['label_map']['column']!r}: {describe_map(info['label_map'])}.")
     if info["skipped"]:
         print_skipped(info, project_flag(store))
-    print(f"Next: rsad score {info['name']}{project_flag(store)}")
+    flag = project_flag(store)
+    if active_model_name(store) is not None:
+        print(f"Next: rsad score {info['name']}{flag}")
+    elif info["labeled"]:
+        print(f"This project has no model yet. Next: rsad train-first {info['name']}{flag} (then it scores the batch)")
+    else:
+        print(f"This project has no model yet. Next: rsad coverage {info['name']}{flag}, then label its cases on "
+              "the Label-to-start page")
 
 
 def cmd_skipped(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import data, models, projects, thresholds, users
+from rsad.cli import data, first, models, projects, thresholds, users
 from rsad.cli.common import use_project
 from rsad.errors import RsadError
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_label_commands(add)
     thresholds.add_commands(add)
     models.add_commands(add)
+    first.add_commands(add)
     data.add_admin_commands(add)
     projects.add_parsers(sub)
     users.add_parsers(sub)

@@ -8,11 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 from rsad.auth.users import User
+from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import StateError
 from rsad.model.versions import VersionInfo, active_version
 from rsad.ops.scoring import score_batch
 from rsad.progress import ProgressFn, no_progress
+from rsad.review.trainset import assemble
 from rsad.training import runner
 from rsad.training.jobs import LIVE, RetrainParams, get, latest, recent, start, stop
 
@@ -41,12 +43,15 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
     return runner.run(store, job_id, progress=progress, after=_score_after)
 
 
-def start_first_model(store: Store, batch: str, *, user: User, params: RetrainParams | None = None,
+def start_first_model(store: Store, batch: str | int, *, user: User, params: RetrainParams | None = None,
                       spawn: bool = True) -> dict[str, Any]:
     """Train the project's first model from its labels (the batch's and any others) in the
     background, then score ``batch`` with it. Refused when the project already has a model."""
     if active_version(store) is not None:
         raise StateError(f"Project {store.project_name!r} already has an active model: retrain it on the "
                          "Models page instead.")
+    with store.session() as s:  # an unknown batch is refused now, not after the training
+        batch = q.get_batch(s, batch, project_id=store.project_id).name
+    assemble(store).table()  # a project without labels is refused before a job is recorded
     return start(store, replace(params or RetrainParams(), start_from="base", score_batch=batch),
                  user=user, spawn=spawn)
