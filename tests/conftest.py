@@ -158,6 +158,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RSAD_EXPLAIN_TOP", "0")
     monkeypatch.setenv("RSAD_EXPLAIN_AHEAD", "0")
     monkeypatch.setenv("RSAD_USERS_FILE", str(tmp_path / "users.json"))
+    # An in-process `rsad --project X ...` leaves X for later commands of this process; not across tests.
+    monkeypatch.setattr("rsad.cli.common._project", None)
     # Real argon2id at a test-sized cost: the default profile (64 MiB, 3 passes) takes ~0.7 s per
     # hash on 2 busy cores. A hash records its own parameters, so verifying stays correct.
     from argon2 import PasswordHasher

@@ -160,7 +160,7 @@ def test_cli_ingest_sms_with_anomaly_values_strict_and_skipped(store, tmp_path, 
     out = capsys.readouterr().out
     assert "9 cases, 9 labeled" in out and "spam → anomaly, ham → normal" in out
     assert "Skipped 1 rows" in out and "  row 4 (id m3): empty text" in out
-    assert "rsad skipped sms --out skipped.csv" in out and "Next: rsad score sms\n" in out
+    assert "rsad skipped sms --out skipped.csv" in out and "Next: rsad train-first sms" in out
     assert cli.main(["skipped", "sms", "--out", str(tmp_path / "sk.csv")]) == 0
     assert "Wrote 1 skipped rows" in capsys.readouterr().out
     assert (tmp_path / "sk.csv").read_bytes().startswith(b"row,id,reason\r\n4,m3,\"empty text")

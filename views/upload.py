@@ -93,6 +93,7 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
         if clf is None:
             first_model_panel(store, info)
             st.stop()
+        st.session_state.pop(FIRST_UPLOAD, None)
         bar = st.progress(0.0, text="Scoring…")
         rate = Rate()
 
