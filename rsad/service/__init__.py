@@ -8,6 +8,7 @@ or plain data, never ORM rows.
 - ``review``: ``queue``, ``case_view``, ``claim_case``, ``record_verdicts``, ``explanation``
 - ``labels``: ``verdict_table``, ``agreement``, ``labels_bytes``, ``export_labels``
 - ``models``: ``list_versions``, ``get_version``, ``promote``, ``rollback``, ``rescore``, ``compare``, ``train_file``
+- ``drift``: ``batch_checks``, ``batch_check``, ``describe``, ``warning_text`` (foreign batches, drift)
 - ``jobs``: retraining jobs (``start``, ``stop``, ``recent``, ``run``)
 - ``thresholds``: ``report``, pickers, ``segment_table``, ``calibration``, ``save``
 - ``projects``: ``list_projects``, ``add_project``, ``current_project``, ``remember_project``
