@@ -20,7 +20,8 @@ MEASURES = {"psi": "PSI", "ks": "KS", "flagged_share": "flagged share",
 def foreign_warning(check: dict[str, Any] | None) -> None:
     """A warning naming the numbers when ``check`` (a stored batch check) looks foreign."""
     if check and check["foreign"]:
-        st.warning(md(drift.warning_text(check["batch"], check["model"], check)), icon=":material/travel_explore:")
+        st.warning(f"Batch **{md(check['batch'])}** looks foreign to model {md(check['model'])}: "
+                   f"{drift.describe(check)}. {drift.ADVICE}", icon=":material/travel_explore:")
 
 
 def batch_warning(batch_id: int | None) -> None:
