@@ -6,6 +6,11 @@ validation rows they summarise, the share of them at or above the threshold, and
 unknown (``[UNK]``) tokens in its training texts. :func:`assess` compares a batch's scores and
 unknown-token share with it:
 
+Both shift measures compare the batch with the reference *reweighted to the batch's flagged
+share* (:func:`matched`): a batch with more or fewer anomalies than the validation split is not a
+shifted one (the flagged-share rule below judges that), a batch whose scores sit where validation
+scores never did is.
+
 - **PSI** (population stability index) over the reference's 10 quantile bins (cut points that
   coincide are merged), a half count added to every bin of both sides so an empty bin stays
   finite. Conventional reading: < 0.1 stable, 0.1-0.25 moderate, > 0.25 a major shift.
@@ -111,6 +116,19 @@ def reference_profile(scores: Sequence[float] | np.ndarray, threshold: float,
             "unknown_token_share": unknown_share}
 
 
+def matched(reference: np.ndarray, threshold: float, flagged: float, size: int = 1_000) -> np.ndarray:
+    """The reference reweighted to flag ``flagged`` of its rows: its part below the threshold and its
+    part at or above it, resampled (by quantiles) in the batch's proportions. A batch that only holds
+    more or fewer anomalies than the validation split then shows no score shift; the flagged-share
+    rule judges that change on its own. Unchanged when one part is empty."""
+    low, high = reference[reference < threshold], reference[reference >= threshold]
+    if not len(low) or not len(high):
+        return reference
+    k_high = int(round(size * flagged))
+    return np.concatenate([np.quantile(low, np.linspace(0, 1, size - k_high)) if k_high < size else [],
+                           np.quantile(high, np.linspace(0, 1, k_high)) if k_high else []])
+
+
 def _shift_reasons(ref: np.ndarray, n_ref: int, n: int, p: float, k: float) -> list[str]:
     noise = 1 / n + 1 / n_ref
     out = []
@@ -134,7 +152,8 @@ def assess(reference: dict[str, Any] | None, scores: Sequence[float] | np.ndarra
     p = k = None
     reasons: list[str] = []
     if ref is not None and n >= MIN_ROWS:
-        p, k = psi(ref, s), ks(ref, s)
+        like = matched(ref, threshold, flagged)
+        p, k = psi(like, s), ks(like, s)
         reasons += _shift_reasons(ref, int(reference.get("n") or len(ref)), n, p, k)
     if ref_flagged is not None and n >= MIN_ROWS and flagged > max(
             FLAGGED_RATIO * ref_flagged, ref_flagged + FLAGGED_MARGIN,
