@@ -9,6 +9,7 @@ from rsad.errors import RsadError
 from rsad.service import batches, models
 from rsad.service.policies import Action
 from views.common import current_user, get_store, md, reason_denied, show_error
+from views.drift_panel import overview_section
 
 
 def active_model(active: models.VersionInfo | None) -> None:
@@ -95,4 +96,5 @@ if not info["batches"]:
     st.info("No batches yet. Ingest one with `rsad ingest FILE`.")
     st.stop()
 batches_table(info["batches"])
+overview_section()
 delete_batch_box(info["batches"])

@@ -13,6 +13,7 @@ from rsad.errors import RsadError
 from rsad.service import review as triage
 from rsad.service.review import QueueFilter
 from views.common import analyst, get_store, md, show_error
+from views.drift_panel import batch_warning
 from views.review_case import case_view, explain_ahead, open_wanted_case
 from views.review_filters import filters, write_url
 from views.review_queue import PAGE_SIZE, clear_selection, load_page, pager, queue_done, queue_table
@@ -74,6 +75,8 @@ except RsadError as exc:
 if not batch_list:
     st.info("No batches yet: upload one on the Upload page.")
     st.stop()
-queue_and_case(filters(store, me, batch_list))
+queue_filter = filters(store, me, batch_list)
+batch_warning(queue_filter.batch_id)
+queue_and_case(queue_filter)
 add_shortcuts({"a": "verdict_anomaly", "n": "verdict_normal", "u": "verdict_unsure",
                "j": "next_case", "arrowright": "next_case", "k": "prev_case", "arrowleft": "prev_case"})

@@ -15,6 +15,7 @@ from rsad.progress import Rate
 from rsad.service import batches
 from rsad.service.batches import ColumnMap
 from views.common import active_classifier, analyst, get_store, md, show_error
+from views.drift_panel import batch_warning
 from views.first_model import LAST_UPLOAD as FIRST_UPLOAD
 from views.first_model import first_model_panel
 from views.upload_mapping import anomaly_values, ingest_summary
@@ -122,6 +123,7 @@ def scored_summary(last: dict[str, Any]) -> None:
     c1.metric("Rows", f"{last['rows']:,}")
     c2.metric("Flagged", f"{last['flagged']:,}", help=f"score ≥ {last['threshold']:.3f} ({last['model']})")
     c3.metric("Flagged rate", f"{last['flagged'] / max(1, last['rows']):.1%}")
+    batch_warning(last["batch_id"])
     fig = go.Figure(go.Histogram(x=last["scores"], nbinsx=40, marker_color="#4c78a8", name="cases"))
     fig.add_vline(x=last["threshold"], line_color="#d62728", line_dash="dash",
                   annotation_text=f"threshold {last['threshold']:.3f}")

@@ -90,6 +90,10 @@ def cmd_score(args: argparse.Namespace) -> None:
     info = score_batch(store, args.batch, model=args.model, progress=Bar())
     print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
           f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
+    if info.get("check") and info["check"]["foreign"]:
+        from rsad.service.drift import warning_text
+
+        print(f"Warning: {warning_text(info['batch'], info['model'], info['check'])}", file=sys.stderr)
     top = store.settings.explain_top if args.explain_top is None else args.explain_top
     version = get_version(store, args.model)
     if top and info["flagged"] and version.status == "active":
@@ -126,16 +130,22 @@ def cmd_export_labels(args: argparse.Namespace) -> None:
 
 
 def cmd_batches(args: argparse.Namespace) -> None:
-    """List batches with their counts (scored and flagged under the active model)."""
+    """List batches with their counts (scored and flagged under the active model); foreign ones marked."""
     from rsad.service.batches import overview
+    from rsad.service.drift import batch_checks
 
-    info = overview(open_store())
+    store = open_store()
+    info = overview(store)
     if not info["batches"]:
         print("No batches yet: `rsad ingest FILE` or `rsad demo`.")
+    foreign = {c["batch_id"] for c in batch_checks(store) if c["foreign"]}
     for b in info["batches"]:
         print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "
               f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed"
-              + (f"  {b['skipped']:,} skipped on upload" if b.get("skipped") else ""))
+              + (f"  {b['skipped']:,} skipped on upload" if b.get("skipped") else "")
+              + ("  FOREIGN to the active model" if b["id"] in foreign else ""))
+    if foreign:
+        print("FOREIGN: the batch looks unlike what the active model was validated on (see the Overview page).")
 
 
 def cmd_delete_batch(args: argparse.Namespace) -> None:

@@ -243,6 +243,16 @@ def case_texts(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+def sample_texts(session: Session, batch_id: int, limit: int) -> list[str]:
+    """At most about ``limit`` texts of a batch, spread over it (every k-th case id)."""
+    count = session.scalar(select(func.count(Case.id)).where(Case.batch_id == batch_id)) or 0
+    step = max(1, -(-count // max(1, limit)))
+    query = select(Case.text).where(Case.batch_id == batch_id).order_by(Case.id)
+    if step > 1:
+        query = query.where(Case.id % step == 0)
+    return list(session.scalars(query.limit(limit)))
+
+
 # --- verdicts ----------------------------------------------------------------------------
 
 

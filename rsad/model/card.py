@@ -73,7 +73,7 @@ class TrainResult:
     model: Any
     tokenizer: Any
     config: TrainConfig
-    metrics: dict[str, float]
+    metrics: dict[str, Any]  # validation metrics, and "reference" (rsad.evaluation.drift.reference_profile)
     threshold: float
     data_hash: str
     train_ids: list[str]
@@ -90,7 +90,7 @@ class VersionCard:
     base_model: str
     train_config: dict[str, Any]
     data_hash: str
-    metrics: dict[str, float]
+    metrics: dict[str, Any]
     threshold: float
     class_counts: dict[str, int]
     train_ids: list[str]

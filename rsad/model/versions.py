@@ -83,6 +83,14 @@ def promote(session: Session, name: str, *, project_id: int = DEFAULT_PROJECT_ID
     return version
 
 
+def merge_metrics(session: Session, version_id: int, extra: dict[str, Any]) -> None:
+    """Add keys to a version's metrics (e.g. a reference profile computed after registration)."""
+    version = session.get(ModelVersion, version_id)
+    if version is not None:
+        version.metrics = {**(version.metrics or {}), **extra}  # a new dict: the JSON column sees the change
+        session.flush()
+
+
 def events(session: Session, limit: int = 200, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
     """Registry events, newest first: what happened to which version, who did it and why."""
     prev = ModelVersion.__table__.alias("prev")

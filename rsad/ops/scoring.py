@@ -20,6 +20,7 @@ from rsad.errors import StateError
 from rsad.model import versions
 from rsad.model.versions import VersionInfo, load_classifier, version_info
 from rsad.ops.background import prefetch
+from rsad.ops.drift_check import try_check_batch
 from rsad.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: C
 
 def score_batch(store: Store, batch: str | int, *, model: str | None = None, classifier: Any = None,
                 progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Score every not-yet-scored case of a batch with a version (the active one by default)."""
+    """Score every not-yet-scored case of a batch with a version (the active one by default), then
+    check the batch against what the version was validated on (``check``: plain data, None when
+    it could not be computed; see rsad.ops.drift_check)."""
     with store.session() as s:
         b = q.get_batch(s, batch, project_id=store.project_id)
         version = version_info(versions.get_model_version(s, model, project_id=store.project_id))
@@ -71,7 +74,8 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
     flagged = int((scores >= version.threshold).sum())
     return {"batch": batch_name, "batch_id": batch_id, "model": version.name,
             "threshold": version.threshold, "rows": total, "scored_now": todo,
-            "flagged": flagged, "scores": scores}
+            "flagged": flagged, "scores": scores,
+            "check": try_check_batch(store, clf, version, batch_id, scores) if total else None}
 
 
 def rescore_status(store: Store) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ or plain data, never ORM rows.
 - ``review``: ``queue``, ``case_view``, ``claim_case``, ``record_verdicts``, ``explanation``
 - ``labels``: ``verdict_table``, ``agreement``, ``labels_bytes``, ``export_labels``
 - ``models``: ``list_versions``, ``get_version``, ``promote``, ``rollback``, ``rescore``, ``compare``, ``train_file``
+- ``drift``: ``batch_checks``, ``batch_check``, ``describe``, ``warning_text`` (foreign batches, drift)
 - ``jobs``: retraining jobs (``start``, ``stop``, ``recent``, ``run``, ``start_first_model``)
 - ``start``: a project's first model: ``rank_for_coverage``, ``start_ranking``, ``start_queue``, ``start_first_model``
 - ``thresholds``: ``report``, pickers, ``segment_table``, ``calibration``, ``save``

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from rsad.errors import InputError
+from rsad.evaluation.drift import reference_profile, unknown_token_share
 from rsad.evaluation.metrics import binary_metrics, default_threshold
 from rsad.model.card import TrainConfig, TrainResult
 from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision
@@ -225,7 +226,10 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     t.model.load_state_dict(best_state)
     t.model.eval()
     threshold = default_threshold(t.y_val, best_scores)
-    metrics = binary_metrics(t.y_val, best_scores, threshold)
+    metrics: dict[str, Any] = dict(binary_metrics(t.y_val, best_scores, threshold))
+    # What the version was validated on, for the foreign-batch check (rsad.evaluation.drift).
+    metrics["reference"] = reference_profile(best_scores, threshold, unknown_token_share(
+        t.train_ids, t.tokenizer.unk_token_id, t.tokenizer.all_special_ids))
     progress(t.total_steps, t.total_steps, "done")
     return TrainResult(
         model=t.model, tokenizer=t.tokenizer, config=config, metrics=metrics, threshold=threshold,

@@ -1,0 +1,67 @@
+"""Foreign batches and drift on the pages: the warning for a batch that looks unlike what its
+model was validated on, and the checks of every batch in a chart (Overview)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from rsad.service import drift
+from views.common import get_store, md
+
+SHOWN = 3  # foreign batches warned about one by one on the Overview; the rest are counted
+MEASURES = {"psi": "PSI", "ks": "KS", "flagged_share": "flagged share",
+            "reference_flagged_share": "flagged share on validation", "unknown_token_share": "unknown tokens"}
+
+
+def foreign_warning(check: dict[str, Any] | None) -> None:
+    """A warning naming the numbers when ``check`` (a stored batch check) looks foreign."""
+    if check and check["foreign"]:
+        st.warning(f"Batch **{md(check['batch'])}** looks foreign to model {md(check['model'])}: "
+                   f"{drift.describe(check)}. {drift.ADVICE}", icon=":material/travel_explore:")
+
+
+def batch_warning(batch_id: int | None) -> None:
+    """The warning for one batch of the active model, if it looks foreign (Upload, Review)."""
+    if batch_id is not None:
+        foreign_warning(drift.batch_check(get_store(), int(batch_id)))
+
+
+def drift_chart(rows: list[dict[str, Any]]) -> None:
+    """PSI, KS, flagged share (and its validation value) and unknown-token share per batch in
+    upload order, one line each; foreign batches marked with an x."""
+    if not rows:
+        st.caption("No batch checks yet: they are made when a batch is scored.")
+        return
+    table = pd.DataFrame(rows)
+    x = [f"{i + 1}. {name}" for i, name in enumerate(table["batch"])]
+    fig = go.Figure()
+    for column, label in MEASURES.items():
+        dash = "dot" if column == "reference_flagged_share" else None
+        fig.add_scatter(x=x, y=table[column], name=label, mode="lines+markers", line_dash=dash)
+    foreign = table["foreign"].astype(bool)
+    fig.add_scatter(x=[x[i] for i in range(len(x)) if foreign.iloc[i]], y=[0] * int(foreign.sum()),
+                    name="foreign batch", mode="markers", marker=dict(symbol="x", size=12, color="#d62728"))
+    fig.add_hline(y=0.25, line_dash="dash", line_color="#999", annotation_text="PSI 0.25: major shift")
+    fig.update_layout(xaxis_title="batch (upload order)", yaxis_title="value", height=340,
+                      margin=dict(t=30, b=40), legend_orientation="h")
+    st.plotly_chart(fig, key="drift_chart")
+    st.dataframe(table[["batch", "rows", "flagged_share", "reference_flagged_share", "psi", "ks",
+                        "unknown_token_share", "foreign"]], key="drift_table", hide_index=True)
+    st.caption("PSI < 0.1: stable, 0.1-0.25: moderate, > 0.25: a major shift of the score distribution; "
+               "KS is the largest gap between the two score distributions (0 to 1).")
+
+
+def overview_section() -> None:
+    """Warnings for foreign batches, then the checks across batches (Overview)."""
+    rows = drift.batch_checks(get_store())
+    foreign = [r for r in rows if r["foreign"]]
+    for row in foreign[-SHOWN:]:
+        foreign_warning(row)
+    if len(foreign) > SHOWN:
+        st.caption(f"{len(foreign) - SHOWN} more batches look foreign: see the chart below.")
+    with st.expander("Drift across batches", icon=":material/monitoring:"):
+        drift_chart(rows)
