@@ -94,9 +94,12 @@ def first_model_panel(store: Store, info: dict[str, Any]) -> None:
         upload = st.session_state[LAST_UPLOAD]
         name = upload["name"]
         if (model := start.active_model_name(store)) is not None:  # trained meanwhile (here or elsewhere)
-            st.success(f"The project's first model {md(model)} is active; batch {md(repr(name))} is scored with it "
-                       "once its training job is done.", icon=":material/check_circle:")
-            job_panel(store, compact=False)
+            job = job_panel(store, compact=False)
+            scored = job is not None and job["status"] == "done"
+            st.success(f"The project's first model {md(model)} is active"
+                       + (f" and has scored batch {md(repr(name))}." if scored else
+                          f"; batch {md(repr(name))} is scored with it once the job above is done."),
+                       icon=":material/check_circle:")
             st.page_link("views/review.py", label=f"Review batch {md(name)}", icon=":material/fact_check:",
                          query_params={"batch": str(upload["id"])})
             return

@@ -35,6 +35,9 @@ def _render(job: dict, *, compact: bool) -> None:
         st.progress(job["fraction"], text=_progress_text(job))
     elif job["status"] == "done" and compact:
         st.caption(f":material/check_circle: Last retraining ({who}) registered {job['version_name']}.")
+    elif job["status"] == "done" and (batch := job["params"].get("score_batch")):
+        st.success(f"Training done ({who}): {job['version_name']} is registered and has scored batch "
+                   f"{md(repr(batch))}.", icon=":material/check_circle:")
     elif job["status"] == "done":
         st.success(f"Retraining done ({who}): {job['version_name']} is registered; compare it below.",
                    icon=":material/check_circle:")
