@@ -52,6 +52,13 @@ def start_first_model(store: Store, batch: str | int, *, user: User, params: Ret
                          "Models page instead.")
     with store.session() as s:  # an unknown batch is refused now, not after the training
         batch = q.get_batch(s, batch, project_id=store.project_id).name
-    assemble(store).table()  # a project without labels is refused before a job is recorded
-    return start(store, replace(params or RetrainParams(), start_from="base", score_batch=batch),
-                 user=user, spawn=spawn)
+    labels = len(assemble(store).table())  # a project without labels is refused before a job is recorded
+    params = params or RetrainParams(epochs=first_model_epochs(labels))
+    return start(store, replace(params, start_from="base", score_batch=batch), user=user, spawn=spawn)
+
+
+def first_model_epochs(labels: int) -> int:
+    """Epochs for a project's first model: a few hundred labels need several passes (early stopping
+    ends them when validation stops improving), a big labeled set one (the Retrain form's recipe).
+    Measured in docs/benchmarks.md ("First model of a project")."""
+    return 4 if labels <= 2_000 else 2 if labels <= 5_000 else 1
