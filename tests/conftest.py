@@ -82,6 +82,7 @@ MODEL_TESTS = {
 # lacks, so they are classed `model`: `-m "unit or model"` still runs everything that needs no
 # browser and no PostgreSQL.
 SLOW_WITHOUT_A_MODEL = {
+    "test_hf_imports.py::test_threads_importing_transformers_at_once_all_get_their_classes",  # two fresh processes
     "test_cli.py::test_help_is_fast_and_lists_every_command",
     "test_cli.py::test_errors_are_one_line_and_exit_2",
     "test_cli.py::test_ingest_models_batches_db_upgrade",

@@ -67,13 +67,28 @@ def pick_device(setting: str = "auto") -> torch.device:
     return torch.device(setting)
 
 
+_HF_IMPORT = threading.Lock()
+
+
+def hf(*names: str) -> tuple[Any, ...]:
+    """Names from ``transformers``, imported under one process-wide lock. transformers 5 imports
+    its classes lazily, and two threads doing that at once (a page loading a model while a
+    background job loads one) can meet a half-initialised module: "cannot import name
+    'AutoModelForSequenceClassification' from 'transformers'"."""
+    with _HF_IMPORT:
+        import transformers
+
+        return tuple(getattr(transformers, name) for name in names)
+
+
 def quiet_transformers() -> None:
     """Hide transformers' load report and progress bars.
 
     Loading the base model reports ``classifier.*`` as missing: that is the fresh head we are
     about to train, not an error, and analysts should not see it.
     """
-    from transformers.utils import logging as hf_logging
+    with _HF_IMPORT:
+        from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -81,8 +96,7 @@ def quiet_transformers() -> None:
 
 def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any]:
     """(model, fast tokenizer) from an HF folder or hub id, with rsad's label map."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+    AutoModelForSequenceClassification, AutoTokenizer = hf("AutoModelForSequenceClassification", "AutoTokenizer")
     quiet_transformers()
     source = Path(name_or_path)
     if (source.is_absolute() or name_or_path.startswith(".")) and not source.exists():

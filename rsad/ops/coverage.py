@@ -40,10 +40,10 @@ def embed_texts(texts: list[str], model_path: str, *, max_length: int = 128, dev
                 progress: ProgressFn = no_progress) -> np.ndarray:
     """Mean-pooled, L2-normalised embeddings of ``texts`` by the model in ``model_path``."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    from rsad.model.classifier import pick_device, quiet_transformers
+    from rsad.model.classifier import hf, pick_device, quiet_transformers
 
+    AutoModel, AutoTokenizer = hf("AutoModel", "AutoTokenizer")
     quiet_transformers()
     dev = pick_device(device)
     tokenizer = AutoTokenizer.from_pretrained(model_path)

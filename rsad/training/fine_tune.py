@@ -19,7 +19,7 @@ from rsad.errors import InputError
 from rsad.evaluation.drift import reference_profile, unknown_token_share
 from rsad.evaluation.metrics import binary_metrics, default_threshold
 from rsad.model.card import TrainConfig, TrainResult
-from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision
+from rsad.model.classifier import Classifier, autocast, hf, load_pretrained, pick_device, resolve_precision
 from rsad.progress import ProgressFn, no_progress
 from rsad.review.trainset import data_hash
 
@@ -129,8 +129,7 @@ def _param_groups(trainable: list[tuple[str, torch.nn.Parameter]], weight_decay:
 def _prepare(config: TrainConfig, train_df: pd.DataFrame, val_df: pd.DataFrame, device: str) -> _Training:
     """The pretrained model on its device with the configured dropout and frozen parts, the data
     encoded, and the loss, optimiser and warm-up schedule."""
-    from transformers import get_linear_schedule_with_warmup
-
+    (get_linear_schedule_with_warmup,) = hf("get_linear_schedule_with_warmup")
     model, tokenizer = load_pretrained(config.base_model)
     dev = pick_device(device)
     model.to(dev)
