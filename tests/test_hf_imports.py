@@ -11,7 +11,7 @@ SCRIPT = textwrap.dedent("""
     def load(names):
         try:
             if sys.argv[1] == "locked":
-                from rsad.model.classifier import hf
+                from rsad.model.hf import hf
                 hf(*names)
             else:
                 import transformers

@@ -68,6 +68,20 @@ def test_batches_versions_and_labels_stay_in_their_project(two):  # noqa: ANN001
     assert len(labels.current_label_table(sms)) == 3 and len(labels.current_label_table(default)) == 2
 
 
+def test_metadata_filters_offer_only_the_projects_columns(store):  # noqa: ANN001
+    from rsad.service.batches import ingest_file
+    from rsad.service.projects import add_project
+    from rsad.service.review import metadata_keys, metadata_values
+
+    add_project(store, "games", user=ROOT)
+    games = store.in_project("games")
+    for where, extra in ((store, {"shop": ["s1", "s2"]}), (games, {"server": ["eu", "eu"]})):
+        frame = pd.DataFrame({"case_id": ["a", "b"], "behavior_description": ["x y", "z w"], **extra})
+        ingest_file(where, frame.to_csv(index=False).encode(), name="m", file_name="m.csv", uploader="ana")
+    assert metadata_keys(games, None) == ["server"] and metadata_keys(store, None) == ["shop"]
+    assert metadata_values(games, None, "server") == ["eu"] and metadata_values(games, None, "shop") == []
+
+
 def test_training_sets_and_jobs_are_per_project(two):  # noqa: ANN001
     from rsad.review.trainset import assemble
     from rsad.service import jobs

@@ -28,6 +28,7 @@ from rsad.config import SCORE_PRECISIONS, TRUNCATIONS
 from rsad.errors import ConfigError, ModelError
 from rsad.model import onnx as onnx_scoring
 from rsad.model.card import ID2LABEL, LABEL2ID
+from rsad.model.hf import hf, quiet_transformers
 from rsad.progress import ProgressFn, no_progress
 
 _QUANTIZE_LOCK = threading.Lock()
@@ -65,33 +66,6 @@ def pick_device(setting: str = "auto") -> torch.device:
     if setting == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("RSAD_DEVICE=mps but this PyTorch has no MPS support: use auto or cpu.")
     return torch.device(setting)
-
-
-_HF_IMPORT = threading.Lock()
-
-
-def hf(*names: str) -> tuple[Any, ...]:
-    """Names from ``transformers``, imported under one process-wide lock. transformers 5 imports
-    its classes lazily, and two threads doing that at once (a page loading a model while a
-    background job loads one) can meet a half-initialised module: "cannot import name
-    'AutoModelForSequenceClassification' from 'transformers'"."""
-    with _HF_IMPORT:
-        import transformers
-
-        return tuple(getattr(transformers, name) for name in names)
-
-
-def quiet_transformers() -> None:
-    """Hide transformers' load report and progress bars.
-
-    Loading the base model reports ``classifier.*`` as missing: that is the fresh head we are
-    about to train, not an error, and analysts should not see it.
-    """
-    with _HF_IMPORT:
-        from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any]:

@@ -41,7 +41,8 @@ def embed_texts(texts: list[str], model_path: str, *, max_length: int = 128, dev
     """Mean-pooled, L2-normalised embeddings of ``texts`` by the model in ``model_path``."""
     import torch
 
-    from rsad.model.classifier import hf, pick_device, quiet_transformers
+    from rsad.model.classifier import pick_device
+    from rsad.model.hf import hf, quiet_transformers
 
     AutoModel, AutoTokenizer = hf("AutoModel", "AutoTokenizer")
     quiet_transformers()

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, Subquery, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from rsad.data.orm import Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
+from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
+from rsad.data.store import in_project
 from rsad.errors import InputError, NotFoundError
 from rsad.review.verdicts import latest_verdicts_subquery
 
@@ -249,9 +250,10 @@ def held_by_others(session: Session, f: QueueFilter) -> list[dict[str, Any]]:
     return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 
-def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list[str]:
-    """Metadata column names, read from a sample of cases (batches share their columns)."""
-    query = select(Case.meta).order_by(Case.id).limit(sample)
+def meta_keys(session: Session, batch_id: int | None, sample: int = 200, *,
+              project_id: int = DEFAULT_PROJECT_ID) -> list[str]:
+    """Metadata column names, read from a sample of the project's cases (batches share their columns)."""
+    query = select(Case.meta).where(in_project(project_id)).order_by(Case.id).limit(sample)
     if batch_id is not None:
         query = query.where(Case.batch_id == batch_id)
     keys: dict[str, None] = {}
@@ -260,10 +262,11 @@ def meta_keys(session: Session, batch_id: int | None, sample: int = 200) -> list
     return list(keys)
 
 
-def meta_values(session: Session, batch_id: int | None, key: str, limit: int = 100) -> list[str]:
-    """The most common values of one metadata column."""
+def meta_values(session: Session, batch_id: int | None, key: str, limit: int = 100, *,
+                project_id: int = DEFAULT_PROJECT_ID) -> list[str]:
+    """The most common values of one metadata column in the project."""
     value = _meta_value(key)
-    query = select(value, func.count()).where(value.is_not(None)).group_by(value) \
+    query = select(value, func.count()).where(value.is_not(None), in_project(project_id)).group_by(value) \
         .order_by(func.count().desc()).limit(limit)
     if batch_id is not None:
         query = query.where(Case.batch_id == batch_id)

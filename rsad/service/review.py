@@ -108,13 +108,13 @@ def queue_case_at(store: Store, f: QueueFilter, position: int, page: QueuePage |
 def metadata_keys(store: Store, batch_id: int | None) -> list[str]:
     """Metadata column names (from a sample of cases: cheap on any batch size)."""
     with store.session() as s:
-        return qq.meta_keys(s, batch_id)
+        return qq.meta_keys(s, batch_id, project_id=store.project_id)
 
 
 def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 50) -> list[str]:
     """The commonest values of one metadata column (one scan: ask only for the chosen column)."""
     with store.session() as s:
-        return qq.meta_values(s, batch_id, key, limit=limit)
+        return qq.meta_values(s, batch_id, key, limit=limit, project_id=store.project_id)
 
 
 def case_view(store: Store, case_id: int) -> CaseView:

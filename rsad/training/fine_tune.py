@@ -19,7 +19,8 @@ from rsad.errors import InputError
 from rsad.evaluation.drift import reference_profile, unknown_token_share
 from rsad.evaluation.metrics import binary_metrics, default_threshold
 from rsad.model.card import TrainConfig, TrainResult
-from rsad.model.classifier import Classifier, autocast, hf, load_pretrained, pick_device, resolve_precision
+from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision
+from rsad.model.hf import hf
 from rsad.progress import ProgressFn, no_progress
 from rsad.review.trainset import data_hash
 
