@@ -43,7 +43,7 @@ def test_batches_versions_and_labels_stay_in_their_project(two):  # noqa: ANN001
     from rsad.data import store as q
     from rsad.service import batches, labels, models
     from rsad.service.models import promote
-    from rsad.service.review import record_verdicts
+    from rsad.service.review import case_view, record_verdicts
 
     default, sms = two
     assert batches.overview(default)["totals"]["cases"] == 2
@@ -64,6 +64,11 @@ def test_batches_versions_and_labels_stay_in_their_project(two):  # noqa: ANN001
     record_verdicts(sms, [sms_case], "anomaly", analyst="ana", reason_code="phishing")
     with pytest.raises(InputError, match="Unknown reason code"):  # the default project's codes differ
         record_verdicts(default, [sms_case], "anomaly", analyst="ana", reason_code="phishing")
+    with pytest.raises(NotFoundError, match="not in project 'default'"):  # a stale form from the other project
+        record_verdicts(default, [sms_case], "normal", analyst="ana")
+    with pytest.raises(NotFoundError, match="in this project"):  # a Review link into another project
+        case_view(default, sms_case)
+    assert case_view(sms, sms_case).external_id == "c0"
     assert len(labels.verdict_table(sms)) == 1 and labels.verdict_table(default).empty
     assert len(labels.current_label_table(sms)) == 3 and len(labels.current_label_table(default)) == 2
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from rsad.config import VERDICT_LABELS
 from rsad.data.db import Store
-from rsad.data.orm import Case, Verdict, VerdictSubmission
+from rsad.data.orm import Batch, Case, Verdict, VerdictSubmission
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.model import versions
 from rsad.review import claims
@@ -64,6 +64,11 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
                 # of the same form fails on the primary key instead of writing twice.
                 s.add(VerdictSubmission(key=submission, analyst=analyst.strip(), cases=len(case_ids)))
                 s.flush()
+            elsewhere = s.scalars(select(Case.external_id).join(Batch, Batch.id == Case.batch_id).where(
+                Case.id.in_([int(c) for c in case_ids]), Batch.project_id != store.project_id).limit(3)).all()
+            if elsewhere:  # a stale form or link: the reason codes and model in force are another project's
+                raise NotFoundError(f"Case {elsewhere[0]} is not in project {store.project_name!r}: switch to its "
+                                    "project in the sidebar, then record the verdict there.")
             claims.release(s, case_ids, analyst.strip())
             held = claims.held_by_others(s, case_ids, analyst.strip())
             if held:

@@ -273,11 +273,12 @@ def meta_values(session: Session, batch_id: int | None, key: str, limit: int = 1
     return [str(v) for v, _ in session.execute(query)]
 
 
-def case_detail(session: Session, case_id: int, model_version_id: int | None) -> dict[str, Any]:
+def case_detail(session: Session, case_id: int, model_version_id: int | None, *,
+                project_id: int = DEFAULT_PROJECT_ID) -> dict[str, Any]:
     """Everything the case view shows: text, metadata, score and the verdict history."""
     case = session.get(Case, case_id)
-    if case is None:
-        raise NotFoundError(f"No case with id {case_id}.")
+    if case is None or case.batch.project_id != project_id:  # a link from another project: not here
+        raise NotFoundError(f"No case with id {case_id} in this project.")
     score = None
     if model_version_id is not None:
         score = session.scalar(select(Score.score).where(Score.case_id == case_id,

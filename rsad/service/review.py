@@ -120,7 +120,7 @@ def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 5
 def case_view(store: Store, case_id: int) -> CaseView:
     with store.session() as s:
         active = versions.active_model(s, project_id=store.project_id)
-        detail = qq.case_detail(s, case_id, active.id if active else None)
+        detail = qq.case_detail(s, case_id, active.id if active else None, project_id=store.project_id)
     # With a saved calibration the score also reads as a probability (Thresholds page).
     t = active.temperature if active else None
     probability = (float(apply_temperature(detail["score"], t))
