@@ -33,6 +33,9 @@ APP = str(ROOT / "app.py")
 # file -> what its error must say (a fragment naming the problem or the fix). Files whose
 # name starts with "events_" are uploaded as event logs (--events / the event-log switch).
 EXPECTED = {
+    # Two values, not both labels rsad knows: the user says which means anomaly (the file is not stored).
+    "label_two.csv": "the label column 'is_anomaly' holds '2' and '0', which rsad does not know",
+    "label_maybe.csv": "the label column 'is_anomaly' holds 'maybe' and '0', which rsad does not know",
     "workbook.xlsx": "unsupported file type '.xlsx'",
     "workbook_renamed.csv": "Excel workbook, not a text file. Save it as CSV UTF-8",
     "no_extension": "unsupported file type '(none)'",
@@ -79,9 +82,8 @@ ALL = {**EXPECTED, **GENERATED}
 SKIPS = {
     "empty_texts.csv": ("empty text in column 'behavior_description' at rows 1, 3", 2, 1),
     "whitespace_texts.csv": ("empty text in column 'behavior_description' at rows 1, 2, 3", 3, 1),
-    "label_two.csv": ("not labels in row 1 (e.g. '2')", 1, 1),
-    "label_maybe.csv": ("not labels in row 1 (e.g. 'maybe')", 1, 1),
-    "label_nan.csv": ("not labels in row 1 (e.g. 'NaN')", 0, 2),  # NaN: an unlabeled row, unless strict
+    "label_unreadable.csv": ("and also '??' at row 1", 1, 2),  # '??' beside 0 and 1: skipped, unless strict
+    "label_nan.csv": ("holds 'NaN' and '0'", 0, 2),  # NaN: an unlabeled row, unless strict
     "text_1mb.csv": ("is 1,048,576 characters long, over the 50,000 limit", 1, 1),  # made at test time
 }
 
@@ -197,7 +199,7 @@ def test_upload_page_refuses_and_writes_nothing(name, seeded, users, tmp_path, m
     assert snapshot(seeded) == before
 
 
-@pytest.mark.parametrize("name", ["empty_texts.csv", "label_maybe.csv"])
+@pytest.mark.parametrize("name", ["empty_texts.csv", "label_unreadable.csv"])
 def test_upload_page_stores_the_usable_rows_and_lists_the_skipped(name, seeded, users, tmp_path, monkeypatch):
     path = bad_file(name, tmp_path, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=180).run()

@@ -39,17 +39,21 @@ def test_label_spellings_in_any_case_and_blanks():
     assert parse_labels(values, "y") == [1, 0, 1, 0, 1, 0, 1, 0, None, None, 1]
 
 
-def test_bad_labels_are_skipped_and_strict_names_the_rows():
-    df = tiny_table(5)
+def test_values_that_are_not_labels_name_their_rows_and_unreadable_ones_are_skipped():
+    df = tiny_table(6)
     df["is_anomaly"] = df["is_anomaly"].astype(str)
     df.loc[1, "is_anomaly"] = "maybe"
-    df.loc[3, "is_anomaly"] = "2"
-    with pytest.raises(InputError, match=r"rows 2, 4 .*'maybe'"):
+    df.loc[4, "is_anomaly"] = "2"
+    for strict in (True, False):  # a third value is an error, tolerant or not
+        with pytest.raises(InputError, match=r"also 'maybe', '2' at rows 2, 5"):
+            load_batch(_csv(df), file_name="x.csv", strict=strict)
+    df.loc[1, "is_anomaly"], df.loc[4, "is_anomaly"] = "??", "n/a"
+    with pytest.raises(InputError, match=r"also '\?\?', 'n/a' at rows 2, 5"):
         load_batch(_csv(df), file_name="x.csv", strict=True)
     b = load_batch(_csv(df), file_name="x.csv")
-    assert b.ids == ["c000", "c002", "c004"] and b.rows_in_file == 5
-    assert [(r["row"], r["id"]) for r in b.skipped] == [(2, "c001"), (4, "c003")]
-    assert "label 'maybe' in column 'is_anomaly' is not a label value" in b.skipped[0]["reason"]
+    assert b.ids == ["c000", "c002", "c003", "c005"] and b.rows_in_file == 6
+    assert [(r["row"], r["id"]) for r in b.skipped] == [(2, "c001"), (5, "c004")]
+    assert "label '??' in column 'is_anomaly' is not a label value" in b.skipped[0]["reason"]
 
 
 def test_column_mapping_and_missing_label_means_unlabeled():

@@ -95,6 +95,28 @@ def test_a_third_unmapped_value_is_an_error_naming_its_rows():
 def test_a_guessed_label_column_with_many_values_is_metadata():
     b = load_batch(_csv([["a", "x"], ["b", "y"], ["c", "z"]], ["text", "class"]), file_name="x.csv")
     assert b.labels == [None] * 3 and b.meta[0] == {"class": "x"} and b.label_map is None
+    # A 'y' of digits 0-9 holds 0 and 1 among others: metadata too, not a label column that drops 8 rows.
+    b = load_batch(_csv([[f"t{i}", i] for i in range(10)], ["text", "y"]), file_name="x.csv")
+    assert b.labels == [None] * 10 and not b.skipped and b.meta[2] == {"y": "2"}
+
+
+@pytest.mark.parametrize("pair", [("spam", "not spam"), ("1", "-1"), ("1", "2"), ("fraud", "ok")])
+def test_two_values_not_both_recognised_are_asked_not_half_skipped(pair):
+    data = _csv([["a", pair[0]], ["b", pair[1]], ["c", pair[1]]], ["text", "label"])
+    with pytest.raises(LabelValuesUnknown) as info:
+        load_batch(data, file_name="x.csv")
+    assert info.value.values == pair
+    b = load_batch(data, file_name="x.csv", columns=ColumnMap(anomaly_values=(pair[1],)))
+    assert b.labels == [0, 1, 1] and not b.skipped
+
+
+def test_beside_recognised_values_a_third_value_is_an_error_and_a_question_mark_is_skipped():
+    data = _csv([["a", "spam"], ["b", "ham"], ["c", "maybe"], ["d", "maybe"]], ["text", "label"])
+    with pytest.raises(InputError, match=r"spam → anomaly, ham → normal and also 'maybe' at rows 3, 4"):
+        load_batch(data, file_name="x.csv")
+    b = load_batch(_csv([["a", "spam"], ["b", "ham"], ["c", "?"], ["d", "N/A"]], ["text", "label"]),
+                   file_name="x.csv")
+    assert b.labels == [1, 0] and [r["row"] for r in b.skipped] == [3, 4]
 
 
 def test_skipped_rows_empty_undecodable_bad_label_nul_and_long():

@@ -137,3 +137,69 @@ def _works_as_before(store: Store) -> None:
     with store.engine.begin() as conn:  # verdicts stay append-only after the table rebuilds
         with pytest.raises(Exception, match="append-only|append only"):
             conn.execute(text("UPDATE verdicts SET label = 'normal'"))
+
+
+def _alembic(url: str) -> Any:
+    """Alembic run on its own (`alembic -x ...`): no connection handed over by rsad."""
+    from alembic.config import Config
+
+    from rsad.data.db import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def test_alembic_on_its_own_downgrades_and_upgrades_sqlite_without_losing_rows(env, tmp_path, monkeypatch):
+    from alembic import command
+
+    copy = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURE, copy)
+    url = f"sqlite:///{copy}"
+    monkeypatch.setenv("RSAD_DB_URL", url)
+    old = _old_rows()
+    Store().dispose()  # up to head through rsad
+    command.downgrade(_alembic(url), "0005")  # rebuilds batches and model_versions: no cascade
+    engine = create_engine(url)
+    for name, (columns, rows) in old.items():
+        assert _rows(engine, name, columns) == rows, name
+    engine.dispose()
+    command.upgrade(_alembic(url), "head")
+    engine = create_engine(url)
+    assert _rows(engine, "verdicts", old["verdicts"][0]) == old["verdicts"][1]
+    engine.dispose()
+
+
+def test_a_store_with_several_projects_does_not_downgrade(store):
+    from alembic import command
+
+    from rsad.service.projects import add_project
+    from rsad.service.users import User
+
+    add_project(store, "sms", user=User("root", "admin"))
+    with pytest.raises(RuntimeError, match="several projects"):
+        command.downgrade(_alembic(store.engine.url.render_as_string(hide_password=False)), "0005")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+
+
+def test_a_store_with_rows_pointing_at_nothing_is_refused_before_the_upgrade(env, tmp_path, monkeypatch):
+    import sqlite3
+
+    from rsad.errors import StateError
+
+    copy = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURE, copy)
+    con = sqlite3.connect(copy)  # foreign keys off, as a tool or an old bug might have left it
+    con.execute("INSERT INTO scores (case_id, model_version_id, score, created_at) VALUES (999, 1, 0.5, '2026-01-01')")
+    con.commit()
+    con.close()
+    monkeypatch.setenv("RSAD_DB_URL", f"sqlite:///{copy}")
+    with pytest.raises(StateError, match="rows pointing at nothing .*scores.*Nothing was changed"):
+        Store()
+    engine = create_engine(f"sqlite:///{copy}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'projects'")).scalar() == 0
+    engine.dispose()

@@ -43,7 +43,7 @@ def test_batches_versions_and_labels_stay_in_their_project(two):  # noqa: ANN001
     from rsad.data import store as q
     from rsad.service import batches, labels, models
     from rsad.service.models import promote
-    from rsad.service.review import case_view, record_verdicts
+    from rsad.service.review import QueueFilter, case_view, claim_case, queue, record_verdicts
 
     default, sms = two
     assert batches.overview(default)["totals"]["cases"] == 2
@@ -69,6 +69,11 @@ def test_batches_versions_and_labels_stay_in_their_project(two):  # noqa: ANN001
     with pytest.raises(NotFoundError, match="in this project"):  # a Review link into another project
         case_view(default, sms_case)
     assert case_view(sms, sms_case).external_id == "c0"
+    with pytest.raises(NotFoundError, match="in this project"):
+        claim_case(default, sms_case, "bo")
+    claim_case(sms, sms_case, "bo")
+    assert [h["analyst"] for h in queue(sms, QueueFilter(status="all", viewer="ana")).held] == ["bo"]
+    assert queue(default, QueueFilter(status="all", viewer="ana")).held == []  # bo's claim is in sms
     assert len(labels.verdict_table(sms)) == 1 and labels.verdict_table(default).empty
     assert len(labels.current_label_table(sms)) == 3 and len(labels.current_label_table(default)) == 2
 
@@ -93,10 +98,12 @@ def test_training_sets_and_jobs_are_per_project(two):  # noqa: ANN001
 
     default, sms = two
     assert sorted(assemble(sms).table()["text"]) == ["WIN CASH now", "call me", "see you at 6"]
+    with pytest.raises(InputError, match="both classes, at least 2 of each: project 'sms' has 1 anomaly"):
+        jobs.start_first_model(sms, "b", user=ROOT, spawn=False)  # a first model of one anomaly: refused
     job = jobs.start(sms, jobs.RetrainParams(), user=ROOT, spawn=False)
     assert job["params"]["project"] == "sms"
     assert [j["id"] for j in jobs.recent(sms)] == [job["id"]] and jobs.recent(default) == []
-    with pytest.raises(Exception, match="one job at a time"):  # one training process on the machine
+    with pytest.raises(Exception, match="one training at a time"):  # one training process on the machine
         jobs.start(default, jobs.RetrainParams(), user=ROOT, spawn=False)
 
 

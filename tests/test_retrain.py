@@ -225,7 +225,7 @@ def test_one_job_at_a_time_and_silent_jobs_fail(store):
     _ingest(store, _labeled(16, "s"), "seed")
     job = retrain.start(store, TINY, user=admin("ana"), spawn=False)
     assert job["status"] == "queued"
-    with pytest.raises(StateError, match="one job at a time"):
+    with pytest.raises(StateError, match="one training at a time"):
         retrain.start(store, TINY, user=admin("bo"), spawn=False)
     with pytest.raises(StateError, match="no active version"):
         retrain.start(store, retrain.RetrainParams(start_from="active"), user=admin("bo"), spawn=False)

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 @st.cache_resource(show_spinner="Opening the label store…")
 def _store_for(db_url: str) -> Store:
-    return batches.open_store()
+    # The default project, whatever RSAD_PROJECT says (that is the CLI's): sign-in and the demo live
+    # there, and get_store() moves each user to their own project.
+    return batches.open_store(project="default")
 
 
 def base_store() -> Store:
@@ -132,9 +134,10 @@ def reason_denied(action: policies.Action) -> str | None:
     return md_message(reason) if reason else None
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _classifier_for(db_url: str, project: str, name: str, folder: str) -> Classifier:
-    # Keyed by project, version name and folder: a promotion loads the new model, the old one is evicted.
+    # Keyed by project, version name and folder: a promotion loads the new model, the old one is evicted;
+    # four entries: analysts working in a few projects at once do not evict each other's model.
     store = _store_for(db_url).in_project(project)
     return models.load_classifier(store, models.get_version(store, name))
 

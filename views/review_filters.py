@@ -25,7 +25,7 @@ ss = st.session_state
 @st.cache_data(ttl=120, show_spinner=False)
 def metadata_values(_store: Store, store_at: str, batch_id: int | None, key: str) -> list[str]:
     # One scan of the batch per column; batches are immutable, two minutes of staleness is fine.
-    # store_at keys the cache by store, so two stores never share values.
+    # store_at keys the cache by store and project, so two stores or projects never share values.
     return triage.metadata_values(_store, batch_id, key)
 
 
@@ -104,11 +104,12 @@ def filters(store: Store, me: str, batch_list: list[dict]) -> QueueFilter:
         status = c3.selectbox("Status", STATUSES, key="f_status")
         verdict = c4.selectbox("Latest verdict", VERDICTS, key="f_verdict")
         c1, c2, c3, c4, c5 = st.columns([1, 1, 2, 1, 1])
-        keys = metadata_keys(store, store.location, batch_id, len(batch_list))
+        keys = metadata_keys(store, f"{store.location}#{store.project_id}", batch_id, len(batch_list))
         if ss.get("f_meta_key") not in (None, ALL, *keys):
             ss["f_meta_key"] = ALL  # a column from the URL that this batch does not have
         meta_key = c1.selectbox("Metadata column", [ALL, *keys], key="f_meta_key")
-        values = [] if meta_key == ALL else metadata_values(store, store.location, batch_id, meta_key)
+        values = [] if meta_key == ALL else metadata_values(store, f"{store.location}#{store.project_id}", batch_id,
+                                                             meta_key)
         if ss.get("f_meta_value") not in (None, ALL, *values):
             ss["f_meta_value"] = ALL
         meta_value = c2.selectbox("equals", [ALL, *values], key="f_meta_value", disabled=meta_key == ALL)

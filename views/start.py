@@ -44,11 +44,15 @@ def case_card(row: dict[str, Any]) -> None:
         st.caption(f"{md(row['external_id'])} · batch {md(row['batch'])}"
                    + (f" · coverage rank {row['rank'] + 1:,}" if row["rank"] is not None else ""))
         st.text(row["text"])
+        # A desk may require a reason for some labels (RSAD_REQUIRE_REASON_FOR): then it is asked here too.
+        reason = st.selectbox("Reason", list(store.reason_codes), index=None, key=f"start_reason_{row['id']}",
+                              placeholder="Reason (optional)" if not store.settings.require_reason_for else
+                              f"Reason (needed for {', '.join(store.settings.require_reason_for)})")
         cols = st.columns(len(LABELS))
         for col, (label, text, icon) in zip(cols, LABELS):
             if col.button(text, key=f"start_{label}_{row['id']}", icon=icon):
                 try:
-                    review.record_verdicts(store, [row["id"]], label, analyst=analyst())
+                    review.record_verdicts(store, [row["id"]], label, analyst=analyst(), reason_code=reason or "")
                 except RsadError as exc:
                     show_error(exc)
                     return

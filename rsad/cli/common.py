@@ -60,6 +60,14 @@ def columns(args: argparse.Namespace) -> ColumnMap:
     return ColumnMap(text=args.text_col, label=args.label_col or None, id=args.id_col, anomaly_values=anomaly)
 
 
+PROJECT_HELP = "the project to work in (default: $RSAD_PROJECT, else 'default'); see `rsad projects list`"
+
+
+def add_project_flag(p: argparse.ArgumentParser) -> None:
+    """--project after a verb too (`rsad ingest FILE --project sms`); SUPPRESS keeps one given before it."""
+    p.add_argument("--project", metavar="NAME", default=argparse.SUPPRESS, help=PROJECT_HELP)
+
+
 def project_flag(store: Store) -> str:
     """' --project P' for a 'Next:' hint, when the command works outside the default project."""
     return "" if store.project_name == "default" else f" --project {store.project_name}"

@@ -7,8 +7,6 @@ import argparse
 from rsad.cli.common import Adder, Bar, acting_user, open_store
 from rsad.errors import RsadError
 
-DEFAULT_MAX_LENGTH = 128
-
 
 def cmd_coverage(args: argparse.Namespace) -> None:
     """Order a batch's unranked cases for the "label to start" queue (clusters of the project's base model).
@@ -36,9 +34,8 @@ def cmd_train_first(args: argparse.Namespace) -> None:
     from rsad.service import jobs as retrain
 
     store, user = open_store(), acting_user(args)
-    params = None  # the first-model recipe: epochs by the number of labels
-    if args.epochs or args.max_length != DEFAULT_MAX_LENGTH:
-        params = retrain.RetrainParams(epochs=args.epochs or 1, max_length=args.max_length)
+    # epochs 0: the first model's recipe (epochs by the number of labels)
+    params = retrain.RetrainParams(epochs=args.epochs or 0, max_length=args.max_length)
     job = retrain.start_first_model(store, args.batch, user=user, params=params, spawn=args.background)
     if args.background:
         print(f"Started training job {job['id']} in the background (pid {job['pid']}): it trains the first "
@@ -59,6 +56,6 @@ def add_commands(add: Adder) -> None:
     p.add_argument("--epochs", type=int,
                    help="passes over the labels (default: 4 up to 2,000 labels, 2 up to 5,000, else 1; "
                         "early stopping ends them sooner)")
-    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH,
+    p.add_argument("--max-length", type=int, default=128,
                    help="tokens the model reads per text (default %(default)s)")
     p.add_argument("--background", action="store_true", help="run detached and return at once")

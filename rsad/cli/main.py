@@ -12,10 +12,8 @@ import sys
 from collections.abc import Callable
 
 from rsad.cli import data, first, models, projects, thresholds, users
-from rsad.cli.common import use_project
+from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
-
-PROJECT_HELP = "the project to work in (default: $RSAD_PROJECT, else 'default'); see `rsad projects list`"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,8 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         doc = fn.__doc__ or ""
         p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
         p.set_defaults(func=fn)
-        # After the verb too (`rsad ingest FILE --project sms`); SUPPRESS keeps one given before it.
-        p.add_argument("--project", metavar="NAME", default=argparse.SUPPRESS, help=PROJECT_HELP)
+        add_project_flag(p)
         return p
 
     data.add_commands(add)

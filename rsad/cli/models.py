@@ -9,7 +9,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rsad.cli.common import Adder, Bar, acting_user, add_columns, authorized, columns, open_store, split
+from rsad.cli.common import (
+    Adder,
+    Bar,
+    acting_user,
+    add_columns,
+    add_project_flag,
+    authorized,
+    columns,
+    open_store,
+    split,
+)
 from rsad.config import TRUNCATIONS
 from rsad.errors import RsadError
 
@@ -259,6 +269,8 @@ def add_commands(add: Adder) -> None:
     stop = jobs.add_parser("stop", help=cmd_jobs_stop.__doc__, description=cmd_jobs_stop.__doc__)
     stop.add_argument("job_id", type=int)
     stop.set_defaults(func=cmd_jobs_stop)
+    for verb in (run, stop):
+        add_project_flag(verb)
 
 
 def cmd_train(args: argparse.Namespace) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from rsad.cli.common import acting_user, open_store
+from rsad.cli.common import acting_user, add_project_flag, open_store
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -36,6 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     ls = verbs.add_parser("list", help=cmd_list.__doc__, description=cmd_list.__doc__)
     ls.set_defaults(func=cmd_list)
+    add_project_flag(ls)
     add = verbs.add_parser("add", help=cmd_add.__doc__.splitlines()[0], description=cmd_add.__doc__)
     add.add_argument("name", help="letters, digits, '.', '_' or '-'")
     add.add_argument("--base-model", metavar="PATH",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,28 +64,46 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     from alembic.runtime.migration import MigrationContext
 
     cfg = _alembic_config(engine)
-    sqlite = engine.dialect.name == "sqlite"
     try:
+        with migration_connection(engine) as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
         with engine.connect() as conn:
-            if sqlite:
-                # Batch mode rebuilds a SQLite table by dropping it: with foreign keys on, the drop
-                # would cascade into the rows that point at it (cases of a batch). Off for the
-                # migration (a PRAGMA outside any transaction), checked and back on afterwards.
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                conn.commit()  # ends SQLAlchemy's autobegun transaction (the PRAGMA opened none)
-            try:
-                with conn.begin():
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, revision)
-                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-                        raise StateError("The migration left rows pointing at nothing: nothing was changed.")
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                    conn.commit()
             return MigrationContext.configure(conn).get_current_revision() or "base"
     except OperationalError as exc:
         raise StateError(f"Cannot open or migrate the store at {engine.url!r}: {exc.orig}") from exc
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for Alembic (``upgrade`` above, and ``env.py`` when Alembic
+    is run on its own, e.g. a downgrade).
+
+    SQLite: batch mode rebuilds a table by dropping it, and with foreign keys on the drop would
+    cascade into the rows that point at it (every case of every batch). They are off for the
+    migration (a PRAGMA outside any transaction) and back on afterwards; rows that already point
+    at nothing are refused before anything runs, and any the migration left are refused before
+    its transaction commits.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            if (orphan := conn.exec_driver_sql("PRAGMA foreign_key_check").first()) is not None:
+                raise StateError(f"The store has rows pointing at nothing (table {orphan[0]}, row {orphan[1]}, "
+                                 f"missing {orphan[2]}): repair it before upgrading (`PRAGMA foreign_key_check` in "
+                                 "sqlite3 lists them). Nothing was changed.")
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()  # ends SQLAlchemy's autobegun transaction (the PRAGMA opened none)
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StateError("The migration left rows pointing at nothing and was rolled back; restore "
+                                     "the store from a backup if it no longer opens.")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 @dataclass(frozen=True)

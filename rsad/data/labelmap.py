@@ -29,6 +29,9 @@ LABEL_PAIRS = (("1", "0"), ("true", "false"), ("yes", "no"), ("anomaly", "normal
                ("fake", "real"), ("deceptive", "truthful"), ("fraud", "legit"), ("cg", "or"), ("1.0", "0.0"))
 ANOMALY_VALUES = frozenset(a for a, _ in LABEL_PAIRS)
 NORMAL_VALUES = frozenset(n for _, n in LABEL_PAIRS)
+# What people write for "no readable label": such a row is skipped (tolerant) rather than being
+# taken for a third label value, which is an error naming its rows.
+UNREADABLE = frozenset({"?", "??", "???", "-", "--", "n/a", "na", "#n/a", "none", "null", "unknown", "missing"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,36 @@ def _mapped(keys: list[str | None], spelled: dict[str, str], anomaly_values: tup
     return {k: int(k in chosen) for k in spelled}
 
 
+def _known(keys: list[str | None], spelled: dict[str, str], column: str, file_name: str, numbers: list[int],
+           strict: bool) -> dict[str, int]:
+    """key -> 0/1 for a column mapped by the recognised spellings alone. Two values that are not
+    both recognised (spam / not spam, 1 / -1) are the user's to map: LabelValuesUnknown. Beside
+    recognised values, a value like '?' is unreadable (its rows are skipped); any other is a
+    third value, an error naming its rows."""
+    mapping = {k: int(k in ANOMALY_VALUES) for k in spelled if k in ANOMALY_VALUES | NORMAL_VALUES}
+    values = [k for k in spelled if strict or k not in UNREADABLE]
+    unknown = [k for k in values if k not in mapping]
+    if unknown and len(values) <= 2:
+        raise LabelValuesUnknown(column, tuple(spelled[k] for k in values), file_name)
+    if unknown and not mapping:
+        raise InputError(f"{file_name}: column {column!r} has {len(unknown)} different values "
+                         f"({', '.join(repr(spelled[k]) for k in unknown[:5])}…), not labels. Pick the label "
+                         "column (--label-col, or the mapping on Upload), or none.")
+    if unknown:
+        rows = [n for n, k in zip(numbers, keys) if k in unknown]
+        raise InputError(
+            f"{file_name}: column {column!r} holds {describe_map(_used(column, spelled, mapping))} and also "
+            f"{', '.join(repr(spelled[k]) for k in unknown[:5])} at {_rows(rows)} (data rows, 1 = the first under "
+            "the header). Say which values mean anomaly (--anomaly-values, or the choice on Upload), or remove "
+            "those rows.")
+    return mapping
+
+
+def _used(column: str, spelled: dict[str, str], mapping: dict[str, int]) -> dict[str, Any]:
+    return {"column": column, "anomaly": [spelled[k] for k, v in mapping.items() if v == 1],
+            "normal": [spelled[k] for k, v in mapping.items() if v == 0]}
+
+
 def map_labels(values: pd.Series, column: str, *, anomaly_values: tuple[str, ...] = (), strict: bool = False,
                file_name: str = "upload", numbers: list[int] | None = None,
                ) -> tuple[list[int | None], list[int], dict[str, Any]]:
@@ -102,25 +135,21 @@ def map_labels(values: pd.Series, column: str, *, anomaly_values: tuple[str, ...
     if anomaly_values:
         mapping = _mapped(keys, spelled, anomaly_values, column, file_name, numbers)
     else:
-        mapping = {k: 1 if k in ANOMALY_VALUES else 0 for k in spelled if k in ANOMALY_VALUES | NORMAL_VALUES}
-        unknown = [spelled[k] for k in spelled if k not in mapping]
-        if not mapping and 0 < len(unknown) <= 2:
-            raise LabelValuesUnknown(column, tuple(unknown), file_name)
-        if not mapping and unknown:
-            raise InputError(f"{file_name}: column {column!r} has {len(unknown)} different values "
-                             f"({', '.join(map(repr, unknown[:5]))}…), not labels. Pick the label column "
-                             "(--label-col, or the mapping on Upload), or none.")
+        mapping = _known(keys, spelled, column, file_name, numbers, strict)
     labels = [None if k is None else mapping.get(k) for k in keys]
     bad = [i for i, k in enumerate(keys) if k is not None and k not in mapping]
-    used = {"column": column, "anomaly": [spelled[k] for k, v in mapping.items() if v == 1],
-            "normal": [spelled[k] for k, v in mapping.items() if v == 0]}
-    return labels, bad, used
+    return labels, bad, _used(column, spelled, mapping)
 
 
 def is_label_column(values: pd.Series) -> bool:
-    """Whether a column guessed by its name holds labels: some known value, or at most two values."""
-    keys = {k for v in values.tolist() if (k := _key(v, False)) is not None}
-    return bool(keys & (ANOMALY_VALUES | NORMAL_VALUES)) or len(keys) <= 2
+    """Whether a column guessed by its name holds labels: only recognised values (and unreadable
+    ones), at most two values (the user maps them), or a recognised pair with fewer other values
+    than recognised ones (spam/ham/maybe: a label column with a value to fix, an error naming its
+    rows). A 'y' of 0-9 or a 'class' of many names is metadata."""
+    keys = {k for v in values.tolist() if (k := _key(v, False)) is not None} - UNREADABLE
+    known = keys & (ANOMALY_VALUES | NORMAL_VALUES)
+    pair = bool(known & ANOMALY_VALUES) and bool(known & NORMAL_VALUES)
+    return keys == known or len(keys) <= 2 or (pair and len(keys - known) < len(known))
 
 
 def describe_map(label_map: dict[str, Any] | None) -> str:

@@ -53,7 +53,7 @@ class TrainingSet:
     def table(self) -> pd.DataFrame:
         """(id, text, label): what :func:`rsad.training.fine_tune.fine_tune` takes."""
         if self.rows.empty:
-            raise InputError("The store has no labeled cases yet: upload a labeled batch or record verdicts.")
+            raise InputError("This project has no labeled cases yet: upload a labeled batch or record verdicts.")
         return self.rows[["id", "text", "label"]].reset_index(drop=True)
 
     def counts(self) -> pd.DataFrame:

@@ -235,18 +235,19 @@ def queue_ids(session: Session, model_version_id: int, threshold: float, f: Queu
     return [r[0] for r in session.execute(_slice(_filtered(model_version_id, f), f, threshold, 0, limit))]
 
 
-def held_by_others(session: Session, f: QueueFilter) -> list[dict[str, Any]]:
-    """Who else has cases open (in the filter's batch, if any): cases and latest expiry each.
+def held_by_others(session: Session, f: QueueFilter, *, project_id: int = DEFAULT_PROJECT_ID) -> list[dict[str, Any]]:
+    """Who else has cases open in the project (in the filter's batch, if any): cases and latest expiry each.
 
     Not matched against the other filters: on a large batch that costs a queue scan, and a case
     another analyst has open is kept from the viewer's queue whatever the filters."""
     if f.viewer is None:
         return []
     query = (select(CaseClaim.analyst, func.count(), func.max(CaseClaim.expires_at))
-             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow())
+             .join(Case, Case.id == CaseClaim.case_id)
+             .where(CaseClaim.analyst != f.viewer, CaseClaim.expires_at > utcnow(), in_project(project_id))
              .group_by(CaseClaim.analyst).order_by(CaseClaim.analyst))
     if f.batch_id is not None:
-        query = query.join(Case, Case.id == CaseClaim.case_id).where(Case.batch_id == f.batch_id)
+        query = query.where(Case.batch_id == f.batch_id)
     return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
 
 

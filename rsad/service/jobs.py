@@ -10,7 +10,7 @@ from typing import Any
 from rsad.auth.users import User
 from rsad.data import store as q
 from rsad.data.db import Store
-from rsad.errors import StateError
+from rsad.errors import InputError, StateError
 from rsad.model.versions import VersionInfo, active_version
 from rsad.ops.scoring import score_batch
 from rsad.progress import ProgressFn, no_progress
@@ -46,14 +46,22 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dic
 def start_first_model(store: Store, batch: str | int, *, user: User, params: RetrainParams | None = None,
                       spawn: bool = True) -> dict[str, Any]:
     """Train the project's first model from its labels (the batch's and any others) in the
-    background, then score ``batch`` with it. Refused when the project already has a model."""
+    background, then score ``batch`` with it. Refused when the project already has a model or lacks
+    labels of either class. ``params.epochs`` 0 (or no params): epochs by the number of labels."""
     if active_version(store) is not None:
         raise StateError(f"Project {store.project_name!r} already has an active model: retrain it on the "
                          "Models page instead.")
     with store.session() as s:  # an unknown batch is refused now, not after the training
         batch = q.get_batch(s, batch, project_id=store.project_id).name
-    labels = len(assemble(store).table())  # a project without labels is refused before a job is recorded
-    params = params or RetrainParams(epochs=first_model_epochs(labels))
+    table = assemble(store).table()  # a project without labels is refused before a job is recorded
+    counts = table["label"].value_counts()
+    if counts.get(1, 0) < 2 or counts.get(0, 0) < 2:
+        raise InputError(f"The first model needs labels of both classes, at least 2 of each: project "
+                         f"{store.project_name!r} has {counts.get(1, 0)} anomaly and {counts.get(0, 0)} normal. "
+                         "Label more cases (the Label-to-start page), or upload labeled ones.")
+    params = params or RetrainParams()
+    if not params.epochs:  # 0: the first model's recipe, by the number of labels
+        params = replace(params, epochs=first_model_epochs(len(table)))
     return start(store, replace(params, start_from="base", score_batch=batch), user=user, spawn=spawn)
 
 

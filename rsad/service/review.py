@@ -91,7 +91,7 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
             scored = _scored_count(s, store.location, active.id, f)
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit,
                                     scored=scored)
-        held = qq.held_by_others(s, f)
+        held = qq.held_by_others(s, f, project_id=store.project_id)
     return QueuePage(rows=rows, total=total, model=active.name, model_id=active.id,
                      threshold=active.threshold, offset=offset, held=held)
 
@@ -135,6 +135,7 @@ def claim_case(store: Store, case_id: int, analyst: str) -> dict[str, Any]:
     Returns the claim: ``mine`` says whether ``analyst`` holds it; otherwise ``analyst`` and
     ``expires_at`` say who does and until when."""
     with store.session() as s:
+        qq.case_detail(s, int(case_id), None, project_id=store.project_id)  # another project's case: NotFound
         return claims.claim(s, int(case_id), analyst, store.settings.claim_minutes)
 
 

@@ -249,8 +249,10 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
         with store.session() as s:
             busy = s.scalar(select(TrainingJob).where(TrainingJob.status.in_(LIVE)).order_by(TrainingJob.id))
             if busy is not None:
-                raise StateError(f"Training job {busy.id} ({busy.status}, started by {busy.created_by}) is still "
-                                 "going: one job at a time. Wait for it to finish, or stop it.")
+                where = (busy.params or {}).get("project", "default")
+                raise StateError(f"Training job {busy.id} ({busy.status}, project {where!r}, started by "
+                                 f"{busy.created_by}) is still going: one training at a time on this machine. Wait "
+                                 f"for it to finish, or stop it (`rsad --project {where} jobs stop {busy.id}`).")
             job = TrainingJob(status="queued", project_id=store.project_id,
                               params={**asdict(params), "host": socket.gethostname(), "project": store.project_name},
                               created_by=created_by.strip(), message="waiting for the training process")

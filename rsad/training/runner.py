@@ -155,7 +155,11 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
                    f"at threshold {info.threshold:.3f}")
         if after is not None and params.score_batch:
             report.stage(f"scoring batch {params.score_batch} with {info.name}")
-            report.log(after(store, info, params.score_batch, report.train))
+            try:
+                report.log(after(store, info, params.score_batch, report.train))
+            except RsadError as exc:  # the version stands; the batch can be scored again
+                report.log(f"Could not score batch {params.score_batch}: {exc} (score it on Upload or with "
+                           "`rsad score`).")
         set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
                    message=f"registered {info.name} as {info.status}")
     except BaseException as exc:

@@ -19,10 +19,12 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     from rsad.config import get_settings
-    from rsad.data.db import make_engine
+    from rsad.data.db import make_engine, migration_connection
 
+    # Alembic run on its own (`alembic downgrade ...`): the same guarded connection as rsad's
+    # upgrade, so that rebuilding a SQLite table cannot cascade into the rows that point at it.
     engine = make_engine(config.get_main_option("sqlalchemy.url") or get_settings().db_url)
-    with engine.begin() as conn:
+    with migration_connection(engine) as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -32,11 +32,15 @@ SQLITE_UQ = {'uq': 'uq_%(table_name)s_%(column_0_name)s'}
 
 
 def _drop_global_name_uq(table: str) -> None:
-    if op.get_bind().dialect.name == 'sqlite':
-        with op.batch_alter_table(table, naming_convention=SQLITE_UQ, recreate='always') as batch_op:
-            batch_op.drop_constraint(f'uq_{table}_name', type_='unique')
-    else:
+    bind = op.get_bind()
+    if bind.dialect.name != 'sqlite':
         op.drop_constraint(UNNAMED_UQ[table], table, type_='unique')
+        return
+    # Unnamed as 0001 made it; named UNNAMED_UQ[table] after a downgrade from here.
+    found = [uq['name'] for uq in sa.inspect(bind).get_unique_constraints(table) if uq['column_names'] == ['name']]
+    name = found[0] if found and found[0] else f'uq_{table}_name'
+    with op.batch_alter_table(table, naming_convention=SQLITE_UQ, recreate='always') as batch_op:
+        batch_op.drop_constraint(name, type_='unique')
 
 
 def upgrade() -> None:
@@ -102,7 +106,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Only a store with a single project can go back: names are unique per store again.
+    # Only a store with a single project can go back: the schema before has one model per store.
+    if op.get_bind().execute(sa.text('SELECT count(*) FROM projects')).scalar() > 1:
+        raise RuntimeError('This store has several projects; revision 0005 knows one. Export each project\'s '
+                           'labels (rsad --project NAME export-labels FILE) and keep this revision.')
     op.drop_table('user_prefs')
     op.drop_table('batch_checks')
     with op.batch_alter_table('cases', schema=None) as batch_op:
