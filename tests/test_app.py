@@ -36,7 +36,7 @@ def test_empty_store_without_bootstrap_says_what_to_do(store, users):
     at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
     assert not at.exception
     assert any("No model in this project yet" in w.value for w in at.sidebar.warning)
-    assert any("No batches yet" in i.value for i in at.info)
+    assert any("No batches in this project yet" in i.value for i in at.info)
 
 
 def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeypatch):

@@ -70,4 +70,4 @@ def test_last_admin_stays_and_delete_batch(store, capsys, monkeypatch, tmp_path)
     assert run(capsys, monkeypatch, "ingest", str(data), "--name", "gone")[0] == 0
     code, out, _ = run(capsys, monkeypatch, "delete-batch", "gone", "--yes")
     assert code == 0 and "Deleted batch 'gone': 8 cases, 0 verdicts" in out
-    assert "No batches yet" in run(capsys, monkeypatch, "batches")[1]
+    assert "No batches in project 'default' yet" in run(capsys, monkeypatch, "batches")[1]

@@ -150,7 +150,7 @@ def test_cli_takes_project_before_or_after_the_verb(env, tmp_path, capsys):  # n
     assert main(["--project", "sms", "batches"]) == 0
     assert " t " in capsys.readouterr().out
     assert main(["batches"]) == 0
-    assert "No batches yet" in capsys.readouterr().out
+    assert "No batches in project 'default' yet" in capsys.readouterr().out
     assert main(["projects", "list"]) == 0
     out = capsys.readouterr().out
     assert "default" in out and "sms" in out

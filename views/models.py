@@ -105,7 +105,8 @@ else:
 # --- versions -----------------------------------------------------------------------------------
 st.subheader("Versions")
 if not versions:
-    st.info("No model versions yet: retrain above, or run `rsad demo`.")
+    st.info("No model versions in this project yet: retrain above, or train its first model on the Upload or "
+            "Label-to-start page.")
     st.stop()
 versions_and_history(versions, events)
 

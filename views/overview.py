@@ -29,7 +29,8 @@ def active_model(active: models.VersionInfo | None) -> None:
         st.caption(f"Base model: {md(active.base_model)} · created {active.created_at:%Y-%m-%d %H:%M} "
                    f"by {md(active.created_by or 'unknown')}")
     else:
-        st.info("No active model yet. Train one with `rsad train --data FILE`, or run `rsad demo`.")
+        st.info("No model in this project yet: upload a labeled file and train its first model (Upload), or "
+                "label a few cases to start (Label to start).")
 
 
 def store_totals(totals: dict[str, int]) -> None:
@@ -93,7 +94,7 @@ except RsadError as exc:
 active_model(info["active"])
 store_totals(info["totals"])
 if not info["batches"]:
-    st.info("No batches yet. Ingest one with `rsad ingest FILE`.")
+    st.info("No batches in this project yet: upload one on the Upload page.")
     st.stop()
 batches_table(info["batches"])
 overview_section()

@@ -266,7 +266,7 @@ st.title("Thresholds")
 store = get_store()
 versions = models.list_versions(store)
 if not versions:
-    st.info("No model yet: run `rsad demo` or `rsad train --data FILE` first.")
+    st.info("No model in this project yet: train its first model on the Upload or Label-to-start page.")
     st.stop()
 names = [v.name for v in versions]
 active = next((v.name for v in versions if v.status == "active"), names[0])

@@ -137,7 +137,8 @@ def cmd_batches(args: argparse.Namespace) -> None:
     store = open_store()
     info = overview(store)
     if not info["batches"]:
-        print("No batches yet: `rsad ingest FILE` or `rsad demo`.")
+        print(f"No batches in project {store.project_name!r} yet: `rsad{project_flag(store)} ingest FILE`"
+              + (" or `rsad demo`." if store.project_name == "default" else "."))
     foreign = {c["batch_id"] for c in batch_checks(store) if c["foreign"]}
     for b in info["batches"]:
         print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "

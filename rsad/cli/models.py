@@ -18,6 +18,7 @@ from rsad.cli.common import (
     authorized,
     columns,
     open_store,
+    project_flag,
     split,
 )
 from rsad.config import TRUNCATIONS
@@ -94,7 +95,8 @@ def cmd_models(args: argparse.Namespace) -> None:
     store = open_store()
     versions = list_versions(store)
     if not versions:
-        print("No model versions yet: run `rsad demo` or `rsad train --data FILE`.")
+        print(f"No model versions yet in project {store.project_name!r}: `rsad{project_flag(store)} train-first "
+              "BATCH` (from a labeled batch), or `rsad train --data FILE`.")
         return
     print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} "
           f"{'trained on':30}  created")
@@ -263,13 +265,10 @@ def add_commands(add: Adder) -> None:
     p = add("jobs", cmd_jobs)
     p.add_argument("--limit", type=int, default=10)
     jobs = p.add_subparsers(dest="jobs_command", metavar="COMMAND")
-    run = jobs.add_parser("run", help=cmd_jobs_run.__doc__, description=cmd_jobs_run.__doc__)
-    run.add_argument("job_id", type=int)
-    run.set_defaults(func=cmd_jobs_run)
-    stop = jobs.add_parser("stop", help=cmd_jobs_stop.__doc__, description=cmd_jobs_stop.__doc__)
-    stop.add_argument("job_id", type=int)
-    stop.set_defaults(func=cmd_jobs_stop)
-    for verb in (run, stop):
+    for name, fn in (("run", cmd_jobs_run), ("stop", cmd_jobs_stop)):
+        verb = jobs.add_parser(name, help=fn.__doc__, description=fn.__doc__)
+        verb.add_argument("job_id", type=int)
+        verb.set_defaults(func=fn)
         add_project_flag(verb)
 
 
