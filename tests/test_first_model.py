@@ -165,16 +165,16 @@ def fake_spawn(monkeypatch) -> list[int]:
 
 
 def test_start_page_labels_in_coverage_order_until_ready(store, users, monkeypatch):
-    needing(store, 1)
+    needing(store, 2)
     batches.ingest_file(store, unlabeled(6), file_name="u.csv", name="u")
     first = start.start_queue(store).rows
     at = page("start")
-    assert [p.proto.text for p in at.get("progress")][:2] == ["anomaly 0 / 1", "normal 0 / 1"]
+    assert [p.proto.text for p in at.get("progress")][:2] == ["anomaly 0 / 2", "normal 0 / 2"]
     assert not [b for b in at.button if b.key == "start_train"]
-    at.button(key=f"start_anomaly_{first[0]['id']}").click().run()
-    at.button(key=f"start_normal_{first[1]['id']}").click().run()
+    for row, label in zip(first, ("anomaly", "normal", "anomaly", "normal")):
+        at.button(key=f"start_{label}_{row['id']}").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert start.start_queue(store).counts == {"anomaly": 1, "normal": 1}
+    assert start.start_queue(store).counts == {"anomaly": 2, "normal": 2}
     assert review.case_view(store, first[0]["id"]).verdicts[0]["analyst"] == "ana"
     train = at.button(key="start_train")  # ready, but ana is an analyst: disabled with the reason
     assert train.disabled and "admin" in train.help

@@ -47,7 +47,7 @@ def new_project_form(store: Store, user: User) -> None:
                              help="A Hugging Face model folder its first model fine-tunes (for Chinese text, "
                                   "a Chinese or multilingual BERT). Empty: the desk's default.")
         codes = st.text_input("Reason codes", key="np_codes", help="Separated by commas. Empty: the desk's defaults.")
-        per_class = st.number_input("Labels of each class before the first training", 1, 10_000,
+        per_class = st.number_input("Labels of each class before the first training", 2, 10_000,
                                     projects.START_PER_CLASS, key="np_per_class")
         if not st.form_submit_button("Create", type="primary"):
             return

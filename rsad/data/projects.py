@@ -18,6 +18,7 @@ from rsad.errors import InputError, NotFoundError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # also a folder name under models/projects/
 START_PER_CLASS = 20  # "label to start": train once this many of each class are labeled (per project)
+MIN_PER_CLASS = 2  # fewer cannot give the first model a validation case of each class
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ def add_project(store: Store, name: str, *, created_by: str, base_model: str = "
                          "with a letter or digit (it names a folder too).")
     if base_model and not (Path(base_model) / "config.json").is_file():
         raise InputError(f"Base model {base_model!r} is not a Hugging Face model folder (no config.json there).")
-    if not 1 <= start_per_class <= 10_000:
-        raise InputError("Labels of each class to start with must be between 1 and 10,000.")
+    if not MIN_PER_CLASS <= start_per_class <= 10_000:
+        raise InputError(f"Labels of each class to start with must be between {MIN_PER_CLASS} and 10,000.")
     codes = [c.strip() for c in reason_codes if c.strip()]
     try:
         with store.session() as s:

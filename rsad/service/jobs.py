@@ -10,6 +10,7 @@ from typing import Any
 from rsad.auth.users import User
 from rsad.data import store as q
 from rsad.data.db import Store
+from rsad.data.projects import MIN_PER_CLASS
 from rsad.errors import InputError, StateError
 from rsad.model.versions import VersionInfo, active_version
 from rsad.ops.scoring import score_batch
@@ -55,8 +56,8 @@ def start_first_model(store: Store, batch: str | int, *, user: User, params: Ret
         batch = q.get_batch(s, batch, project_id=store.project_id).name
     table = assemble(store).table()  # a project without labels is refused before a job is recorded
     counts = table["label"].value_counts()
-    if counts.get(1, 0) < 2 or counts.get(0, 0) < 2:
-        raise InputError(f"The first model needs labels of both classes, at least 2 of each: project "
+    if counts.get(1, 0) < MIN_PER_CLASS or counts.get(0, 0) < MIN_PER_CLASS:
+        raise InputError(f"The first model needs labels of both classes, at least {MIN_PER_CLASS} of each: project "
                          f"{store.project_name!r} has {counts.get(1, 0)} anomaly and {counts.get(0, 0)} normal. "
                          "Label more cases (the Label-to-start page), or upload labeled ones.")
     params = params or RetrainParams()

@@ -8,7 +8,7 @@ from typing import Any
 
 from rsad.data import store as q
 from rsad.data.db import Store
-from rsad.data.projects import START_PER_CLASS
+from rsad.data.projects import MIN_PER_CLASS, START_PER_CLASS
 from rsad.model.versions import active_version
 from rsad.ops.background import BackgroundJob
 from rsad.ops.coverage import rank_for_coverage as _rank
@@ -38,7 +38,7 @@ def start_queue(store: Store, batch: str | int | None = None, *, offset: int = 0
 
 def needed_per_class(store: Store) -> int:
     """Labels of each class the project wants before its first training (``start_per_class``)."""
-    return int(store.project.settings.get("start_per_class", START_PER_CLASS))
+    return max(MIN_PER_CLASS, int(store.project.settings.get("start_per_class", START_PER_CLASS)))
 
 
 def active_model_name(store: Store) -> str | None:
