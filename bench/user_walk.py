@@ -61,7 +61,7 @@ def walk(url: str, data: Path, shots: Path, project: str) -> None:
         page.get_by_role("button", name="New project").click()
         page.get_by_role("textbox", name="Name", exact=True).fill(project)
         page.get_by_role("button", name="Create").click()
-        expect(page.get_by_text("No model in this project yet")).to_be_visible()
+        expect(page.get_by_text("No model in this project yet").first).to_be_visible()
         t = timed(f"create project {project!r} in the sidebar", t)
         page.get_by_role("link", name="Upload").click()
         page.locator("input[type=file]").set_input_files(str(data))
