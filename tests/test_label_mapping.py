@@ -209,3 +209,10 @@ def test_upload_page_maps_an_unknown_label_and_lists_skipped_rows(store, users):
     assert at.get("download_button")
     stored = batches.overview(store)["batches"][0]
     assert stored["rows"] == 11 and stored["labeled"] == 11 and stored["skipped"] == 1
+    # The file this tab just stored is no news on the next run; in another session it is.
+    assert not any("already uploaded" in w.value for w in at.run().warning)
+    other = AppTest.from_file(APP, default_timeout=180).run()
+    sign_in(other, "bo")
+    other.switch_page("views/upload.py").run()
+    other.file_uploader(key="upload_file").upload("sms.csv", df.to_csv(index=False).encode(), "text/csv").run()
+    assert any("already uploaded as batch" in w.value for w in other.warning)

@@ -57,7 +57,8 @@ def preview(uploaded: UploadedFile, table: pd.DataFrame, events: bool) -> None:
     st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
                + (" (one behavior description per user)" if events else ""))
     st.dataframe(table.head(10), key="upload_preview", hide_index=True)
-    if (earlier := batches.same_file_batch(store, uploaded.getvalue())) is not None:
+    just_stored = (st.session_state.get("last_ingest") or {}).get("name")  # by this tab's Score: no news
+    if (earlier := batches.same_file_batch(store, uploaded.getvalue())) not in (None, just_stored):
         st.warning(f"This exact file was already uploaded as batch {md(repr(earlier))}. Scoring it again makes a "
                    "second batch.")
 

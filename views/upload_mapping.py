@@ -37,9 +37,8 @@ def anomaly_values(table: pd.DataFrame, column: str) -> tuple[str, ...]:
 
 
 def ingest_summary(info: dict[str, Any]) -> None:
-    """After storing: the label mapping, and the skipped rows with a download of them all."""
-    if info.get("label_map"):
-        st.caption(f"Labels: {md(batches.describe_map(info['label_map']))}")
+    """After storing: the skipped rows with a download of them all (the label mapping is shown
+    with the column mapping above)."""
     if not info.get("skipped"):
         return
     st.warning(f"Skipped {info['skipped']:,} rows of {info['rows_in_file']:,} in {md(repr(info['name']))}: they "
