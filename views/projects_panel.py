@@ -28,8 +28,7 @@ def _on_switch(store: Store, user: User) -> None:
 
 def project_box(store: Store, user: User) -> None:
     """Which project the pages show (remembered per user) and, for admins, a new one."""
-    rows = projects.list_projects(store)
-    names = [p.name for p in rows]
+    names = projects.project_names(store)
     current = st.session_state.get(PROJECT_KEY, names[0])
     st.session_state["project_switch"] = current
     st.selectbox("Project", names, key="project_switch", on_change=_on_switch, args=(store, user),

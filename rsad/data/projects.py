@@ -84,6 +84,13 @@ def list_projects(store: Store) -> list[ProjectInfo]:
                 for p in s.scalars(select(Project).order_by(Project.id))]
 
 
+def project_names(store: Store) -> list[str]:
+    """Every project's name, oldest first: one small query (the sidebar asks on every page run;
+    :func:`list_projects` counts every case)."""
+    with store.session() as s:
+        return list(s.scalars(select(Project.name).order_by(Project.id)))
+
+
 def get_project(store: Store, name: str) -> ProjectInfo:
     for p in list_projects(store):
         if p.name == name:

@@ -6,11 +6,12 @@ from rsad.auth import policies
 from rsad.auth.prefs import get_pref, set_pref
 from rsad.auth.users import User
 from rsad.data.db import Store
-from rsad.data.projects import START_PER_CLASS, ProjectInfo, get_project, list_projects
+from rsad.data.projects import START_PER_CLASS, ProjectInfo, get_project, list_projects, project_names
 from rsad.data.projects import add_project as _add
+from rsad.errors import NotFoundError
 
 __all__ = ["START_PER_CLASS", "ProjectInfo", "add_project", "current_project", "get_project", "list_projects",
-           "remember_project"]
+           "project_names", "remember_project"]
 
 PROJECT_PREF = "project"
 
@@ -25,7 +26,7 @@ def add_project(store: Store, name: str, *, user: User, base_model: str = "", de
 
 def current_project(store: Store, user_name: str) -> str:
     """The project this user last worked in, if it still exists; else the store's default one."""
-    names = [p.name for p in list_projects(store)]
+    names = project_names(store)
     remembered = get_pref(store, user_name, PROJECT_PREF) if user_name else None
     if remembered in names:
         return str(remembered)
@@ -34,6 +35,7 @@ def current_project(store: Store, user_name: str) -> str:
 
 def remember_project(store: Store, user_name: str, name: str) -> None:
     """Switch this user to project ``name`` (remembered in the store, for every browser)."""
-    get_project(store, name)
+    if name not in project_names(store):
+        raise NotFoundError(f"No project named {name!r}: see `rsad projects list`.")
     if user_name:
         set_pref(store, user_name, PROJECT_PREF, name)
