@@ -12,33 +12,36 @@ from __future__ import annotations
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import batches, models, policies
 from rsad.service.batches import BackgroundJob
+from views import language_panel
 from views.common import base_store, bootstrap_job, current_user, get_store, show_error
 from views.jobs_panel import job_panel
 from views.login import account_box, announce_first_admin, signed_in_user
 from views.projects_panel import project_box
 
 st.set_page_config(page_title="RSAD Review Desk", page_icon=":material/policy:", layout="wide")
+language_panel.install()  # before any message: they follow this tab's language
 
 
 def show_bootstrap(job: BackgroundJob) -> None:
     """Build the demo in the background; a reload re-attaches to the same job."""
-    st.title("RSAD Review Desk")
-    st.write("This store is empty, so the embedded demo is being built: synthetic platform "
-             "data, a starter model fine-tuned on this machine, and a scored batch to review. "
-             "It takes a few minutes on a laptop CPU; you can leave this page open.")
+    st.title(_("RSAD Review Desk"))
+    st.write(_("This store is empty, so the embedded demo is being built: synthetic platform "
+               "data, a starter model fine-tuned on this machine, and a scored batch to review. "
+               "It takes a few minutes on a laptop CPU; you can leave this page open."))
 
     @st.fragment(run_every=1.0)
     def watch() -> None:
         state = job.snapshot()
         if state.status == "failed":
-            show_error(f"Building the demo failed: {state.error}")
-            st.info("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step.")
+            show_error(_("Building the demo failed: {error}").format(error=state.error))
+            st.info(_("Fix the cause and restart the app, or run `rsad demo` in a terminal to see each step."))
             return
         if state.status == "done":
             st.rerun(scope="app")
-        st.progress(state.fraction, text=state.message or "Starting…")
+        st.progress(state.fraction, text=state.message or _("Starting…"))
 
     watch()
     st.stop()
@@ -61,16 +64,22 @@ try:
     someone = current_user() is not None
 except RsadError:
     someone = False  # signed_in_user below shows why
+if someone:
+    language_panel.load_for(store, current_user())  # the page titles below are in the user's language
 page = st.navigation([
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
-    st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
-    st.Page("views/start.py", title="Label to start", icon=":material/school:"),
-    st.Page("views/labels.py", title="Labels", icon=":material/label:"),
-    st.Page("views/thresholds.py", title="Thresholds", icon=":material/tune:"),
-    st.Page("views/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("views/overview.py", title=_("Overview"), icon=":material/dashboard:", default=True),
+    st.Page("views/upload.py", title=_("Upload"), icon=":material/upload_file:"),
+    st.Page("views/review.py", title=_("Review"), icon=":material/fact_check:"),
+    st.Page("views/start.py", title=_("Label to start"), icon=":material/school:"),
+    st.Page("views/labels.py", title=_("Labels"), icon=":material/label:"),
+    st.Page("views/thresholds.py", title=_("Thresholds"), icon=":material/tune:"),
+    st.Page("views/models.py", title=_("Models"), icon=":material/model_training:"),
 ], position="sidebar" if someone else "hidden")
+if not someone:
+    with st.sidebar:
+        language_panel.language_box(store, None)  # the sign-in screen in the reader's language
 user = signed_in_user(store)  # the sign-in screen stops the run here until someone signs in
+language_panel.load_for(store, user)
 
 try:
     if job.snapshot().status in ("running", "failed"):
@@ -84,16 +93,19 @@ except RsadError as exc:
 
 with st.sidebar:
     account_box(store, user)
+    language_panel.language_box(store, user)
     project_box(store, user)
     if active:
-        st.markdown(f"**Model** `{active.name}` · threshold **{active.threshold:.3f}**")
+        st.markdown(_("**Model** `{name}` · threshold **{threshold:.3f}**").format(
+            name=active.name, threshold=active.threshold))
     else:
         # Also reached when a demo build stopped half-way: `rsad demo` resumes it.
-        st.warning("No model in this project yet: upload a labeled file and train its first model, or "
-                   "label a few cases to start.")
+        st.warning(_("No model in this project yet: upload a labeled file and train its first model, or "
+                     "label a few cases to start."))
     job_panel(project, compact=True)  # the retraining job, live on every page
     # Where the store lives (a path, a database host) is for admins; the device is for everyone.
-    shown = f" · Store: {store.location}" if policies.allowed(user, policies.Action.SEE_STORE_LOCATION) else ""
-    st.caption(f"Device: {device}{shown}")
+    shown = (_(" · Store: {location}").format(location=store.location)
+             if policies.allowed(user, policies.Action.SEE_STORE_LOCATION) else "")
+    st.caption(_("Device: {device}").format(device=device) + shown)
 
 page.run()

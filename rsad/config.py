@@ -52,6 +52,7 @@ class Settings:
     """Every setting, its env variable is ``RSAD_`` + the upper-cased field name."""
 
     db_url: str = "sqlite:///db/rsad.sqlite3"
+    lang: str = ""  # the server's language (en, zh; empty: en); each user's choice wins (rsad.i18n reads it)
     project: str = "default"  # the project a CLI command works in (like --project); pages remember per user
     models_dir: Path = Path("models")
     base_model: str = ""  # empty: the embedded MiniLM folder

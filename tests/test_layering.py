@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {"torch", "sqlalchemy", "captum", "transformers"}
 # Lowest first. A module may import its own layer and the ones below it, never one above.
 LAYERS = [
-    ("rsad.errors", "rsad.config", "rsad.progress"),  # foundation: no rsad imports but these
+    ("rsad.errors", "rsad.config", "rsad.progress", "rsad.i18n"),  # foundation: no rsad imports but these
     ("rsad.data",),
     ("rsad.auth",),
     ("rsad.model",),
@@ -25,7 +25,7 @@ LAYERS = [
     ("rsad.cli",),
 ]
 # What the pages and the CLI may import from rsad: the service layer and the foundation.
-UI_ALLOWED = ("rsad.service", "rsad.errors", "rsad.config", "rsad.progress")
+UI_ALLOWED = ("rsad.service", "rsad.errors", "rsad.config", "rsad.progress", "rsad.i18n")
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
