@@ -16,9 +16,10 @@ def cmd_list(args: argparse.Namespace) -> None:
     rows = list_projects(open_store())
     # The column keys stay in English in every language: scripts read this table.
     print(f"{'project':20} {'batches':>7} {'cases':>9} {'versions':>8}  {'active':10} {'base model'}")
+    default = _("(default)")  # outside the f-string: the catalog's extractor does not look inside one
     for p in rows:
         print(f"{p.name:20} {p.batches:>7,} {p.cases:>9,} {p.versions:>8,}  {p.active_version or '-':10} "
-              f"{p.base_model or _('(default)')}")
+              f"{p.base_model or default}")
 
 
 def cmd_add(args: argparse.Namespace) -> None:
