@@ -63,7 +63,7 @@ def _untranslated(path: Path, ui: bool) -> list[str]:
             continue
         name = _name(node)
         if ui and name in SHOWN:
-X
+            first = [] if name in ("Page", "page_link") else node.args[:1]  # their first argument is a script
             args = first + [k.value for k in node.keywords if k.arg in SHOWN_KEYWORDS]
             if any(_literal_words(a) for a in args):
                 out.append(f"{path.relative_to(ROOT)}:{node.lineno}: st.{name} shows a literal without _()")
