@@ -18,6 +18,7 @@ from rsad.cli.common import (
     split,
 )
 from rsad.errors import RsadError
+from rsad.i18n import _
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -46,6 +47,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         print(f"Labels in column {info['label_map']['column']!r}: {describe_map(info['label_map'])}.")
     if info["skipped"]:
         print_skipped(info, project_flag(store))
+    if info.get("vocabulary_warning"):
+        print(_("Warning: {text}").format(text=info["vocabulary_warning"]), file=sys.stderr)
     flag = project_flag(store)
     if active_model_name(store) is not None:
         print(f"Next: rsad score {info['name']}{flag}")
@@ -90,10 +93,10 @@ def cmd_score(args: argparse.Namespace) -> None:
     info = score_batch(store, args.batch, model=args.model, progress=Bar())
     print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
           f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
-    if info.get("check") and info["check"]["foreign"]:
-        from rsad.service.drift import warning_text
+    from rsad.service.drift import score_warnings
 
-        print(f"Warning: {warning_text(info['batch'], info['model'], info['check'])}", file=sys.stderr)
+    for warning in score_warnings(store, info):
+        print(_("Warning: {text}").format(text=warning), file=sys.stderr)
     top = store.settings.explain_top if args.explain_top is None else args.explain_top
     version = get_version(store, args.model)
     if top and info["flagged"] and version.status == "active":
