@@ -49,6 +49,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
             column=info["label_map"]["column"], mapping=describe_map(info["label_map"])))
     if info["skipped"]:
         print_skipped(info, project_flag(store))
+    if info.get("vocabulary_warning"):
+        print(_("Warning: {text}").format(text=info["vocabulary_warning"]), file=sys.stderr)
     flag = project_flag(store)
     if active_model_name(store) is not None:
         print(_("Next: rsad score {batch}{flag}").format(batch=info["name"], flag=flag))
@@ -98,11 +100,10 @@ def cmd_score(args: argparse.Namespace) -> None:
             "threshold {threshold:.3f}.").format(batch=info["batch"], rows=info["rows"], scored=info["scored_now"],
                                                  model=info["model"], flagged=info["flagged"],
                                                  threshold=info["threshold"]))
-    if info.get("check") and info["check"]["foreign"]:
-        from rsad.service.drift import warning_text
+    from rsad.service.drift import score_warnings
 
-        print(_("Warning: {warning}").format(warning=warning_text(info["batch"], info["model"], info["check"])),
-              file=sys.stderr)
+    for warning in score_warnings(store, info):
+        print(_("Warning: {text}").format(text=warning), file=sys.stderr)
     top = store.settings.explain_top if args.explain_top is None else args.explain_top
     version = get_version(store, args.model)
     if top and info["flagged"] and version.status == "active":
