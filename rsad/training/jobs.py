@@ -268,9 +268,8 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
         try:
             set_fields(store, job_id, pid=_spawn(store, job_id))
         except OSError as exc:
-            set_fields(store, job_id, status="failed",
-                       error=_("Could not start the training process: {exc}").format(exc=exc),
-                       finished_at=utcnow())
+            set_fields(store, job_id, status="failed", finished_at=utcnow(),
+                       error=_("Could not start the training process: {exc}").format(exc=exc))
     return get(store, job_id)
 
 
