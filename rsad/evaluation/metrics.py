@@ -17,8 +17,8 @@ def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len(y) == 0:
         raise InputError(_("There are no labeled cases to evaluate on."))
     if not np.isfinite(s).all():
-        raise InputError(_("{sum} of {n_s} scores are missing or not numbers: rescore those cases.").format(
-                             sum=int((~np.isfinite(s)).sum()), n_s=len(s)))
+        raise InputError(_("{bad} of {n_s} scores are missing or not numbers: rescore those cases.").format(
+                             bad=int((~np.isfinite(s)).sum()), n_s=len(s)))
     return y, s
 
 

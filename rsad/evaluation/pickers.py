@@ -40,8 +40,8 @@ def parse_pick(spec: str) -> Pick:
             raise InputError(_("max-f1 takes no value."))
         return Pick(kind)
     if raw is None:
-        raise InputError(_("The {kind} picker needs a value, e.g. {kind}={dict}.").format(
-                             kind=kind, dict=dict(precision=0.9, recall=0.8, fpr=0.01, cost=5, capacity=300)[kind]))
+        raise InputError(_("The {kind} picker needs a value, e.g. {kind}={example}.").format(
+                             kind=kind, example=dict(precision=0.9, recall=0.8, fpr=0.01, cost=5, capacity=300)[kind]))
     try:
         value = float(raw)
     except ValueError:

@@ -120,6 +120,6 @@ def read_card(folder: str | Path) -> VersionCard:
                                 folder=folder, CARD_FILE=CARD_FILE))
     data = json.loads(path.read_text())
     if data.get("format") != CARD_FORMAT:
-        raise ModelError(_("{path} has format {get}; this rsad reads format {CARD_FORMAT}.").format(
-                             path=path, get=data.get('format'), CARD_FORMAT=CARD_FORMAT))
+        raise ModelError(_("{path} has format {found}; this rsad reads format {CARD_FORMAT}.").format(
+                             path=path, found=data.get('format'), CARD_FORMAT=CARD_FORMAT))
     return VersionCard(**data)

@@ -60,10 +60,10 @@ def start_first_model(store: Store, batch: str | int, *, user: User, params: Ret
     counts = table["label"].value_counts()
     if counts.get(1, 0) < MIN_PER_CLASS or counts.get(0, 0) < MIN_PER_CLASS:
         raise InputError(_("The first model needs labels of both classes, at least {MIN_PER_CLASS} of each: "
-                           "project {project_name!r} has {get} anomaly and {get2} normal. Label more cases (the "
-                           "Label-to-start page), or upload labeled ones.").format(
-                             MIN_PER_CLASS=MIN_PER_CLASS, project_name=store.project_name, get=counts.get(1, 0),
-                             get2=counts.get(0, 0)))
+                           "project {project_name!r} has {anomalies} anomaly and {normal} normal. Label more cases "
+                           "(the Label-to-start page), or upload labeled ones.").format(
+                             MIN_PER_CLASS=MIN_PER_CLASS, project_name=store.project_name, anomalies=counts.get(1, 0),
+                             normal=counts.get(0, 0)))
     params = params or RetrainParams()
     if not params.epochs:  # 0: the first model's recipe, by the number of labels
         params = replace(params, epochs=first_model_epochs(len(table)))

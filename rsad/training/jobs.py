@@ -284,11 +284,11 @@ def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
     actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
     job = get(store, job_id)
     if job["status"] not in LIVE:
-        raise StateError(_("Training job {job_id} is {job}: nothing to stop.").format(
-                             job_id=job_id, job=job['status']))
+        raise StateError(_("Training job {job_id} is {status}: nothing to stop.").format(
+                             job_id=job_id, status=job['status']))
     if not job["pid"] or job["params"].get("host") != socket.gethostname():
-        raise StateError(_("Training job {job_id} runs on {get}: stop it there.").format(
-                             job_id=job_id, get=job['params'].get('host')))
+        raise StateError(_("Training job {job_id} runs on {host}: stop it there.").format(
+                             job_id=job_id, host=job['params'].get('host')))
     with store.session() as s:
         row = s.get(TrainingJob, job_id)
         row.params = {**(row.params or {}), STOPPED_BY: actor}
