@@ -19,6 +19,7 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, load_batch
 from rsad.errors import InputError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import read_card
 from rsad.model.versions import get_version, load_classifier
@@ -44,9 +45,10 @@ class EvalSet:
 
     def describe(self) -> str:
         pos = int(self.labels.sum())
-        return (f"{len(self)} labeled cases ({pos} anomalies, {len(self) - pos} normal): "
-                f"{self.sources.get('validation', 0)} from validation, "
-                f"{self.sources.get('verdict', 0)} from analyst verdicts")
+        return _("{n} labeled cases ({anomalies} anomalies, {normal} normal): "
+                 "{validation} from validation, {verdicts} from analyst verdicts").format(
+                     n=len(self), anomalies=pos, normal=len(self) - pos, validation=self.sources.get("validation", 0),
+                     verdicts=self.sources.get("verdict", 0))
 
 
 def _card_ids(folder: str) -> tuple[set[str], set[str]]:
@@ -68,7 +70,7 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         rows = labels.current_labels(s, project_id=store.project_id)
     train: set[str] = set()
     val: set[str] = set()
-    for _, folder in info:
+    for _version, folder in info:  # not `_`: that is the catalog's function here
         t, v = _card_ids(folder)
         train |= t
         val |= v
@@ -100,15 +102,15 @@ def check_usable(ev: EvalSet) -> None:
     who = " and ".join(ev.versions)
     if len(ev) < MIN_EVAL_CASES:
         raise InputError(
-            f"Only {len(ev)} labeled cases are available that {who} did not train on "
-            f"(at least {MIN_EVAL_CASES} are needed for a curve). Record more verdicts on the "
-            "Review page, or upload a labeled batch the model has not seen.")
+            _("Only {n_ev} labeled cases are available that {who} did not train on (at least {MIN_EVAL_CASES} "
+              "are needed for a curve). Record more verdicts on the Review page, or upload a labeled batch the "
+              "model has not seen.").format(n_ev=len(ev), who=who, MIN_EVAL_CASES=MIN_EVAL_CASES))
     pos = int(ev.labels.sum())
     if pos == 0 or pos == len(ev):
         missing = "anomaly" if pos == 0 else "normal"
         raise InputError(
-            f"The {len(ev)} labeled cases {who} did not train on contain no {missing} case, so "
-            f"no curve can be drawn. Record some '{missing}' verdicts first.")
+            _("The {n_ev} labeled cases {who} did not train on contain no {missing} case, so no curve can be "
+              "drawn. Record some '{missing}' verdicts first.").format(n_ev=len(ev), who=who, missing=missing))
 
 
 def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no_progress,
@@ -128,7 +130,8 @@ def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no
                 texts = q.case_texts(s, missing)
             clf = versions.load_classifier(store, version)
             new = clf.score([texts[pk] for pk in missing], batch_size=store.settings.score_batch_size,
-                            progress=lambda d, t, _m, n=name: progress(d, t, f"scoring evaluation cases with {n}"))
+                            progress=lambda d, t, _m, n=name: progress(
+                                d, t, _("scoring evaluation cases with {name}").format(name=n)))
             with store.session() as s:
                 q.put_scores(s, version.id, missing, new)
                 s.commit()

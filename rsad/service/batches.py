@@ -19,6 +19,7 @@ from rsad.data.ingest import ColumnMap
 from rsad.data.labelmap import DEFAULT_ID, DEFAULT_LABEL, DEFAULT_TEXT, describe_map, map_labels
 from rsad.data.uploads import ingest_report, preview_table, same_file_batch, save_batch, skipped_table
 from rsad.errors import InputError, LabelValuesUnknown
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
@@ -75,7 +76,7 @@ def label_mapping(table: pd.DataFrame, column: str, anomaly_values: tuple[str, .
 
     Raises :class:`LabelValuesUnknown` when no value is known (the user picks the anomaly value),
     :class:`InputError` for a value beyond the chosen one and one other."""
-    return map_labels(table[column], column, anomaly_values=anomaly_values, file_name="the file")[2]
+    return map_labels(table[column], column, anomaly_values=anomaly_values, file_name=_("the file"))[2]
 
 
 def upgrade_schema(settings: Settings | None = None) -> str:
@@ -111,7 +112,7 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     with store.session() as s:
         name = q.get_batch(s, ref, project_id=store.project_id).name
         if confirm is not None and confirm.strip() != name:
-            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+            raise InputError(_("Type the batch name {name!r} exactly to confirm deleting it.").format(name=name))
         info = q.delete_batch(s, ref, project_id=store.project_id)
         audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
                         detail=f"{info['cases']} cases, {info['verdicts']} verdicts")

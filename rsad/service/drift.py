@@ -8,13 +8,14 @@ from typing import Any
 from rsad.data.db import Store
 from rsad.evaluation import drift, drift_log
 from rsad.evaluation.vocab import unreadable
+from rsad.i18n import N_, _
 from rsad.model import versions
 from rsad.ops.vocab_check import scoring_warning
 
 __all__ = ["ADVICE", "batch_check", "batch_checks", "describe", "drift_shown", "score_warnings", "unreadable_warning",
            "warning_text"]
 
-ADVICE = ("Its scores may mean little: train a model for this data (a project of its own) or check the file.")
+ADVICE = N_("Its scores may mean little: train a model for this data (a project of its own) or check the file.")
 
 
 def batch_checks(store: Store, model: str | None = None) -> list[dict[str, Any]]:
@@ -68,7 +69,8 @@ def drift_shown(check: dict[str, Any] | None) -> bool:
 
 def warning_text(batch: str, model: str, check: dict[str, Any]) -> str:
     """The warning for a foreign batch (the CLI prints it after 'Warning: ')."""
-    return f"batch {batch!r} looks foreign to model {model}: {describe(check)}. {ADVICE}"
+    return _("batch {batch!r} looks foreign to model {model}: {numbers}. {advice}").format(
+        batch=batch, model=model, numbers=describe(check), advice=_(ADVICE))
 
 
 def score_warnings(store: Store, info: dict[str, Any]) -> list[str]:
