@@ -35,15 +35,25 @@ def put_attribution(session: Session, case_id: int, model_version_id: int, setti
 EXPLAIN_STEPS = 50
 
 
-def _key(n_steps: int, max_length: int) -> str:
-    return f"lig:n{n_steps}:len{max_length}"
+# Word segmentation of texts with Chinese characters, in the key of those texts only: version 1
+# merges Han characters into jieba words (before it, each character was a word). A text without
+# Han characters is merged exactly as before, so its cached attributions keep their old key and
+# stay valid; a Chinese text's cache under the old key is never read again, and is recomputed.
+HAN_WORDS = "zh1"
 
 
-def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:
-    """The cache key of attributions under a version: steps and the length the model reads
-    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it)."""
+def _key(n_steps: int, max_length: int, text: str) -> str:
+    from rsad.model.words import has_han
+
+    return f"lig:n{n_steps}:len{max_length}" + (f":{HAN_WORDS}" if has_han(text) else "")
+
+
+def explanation_key(store: Store, version: Any, text: str, n_steps: int = EXPLAIN_STEPS) -> str:
+    """The cache key of a text's attributions under a version: steps, the length the model reads
+    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it) and,
+    for Chinese text, how its characters were merged into words."""
     max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
-    return _key(n_steps, max_length)
+    return _key(n_steps, max_length, text)
 
 
 def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS,
@@ -53,10 +63,11 @@ def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STE
 
     with store.session() as s:
         mv = versions.get_model_version(s, version or None, project_id=store.project_id)
-        cached = get_attribution(s, case_id, mv.id, explanation_key(store, mv, n_steps))
+        text = s.get(Case, case_id).text
+        cached = get_attribution(s, case_id, mv.id, explanation_key(store, mv, text, n_steps))
         if cached is None:
             return None
-        return {"explanation": Explanation.from_dict(cached), "cached": True, "text": s.get(Case, case_id).text}
+        return {"explanation": Explanation.from_dict(cached), "cached": True, "text": text}
 
 
 # One attribution computation at a time per process: two at once on 2 cores only thrash the
@@ -75,14 +86,13 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
     """
     from rsad.model.explain import Explanation, explain
 
-    key = _key(n_steps, classifier.max_length)
-
     def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:
             mv = versions.get_model_version(s, version or None, project_id=store.project_id)
             if classifier.name and classifier.name != mv.name:
                 raise StateError(_("The active model changed while this page was open: reload the page."))
-            return mv.id, get_attribution(s, case_id, mv.id, key), s.get(Case, case_id).text
+            text = s.get(Case, case_id).text
+            return mv.id, get_attribution(s, case_id, mv.id, _key(n_steps, classifier.max_length, text)), text
 
     version_id, cached, text = lookup()
     if cached is None:
@@ -94,7 +104,8 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
                 expl = explain(classifier, text, n_steps=n_steps)
                 try:
                     with store.session() as s:
-                        put_attribution(s, case_id, version_id, key, expl.to_dict())
+                        put_attribution(s, case_id, version_id, _key(n_steps, classifier.max_length, text),
+                                        expl.to_dict())
                 except IntegrityError:
                     pass  # another process (or analyst) stored the same case first
                 return {"explanation": expl, "cached": False, "text": text}

@@ -20,6 +20,9 @@ fed ``inputs_embeds``: the attribution is identical and the shared model is neve
 The passes run the last encoder layer for [CLS] only (``rsad.model.cls_forward``: 14% less work for
 MiniLM, the same logits), once it has agreed with the model's own forward on a model's first text
 and its baseline; where it disagrees or fails, the model's own forward is used.
+
+Token scores are summed into words by :func:`rsad.model.words.merge_words` (English sub-words,
+Chinese characters into jieba words).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from rsad.i18n import _
 from rsad.model import cls_forward, pass_thread
 from rsad.model.classifier import anomaly_index
 from rsad.model.explanation import Explanation, WordAttribution
+from rsad.model.words import merge_words
+
+__all__ = ["Explanation", "WordAttribution", "explain"]  # the words' types are re-exported here
 
 log = logging.getLogger(__name__)
 
@@ -99,34 +105,6 @@ def _encode(clf: Any, text: str) -> tuple[dict[str, list], bool, list[int] | Non
 def _baseline_ids(input_ids: list[int], special: list[int], pad_id: int) -> list[int]:
     """Every real token replaced by [PAD]; [CLS]/[SEP] kept."""
     return [tid if is_special else pad_id for tid, is_special in zip(input_ids, special)]
-
-
-def _merge_words(text: str, offsets: list[tuple[int, int]], special: list[int],
-                 word_ids: list[int | None], scores: list[float]) -> list[WordAttribution]:
-    """Sub-word pieces -> words with character offsets into the original text.
-
-    Pieces join the current word when they touch it (start == previous end) and the tokenizer
-    put them in the same pre-token word: "un ##bel ##ie ##va ##bly" become one word, while
-    punctuation and each CJK character (their own pre-tokens in BERT) stay separate words.
-    """
-    words: list[WordAttribution] = []
-    last_word_id: int | None = None
-    for (start, end), is_special, wid, score in zip(offsets, special, word_ids, scores):
-        if is_special:
-            continue  # [CLS]/[SEP] are the same in the baseline: their attribution is exactly 0
-        if end <= start:  # an empty piece: keep its score so the words still add up
-            if words:
-                words[-1].score += score
-            continue
-        if words and words[-1].end == start and (wid is None or wid == last_word_id):
-            words[-1].end = end
-            words[-1].score += score
-        else:
-            words.append(WordAttribution(start=start, end=end, text="", score=score))
-        last_word_id = wid
-    for w in words:
-        w.text = text[w.start:w.end]
-    return words
 
 
 def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int | None = None) -> Explanation:
@@ -256,7 +234,7 @@ def _explanation(text: str, enc: dict[str, list], truncated: bool, skipped: list
     delta = sum(token_scores) - (seen["x"] - seen["baseline"])
     offsets = [tuple(o) for o in enc["offset_mapping"]]
     special = enc["special_tokens_mask"]
-    words = _merge_words(text, offsets, special, enc["word_ids"], token_scores)
+    words = merge_words(text, offsets, special, enc["word_ids"], token_scores)
     covered = max((e for (s, e), sp in zip(offsets, special) if not sp), default=0)
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
