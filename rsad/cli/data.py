@@ -24,10 +24,14 @@ from rsad.i18n import _
 def cmd_demo(args: argparse.Namespace) -> None:
     """Build the embedded demo: synthetic platform data, a starter model, a scored batch.
 
-    A second run reuses what already exists."""
-    from rsad.service.batches import bootstrap
+    A second run reuses what already exists. --lang zh builds the Chinese demo in project demo-zh
+    (created if missing) unless --project names another; it fine-tunes that project's base model
+    (--base-model FOLDER for a project it creates, e.g. a Chinese BERT)."""
+    from rsad.service.batches import bootstrap, demo_store
 
-    summary = bootstrap(open_store(), progress=Bar(None))
+    store = demo_store(open_store(), user=acting_user(args), lang=args.lang, project=getattr(args, "project", None),
+                       base_model=str(args.base_model or ""))
+    summary = bootstrap(store, progress=Bar(None), lang=args.lang)
     for line in summary["log"]:
         print(line)
 
@@ -188,7 +192,16 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 def add_commands(add: Adder) -> None:
     """Register the batch commands (``add`` names one and sets its help)."""
-    add("demo", cmd_demo)
+    p = add("demo", cmd_demo)
+    # The data's language is chosen here only, never from RSAD_LANG (the language the desk speaks):
+    # a desk shown in Chinese may well review English data, and the Chinese demo needs its own
+    # project and a base model that reads Chinese, which nobody should get by surprise.
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help=_("language of the demo's texts (default %(default)s; zh: in project demo-zh unless "
+                          "--project)"))
+    p.add_argument("--base-model", type=Path, metavar="FOLDER",
+                   help=_("a Hugging Face model folder the demo's project fine-tunes, for a project the demo "
+                          "creates (default: RSAD_BASE_MODEL, else the embedded MiniLM)"))
     p = add("ingest", cmd_ingest)
     p.add_argument("file", type=Path)
     p.add_argument("--name", help="batch name (default: the file name)")

@@ -2,24 +2,31 @@
 
 ``bootstrap`` is what `rsad demo` and a fresh `streamlit run app.py` run. Each step checks
 what already exists, so a second run (or a run after a crash) only does what is missing.
+The Chinese demo (``lang="zh"``, :mod:`rsad.data.synth_zh`) builds into its own project,
+``demo-zh`` unless another is named (:func:`demo_project_name`), so that it never mixes its
+batches and model with an English demo's; it fine-tunes that project's base model.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from rsad.auth import users as auth
+from rsad.config import embedded_base_model
 from rsad.data import store as q
 from rsad.data import uploads
 from rsad.data.db import Store
 from rsad.data.ingest import load_batch
+from rsad.data.projects import add_project, project_names
 from rsad.data.synth import make_demo_tables
-from rsad.errors import StateError
+from rsad.data.synth_zh import make_zh_demo_tables
+from rsad.errors import InputError, StateError
 from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import TrainConfig
@@ -32,6 +39,9 @@ from rsad.training import train
 SEED_BATCH = "demo-seed"  # ~2,500 labeled records the starter model learns from
 DEMO_BATCH = "demo-batch"  # ~1,000 unlabeled records to triage, 5-10 % anomalies
 DEMO_SEED = 7
+ZH_PROJECT = "demo-zh"  # the Chinese demo's project when none is named
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
+DEMO_TABLES: dict[str, Callable[[int], tuple[Any, Any]]] = {"en": make_demo_tables, "zh": make_zh_demo_tables}
 
 
 def demo_train_config() -> TrainConfig:
@@ -74,30 +84,78 @@ def _ingest_frame(store: Store, frame: Any, name: str) -> None:
     uploads.save_batch(store, prepared, name=name, uploader="demo")
 
 
+def _demo_data(store: Store, lang: str, seed: int, sizes: tuple[int, int] | None, log: list[str]) -> None:
+    """The demo's two batches in ``lang``, those missing only."""
+    if _batch_exists(store, SEED_BATCH) and _batch_exists(store, DEMO_BATCH):
+        return
+    labeled, unlabeled = DEMO_TABLES[lang](seed)
+    if sizes is not None:
+        labeled = labeled.sample(n=min(sizes[0], len(labeled)), random_state=seed)
+        unlabeled = unlabeled.sample(n=min(sizes[1], len(unlabeled)), random_state=seed)
+    for frame, name in ((labeled, SEED_BATCH), (unlabeled, DEMO_BATCH)):
+        if not _batch_exists(store, name):
+            _ingest_frame(store, frame, name)
+            log.append(_("Stored batch {name!r}: {n:,} records.").format(name=name, n=len(frame)))
+
+
+def base_model_lines(store: Store, lang: str) -> list[str]:
+    """Which base model the starter model fine-tunes; for Chinese on the embedded MiniLM (whose
+    vocabulary holds few Chinese characters), how to name a Chinese BERT instead."""
+    path = store.base_model_path
+    lines = [_("Base model of project {project}: {path}").format(project=store.project_name, path=path)]
+    if lang == "zh" and Path(path).resolve() == Path(embedded_base_model()).resolve():
+        lines.append(_("The embedded MiniLM reads almost no Chinese: for a model that reads these texts, build "
+                       "the demo on a Chinese BERT in another project, e.g. `rsad demo --lang zh --project "
+                       "demo-zh-bert --base-model FOLDER` (FOLDER: a Hugging Face model folder such as "
+                       "bert-base-chinese)."))
+    return lines
+
+
+def demo_project_name(store: Store, lang: str, project: str | None) -> str:
+    """The project the demo builds into: ``project`` if named, else 'demo-zh' for Chinese and
+    the store's own project for English."""
+    if lang not in DEMO_TABLES:
+        raise InputError(_("No demo in language {lang!r}: use one of {choices}.").format(
+            lang=lang, choices=", ".join(DEMO_TABLES)))
+    return project or (ZH_PROJECT if lang == "zh" else store.project_name)
+
+
+def ensure_demo_project(store: Store, name: str, *, base_model: str = "", created_by: str,
+                        lang: str = "en") -> Store:
+    """``store`` working in project ``name``, created on ``base_model`` if missing. An existing
+    project keeps its base model: naming another one is refused (its versions fine-tune theirs)."""
+    if name not in project_names(store):
+        # Stored text, so not translated (it is shown to every user in their own language).
+        add_project(store, name, created_by=created_by, base_model=base_model,
+                    description=f"Demo data in {LANGUAGE_NAMES[lang]} (rsad demo --lang {lang})")
+        return store.in_project(name)
+    view = store.in_project(name)
+    if base_model and Path(base_model).resolve() != Path(view.base_model_path).resolve():
+        raise InputError(_("Project {project} already fine-tunes {current}, not {wanted}: name a new project "
+                           "for the demo with --project NAME.").format(project=name, current=view.base_model_path,
+                                                                        wanted=base_model))
+    return view
+
+
 def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config: Any = None,
-              seed: int = DEMO_SEED, sizes: tuple[int, int] | None = None) -> dict[str, Any]:
+              seed: int = DEMO_SEED, sizes: tuple[int, int] | None = None, lang: str = "en") -> dict[str, Any]:
     """Make sure the store has the demo batches, an active model and a scored demo batch.
 
     ``sizes`` (labeled, unlabeled) shrinks the data for tests; the default is the full demo.
+    ``lang``: the language of the demo's texts ("en", or "zh": :mod:`rsad.data.synth_zh`).
     """
+    demo_project_name(store, lang, store.project_name)  # an unknown language: refused before any work
 
     log: list[str] = []
     phases = Phases({"data": 4, "train": 80, "score": 16}, progress)
     with _exclusive(store):
         step = phases.phase("data", _("Generating demo data"))
         step(0, 1, "")
-        if not (_batch_exists(store, SEED_BATCH) and _batch_exists(store, DEMO_BATCH)):
-            labeled, unlabeled = make_demo_tables(seed=seed)
-            if sizes is not None:
-                labeled = labeled.sample(n=min(sizes[0], len(labeled)), random_state=seed)
-                unlabeled = unlabeled.sample(n=min(sizes[1], len(unlabeled)), random_state=seed)
-            for frame, name in ((labeled, SEED_BATCH), (unlabeled, DEMO_BATCH)):
-                if not _batch_exists(store, name):
-                    _ingest_frame(store, frame, name)
-                    log.append(_("Stored batch {name!r}: {n:,} records.").format(name=name, n=len(frame)))
+        _demo_data(store, lang, seed, sizes, log)
         step(1, 1, "")
 
         active = versions.active_version(store)
+        log.extend(base_model_lines(store, lang))
         if active is None:
             config = train_config or demo_train_config()
             training_set = assemble(store)
@@ -119,6 +177,9 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
                        threshold=info["threshold"]))
         password = auth.ensure_first_admin(store.settings)
     log.extend(sign_in_help(password))
+    if store.project_name != "default":
+        log.append(_("The demo is in project {project}: pick it in the sidebar's project switch, or add "
+                     "--project {project} to rsad commands.").format(project=store.project_name))
     progress(Phases.SCALE, Phases.SCALE, _("Demo ready"))
     return {"log": log, "model": active.name, "flagged": info["flagged"], "rows": info["rows"],
             "admin_password": password}

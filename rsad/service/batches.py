@@ -17,19 +17,21 @@ from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store, make_engine, upgrade
 from rsad.data.ingest import ColumnMap
 from rsad.data.labelmap import DEFAULT_ID, DEFAULT_LABEL, DEFAULT_TEXT, describe_map, map_labels
+from rsad.data.projects import project_names
 from rsad.data.uploads import ingest_report, preview_table, same_file_batch, save_batch, skipped_table
 from rsad.errors import InputError, LabelValuesUnknown
 from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
-from rsad.ops.demo import bootstrap, needs_bootstrap
+from rsad.ops.demo import DEMO_TABLES, bootstrap, demo_project_name, ensure_demo_project, needs_bootstrap
 from rsad.ops.precompute import planned_cases, precompute_explanations, start_precompute
 from rsad.ops.scoring import score_batch
 from rsad.ops.vocab_check import ingest_warning, measure_batch
 
-__all__ = ["BackgroundJob", "ColumnMap", "LabelValuesUnknown", "Store", "bootstrap", "delete_batch",
-           "describe_map", "guess_columns", "ingest_file", "ingest_report", "label_mapping", "needs_bootstrap",
+__all__ = ["DEMO_TABLES", "BackgroundJob", "ColumnMap", "LabelValuesUnknown", "Store", "bootstrap", "delete_batch",
+           "demo_store", "describe_map", "guess_columns", "ingest_file", "ingest_report", "label_mapping",
+           "needs_bootstrap",
            "open_store", "overview", "planned_cases", "precompute_explanations", "preview_table",
            "same_file_batch", "save_batch", "score_batch", "skipped_csv", "skipped_rows", "start_precompute",
            "upgrade_schema"]
@@ -119,3 +121,15 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     logging.getLogger("rsad.service.batches").warning("%r deleted batch %r (%d cases, %d verdicts)", actor, name,
                                           info["cases"], info["verdicts"])
     return info
+
+
+def demo_store(store: Store, *, user: User, lang: str = "en", project: str | None = None,
+               base_model: str = "") -> Store:
+    """The store the demo builds into (see :func:`rsad.ops.demo.demo_project_name`): a project
+    that does not exist yet is created on ``base_model``, which needs the right to manage projects."""
+    name = demo_project_name(store, lang, project)
+    if name in project_names(store):
+        actor = user.name
+    else:
+        actor = policies.authorize(user, policies.Action.MANAGE_PROJECTS).name
+    return ensure_demo_project(store, name, base_model=base_model, created_by=actor, lang=lang)
