@@ -107,6 +107,10 @@ def test_chinese_demo_hint_names_a_base_model_for_chinese(store):
     lines = base_model_lines(store, "zh")
     assert "Base model of project default" in lines[0] and "--base-model FOLDER" in lines[1]
     assert len(base_model_lines(store, "en")) == 1
+    from rsad.i18n import use_language
+
+    with use_language("zh"):
+        assert "基础模型" in base_model_lines(store, "zh")[0]
 
 
 # --- a tiny Chinese BERT, end to end ---------------------------------------------------------
