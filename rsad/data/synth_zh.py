@@ -21,6 +21,7 @@ import pandas as pd
 from rsad.data import synth_zh_text as t
 from rsad.data.synth import LABELED_RATE, LABELED_USERS, UNLABELED_RATE, UNLABELED_USERS
 from rsad.errors import InputError
+from rsad.i18n import _
 
 ANOMALY_TYPES: tuple[str, ...] = ("click_farm", "fake_review", "traffic_fraud", "game_cheat", "spam_comment",
                                   "bot_session")
@@ -115,8 +116,8 @@ def make_zh_cases(n_users: int, *, anomaly_rate: float, seed: int, id_prefix: st
     vertical. Exactly round(n_users * anomaly_rate) anomalies, spread evenly over ANOMALY_TYPES.
     Same arguments, same table; ``id_prefix`` names the users and selects the random stream."""
     if n_users < 1 or not 0 <= anomaly_rate <= 1:
-        raise InputError(f"make_zh_cases needs n_users >= 1 (got {n_users}) and anomaly_rate in [0, 1] (got "
-                         f"{anomaly_rate}).")
+        raise InputError(_("make_zh_cases needs n_users >= 1 (got {n_users}) and anomaly_rate in [0, 1] (got "
+                           "{anomaly_rate}).").format(n_users=n_users, anomaly_rate=anomaly_rate))
     stream = int.from_bytes(id_prefix.encode()[:8] or b"\0", "little")
     root = np.random.default_rng([seed, stream, 86])  # 86: not the English demo's stream
     n_anom = round(n_users * anomaly_rate)
