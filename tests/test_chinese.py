@@ -113,6 +113,26 @@ def test_chinese_demo_hint_names_a_base_model_for_chinese(store):
         assert "基础模型" in base_model_lines(store, "zh")[0]
 
 
+@pytest.mark.model
+def test_chinese_demo_on_the_embedded_minilm_warns_of_unknown_tokens(store):
+    from rsad.ops import demo
+    from rsad.service import batches
+
+    zh = batches.demo_store(store, user=_admin(store), lang="zh")
+    assert zh.project_name == "demo-zh"
+    log: list[str] = []
+    demo._demo_data(zh, "zh", 7, (30, 10), log)
+    assert log[0] == "Stored batch 'demo-seed': 30 records."
+    assert "unknown to the vocabulary" in log[1] and "Chinese" in log[1], log
+    assert len(log) == 3, "the warning is said once"
+
+
+def _admin(store):  # noqa: ANN001, ANN202
+    from rsad.service.users import cli_user
+
+    return cli_user(store.settings, None)
+
+
 # --- a tiny Chinese BERT, end to end ---------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -147,9 +167,8 @@ def test_chinese_text_through_the_service_layer(store, zh_bert: Path, tmp_path: 
     from rsad.model.explain_render import top_words
     from rsad.model.words import _jieba
     from rsad.service import batches, models, projects, review
-    from rsad.service.users import cli_user
 
-    projects.add_project(store, "zh", user=cli_user(store.settings, None), base_model=str(zh_bert))
+    projects.add_project(store, "zh", user=_admin(store), base_model=str(zh_bert))
     zh = store.in_project("zh")
     cases = make_zh_cases(80, anomaly_rate=0.5, seed=2)
     cases.loc[0, ["case_id", "behavior_description", "is_anomaly"]] = ["x1", MIXED + RARE + "刷单", 1]

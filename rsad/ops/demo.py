@@ -31,7 +31,7 @@ from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import TrainConfig
 from rsad.model.versions import active_model
-from rsad.ops import scoring
+from rsad.ops import scoring, vocab_check
 from rsad.progress import Phases, ProgressFn, no_progress
 from rsad.review.trainset import assemble
 from rsad.training import train
@@ -78,10 +78,10 @@ def _batch_exists(store: Store, name: str) -> bool:
         return any(b["name"] == name for b in q.list_batches(s, project_id=store.project_id))
 
 
-def _ingest_frame(store: Store, frame: Any, name: str) -> None:
+def _ingest_frame(store: Store, frame: Any, name: str) -> int:
     data = frame.to_csv(index=False).encode()
     prepared = load_batch(data, file_name=f"{name}.csv")
-    uploads.save_batch(store, prepared, name=name, uploader="demo")
+    return int(uploads.save_batch(store, prepared, name=name, uploader="demo")["id"])
 
 
 def _demo_data(store: Store, lang: str, seed: int, sizes: tuple[int, int] | None, log: list[str]) -> None:
@@ -92,10 +92,16 @@ def _demo_data(store: Store, lang: str, seed: int, sizes: tuple[int, int] | None
     if sizes is not None:
         labeled = labeled.sample(n=min(sizes[0], len(labeled)), random_state=seed)
         unlabeled = unlabeled.sample(n=min(sizes[1], len(unlabeled)), random_state=seed)
+    warned = False
     for frame, name in ((labeled, SEED_BATCH), (unlabeled, DEMO_BATCH)):
         if not _batch_exists(store, name):
-            _ingest_frame(store, frame, name)
+            batch_id = _ingest_frame(store, frame, name)
             log.append(_("Stored batch {name!r}: {n:,} records.").format(name=name, n=len(frame)))
+            # Said once, as on an upload: both batches are read by the same (base) model.
+            warning = None if warned else vocab_check.ingest_warning(vocab_check.measure_batch(store, batch_id))
+            if warning:
+                log.append(warning)
+                warned = True
 
 
 def base_model_lines(store: Store, lang: str) -> list[str]:
