@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from rsad.i18n import _
+
 BINS = 10
 QUANTILES = 101  # reference scores are kept as this many quantiles (0 %, 1 %, ..., 100 %)
 SMOOTH = 0.5  # counts added to every PSI bin of both sides
@@ -169,13 +171,17 @@ def assess(reference: dict[str, Any] | None, scores: Sequence[float] | np.ndarra
 def summary(check: dict[str, Any]) -> str:
     """The numbers of a check (its :meth:`Check.as_dict`, or a stored row) in one clause list,
     e.g. 'flagged 68% of 400 vs 12% on validation; score shift PSI 1.92, KS 0.61; unknown tokens 0.4%'."""
+    # Shown on the pages and by the CLI (the reasons, stored with the check, stay as written).
     ref = check.get("reference_flagged_share")
-    parts = [f"flagged {check['flagged_share']:.0%} of {check['rows']:,}"
-             + (f" vs {ref:.0%} on validation" if ref is not None else " (no validation profile to compare)")]
+    share, rows = check["flagged_share"], check["rows"]
+    parts = [_("flagged {share:.0%} of {rows:,} vs {ref:.0%} on validation").format(share=share, rows=rows, ref=ref)
+             if ref is not None else
+             _("flagged {share:.0%} of {rows:,} (no validation profile to compare)").format(share=share, rows=rows)]
     if check.get("psi") is not None:
-        parts.append(f"score shift PSI {check['psi']:.2f}, KS {check['ks']:.2f}")
+        parts.append(_("score shift PSI {psi:.2f}, KS {ks:.2f}").format(psi=check["psi"], ks=check["ks"]))
     elif ref is not None:
-        parts.append(f"score shift not judged (under {MIN_ROWS} rows)")
+        parts.append(_("score shift not judged (under {n} rows)").format(n=MIN_ROWS))
     if check.get("unknown_token_share") is not None:
-        parts.append(f"unknown tokens {check['unknown_token_share']:.1%}")
-    return "; ".join(parts)
+        parts.append(_("unknown tokens {share:.1%}").format(share=check["unknown_token_share"]))
+    return _("; ").join(parts)
+

@@ -19,6 +19,7 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.data.ingest import ColumnMap, load_batch
 from rsad.errors import InputError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import read_card
 from rsad.model.versions import get_version, load_classifier
@@ -44,9 +45,10 @@ class EvalSet:
 
     def describe(self) -> str:
         pos = int(self.labels.sum())
-        return (f"{len(self)} labeled cases ({pos} anomalies, {len(self) - pos} normal): "
-                f"{self.sources.get('validation', 0)} from validation, "
-                f"{self.sources.get('verdict', 0)} from analyst verdicts")
+        return _("{n} labeled cases ({pos} anomalies, {neg} normal): {val} from validation, "
+                 "{verdicts} from analyst verdicts").format(
+            n=len(self), pos=pos, neg=len(self) - pos, val=self.sources.get("validation", 0),
+            verdicts=self.sources.get("verdict", 0))
 
 
 def _card_ids(folder: str) -> tuple[set[str], set[str]]:
@@ -68,7 +70,7 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         rows = labels.current_labels(s, project_id=store.project_id)
     train: set[str] = set()
     val: set[str] = set()
-    for _, folder in info:
+    for _version, folder in info:
         t, v = _card_ids(folder)
         train |= t
         val |= v
@@ -91,7 +93,8 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         keys.append(key)
         ys.append(int(r["is_anomaly"]))
         meta.append(r["meta"] or {})
-    return EvalSet([n for n, _ in info], np.asarray(pks, dtype=int), keys,
+    return EvalSet([n for n, _folder in info],
+ np.asarray(pks, dtype=int), keys,
                    np.asarray(ys, dtype=int), meta, sources, source)
 
 
@@ -128,7 +131,8 @@ def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no
                 texts = q.case_texts(s, missing)
             clf = versions.load_classifier(store, version)
             new = clf.score([texts[pk] for pk in missing], batch_size=store.settings.score_batch_size,
-                            progress=lambda d, t, _m, n=name: progress(d, t, f"scoring evaluation cases with {n}"))
+                            progress=lambda d, t, _m, n=name: progress(
+                                d, t, _("scoring evaluation cases with {name}").format(name=n)))
             with store.session() as s:
                 q.put_scores(s, version.id, missing, new)
                 s.commit()

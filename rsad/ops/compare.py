@@ -17,6 +17,7 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
 from rsad.evaluation.evalset import evaluate
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import VersionInfo
 from rsad.ops import scoring
@@ -74,7 +75,8 @@ def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: P
             missing = q.count_unscored(s, batch_id, v.id)
         if missing:  # scores are kept: a second comparison loads no model
             scoring.score_batch(store, batch_id, model=v.name,
-                            progress=lambda d, t, _m, n=v.name: progress(d, t, f"scoring batch {name} with {n}"))
+                            progress=lambda d, t, _m, n=v.name: progress(
+                                d, t, _("scoring batch {batch} with {model}").format(batch=name, model=n)))
     sc, sa = _batch_scores(store, batch_id, cand.id), _batch_scores(store, batch_id, act.id)
     pks = np.asarray(sorted(set(sc) & set(sa)), dtype=int)
     c = np.asarray([sc[p] for p in pks.tolist()])
@@ -104,9 +106,10 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
     phases = Phases({"evaluation": 1, "batch": 2}, progress)
     out: dict[str, Any] = {"candidate": cand, "active": act, "evaluation": None, "evaluation_error": None}
     try:
-        out["evaluation"] = _evaluation(store, cand, act, phases.phase("evaluation", "Evaluation set"), top)
+        out["evaluation"] = _evaluation(store, cand, act, phases.phase("evaluation", _("Evaluation set")), top)
     except InputError as exc:  # too few held-out labels: the batch comparison still helps
         out["evaluation_error"] = str(exc)
-    out["latest_batch"] = _latest_batch(store, cand, act, phases.phase("batch", "Latest batch"), top)
-    progress(Phases.SCALE, Phases.SCALE, "compared")
+    out["latest_batch"] = _latest_batch(store, cand, act, phases.phase("batch", _("Latest batch")), top)
+    progress(Phases.SCALE, Phases.SCALE, _("compared"))
+
     return out

@@ -7,11 +7,13 @@ from typing import Any
 
 from rsad.data.db import Store
 from rsad.evaluation import drift, drift_log
+from rsad.i18n import N_, _
 from rsad.model import versions
 
 __all__ = ["ADVICE", "batch_check", "batch_checks", "describe", "warning_text"]
 
-ADVICE = ("Its scores may mean little: train a model for this data (a project of its own) or check the file.")
+# Marked, not translated here: callers translate it where it is shown (``_(ADVICE)``).
+ADVICE = N_("Its scores may mean little: train a model for this data (a project of its own) or check the file.")
 
 
 def batch_checks(store: Store, model: str | None = None) -> list[dict[str, Any]]:
@@ -47,4 +49,6 @@ def describe(check: dict[str, Any]) -> str:
 
 def warning_text(batch: str, model: str, check: dict[str, Any]) -> str:
     """The warning for a foreign batch (the CLI prints it after 'Warning: ')."""
-    return f"batch {batch!r} looks foreign to model {model}: {describe(check)}. {ADVICE}"
+    return _("batch {batch} looks foreign to model {model}: {numbers}.").format(
+        batch=repr(batch), model=model, numbers=describe(check)) + " " + _(ADVICE)
+
