@@ -78,11 +78,11 @@ def _untranslated(path: Path, ui: bool) -> list[str]:
 PENDING = {
     "rsad/auth", "rsad/cli", "rsad/data", "rsad/evaluation", "rsad/model", "rsad/ops", "rsad/review",
     "rsad/service", "rsad/training", "rsad/config.py", "rsad/errors.py",
-    "views/common.py", "views/compare_panel.py", "views/drift_panel.py", "views/explain_panel.py",
-    "views/first_model.py", "views/jobs_panel.py", "views/labels.py", "views/login.py",
-    "views/model_actions.py", "views/models.py", "views/overview.py", "views/projects_panel.py",
+    "views/common.py", "views/explain_panel.py",
+    "views/labels.py", "views/login.py",
+    "views/projects_panel.py",
     "views/review.py", "views/review_case.py", "views/review_filters.py", "views/review_queue.py",
-    "views/review_verdicts.py", "views/shortcuts.py", "views/start.py", "views/thresholds.py",
+    "views/review_verdicts.py", "views/shortcuts.py", "views/start.py",
     "views/upload.py", "views/upload_mapping.py",
 }
 

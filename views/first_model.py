@@ -103,7 +103,7 @@ def first_model_panel(store: Store, info: dict[str, Any]) -> None:
                     _("The project's first model {model} is active; batch {batch} is scored with it once the job "
                       "above is done."))
             st.success(said.format(model=md(model), batch=md(repr(name))), icon=":material/check_circle:")
-            st.page_link("views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
+            st.page_link(page="views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
                          icon=":material/fact_check:",
                          query_params={"batch": str(upload["id"])})
             return
@@ -114,13 +114,13 @@ def first_model_panel(store: Store, info: dict[str, Any]) -> None:
                           "project's other labels); it then scores this batch.").format(n=upload["labeled"]))
             train_button(store, name, label=_("Train the first model from these labels"), key="first_model_train")
             if (done := st.session_state.get(STARTED)) is not None and retrain.get(store, done)["status"] == "done":
-                st.page_link("views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
+                st.page_link(page="views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
                              icon=":material/fact_check:", query_params={"batch": str(upload["id"])})
         else:
             st.markdown(_("Label some of its cases to start: the Label-to-start page shows them in an order "
                           "that covers every kind of record first (clusters of the base model's embeddings)."))
             ranking_status(start_ranking(store, upload["id"]), key="upload_coverage")
-            st.page_link("views/start.py", label=_("Label to start"), icon=":material/school:",
+            st.page_link(page="views/start.py", label=_("Label to start"), icon=":material/school:",
 
                          query_params={"batch": str(upload["id"])})
 

@@ -21,8 +21,8 @@ def active_model(active: models.VersionInfo | None) -> None:
         cols = st.columns(5)
         cols[0].metric(_("Threshold"), f"{active.threshold:.3f}")
         cols[1].metric(_("Validation F1"), f"{m.get('f1', float('nan')):.3f}")
-        cols[2].metric("ROC-AUC", f"{m.get('roc_auc', float('nan')):.3f}")
-        cols[3].metric("PR-AUC", f"{m.get('pr_auc', float('nan')):.3f}")
+        cols[2].metric(_("ROC-AUC"), f"{m.get('roc_auc', float('nan')):.3f}")
+        cols[3].metric(_("PR-AUC"), f"{m.get('pr_auc', float('nan')):.3f}")
         fitted, held_out = models.trained_on(m)
         cols[4].metric(_("Trained on"), fitted, held_out, delta_color="off", delta_arrow="off",
                        help=_("Cases the model learned from; the validation cases, held out, set its threshold "
