@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rsad.errors import RsadError
-from rsad.i18n import _
+from rsad.i18n import N_, _
 from rsad.service import batches
 from rsad.service.models import compare
 from views.common import md, md_message, show_error, version_classifier
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from rsad.service.batches import Store
     from rsad.service.models import VersionInfo
 
+# The comparison table's metric codes (rsad.ops.compare.METRICS): shown as is in English, as words in Chinese.
+METRICS = (N_("roc_auc"), N_("pr_auc"), N_("f1"), N_("precision"), N_("recall"), N_("accuracy"), N_("flagged_rate"))
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
 CACHE = "_compare_cache"
 
@@ -83,7 +85,7 @@ def show(store: Store, result: dict) -> None:
         c1.plotly_chart(_curve_figure(ev, names, "roc"), key="compare_roc")
         c2.plotly_chart(_curve_figure(ev, names, "pr"), key="compare_pr")
         table = ev["table"].rename(columns={"candidate": cand.name, "active": act.name})
-        table["metric"] = table["metric"].map(lambda k: metric_names().get(k, k))  # codes shown as words
+        table["metric"] = table["metric"].map(_)  # English shows the codes themselves (METRICS marks them)
         st.dataframe(table, key="compare_metrics", hide_index=True, column_config={
             "metric": _("metric"), cand.name: st.column_config.NumberColumn(format="%.3f"),
             act.name: st.column_config.NumberColumn(format="%.3f"),
@@ -100,12 +102,6 @@ def show(store: Store, result: dict) -> None:
         c[2].metric(_("Newly flagged"), f"{b['newly_flagged']:,}")
         c[3].metric(_("No longer flagged"), f"{b['no_longer_flagged']:,}")
     _disagreements(store, result, names)
-
-
-def metric_names() -> dict[str, str]:
-    """The comparison table's metric codes as the reader's words (built per run: the language may change)."""
-    return {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F1", "precision": _("precision"),
-            "recall": _("recall"), "accuracy": _("accuracy"), "flagged_rate": _("flagged rate")}
 
 
 def _disagreements(store: Store, result: dict, names: dict[str, str]) -> None:
