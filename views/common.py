@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from rsad.config import get_settings
+from rsad.i18n import N_, _
 from rsad.service import batches, models, policies, projects
 from rsad.service import sessions as websessions
 from rsad.service import users as auth
@@ -19,7 +20,15 @@ if TYPE_CHECKING:
     from rsad.service.models import Classifier
 
 
-@st.cache_resource(show_spinner="Opening the label store…")
+class _Later(str):
+    """A message translated each time Streamlit reads it (``str()``): a cache's show_spinner is
+    fixed when this module loads, before any reader has chosen a language."""
+
+    def __str__(self) -> str:
+        return _(str.__str__(self))
+
+
+@st.cache_resource(show_spinner=_Later(N_("Opening the label store…")))
 def _store_for(db_url: str) -> Store:
     # The default project, whatever RSAD_PROJECT says (that is the CLI's): sign-in and the demo live
     # there, and get_store() moves each user to their own project.
@@ -134,7 +143,7 @@ def reason_denied(action: policies.Action) -> str | None:
     return md_message(reason) if reason else None
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+@st.cache_resource(show_spinner=_Later(N_("Loading the model…")), max_entries=4)
 def _classifier_for(db_url: str, project: str, name: str, folder: str) -> Classifier:
     # Keyed by project, version name and folder: a promotion loads the new model, the old one is evicted;
     # four entries: analysts working in a few projects at once do not evict each other's model.

@@ -19,8 +19,12 @@ MEASURES = {"psi": "PSI", "ks": "KS", "flagged_share": N_("flagged share"),
 
 
 def foreign_warning(check: dict[str, Any] | None) -> None:
-    """A warning naming the numbers when ``check`` (a stored batch check) looks foreign."""
-    if check and check["foreign"]:
+    """The warnings a stored batch check gives: too many unknown tokens (the model cannot read the
+    batch), then, when it adds something, the foreign-batch warning naming the numbers."""
+    if check and (unreadable := drift.unreadable_warning(get_store(), check)):
+        st.warning(_("Batch **{batch}**: {text}").format(batch=md(check["batch"]), text=unreadable),
+                   icon=":material/translate:")
+    if drift.drift_shown(check):
         st.warning(_("Batch **{batch}** looks foreign to model {model}: {numbers}.").format(
             batch=md(check["batch"]), model=md(check["model"]), numbers=drift.describe(check))
             + " " + _(drift.ADVICE), icon=":material/travel_explore:")
@@ -62,7 +66,7 @@ def drift_chart(rows: list[dict[str, Any]]) -> None:
 def overview_section() -> None:
     """Warnings for foreign batches, then the checks across batches (Overview)."""
     rows = drift.batch_checks(get_store())
-    foreign = [r for r in rows if r["foreign"]]
+    foreign = [r for r in rows if r["foreign"]]  # unknown tokens alone make a batch foreign too
     for row in foreign[-SHOWN:]:
         foreign_warning(row)
     if len(foreign) > SHOWN:

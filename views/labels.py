@@ -11,12 +11,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import N_, _
 from rsad.service import labels as label_service
 from rsad.service import review as triage
 from views.common import current_user, get_store, show_error
 
 store = get_store()
-st.title("Labels")
+st.title(_("Labels"))
 
 try:
     batch_list = triage.batches(store)
@@ -25,43 +26,58 @@ except RsadError as exc:
     show_error(exc)
     st.stop()
 names = {b["id"]: b["name"] for b in batch_list}
+# Verdict labels are stored codes; only their display is translated.
+VERDICTS = {"anomaly": N_("anomaly"), "normal": N_("normal"), "unsure": N_("unsure")}
+
+
+def verdict_name(code: str) -> str:
+    return _(VERDICTS[code]) if code in VERDICTS else code
+
 
 c1, c2, c3, c4 = st.columns(4)
-who = c1.multiselect("Analyst", people, key="l_analyst")
-which = c2.multiselect("Batch", list(names), format_func=names.get, key="l_batch")
-labels = c3.multiselect("Verdict", ["anomaly", "normal", "unsure"], key="l_label")
-reasons = c4.multiselect("Reason", list(store.reason_codes), key="l_reason")
-dates = st.date_input("Date range", value=(), key="l_dates", help="Leave empty for all dates")
+who = c1.multiselect(_("Analyst"), people, key="l_analyst")
+which = c2.multiselect(_("Batch"), list(names), format_func=names.get, key="l_batch")
+labels = c3.multiselect(_("Verdict"), list(VERDICTS), key="l_label", format_func=verdict_name)
+reasons = c4.multiselect(_("Reason"), list(store.reason_codes), key="l_reason")
+dates = st.date_input(_("Date range"), value=(), key="l_dates", help=_("Leave empty for all dates"))
 since, until = (dates[0], dates[-1]) if isinstance(dates, tuple) and dates else (None, None)
 
 verdicts = label_service.verdict_table(store, analysts=who, batch_ids=which, labels=labels, reasons=reasons,
                                 since=since, until=until)
-st.subheader(f"Verdicts ({len(verdicts):,})")
+st.subheader(_("Verdicts ({n:,})").format(n=len(verdicts)))
 if verdicts.empty:
-    st.info("No verdicts match. Record some on the Review page.")
+    st.info(_("No verdicts match. Record some on the Review page."))
 else:
-    st.dataframe(verdicts.drop(columns=["id", "case_pk"]), key="verdicts_table", hide_index=True,
-                 column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
+    st.dataframe(verdicts.drop(columns=["id", "case_pk"]), key="verdicts_table", hide_index=True, column_config={
+        "created_at": st.column_config.DatetimeColumn(_("when"), format="YYYY-MM-DD HH:mm"),
+        "analyst": _("analyst"), "label": _("verdict"), "reason_code": _("reason"), "note": _("note"),
+        "case_id": _("case"), "batch": _("batch"), "threshold": _("threshold")})
 
-st.subheader("Agreement between analysts")
+st.subheader(_("Agreement between analysts"))
 kappa = label_service.agreement(store)
 if kappa.empty:
-    st.caption("Cohen's kappa appears once two analysts have both judged at least two of the same cases.")
+    st.caption(_("Cohen's kappa appears once two analysts have both judged at least two of the same cases."))
 else:
     st.dataframe(kappa, key="agreement_table", hide_index=True,
-                 column_config={"kappa": st.column_config.NumberColumn("Cohen's kappa", format="%.3f"),
-                                "agreement": st.column_config.NumberColumn("raw agreement", format="%.1%")})
+                 column_config={"kappa": st.column_config.NumberColumn(_("Cohen's kappa"), format="%.3f"),
+                                "agreement": st.column_config.NumberColumn(_("raw agreement"), format="%.1%"),
+                                "analyst_a": _("analyst A"), "analyst_b": _("analyst B"),
+                                "shared_cases": _("shared cases")})
 
-st.subheader("Current labels")
+st.subheader(_("Current labels"))
 current = label_service.current_label_table(store)
 if current.empty:
-    st.info("No labeled cases yet.")
+    st.info(_("No labeled cases yet."))
     st.stop()
 counts = current.groupby(["label_source", "is_anomaly"]).size().rename("cases").reset_index()
-counts["is_anomaly"] = counts["is_anomaly"].map({1: "anomaly", 0: "normal"})
-st.dataframe(counts, key="label_counts", hide_index=True)
-st.caption("The latest verdict on a case wins over its label on upload; 'unsure' and 'insufficient evidence' "
-           "give no label. The export is in the batch schema, ready for `rsad train --data`.")
+counts["is_anomaly"] = counts["is_anomaly"].map({1: verdict_name("anomaly"), 0: verdict_name("normal")})
+# "verdict": an analyst's; "seed": the label the upload gave (the codes stay in the export).
+SOURCES = {"verdict": N_("verdict"), "seed": N_("upload")}
+counts["label_source"] = counts["label_source"].map(lambda code: _(SOURCES[code]) if code in SOURCES else code)
+st.dataframe(counts, key="label_counts", hide_index=True, column_config={
+    "label_source": _("label source"), "is_anomaly": _("label"), "cases": _("cases")})
+st.caption(_("The latest verdict on a case wins over its label on upload; 'unsure' and 'insufficient evidence' "
+             "give no label. The export is in the batch schema, ready for `rsad train --data`."))
 
 
 def export(fmt: str) -> Callable[[], bytes]:
@@ -71,7 +87,7 @@ def export(fmt: str) -> Callable[[], bytes]:
 
 
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", export("csv"), "rsad-labels.csv", "text/csv", key="export_csv",
+c1.download_button(_("Download CSV"), export("csv"), "rsad-labels.csv", "text/csv", key="export_csv",
                    icon=":material/download:", on_click="ignore")
-c2.download_button("Download Parquet", export("parquet"), "rsad-labels.parquet", "application/octet-stream",
+c2.download_button(_("Download Parquet"), export("parquet"), "rsad-labels.parquet", "application/octet-stream",
                    key="export_parquet", icon=":material/download:", on_click="ignore")

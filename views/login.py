@@ -15,6 +15,7 @@ import streamlit as st
 
 from rsad.config import Settings
 from rsad.errors import RsadError
+from rsad.i18n import N_, _
 from rsad.service import review as triage
 from rsad.service import sessions as websessions
 from rsad.service import users as auth
@@ -23,37 +24,41 @@ from views.common import USER_KEY, WEB_SESSION_KEY, current_user, forget_sign_in
 if TYPE_CHECKING:
     from rsad.service.batches import Store
 
+# The role names as shown (the user file keeps the codes).
+ROLES = {"analyst": N_("analyst"), "admin": N_("admin")}
+
 
 def announce_first_admin(settings: Settings) -> None:
     """First start with no users: create the admin and print its password once, to the terminal
     that runs `streamlit run serve.py` (only the operator sees it there, never a browser)."""
     password = auth.ensure_first_admin(settings)
     if password:
-        print(f"\nRSAD Review Desk: created the admin user {auth.FIRST_ADMIN!r} with password {password}\n"
-              f"  (shown only now; set another with `rsad users passwd {auth.FIRST_ADMIN}`).\n",
-              file=sys.stderr, flush=True)
+        print("\n" + _("RSAD Review Desk: created the admin user {name!r} with password {password}\n"
+                        "  (shown only now; set another with `rsad users passwd {name}`).").format(
+                  name=auth.FIRST_ADMIN, password=password) + "\n", file=sys.stderr, flush=True)
 
 
 def _sso_screen() -> None:
-    st.write("Sign in with your organisation's account.")
+    st.write(_("Sign in with your organisation's account."))
     if importlib.util.find_spec("authlib") is None:
-        st.error("Single sign-on is configured in .streamlit/secrets.toml but Authlib is missing: "
-                 "`pip install 'rsad[oidc]'` on the server, then restart it.")
+        st.error(_("Single sign-on is configured in .streamlit/secrets.toml but Authlib is missing: "
+                   "`pip install 'rsad[oidc]'` on the server, then restart it."))
         return
-    if st.button("Sign in with single sign-on", key="login_sso", type="primary", icon=":material/login:"):
+    if st.button(_("Sign in with single sign-on"), key="login_sso", type="primary", icon=":material/login:"):
         st.login()
 
 
 def _password_screen(store: Store) -> None:
     settings = store.settings
     if not auth.users_file(settings).load():
-        st.warning("No users yet. In a terminal on the server: `rsad users add NAME --role admin`, "
-                   "then reload this page.")
+        st.warning(_("No users yet. In a terminal on the server: `rsad users add NAME --role admin`, "
+                     "then reload this page."))
         return
     if auth.first_admin_pending(settings):
-        st.info(f"First start: the admin user **{auth.FIRST_ADMIN}** was created with a random password, "
-                "printed once in the terminal that runs `streamlit run serve.py` (or by `rsad demo`). "
-                f"Lost it? `rsad users passwd {auth.FIRST_ADMIN}` sets a new one.", icon=":material/key:")
+        st.info(_("First start: the admin user **{name}** was created with a random password, printed once "
+                  "in the terminal that runs `streamlit run serve.py` (or by `rsad demo`). Lost it? "
+                  "`rsad users passwd {name}` sets a new one.").format(name=auth.FIRST_ADMIN),
+                icon=":material/key:")
     # Only right after a sign-out: a stale cookie (expired, revoked) signs nobody in anyway, and
     # clearing it here could clear the new one that a sign-in in another tab has just set.
     if st.session_state.pop(_CLEAR_COOKIE_KEY, False):
@@ -61,12 +66,13 @@ def _password_screen(store: Store) -> None:
     if message := st.session_state.pop("_login_error", None):
         st.error(message, icon=":material/error:")
     with st.form("login_form"):
-        st.text_input("User name", key="login_name", autocomplete="username")
-        st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
-        st.form_submit_button("Sign in", key="login_submit", type="primary", on_click=_attempt, args=(store,))
+        st.text_input(_("User name"), key="login_name", autocomplete="username")
+        st.text_input(_("Password"), type="password", key="login_password", autocomplete="current-password")
+        st.form_submit_button(_("Sign in"), key="login_submit", type="primary", on_click=_attempt, args=(store,))
     if not websessions.cookie_route_mounted():
-        st.caption(f"This sign-in lasts only as long as this browser tab: a reload signs you out. Start the "
-                   f"desk with `streamlit run serve.py` to keep it for {settings.session_hours} hours.")
+        st.caption(_("This sign-in lasts only as long as this browser tab: a reload signs you out. Start the "
+                     "desk with `streamlit run serve.py` to keep it for {hours} hours.").format(
+                         hours=settings.session_hours))
 
 
 def _attempt(store: Store) -> None:
@@ -83,7 +89,8 @@ def _attempt(store: Store) -> None:
         try:
             ticket = websessions.create(store, user.name)
         except RsadError as exc:  # the sign-in still holds for this tab
-            st.session_state["_login_notice"] = f"{exc} This sign-in will not survive a reload."
+            st.session_state["_login_notice"] = _("{error} This sign-in will not survive a reload.").format(
+                error=exc)
             return
         st.session_state[WEB_SESSION_KEY] = ticket.token_hash
         st.session_state[_HANDOFF_KEY] = websessions.hand_off(ticket)
@@ -129,7 +136,7 @@ def signed_in_user(store: Store) -> auth.User:
             st.session_state["_rsad_sso_recorded"] = True
             auth.record(store, "login", user, detail="signed in (oidc)")
         return user
-    st.title("RSAD Review Desk")
+    st.title(_("RSAD Review Desk"))
     if oidc_configured():
         _sso_screen()
     else:
@@ -139,11 +146,12 @@ def signed_in_user(store: Store) -> auth.User:
 
 def account_box(store: Store, user: auth.User) -> None:
     """Who is signed in, and the way out (for the sidebar)."""
-    st.text(f"Signed in as {user.name} ({user.role})")  # st.text: a name is never markup
+    role = _(ROLES[user.role]) if user.role in ROLES else user.role
+    st.text(_("Signed in as {name} ({role})").format(name=user.name, role=role))  # st.text: a name is never markup
     if notice := st.session_state.pop("_login_notice", None):
         st.warning(notice, icon=":material/warning:")
     _hand_off_cookie()
-    if st.button("Sign out", key="logout", icon=":material/logout:"):
+    if st.button(_("Sign out"), key="logout", icon=":material/logout:"):
         auth.record(store, "logout", user)
         triage.release_claims(store, user.name)  # their open case goes back to the others' queues
         if user.method == "oidc":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import policies, projects
 from rsad.service.batches import Store
 from rsad.service.users import User
@@ -31,24 +32,25 @@ def project_box(store: Store, user: User) -> None:
     names = projects.project_names(store)
     current = st.session_state.get(PROJECT_KEY, names[0])
     st.session_state["project_switch"] = current
-    st.selectbox("Project", names, key="project_switch", on_change=_on_switch, args=(store, user),
-                 help="Each project has its own batches, labels, models and thresholds.")
+    st.selectbox(_("Project"), names, key="project_switch", on_change=_on_switch, args=(store, user),
+                 help=_("Each project has its own batches, labels, models and thresholds."))
     denied = reason_denied(policies.Action.MANAGE_PROJECTS)
-    with st.popover("New project", icon=":material/add:", disabled=denied is not None, help=denied):
+    with st.popover(_("New project"), icon=":material/add:", disabled=denied is not None, help=denied):
         new_project_form(store, user)
 
 
 def new_project_form(store: Store, user: User) -> None:
     with st.form("new_project", clear_on_submit=False, border=False):
-        name = st.text_input("Name", key="np_name", placeholder="e.g. sms-spam")
-        description = st.text_input("What it detects", key="np_description")
-        base = st.text_input("Base model folder", key="np_base",
-                             help="A Hugging Face model folder its first model fine-tunes (for Chinese text, "
-                                  "a Chinese or multilingual BERT). Empty: the desk's default.")
-        codes = st.text_input("Reason codes", key="np_codes", help="Separated by commas. Empty: the desk's defaults.")
-        per_class = st.number_input("Labels of each class before the first training", 2, 10_000,
+        name = st.text_input(_("Name"), key="np_name", placeholder=_("e.g. sms-spam"))
+        description = st.text_input(_("What it detects"), key="np_description")
+        base = st.text_input(_("Base model folder"), key="np_base",
+                             help=_("A Hugging Face model folder its first model fine-tunes (for Chinese text, "
+                                    "a Chinese or multilingual BERT). Empty: the desk's default."))
+        codes = st.text_input(_("Reason codes"), key="np_codes",
+                              help=_("Separated by commas. Empty: the desk's defaults."))
+        per_class = st.number_input(_("Labels of each class before the first training"), 2, 10_000,
                                     projects.START_PER_CLASS, key="np_per_class")
-        if not st.form_submit_button("Create", type="primary"):
+        if not st.form_submit_button(_("Create"), type="primary"):
             return
     try:
         created = projects.add_project(store, name, user=user, base_model=base, description=description,
@@ -57,5 +59,6 @@ def new_project_form(store: Store, user: User) -> None:
         show_error(exc)
         return
     switch_to(store, user, created.name)
-    st.toast(f"Project {md(created.name)} created: upload a file to start.", icon=":material/check:")
+    st.toast(_("Project {name} created: upload a file to start.").format(name=md(created.name)),
+             icon=":material/check:")
     st.rerun()

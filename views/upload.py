@@ -52,6 +52,12 @@ def attribution_status(job: BackgroundJob, planned: int) -> None:
     st.fragment(run_every=POLL_S if live else None, key="upload_attributions")(show)()
 
 
+def vocabulary_warning(info: dict[str, Any]) -> None:
+    """The warning for a stored batch whose tokens the scoring model mostly does not know."""
+    if text := info.get("vocabulary_warning"):
+        st.warning(text, icon=":material/translate:")
+
+
 def preview(uploaded: UploadedFile, table: pd.DataFrame, events: bool) -> None:
     """The file's first rows, and a warning when the very same file was uploaded before."""
     st.caption(f"{md(uploaded.name)}: {len(table):,} rows, {len(table.columns)} columns"
@@ -91,6 +97,10 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
                                uploader=analyst(), columns=mapping, events=events)
         st.session_state["last_ingest"] = info
         ingest_summary(info)
+        # Shown while the batch scores; the scoring check's warning below replaces it after.
+        ingest_warning = st.empty()
+        with ingest_warning:
+            vocabulary_warning(info)
         clf = active_classifier()
         if clf is None:
             first_model_panel(store, info)
@@ -104,6 +114,8 @@ def score(uploaded: UploadedFile, mapping: ColumnMap, name: str, events: bool) -
 
         result = batches.score_batch(store, info["id"], classifier=clf, progress=progress)
         bar.progress(1.0, text=f"Scored {result['rows']:,} cases.")
+        if result["check"] is not None:  # else no scoring warning could replace it
+            ingest_warning.empty()
         st.session_state["last_scored"] = {k: result[k] for k in ("batch", "batch_id", "model", "threshold",
                                                                   "rows", "flagged")} | {
             "scores": result["scores"].tolist()}
@@ -159,6 +171,8 @@ if st.button("Score", type="primary", key="score_button", icon=":material/bolt:"
 else:  # a later run (a click in a panel, the job panel's refresh): show what the upload left
     if (stored := st.session_state.get("last_ingest")) and stored.get("skipped"):
         ingest_summary(stored)
+    if stored and stored["id"] != (st.session_state.get("last_scored") or {}).get("batch_id"):
+        vocabulary_warning(stored)  # not scored yet (first model); once scored, the scoring check warns
     if (first := st.session_state.get(FIRST_UPLOAD)) is not None:
         first_model_panel(store, first)
 if last := st.session_state.get("last_scored"):

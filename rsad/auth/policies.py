@@ -17,6 +17,7 @@ from enum import Enum
 from rsad.auth.users import ROLES, User, local_user, sso_user
 from rsad.config import Settings
 from rsad.errors import AccessError
+from rsad.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,20 @@ class _Rule:
 class Action(Enum):
     """Everything the desk distinguishes by role; the value says who may and how to name it."""
 
-    RECORD_VERDICT = _Rule("analyst", "Recording a verdict")
-    UPLOAD = _Rule("analyst", "Uploading and scoring a batch")
-    EXPORT_LABELS = _Rule("analyst", "Exporting the labels")
-    START_RETRAINING = _Rule("admin", "Starting a retraining job")
-    STOP_TRAINING = _Rule("admin", "Stopping a training job")
-    PROMOTE = _Rule("admin", "Promoting a version")
-    ROLLBACK = _Rule("admin", "Rolling back to a version")
-    RESCORE = _Rule("admin", "Rescoring the store")
-    SAVE_THRESHOLD = _Rule("admin", "Saving a threshold")
-    SAVE_TEMPERATURE = _Rule("admin", "Saving a calibration temperature")
-    DELETE_BATCH = _Rule("admin", "Deleting a batch")
-    MANAGE_USERS = _Rule("admin", "Managing sign-in users")
-    MANAGE_PROJECTS = _Rule("admin", "Creating a project")
-    SEE_STORE_LOCATION = _Rule("admin", "Seeing where the store is")
+    RECORD_VERDICT = _Rule("analyst", N_("Recording a verdict"))
+    UPLOAD = _Rule("analyst", N_("Uploading and scoring a batch"))
+    EXPORT_LABELS = _Rule("analyst", N_("Exporting the labels"))
+    START_RETRAINING = _Rule("admin", N_("Starting a retraining job"))
+    STOP_TRAINING = _Rule("admin", N_("Stopping a training job"))
+    PROMOTE = _Rule("admin", N_("Promoting a version"))
+    ROLLBACK = _Rule("admin", N_("Rolling back to a version"))
+    RESCORE = _Rule("admin", N_("Rescoring the store"))
+    SAVE_THRESHOLD = _Rule("admin", N_("Saving a threshold"))
+    SAVE_TEMPERATURE = _Rule("admin", N_("Saving a calibration temperature"))
+    DELETE_BATCH = _Rule("admin", N_("Deleting a batch"))
+    MANAGE_USERS = _Rule("admin", N_("Managing sign-in users"))
+    MANAGE_PROJECTS = _Rule("admin", N_("Creating a project"))
+    SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
 
     @property
     def role(self) -> str:
@@ -51,7 +52,7 @@ class Action(Enum):
 def _checked(user: object) -> User | None:
     # A caller still passing the old actor string would otherwise read as "not signed in".
     if user is not None and not isinstance(user, User):
-        raise TypeError(f"Expected an rsad.auth.users.User (or None), got {type(user).__name__}.")
+        raise TypeError(_("Expected an rsad.auth.users.User (or None), got {kind}.").format(kind=type(user).__name__))
     return user
 
 
@@ -72,13 +73,15 @@ def reason_denied(user: User | None, action: Action) -> str | None:
         return None
     rule = action.value
     if user is None:
-        return f"{rule.doing} needs the {rule.role} role; you are not signed in. Sign in first."
-    return (f"{rule.doing} needs the {rule.role} role, and {user.name} is {_a(user.role)}. Ask an admin to "
-            f"do it, or to give you the role (`rsad users add NAME --role {rule.role}`).")
+        return _("{doing} needs the {role} role; you are not signed in. Sign in first.").format(
+            doing=_(rule.doing), role=rule.role)
+    return _("{doing} needs the {role} role, and {name} is {a_role}. Ask an admin to "
+             "do it, or to give you the role (`rsad users add NAME --role {role}`).").format(
+                 doing=_(rule.doing), role=rule.role, name=user.name, a_role=_a(user.role))
 
 
 def _a(role: str) -> str:
-    return f"an {role}" if role[0] in "aeiou" else f"a {role}"
+    return (_("an {role}") if role[0] in "aeiou" else _("a {role}")).format(role=role)
 
 
 def authorize(user: User | None, action: Action) -> User:

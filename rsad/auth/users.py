@@ -34,6 +34,7 @@ from rsad.config import Settings
 from rsad.data.db import Store
 from rsad.data.orm import utcnow
 from rsad.errors import AccessError, InputError, NotFoundError, StateError
+from rsad.i18n import _
 
 log = logging.getLogger("rsad.auth.users")
 
@@ -55,20 +56,21 @@ class User:
 def normalize_name(raw: str) -> str:
     name = (raw or "").strip().lower()
     if not _NAME.fullmatch(name):
-        raise InputError(f"User name {raw!r}: use 1-100 letters, digits and . _ @ + - (starting with a "
-                         "letter or digit).")
+        raise InputError(_("User name {raw!r}: use 1-100 letters, digits and . _ @ + - (starting with a letter "
+                           "or digit).").format(raw=raw))
     return name
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise InputError(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
+        raise InputError(_("Role must be one of {ROLES}, not {role!r}.").format(ROLES=', '.join(ROLES), role=role))
     return role
 
 
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise InputError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+        raise InputError(_("Choose a password of at least {MIN_PASSWORD} characters.").format(
+                             MIN_PASSWORD=MIN_PASSWORD))
     return password
 
 
@@ -86,8 +88,8 @@ class UserFile:
         try:
             users = json.loads(raw)["users"]
         except (ValueError, KeyError, TypeError):
-            raise StateError(f"The user file {self.path} is damaged: restore it from a backup, or move it "
-                             "away and add users again with `rsad users add`.") from None
+            raise StateError(_("The user file {path} is damaged: restore it from a backup, or move it away and "
+                               "add users again with `rsad users add`.").format(path=self.path)) from None
         return users
 
     @contextmanager
@@ -128,7 +130,8 @@ class UserFile:
             if only_if_empty and users:
                 return False
             if name in users:
-                raise InputError(f"User {name!r} already exists: `rsad users passwd {name}` changes the password.")
+                raise InputError(_("User {name!r} already exists: `rsad users passwd {name}` changes the "
+                                   "password.").format(name=name))
             users[name] = entry
         return True
 
@@ -137,16 +140,17 @@ class UserFile:
         hashed = _hasher.hash(check_password(password))
         with self._edit() as users:
             if name not in users:
-                raise NotFoundError(f"No user {name!r}: see `rsad users list`.")
+                raise NotFoundError(_("No user {name!r}: see `rsad users list`.").format(name=name))
             users[name].update(hash=hashed, initial_password=False)
 
     def remove(self, name: str) -> None:
         name = normalize_name(name)
         with self._edit() as users:
             if name not in users:
-                raise NotFoundError(f"No user {name!r}: see `rsad users list`.")
+                raise NotFoundError(_("No user {name!r}: see `rsad users list`.").format(name=name))
             if users[name]["role"] == "admin" and sum(u["role"] == "admin" for u in users.values()) == 1:
-                raise StateError(f"{name!r} is the last admin: add another admin before removing it.")
+                raise StateError(_("{name!r} is the last admin: add another admin before removing it.").format(
+                                     name=name))
             del users[name]
 
 
@@ -177,7 +181,7 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime | None = No
     settings = store.settings
     subject = (name or "").strip().lower()[:200]
     if not subject or not password:
-        raise AccessError("Enter your user name and password.")
+        raise AccessError(_("Enter your user name and password."))
     with store.session() as s:
         until = audit.locked_until(s, subject, max_failures=settings.login_max_failures,
                                    lock_s=settings.login_lock_s, now=now)
@@ -185,8 +189,9 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime | None = No
             audit.add_event(s, "login", subject, actor=subject, ok=False, detail=audit.LOCKED, now=now)
     if until is not None:
         log.warning("sign-in refused for %r: locked until %s", subject, until.isoformat())
-        raise AccessError(f"Too many failed sign-ins for {subject!r}: try again in "
-                          f"{_seconds_until(until, now)} s, or ask an admin to run `rsad users unlock {subject}`.")
+        raise AccessError(_("Too many failed sign-ins for {subject!r}: try again in {until} s, or ask an admin "
+                            "to run `rsad users unlock {subject}`.").format(subject=subject,
+                                                                            until=_seconds_until(until, now)))
     entry = users_file(settings).get(subject)
     ok = _verify(entry, password)
     detail = "signed in" if ok else ("unknown user" if entry is None else
@@ -195,7 +200,7 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime | None = No
         audit.add_event(s, "login", subject, actor=subject, ok=ok, detail=detail, now=now)
     if not ok:
         log.warning("failed sign-in for %r: %s", subject, detail)
-        raise AccessError("Unknown user name or wrong password.")
+        raise AccessError(_("Unknown user name or wrong password."))
     log.info("%r signed in (%s)", subject, entry["role"])
     return User(subject, entry["role"], "password")
 
@@ -229,8 +234,8 @@ def cli_user(settings: Settings, as_user: str | None = None) -> User:
     name = normalize_name(name)
     entry = users_file(settings).get(name)
     if entry is None:
-        raise NotFoundError(f"No user {name!r} to act as (--as / RSAD_USER): see `rsad users list`, "
-                            "or leave both unset to act as the shell's admin.")
+        raise NotFoundError(_("No user {name!r} to act as (--as / RSAD_USER): see `rsad users list`, or leave "
+                              "both unset to act as the shell's admin.").format(name=name))
     return User(name, entry["role"], "cli")
 
 
@@ -238,7 +243,7 @@ def sso_user(settings: Settings, email: str) -> User:
     """An OIDC identity: its email, with the role of the user-file entry for it (or analyst)."""
     email = (email or "").strip().lower()
     if not email:
-        raise AccessError("Your identity provider sent no email address: ask it to include the email claim.")
+        raise AccessError(_("Your identity provider sent no email address: ask it to include the email claim."))
     found = users_file(settings).by_email(email)
     return User(email, found[1]["role"] if found else "analyst", "oidc")
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rsad.config import get_settings
+from rsad.i18n import _
 from rsad.progress import Rate, format_seconds
 
 if TYPE_CHECKING:  # the service layer loads its libraries only when a command runs
@@ -106,7 +107,8 @@ class Bar:
             detail = self.rate.describe(done, total, self.unit)
         else:
             eta = self.rate.eta_seconds(done, total)
-            detail = f"about {format_seconds(eta)} left" if eta is not None and 0 < done < total else ""
+            detail = (_("about {eta} left").format(eta=format_seconds(eta))
+                      if eta is not None and 0 < done < total else "")
         clear = "\033[K" if sys.stderr.isatty() else ""
         sys.stderr.write(f"\r{clear}{message}: {pct:5.1f}% {detail}")
         if done >= total:

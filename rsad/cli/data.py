@@ -18,6 +18,7 @@ from rsad.cli.common import (
     split,
 )
 from rsad.errors import RsadError
+from rsad.i18n import _
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -40,20 +41,25 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     store = open_store()
     info = ingest_file(store, args.file, name=args.name, uploader=args.uploader,
                        columns=columns(args), events=args.events, strict=args.strict)
-    print(f"Stored batch {info['name']!r} (id {info['id']}): {info['rows']:,} cases, "
-          f"{info['labeled']:,} labeled{', ids generated from text' if info['generated_ids'] else ''}.")
+    said = (_("Stored batch {name!r} (id {id}): {rows:,} cases, {labeled:,} labeled, ids generated from text.")
+            if info["generated_ids"] else _("Stored batch {name!r} (id {id}): {rows:,} cases, {labeled:,} labeled."))
+    print(said.format(name=info["name"], id=info["id"], rows=info["rows"], labeled=info["labeled"]))
     if info["label_map"]:
-        print(f"Labels in column {info['label_map']['column']!r}: {describe_map(info['label_map'])}.")
+        print(_("Labels in column {column!r}: {mapping}.").format(
+            column=info["label_map"]["column"], mapping=describe_map(info["label_map"])))
     if info["skipped"]:
         print_skipped(info, project_flag(store))
+    if info.get("vocabulary_warning"):
+        print(_("Warning: {text}").format(text=info["vocabulary_warning"]), file=sys.stderr)
     flag = project_flag(store)
     if active_model_name(store) is not None:
-        print(f"Next: rsad score {info['name']}{flag}")
+        print(_("Next: rsad score {batch}{flag}").format(batch=info["name"], flag=flag))
     elif info["labeled"]:
-        print(f"This project has no model yet. Next: rsad train-first {info['name']}{flag} (then it scores the batch)")
+        print(_("This project has no model yet. Next: rsad train-first {batch}{flag} (then it scores the batch)")
+              .format(batch=info["name"], flag=flag))
     else:
-        print(f"This project has no model yet. Next: rsad coverage {info['name']}{flag}, then label its cases on "
-              "the Label-to-start page")
+        print(_("This project has no model yet. Next: rsad coverage {batch}{flag}, then label its cases on "
+                "the Label-to-start page").format(batch=info["name"], flag=flag))
 
 
 def cmd_skipped(args: argparse.Namespace) -> None:
@@ -66,18 +72,20 @@ def cmd_skipped(args: argparse.Namespace) -> None:
         return
     args.out.write_bytes(data)
     rows = data.count(b"\r\n") - 1  # to_safe_csv ends lines in CRLF; a CR inside a text is quoted
-    print(f"Wrote {rows:,} skipped rows to {args.out}.")
+    print(_("Wrote {n:,} skipped rows to {path}.").format(n=rows, path=args.out))
 
 
 def print_skipped(info: dict, project: str) -> None:
     """'Skipped N rows:', the first few with their row numbers and reasons, and how to get them all."""
-    print(f"Skipped {info['skipped']:,} rows (row = data row in the file, 1 = the first under the header):")
+    print(_("Skipped {n:,} rows (row = data row in the file, 1 = the first under the header):").format(
+        n=info["skipped"]))
     for row in info["skipped_head"]:
-        ident = f" (id {row['id']})" if row["id"] else ""
-        print(f"  row {row['row']}{ident}: {row['reason']}")
+        ident = _(" (id {id})").format(id=row["id"]) if row["id"] else ""
+        print(_("  row {row}{ident}: {reason}").format(row=row["row"], ident=ident, reason=row["reason"]))
     left = info["skipped"] - len(info["skipped_head"])
-    more = f"{left:,} more; " if left > 0 else ""
-    print(f"  {more}the full list: rsad skipped {info['name']}{project} --out skipped.csv")
+    more = _("{n:,} more; ").format(n=left) if left > 0 else ""
+    print(_("  {more}the full list: rsad skipped {batch}{flag} --out skipped.csv").format(
+        more=more, batch=info["name"], flag=project))
 
 
 def cmd_score(args: argparse.Namespace) -> None:
@@ -88,12 +96,14 @@ def cmd_score(args: argparse.Namespace) -> None:
     authorized(args, "UPLOAD")
     store = open_store()
     info = score_batch(store, args.batch, model=args.model, progress=Bar())
-    print(f"Batch {info['batch']!r}: {info['rows']:,} cases, {info['scored_now']:,} scored now with "
-          f"{info['model']}; {info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
-    if info.get("check") and info["check"]["foreign"]:
-        from rsad.service.drift import warning_text
+    print(_("Batch {batch!r}: {rows:,} cases, {scored:,} scored now with {model}; {flagged:,} flagged at "
+            "threshold {threshold:.3f}.").format(batch=info["batch"], rows=info["rows"], scored=info["scored_now"],
+                                                 model=info["model"], flagged=info["flagged"],
+                                                 threshold=info["threshold"]))
+    from rsad.service.drift import score_warnings
 
-        print(f"Warning: {warning_text(info['batch'], info['model'], info['check'])}", file=sys.stderr)
+    for warning in score_warnings(store, info):
+        print(_("Warning: {text}").format(text=warning), file=sys.stderr)
     top = store.settings.explain_top if args.explain_top is None else args.explain_top
     version = get_version(store, args.model)
     if top and info["flagged"] and version.status == "active":
@@ -104,7 +114,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         # A loader: the model loads again only if some of these cases are not cached yet.
         done = precompute_explanations(store, info["batch_id"], lambda: load_classifier(store, version), top,
                                        progress=Bar("cases"))
-        print(f"Attributions cached for the top {done['cases']} flagged cases ({done['computed']} computed now).")
+        print(_("Attributions cached for the top {n} flagged cases ({computed} computed now).").format(
+            n=done["cases"], computed=done["computed"]))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -114,7 +125,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     out = evaluate_file(open_store(), args.data, model=args.model, columns=columns(args),
                         split=split(args), threshold=args.threshold, progress=Bar())
     m = out["metrics"]
-    print(f"Model {out['model']} on {m['n']:,} cases ({m['n_anomalies']:,} anomalies), threshold {m['threshold']:.3f}")
+    print(_("Model {model} on {n:,} cases ({anomalies:,} anomalies), threshold {threshold:.3f}").format(
+        model=out["model"], n=m["n"], anomalies=m["n_anomalies"], threshold=m["threshold"]))
     print(f"accuracy {m['accuracy']:.4f}  precision {m['precision']:.4f}  recall {m['recall']:.4f}  "
           f"F1 {m['f1']:.4f}  ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}")
     print(out["report"])
@@ -126,7 +138,8 @@ def cmd_export_labels(args: argparse.Namespace) -> None:
 
     authorized(args, "EXPORT_LABELS")
     info = export_labels(open_store(), args.out)
-    print(f"Wrote {info['rows']:,} labels ({info['anomalies']:,} anomalies) to {info['path']}.")
+    print(_("Wrote {n:,} labels ({anomalies:,} anomalies) to {path}.").format(
+        n=info["rows"], anomalies=info["anomalies"], path=info["path"]))
 
 
 def cmd_batches(args: argparse.Namespace) -> None:
@@ -137,16 +150,19 @@ def cmd_batches(args: argparse.Namespace) -> None:
     store = open_store()
     info = overview(store)
     if not info["batches"]:
-        print(f"No batches in project {store.project_name!r} yet: `rsad{project_flag(store)} ingest FILE`"
-              + (" or `rsad demo`." if store.project_name == "default" else "."))
+        said = (_("No batches in project {project!r} yet: `rsad{flag} ingest FILE` or `rsad demo`.")
+                if store.project_name == "default" else
+                _("No batches in project {project!r} yet: `rsad{flag} ingest FILE`."))
+        print(said.format(project=store.project_name, flag=project_flag(store)))
     foreign = {c["batch_id"] for c in batch_checks(store) if c["foreign"]}
     for b in info["batches"]:
-        print(f"{b['id']:4} {b['name']:30} {b['rows']:8,} rows  {b['labeled']:8,} labeled  "
-              f"{b['scored']:8,} scored  {b['flagged']:6,} flagged  {b['reviewed']:6,} reviewed"
-              + (f"  {b['skipped']:,} skipped on upload" if b.get("skipped") else "")
-              + ("  FOREIGN to the active model" if b["id"] in foreign else ""))
+        print(f"{b['id']:4} {b['name']:30} "
+              + _("{rows:8,} rows  {labeled:8,} labeled  {scored:8,} scored  {flagged:6,} flagged  "
+                  "{reviewed:6,} reviewed").format(**b)
+              + (_("  {n:,} skipped on upload").format(n=b["skipped"]) if b.get("skipped") else "")
+              + (_("  FOREIGN to the active model") if b["id"] in foreign else ""))
     if foreign:
-        print("FOREIGN: the batch looks unlike what the active model was validated on (see the Overview page).")
+        print(_("FOREIGN: the batch looks unlike what the active model was validated on (see the Overview page)."))
 
 
 def cmd_delete_batch(args: argparse.Namespace) -> None:
@@ -154,9 +170,11 @@ def cmd_delete_batch(args: argparse.Namespace) -> None:
     from rsad.service.batches import delete_batch
 
     if not args.yes:
-        raise RsadError(f"This deletes batch {args.batch!r} with its verdicts: add --yes to confirm.")
+        raise RsadError(_("This deletes batch {batch!r} with its verdicts: add --yes to confirm.").format(
+            batch=args.batch))
     info = delete_batch(open_store(), args.batch, user=acting_user(args))
-    print(f"Deleted batch {info['name']!r}: {info['cases']:,} cases, {info['verdicts']:,} verdicts.")
+    print(_("Deleted batch {name!r}: {cases:,} cases, {verdicts:,} verdicts.").format(
+        name=info["name"], cases=info["cases"], verdicts=info["verdicts"]))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -165,7 +183,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     from rsad.service.batches import upgrade_schema
 
     settings = get_settings()
-    print(f"Store at revision {upgrade_schema(settings)} ({settings.db_url}).")
+    print(_("Store at revision {revision} ({url}).").format(revision=upgrade_schema(settings), url=settings.db_url))
 
 
 def add_commands(add: Adder) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from rsad.cli.common import Adder, Bar, acting_user, open_store
 from rsad.errors import RsadError
+from rsad.i18n import _
 
 
 def cmd_coverage(args: argparse.Namespace) -> None:
@@ -17,12 +18,14 @@ def cmd_coverage(args: argparse.Namespace) -> None:
 
     out = rank_for_coverage(open_store(), args.batch, progress=Bar("cases"))
     if not out["ranked"]:
-        print(f"Batch {out['batch']!r}: every case is ranked already.")
+        print(_("Batch {batch!r}: every case is ranked already.").format(batch=out["batch"]))
         return
     rest = out["ranked"] - out["embedded"]
-    print(f"Ranked {out['ranked']:,} cases of batch {out['batch']!r} in {out['clusters']} clusters in "
-          f"{out['seconds']:.1f} s" + (f" ({rest:,} beyond the embedded sample ranked last, by id)" if rest else "")
-          + ".")
+    said = (_("Ranked {n:,} cases of batch {batch!r} in {clusters} clusters in {seconds:.1f} s ({rest:,} "
+              "beyond the embedded sample ranked last, by id).") if rest else
+            _("Ranked {n:,} cases of batch {batch!r} in {clusters} clusters in {seconds:.1f} s."))
+    print(said.format(n=out["ranked"], batch=out["batch"], clusters=out["clusters"], seconds=out["seconds"],
+                      rest=rest))
 
 
 def cmd_train_first(args: argparse.Namespace) -> None:
@@ -38,14 +41,16 @@ def cmd_train_first(args: argparse.Namespace) -> None:
     params = retrain.RetrainParams(epochs=args.epochs or 0, max_length=args.max_length)
     job = retrain.start_first_model(store, args.batch, user=user, params=params, spawn=args.background)
     if args.background:
-        print(f"Started training job {job['id']} in the background (pid {job['pid']}): it trains the first "
-              f"model, then scores batch {args.batch!r}. Follow it with `rsad jobs`.")
+        print(_("Started training job {id} in the background (pid {pid}): it trains the first model, then "
+                "scores batch {batch!r}. Follow it with `rsad jobs`.").format(
+                    id=job["id"], pid=job["pid"], batch=args.batch))
         return
     job = retrain.run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
-        raise RsadError(f"Training job {job['id']} {job['status']}: {job['error'] or job['message']}")
+        raise RsadError(_("Training job {id} {status}: {error}").format(
+            id=job["id"], status=job["status"], error=job["error"] or job["message"]))
     scored = next((line.split(" ", 2)[-1] for line in job["log"].splitlines() if " Scored batch " in line), "")
-    print(f"{job['version_name']} is the project's active model. {scored}")
+    print(_("{version} is the project's active model. {scored}").format(version=job["version_name"], scored=scored))
 
 
 def add_commands(add: Adder) -> None:

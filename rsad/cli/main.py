@@ -14,10 +14,15 @@ from collections.abc import Callable
 from rsad.cli import data, first, models, projects, thresholds, users
 from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
+from rsad.i18n import _
+
+# Help stays in English (the catalog covers what commands print, not argparse's own text).
+EPILOG = ("Messages are printed in the language RSAD_LANG names: en (English, the default) or zh (Chinese), "
+          "e.g. RSAD_LANG=zh rsad batches.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rsad", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="rsad", description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("--as", dest="as_user", metavar="NAME",
                         help="act as this user of the user file, with its role (default: $RSAD_USER, "
                              "else the shell's admin cli:<login>); recorded as who did it")
@@ -50,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except RsadError as exc:
-        print(f"rsad: error: {exc}", file=sys.stderr)
+        print(_("rsad: error: {error}").format(error=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rsad: interrupted; finished chunks were kept.", file=sys.stderr)
+        print(_("rsad: interrupted; finished chunks were kept."), file=sys.stderr)
         return 130
     return 0
 

@@ -1,4 +1,5 @@
-"""The CLI's model-lifecycle commands: training from the store, jobs, compare, promote, rollback.
+"""The CLI's model-lifecycle commands: training from the store, compare, promote, rollback (and it
+registers `rsad jobs`, whose commands are in :mod:`rsad.cli.jobs`).
 
 Split from :mod:`rsad.cli.main` (which registers them); heavy imports stay inside the commands.
 """
@@ -21,26 +22,27 @@ from rsad.cli.common import (
     project_flag,
     split,
 )
+from rsad.cli.jobs import cmd_jobs, cmd_jobs_run, cmd_jobs_stop, not_done
 from rsad.config import TRUNCATIONS
 from rsad.errors import RsadError
+from rsad.i18n import _
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from rsad.service.batches import Store
     from rsad.service.models import TrainingSet, VersionInfo
     from rsad.service.users import User
 
 
 def _print_training_set(ts: TrainingSet) -> None:
-    print(f"Training set: {ts.describe()}.")
+    print(_("Training set: {describe}.").format(describe=ts.describe()))
     print(ts.counts().to_string(index=False))
     if len(ts.conflicts):
-        print(f"Conflicts between analysts ({len(ts.conflicts)}), settled by majority, ties by the latest verdict:")
+        print(_("Conflicts between analysts ({n}), settled by majority, ties by the latest verdict:").format(
+            n=len(ts.conflicts)))
         for c in ts.conflicts.head(20).to_dict("records"):
             print(f"  {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
         if len(ts.conflicts) > 20:
-            print(f"  ... and {len(ts.conflicts) - 20} more (see the job log)")
+            print(_("  ... and {n} more (see the job log)").format(n=len(ts.conflicts) - 20))
 
 
 def train_from_store(store: Store, args: argparse.Namespace) -> None:
@@ -59,33 +61,27 @@ def train_from_store(store: Store, args: argparse.Namespace) -> None:
                                    truncation=args.truncation or "")  # empty: as the start version
     job = retrain.start(store, params, user=user, spawn=args.background)
     if args.background:
-        print(f"Started training job {job['id']} in the background (pid {job['pid']}). "
-              "Follow it with `rsad jobs` or in the app's sidebar.")
+        print(_("Started training job {id} in the background (pid {pid}). Follow it with `rsad jobs` or in the "
+                "app's sidebar.").format(id=job["id"], pid=job["pid"]))
         return
     from rsad.service.jobs import run
 
     job = run(store, job["id"], progress=Bar("steps"))
     if job["status"] != "done":
-        raise RsadError(_not_done(job))
+        raise RsadError(not_done(job))
     from rsad.service.models import get_version
 
     print_version(get_version(store, job["version_name"]))
-    print(f"Compare it with the active version: rsad compare {job['version_name']}")
-
-
-def _not_done(job: dict) -> str:
-    """Why a job registered nothing: a stop someone asked for is said as such, not as a failure."""
-    if job["status"] == "stopped":
-        return f"Training job {job['id']} was stopped by {job['stopped_by']}: no version registered."
-    return f"Training job {job['id']} failed: {job['error']}"
+    print(_("Compare it with the active version: rsad compare {version}").format(version=job["version_name"]))
 
 
 def print_version(info: VersionInfo) -> None:
     m = info.metrics
-    print(f"Saved {info.name} ({info.status}) in {info.folder} after {m['train_seconds']:.0f} s.")
-    print(f"Validation ({m['n_val']} cases): F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
-          f"recall {m['recall']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-          f"at threshold {info.threshold:.3f}.")
+    print(_("Saved {name} ({status}) in {folder} after {seconds:.0f} s.").format(
+        name=info.name, status=info.status, folder=info.folder, seconds=m["train_seconds"]))
+    print(_("Validation ({n_val} cases): F1 {f1:.3f}, precision {precision:.3f}, recall {recall:.3f}, "
+            "ROC-AUC {roc_auc:.3f}, PR-AUC {pr_auc:.3f} at threshold {threshold:.3f}.").format(
+                **{**m, "threshold": info.threshold}))
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -95,23 +91,26 @@ def cmd_models(args: argparse.Namespace) -> None:
     store = open_store()
     versions = list_versions(store)
     if not versions:
-        print(f"No model versions yet in project {store.project_name!r}: `rsad{project_flag(store)} train-first "
-              "BATCH` (from a labeled batch), or `rsad train --data FILE`.")
+        print(_("No model versions yet in project {project!r}: `rsad{flag} train-first BATCH` (from a labeled "
+                "batch), or `rsad train --data FILE`.").format(project=store.project_name, flag=project_flag(store)))
         return
+    # The column keys stay in English in every language: scripts read this table.
     print(f"{'name':8} {'status':10} {'threshold':>9} {'F1':>6} {'ROC-AUC':>8} {'PR-AUC':>7} "
-          f"{'trained on':30}  created")
+          f"{'trained on':30}  {'created'}")
     for v in versions:
         m = v.metrics
         fitted, held_out = trained_on(m)
         print(f"{v.name:8} {v.status:10} {v.threshold:9.3f} {m.get('f1', float('nan')):6.3f} "
               f"{m.get('roc_auc', float('nan')):8.3f} {m.get('pr_auc', float('nan')):7.3f} "
-              f"{f'{fitted} ({held_out})':30}  {v.created_at:%Y-%m-%d %H:%M} by {v.created_by}")
+              f"{f'{fitted} ({held_out})':30}  "
+              + _("{when:%Y-%m-%d %H:%M} by {who}").format(when=v.created_at, who=v.created_by))
     events = history(store, limit=args.history)
     if events:
-        print("\nHistory (newest first):")
+        print("\n" + _("History (newest first):"))
         for e in events:
-            prev = f" (was {e['previous_active']})" if e["previous_active"] else ""
-            print(f"  {e['when']:%Y-%m-%d %H:%M} {e['action']:8} {e['version']:6}{prev} by {e['by']}: {e['reason']}")
+            prev = _(" (was {version})").format(version=e["previous_active"]) if e["previous_active"] else ""
+            print(f"  {e['when']:%Y-%m-%d %H:%M} {e['action']:8} {e['version']:6}{prev} "
+                  + _("by {who}: {reason}").format(who=e["by"], reason=e["reason"]))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -125,20 +124,20 @@ def cmd_compare(args: argparse.Namespace) -> None:
     c, a = out["candidate"].name, out["active"].name
     ev = out["evaluation"]
     if ev is None:
-        print(f"No evaluation set: {out['evaluation_error']}")
+        print(_("No evaluation set: {error}").format(error=out["evaluation_error"]))
     else:
-        print(f"Evaluation set: {ev['describe']}.")
+        print(_("Evaluation set: {describe}.").format(describe=ev["describe"]))
         print(f"{'metric':14} {c:>10} {a:>10} {'delta':>8}")
         for r in ev["table"].to_dict("records"):
             print(f"{r['metric']:14} {r['candidate']:10.3f} {r['active']:10.3f} {r['delta']:+8.3f}")
         print(f"thresholds     {out['candidate'].threshold:10.3f} {out['active'].threshold:10.3f}")
     b = out["latest_batch"]
     if b:
-        print(f"Latest batch {b['batch']!r} ({b['rows']:,} cases): {c} flags {b['flagged_candidate']:,}, "
-              f"{a} flags {b['flagged_active']:,} ({b['flagged_candidate'] - b['flagged_active']:+,}; "
-              f"{b['newly_flagged']:,} newly flagged, {b['no_longer_flagged']:,} no longer flagged).")
+        print(_("Latest batch {batch!r} ({rows:,} cases): {c} flags {flagged_candidate:,}, {a} flags "
+                "{flagged_active:,} ({delta:+,}; {newly_flagged:,} newly flagged, {no_longer_flagged:,} no longer "
+                "flagged).").format(c=c, a=a, delta=b["flagged_candidate"] - b["flagged_active"], **b))
     if ev is not None and len(ev["disagreements"]):
-        print("Largest disagreements on the evaluation set:")
+        print(_("Largest disagreements on the evaluation set:"))
         for r in ev["disagreements"].to_dict("records"):
             print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  "
                   f"{r['text'][:60]!r}")
@@ -146,7 +145,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 def _rescore_after(store: Store, user: User, args: argparse.Namespace) -> None:
     if args.no_rescore:
-        print("Not rescored: run `rsad rescore` to score the queue with the new active version.")
+        print(_("Not rescored: run `rsad rescore` to score the queue with the new active version."))
     else:
         _rescore(store, user)
 
@@ -155,8 +154,8 @@ def _rescore(store: Store, user: User) -> None:
     from rsad.service.models import rescore
 
     out = rescore(store, user=user, progress=Bar("cases"))
-    print(f"Rescored {out['scored']:,} cases with {out['model']} ({out['unreviewed']:,} unreviewed first, "
-          f"then {out['reviewed']:,} reviewed) in {out['seconds']:.0f} s.")
+    print(_("Rescored {scored:,} cases with {model} ({unreviewed:,} unreviewed first, then {reviewed:,} reviewed) "
+            "in {seconds:.0f} s.").format(**out))
 
 
 def cmd_promote(args: argparse.Namespace) -> None:
@@ -167,8 +166,9 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
     store, user = open_store(), acting_user(args)
     info = promote(store, args.version, user=user, reason=args.reason)
-    print(f"{info.version.name} is now active (threshold {info.version.threshold:.3f}); "
-          f"{info.previous or 'no version'} retired.")
+    said = (_("{version} is now active (threshold {threshold:.3f}); {previous} retired.") if info.previous else
+            _("{version} is now active (threshold {threshold:.3f}); no version retired."))
+    print(said.format(version=info.version.name, threshold=info.version.threshold, previous=info.previous))
     _rescore_after(store, user, args)
 
 
@@ -180,54 +180,14 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
     store, user = open_store(), acting_user(args)
     info = rollback(store, args.version, user=user, reason=args.reason)
-    print(f"Rolled back to {info.version.name} (threshold {info.version.threshold:.3f}); {info.previous} retired.")
+    print(_("Rolled back to {version} (threshold {threshold:.3f}); {previous} retired.").format(
+        version=info.version.name, threshold=info.version.threshold, previous=info.previous))
     _rescore_after(store, user, args)
 
 
 def cmd_rescore(args: argparse.Namespace) -> None:
     """Score every case the active version has not scored yet (unreviewed first); resumable. Admins only."""
     _rescore(open_store(), acting_user(args))
-
-
-def cmd_jobs(args: argparse.Namespace) -> None:
-    """List recent training jobs with their state, progress and result."""
-    from rsad.progress import format_seconds
-    from rsad.service.jobs import recent
-
-    jobs = recent(open_store(), args.limit)
-    if not jobs:
-        print("No training jobs yet: `rsad train --from-store` or Retrain on the Models page.")
-    for j in jobs:
-        state = j["status"]
-        if j["status"] == "running" and j["total"]:
-            eta = f", about {format_seconds(j['eta_s'])} left" if j["eta_s"] is not None else ""
-            state += f" {100 * j['fraction']:.0f}%{eta}"
-        result = j["version_name"] or j["error"] or j["message"]
-        print(f"{j['id']:4} {j['created_at']:%Y-%m-%d %H:%M} {j['created_by']:12} {state:28} {result}")
-
-
-def cmd_jobs_run(args: argparse.Namespace) -> None:
-    """Run a queued training job in this process (the app starts this for you, detached)."""
-    import signal
-
-    from rsad.service.jobs import run
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
-    job = run(open_store(), args.job_id)
-    if job["status"] != "done":
-        raise RsadError(_not_done(job))
-    print(f"Training job {job['id']} done: {job['version_name']}.")
-
-
-def cmd_jobs_stop(args: argparse.Namespace) -> None:
-    """Stop a running training job (it is marked stopped and leaves no version behind)."""
-    from rsad.service.jobs import stop
-
-    job = stop(open_store(), args.job_id, user=acting_user(args))
-    print(f"Asked training job {job['id']} (pid {job['pid']}) to stop.")
 
 
 def add_train(add: Adder) -> None:
@@ -282,7 +242,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from rsad.service.models import train_file
 
     if bool(args.data) == bool(args.from_store):
-        raise RsadError("Give exactly one of --data FILE or --from-store.")
+        raise RsadError(_("Give exactly one of --data FILE or --from-store."))
     user = authorized(args, "START_RETRAINING")
     store = open_store()
     if args.from_store:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from rsad.cli.common import acting_user, add_project_flag, open_store
+from rsad.i18n import _
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -13,10 +14,12 @@ def cmd_list(args: argparse.Namespace) -> None:
     from rsad.service.projects import list_projects
 
     rows = list_projects(open_store())
-    print(f"{'project':20} {'batches':>7} {'cases':>9} {'versions':>8}  {'active':10} base model")
+    # The column keys stay in English in every language: scripts read this table.
+    print(f"{'project':20} {'batches':>7} {'cases':>9} {'versions':>8}  {'active':10} {'base model'}")
+    default = _("(default)")  # outside the f-string: the catalog's extractor does not look inside one
     for p in rows:
         print(f"{p.name:20} {p.batches:>7,} {p.cases:>9,} {p.versions:>8,}  {p.active_version or '-':10} "
-              f"{p.base_model or '(default)'}")
+              f"{p.base_model or default}")
 
 
 def cmd_add(args: argparse.Namespace) -> None:
@@ -26,8 +29,8 @@ def cmd_add(args: argparse.Namespace) -> None:
     codes = tuple(c for c in (args.reason_codes or "").split(",") if c.strip())
     p = add_project(open_store(), args.name, user=acting_user(args), base_model=args.base_model or "",
                     description=args.description or "", reason_codes=codes, start_per_class=args.start_per_class)
-    print(f"Project {p.name!r} created (base model: {p.base_model or 'the default'}). "
-          f"Work in it with --project {p.name} or RSAD_PROJECT={p.name}.")
+    print(_("Project {name!r} created (base model: {base}). Work in it with --project {name} or "
+            "RSAD_PROJECT={name}.").format(name=p.name, base=p.base_model or _("the default")))
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

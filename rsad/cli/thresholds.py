@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rsad.cli.common import Adder, Bar, authorized, open_store
 from rsad.errors import RsadError
+from rsad.i18n import _
+
+if TYPE_CHECKING:  # the service layer loads its libraries only when a command runs
+    from rsad.service.thresholds import Report
 
 
 def _threshold_row(label: str, thr: float, m: dict) -> str:
     flagged = "-" if m["batch_flagged"] is None else f"{m['batch_flagged']:,}"
     return (f"{label:16} {thr:9.4f} {m['precision']:9.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
             f"{m['fpr']:6.3f} {m['flagged_rate']:8.3f} {flagged:>9}")
+
+
+def _print_segments(rep: Report, segment: str) -> None:
+    """The numbers per value of metadata column ``segment``, at the saved threshold."""
+    from rsad.service import thresholds as th
+
+    print("\n" + _("By {segment} at the saved threshold:").format(segment=segment))
+    for r in th.segment_table(rep.labels, rep.scores, rep.eval.meta, segment, rep.version.threshold,
+                              own_thresholds=True):
+        print(f"  {r['segment'][:24]:24} " + _(
+            "{cases:6,} cases {anomalies:5,} anomalies  precision {precision} recall {recall} FPR {fpr} "
+            "flagged {flagged:.3f}  own threshold {own}").format(
+                cases=r["cases"], anomalies=r["anomalies"], precision=th.shown(r["precision"], ".3f"),
+                recall=th.shown(r["recall"], ".3f"), fpr=th.shown(r["fpr"], ".3f"), flagged=r["flagged_rate"],
+                own=th.shown(r["own_threshold"], ".4f")))
 
 
 def cmd_thresholds(args: argparse.Namespace) -> None:
@@ -30,12 +50,14 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
     store = open_store()
     rep = th.report(store, args.model, progress=Bar("cases"))
     ev = rep.eval
-    print(f"Model {rep.version.name} ({rep.version.status}), saved threshold "
-          f"{rep.version.threshold:.4f}. Evaluation set: {ev.describe()}.")
+    print(_("Model {name} ({status}), saved threshold {threshold:.4f}. Evaluation set: {describe}.").format(
+        name=rep.version.name, status=rep.version.status, threshold=rep.version.threshold, describe=ev.describe()))
     a = rep.aucs
-    print(f"ROC-AUC {a['roc_auc']:.4f}  PR-AUC {a['pr_auc']:.4f}.  Latest batch: "
-          + (f"{rep.batch!r}, {rep.batch_rows:,} cases" if rep.batch_scores is not None
-             else "none scored by this version (flagged counts and capacity unavailable)"))
+    print(f"ROC-AUC {a['roc_auc']:.4f}  PR-AUC {a['pr_auc']:.4f}.  "
+          + (_("Latest batch: {batch!r}, {rows:,} cases").format(batch=rep.batch, rows=rep.batch_rows)
+             if rep.batch_scores is not None
+             else _("Latest batch: none scored by this version (flagged counts and capacity unavailable)")))
+    # The column keys stay in English in every language: scripts read this table.
     print(f"\n{'picker':16} {'threshold':>9} {'precision':>9} {'recall':>6} {'F1':>6} {'FPR':>6} "
           f"{'flagged%':>8} {'in batch':>9}")
     print(_threshold_row("saved", rep.version.threshold, rep.at(rep.version.threshold)))
@@ -54,24 +76,20 @@ def cmd_thresholds(args: argparse.Namespace) -> None:
             continue
         print(_threshold_row(spec.label, t, rep.at(t)))
     cal = th.calibration(rep)
-    print(f"\nCalibration: temperature {cal['temperature']:.3f} (fitted on {cal['fitted_on']} cases); "
-          f"ECE {cal['before']['ece']:.4f} -> {cal['after']['ece']:.4f}, "
-          f"Brier {cal['before']['brier']:.4f} -> {cal['after']['brier']:.4f}.")
+    print("\n" + _("Calibration: temperature {temperature:.3f} (fitted on {n} cases); ECE {ece_before:.4f} -> "
+                   "{ece_after:.4f}, Brier {brier_before:.4f} -> {brier_after:.4f}.").format(
+        temperature=cal["temperature"], n=cal["fitted_on"], ece_before=cal["before"]["ece"],
+        ece_after=cal["after"]["ece"], brier_before=cal["before"]["brier"], brier_after=cal["after"]["brier"]))
     if args.segment:
-        print(f"\nBy {args.segment} at the saved threshold:")
-        for r in th.segment_table(rep.labels, rep.scores, ev.meta, args.segment, rep.version.threshold,
-                                  own_thresholds=True):
-            print(f"  {r['segment'][:24]:24} {r['cases']:6,} cases {r['anomalies']:5,} anomalies  "
-                  f"precision {th.shown(r['precision'], '.3f')} recall {th.shown(r['recall'], '.3f')} "
-                  f"FPR {th.shown(r['fpr'], '.3f')} flagged {r['flagged_rate']:.3f}  "
-                  f"own threshold {th.shown(r['own_threshold'], '.4f')}")
+        _print_segments(rep, args.segment)
     if chosen not in picked:
-        raise RsadError(f"The picker {chosen.label} gave no threshold (see above).")
-    print(f"\nChosen ({chosen.label}): threshold {picked[chosen]:.4f}.")
+        raise RsadError(_("The picker {picker} gave no threshold (see above).").format(picker=chosen.label))
+    print("\n" + _("Chosen ({picker}): threshold {threshold:.4f}.").format(picker=chosen.label,
+                                                                         threshold=picked[chosen]))
     if args.save:
         out = th.save(store, rep.version.name, picked[chosen], user=user, method=chosen.label,
                       reason=args.reason)
-        print(f"Saved: {out['model']} threshold {out['old']:.4f} -> {out['new']:.4f}.")
+        print(_("Saved: {model} threshold {old:.4f} -> {new:.4f}.").format(**out))
 
 
 def add_commands(add: Adder) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rsad.errors import InputError
+from rsad.i18n import _, ngettext
 
 if TYPE_CHECKING:  # the service layer loads its libraries only when a command runs
     from rsad.service.users import User, UserFile
@@ -35,13 +36,13 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            raise InputError("No password on standard input.")
+            raise InputError(_("No password on standard input."))
         return line
     if not sys.stdin.isatty():
-        raise InputError("Not at a terminal: pipe the password in with --password-stdin.")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat it: ") != first:
-        raise InputError("The two passwords differ; nothing was changed.")
+        raise InputError(_("Not at a terminal: pipe the password in with --password-stdin."))
+    first = getpass.getpass(_("Password: "))
+    if getpass.getpass(_("Repeat it: ")) != first:
+        raise InputError(_("The two passwords differ; nothing was changed."))
     return first
 
 
@@ -53,13 +54,14 @@ def cmd_add(args: argparse.Namespace) -> None:
     name = normalize_name(args.name)
     if args.sso:
         if not (args.email or "@" in name):
-            raise InputError("An SSO user needs an email: give --email, or use the email as the name.")
+            raise InputError(_("An SSO user needs an email: give --email, or use the email as the name."))
         password = None
     else:
         password = check_password(_read_password(args))
     _users().add(name, args.role, password, email=args.email or "")
-    how = "single sign-on" if args.sso else "a password"
-    print(f"Added {args.role} {name!r} ({how}) to {_users().path}.")
+    said = (_("Added {role} {name!r} (single sign-on) to {path}.") if args.sso else
+            _("Added {role} {name!r} (a password) to {path}."))
+    print(said.format(role=args.role, name=name, path=_users().path))
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -70,16 +72,17 @@ def cmd_list(args: argparse.Namespace) -> None:
     _admin(args)
     users = _users().load()
     if not users:
-        print(f"No users in {_users().path}: add one with `rsad users add NAME --role admin`.")
+        print(_("No users in {path}: add one with `rsad users add NAME --role admin`.").format(path=_users().path))
         return
     store = Store()
+    # The column keys and the codes in them (role, password/sso, ok) stay in English: scripts read them.
     print(f"{'name':24} {'role':8} {'sign-in':8} {'email':30} state")
     for name in sorted(users):
         u = users[name]
         locked = lock_state(store, name)
-        state = f"locked until {locked:%H:%M:%S} UTC" if locked else "ok"
+        state = _("locked until {time:%H:%M:%S} UTC").format(time=locked) if locked else "ok"
         if u.get("initial_password"):
-            state += " (first-start password)"
+            state += _(" (first-start password)")
         print(f"{name:24} {u['role']:8} {'password' if u.get('hash') else 'sso':8} {u.get('email') or '-':30} {state}")
 
 
@@ -87,7 +90,7 @@ def cmd_remove(args: argparse.Namespace) -> None:
     """Remove a user (their verdicts stay, under their name)."""
     _admin(args)
     _users().remove(args.name)
-    print(f"Removed {args.name!r}.{_end_web_sessions(args.name)}")
+    print(_("Removed {name!r}.").format(name=args.name) + _end_web_sessions(args.name))
 
 
 def cmd_passwd(args: argparse.Namespace) -> None:
@@ -96,7 +99,7 @@ def cmd_passwd(args: argparse.Namespace) -> None:
 
     _admin(args)
     _users().set_password(args.name, check_password(_read_password(args)))
-    print(f"Password of {args.name!r} changed.{_end_web_sessions(args.name)}")
+    print(_("Password of {name!r} changed.").format(name=args.name) + _end_web_sessions(args.name))
 
 
 def _end_web_sessions(name: str) -> str:
@@ -106,7 +109,8 @@ def _end_web_sessions(name: str) -> str:
     from rsad.service.users import normalize_name
 
     ended = revoke_user(Store(), normalize_name(name))
-    return f" Signed out of {ended} browser session{'s' if ended != 1 else ''}." if ended else ""
+    return ngettext(" Signed out of {n} browser session.", " Signed out of {n} browser sessions.", ended).format(
+        n=ended) if ended else ""
 
 
 def cmd_unlock(args: argparse.Namespace) -> None:
@@ -115,7 +119,7 @@ def cmd_unlock(args: argparse.Namespace) -> None:
     from rsad.service.users import unlock
 
     unlock(Store(), args.name, actor=_admin(args).name)
-    print(f"{args.name!r} may sign in again.")
+    print(_("{name!r} may sign in again.").format(name=args.name))
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rsad.config import Settings, get_settings
 from rsad.data.orm import Project
 from rsad.errors import ConfigError, NotFoundError, StateError
+from rsad.i18n import _
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,7 +31,7 @@ def make_engine(url: str, busy_timeout_s: int = 30) -> Engine:
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except Exception as exc:  # bad URL, missing driver
-        raise ConfigError(f"Cannot use RSAD_DB_URL={url!r}: {exc}") from exc
+        raise ConfigError(_("Cannot use RSAD_DB_URL={url!r}: {exc}").format(url=url, exc=exc)) from exc
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -50,8 +51,8 @@ def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     if not (MIGRATIONS_DIR / "env.py").exists():
-        raise StateError(f"Migrations folder {MIGRATIONS_DIR} is missing: "
-                         "reinstall rsad (the migrations ship inside the package).")
+        raise StateError(_("Migrations folder {MIGRATIONS_DIR} is missing: reinstall rsad (the migrations ship "
+                           "inside the package).").format(MIGRATIONS_DIR=MIGRATIONS_DIR))
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -71,7 +72,8 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision() or "base"
     except OperationalError as exc:
-        raise StateError(f"Cannot open or migrate the store at {engine.url!r}: {exc.orig}") from exc
+        raise StateError(_("Cannot open or migrate the store at {url!r}: {orig}").format(
+                             url=engine.url, orig=exc.orig)) from exc
 
 
 @contextmanager
@@ -89,17 +91,18 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         if sqlite:
             if (orphan := conn.exec_driver_sql("PRAGMA foreign_key_check").first()) is not None:
-                raise StateError(f"The store has rows pointing at nothing (table {orphan[0]}, row {orphan[1]}, "
-                                 f"missing {orphan[2]}): repair it before upgrading (`PRAGMA foreign_key_check` in "
-                                 "sqlite3 lists them). Nothing was changed.")
+                raise StateError(_("The store has rows pointing at nothing (table {table}, row {row}, "
+                                   "missing {missing}): repair it before upgrading (`PRAGMA foreign_key_check` "
+                                   "in sqlite3 lists them). Nothing was changed.").format(
+                                     table=orphan[0], row=orphan[1], missing=orphan[2]))
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()  # ends SQLAlchemy's autobegun transaction (the PRAGMA opened none)
         try:
             with conn.begin():
                 yield conn
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-                    raise StateError("The migration left rows pointing at nothing and was rolled back; restore "
-                                     "the store from a backup if it no longer opens.")
+                    raise StateError(_("The migration left rows pointing at nothing and was rolled back; restore "
+                                     "the store from a backup if it no longer opens."))
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
@@ -144,9 +147,9 @@ class Store:
                 row = s.scalar(select(Project).where(Project.name == self.project_name))
                 if row is None:
                     names = ", ".join(s.scalars(select(Project.name).order_by(Project.id)))
-                    raise NotFoundError(f"No project named {self.project_name!r} (projects: {names}). "
-                                        f"Create it with `rsad projects add {self.project_name}`, or pick "
-                                        "another with --project or RSAD_PROJECT.")
+                    raise NotFoundError(_("No project named {project_name!r} (projects: {names}). Create it with "
+                                          "`rsad projects add {project_name}`, or pick another with --project or "
+                                          "RSAD_PROJECT.").format(project_name=self.project_name, names=names))
                 self._project = ProjectRef(row.id, row.name, row.base_model, tuple(row.reason_codes),
                                            dict(row.settings))
         return self._project
@@ -186,9 +189,9 @@ class Store:
             session.rollback()
             if "database is locked" in str(exc.orig):
                 raise StateError(
-                    f"The store stayed busy for more than {self.settings.sqlite_busy_timeout_s} s (another "
-                    "analyst or a long job was writing): nothing was saved, try again. "
-                    "Raise RSAD_SQLITE_BUSY_TIMEOUT_S if this happens often.") from exc
+                    _("The store stayed busy for more than {sqlite_busy_timeout_s} s (another analyst or a long "
+                      "job was writing): nothing was saved, try again. Raise RSAD_SQLITE_BUSY_TIMEOUT_S if this "
+                      "happens often.").format(sqlite_busy_timeout_s=self.settings.sqlite_busy_timeout_s)) from exc
             raise
         except BaseException:
             session.rollback()

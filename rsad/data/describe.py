@@ -15,6 +15,7 @@ import pandas as pd
 
 from rsad.data.event_log import NOUNS, validate_events
 from rsad.errors import InputError
+from rsad.i18n import _
 
 BURST_WINDOW_S, BURST_MIN_EVENTS, NIGHT_END_HOUR = 60.0, 5, 6  # 5+ events in 60 s: burst; night: 00:00-05:59
 MAX_TOKENS, SNIPPET_WORDS, SNIPPET_RESERVE = 125, 12, 16  # BERT reads 128 word pieces; digits, punctuation count
@@ -207,8 +208,9 @@ def describe_events(events: pd.DataFrame, *, by: Literal["user", "session"] = "u
     (and is_anomaly), sorted by case_id. Raises InputError for unusable input.
     """
     if by not in ("user", "session") or not session_gap_minutes > 0 or max_snippets < 0:
-        raise InputError(f"Use by='user' or 'session' (got {by!r}), session_gap_minutes > 0 (got "
-                         f"{session_gap_minutes}) and max_snippets >= 0 (got {max_snippets}).")
+        raise InputError(_("Use by='user' or 'session' (got {by!r}), session_gap_minutes > 0 (got "
+                           "{session_gap_minutes}) and max_snippets >= 0 (got {max_snippets}).").format(
+                             by=by, session_gap_minutes=session_gap_minutes, max_snippets=max_snippets))
     df = _assign_cases(validate_events(events), by, session_gap_minutes)
     st = _stats(df, max_snippets)
     prose = [_compose(r) for r in st.itertuples(index=False)]

@@ -29,6 +29,7 @@ from rsad.data.rowcheck import (  # noqa: F401 - MAX_TEXT_CHARS: part of this mo
     undecodable,
 )
 from rsad.errors import InputError
+from rsad.i18n import _
 
 
 @dataclass
@@ -109,9 +110,10 @@ def parse_labels(values: pd.Series, column: str, anomaly_values: tuple[str, ...]
 
 def _bad_labels(values: pd.Series, column: str, bad: list[int], numbers: list[int]) -> str:
     sample = ", ".join(repr(values.iloc[p]) for p in bad[:3])
-    return (f"Column {column!r} has values that are not labels in {_rows([numbers[p] for p in bad])} "
-            f"(e.g. {sample}). Use 1/0, true/false, yes/no, anomaly/normal (or spam/ham, fake/real, …), say "
-            "which values mean anomaly (--anomaly-values), or leave the cell empty for unlabeled.")
+    return _("Column {column!r} has values that are not labels in {rows} "
+             "(e.g. {sample}). Use 1/0, true/false, yes/no, anomaly/normal (or spam/ham, fake/real, …), say "
+             "which values mean anomaly (--anomaly-values), or leave the cell empty for unlabeled.").format(
+                 column=column, rows=_rows([numbers[p] for p in bad]), sample=sample)
 
 
 def _labels(df: pd.DataFrame, column: str | None, columns: ColumnMap, file_name: str, numbers: list[int],
@@ -125,7 +127,8 @@ def _labels(df: pd.DataFrame, column: str | None, columns: ColumnMap, file_name:
         raise InputError(f"{file_name}: {_bad_labels(df[column], column, bad, numbers)}")
     for i in bad:
         value = printable(str(df[column].iloc[i]).strip())
-        skip.setdefault(i, f"label {value!r} in column {column!r} is not a label value ({describe_map(used)})")
+        skip.setdefault(i, _("label {value!r} in column {column!r} is not a label value ({labels})").format(
+            value=value, column=column, labels=describe_map(used)))
     return labels, used
 
 
@@ -140,22 +143,26 @@ def _checked_ids(ids: list[str], column: str, file_name: str, numbers: list[int]
 
     blank = [i for i, v in enumerate(ids) if not v]
     if blank:
-        raise InputError(f"{file_name}: empty id in column {column!r} at {rows(blank)}. Fill them "
-                         "in, or map no id column and rsad makes ids from the texts.")
+        raise InputError(_("{file_name}: empty id in column {column!r} at {blank}. Fill them in, or map no id "
+                           "column and rsad makes ids from the texts.").format(file_name=file_name, column=column,
+                                                                               blank=rows(blank)))
     dup_mask = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup_mask.any():
         dups = sorted({ids[i] for i in np.flatnonzero(dup_mask)})
         raise InputError(
-            f"{file_name}: duplicate ids in column {column!r} at {rows(np.flatnonzero(dup_mask))} "
-            f"({', '.join(map(repr, dups[:5]))}{'…' if len(dups) > 5 else ''}). Ids must be unique."
+            _("{file_name}: duplicate ids in column {column!r} at {rows} ({dups}). Ids must be unique.").format(
+                file_name=file_name, column=column, rows=rows(np.flatnonzero(dup_mask)),
+                dups=", ".join(map(repr, dups[:5])) + ("…" if len(dups) > 5 else ""))
         )
     nul = [i for i, v in enumerate(ids) if "\x00" in v]
     if nul:
-        raise InputError(f"{file_name}: NUL characters (\\x00) in column {column!r} at {rows(nul)}: remove them.")
+        raise InputError(_("{file_name}: NUL characters (\\x00) in column {column!r} at {nul}: remove them.").format(
+                             file_name=file_name, column=column, nul=rows(nul)))
     too_long = [i for i, v in enumerate(ids) if len(v) > 200]
     if too_long:
-        raise InputError(f"{file_name}: ids longer than 200 characters in column {column!r} at "
-                         f"{rows(too_long)}: shorten them, or check that the id column is the right one.")
+        raise InputError(_("{file_name}: ids longer than 200 characters in column {column!r} at {too_long}: "
+                           "shorten them, or check that the id column is the right one.").format(
+                             file_name=file_name, column=column, too_long=rows(too_long)))
     return ids
 
 
@@ -186,12 +193,14 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str, columns: ColumnMap = 
     texts, skip = check_texts(df[text_col], file_name, text_col, numbers, strict)
     for i, reason in undecodable(df).items():
         if strict:
-            raise InputError(f"{file_name}: row {numbers[i]}: {reason}.")
+            raise InputError(_("{file_name}: row {row}: {reason}.").format(file_name=file_name, row=numbers[i],
+                                                                               reason=reason))
         skip.setdefault(i, reason)
     label_col = label_column(df, columns, text_col, file_name)
     if label_col is None and label_required:
-        raise InputError(f"{file_name} has no label column {columns.label!r} (columns found: "
-                         f"{', '.join(map(repr, found))}). Pick it with --label-col.")
+        raise InputError(_("{file_name} has no label column {label!r} (columns found: {found}). Pick it with "
+                           "--label-col.").format(file_name=file_name, label=columns.label,
+                                                  found=', '.join(map(repr, found))))
     labels, label_map = _labels(df, label_col, columns, file_name, numbers, strict, skip)
     id_col, guessed = id_column(found, columns, {text_col, label_col})
     skipped = skipped_rows(skip, numbers, None if id_col is None else _raw_ids(df[id_col]))
@@ -202,7 +211,8 @@ def prepare(df: pd.DataFrame, file_name: str, sha256: str, columns: ColumnMap = 
         df = df.iloc[keep].reset_index(drop=True)
         texts, labels, numbers = [texts[i] for i in keep], [labels[i] for i in keep], [numbers[i] for i in keep]
     if label_required and not any(label is not None for label in labels):
-        raise InputError(f"{file_name}: the label column {label_col!r} is empty in every row.")
+        raise InputError(_("{file_name}: the label column {label_col!r} is empty in every row.").format(
+                             file_name=file_name, label_col=label_col))
     ids, id_col = _ids(df, id_col, guessed, texts, file_name, numbers)
     meta_cols = [c for c in df.columns if c not in {text_col, label_col, id_col}]
     # Column by column: most cells are plain strings (CSV is read as text), checked once each.
@@ -219,7 +229,7 @@ def describe_table(df: pd.DataFrame, file_name: str) -> pd.DataFrame:
     try:
         return describe_events(df)
     except InputError as exc:
-        raise InputError(f"{file_name} (event log): {exc}") from None
+        raise InputError(_("{file_name} (event log): {exc}").format(file_name=file_name, exc=exc)) from None
 
 
 def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
@@ -236,7 +246,7 @@ def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
     else:
         path = Path(source)
         if not path.is_file():
-            raise InputError(f"No such file: {path}")
+            raise InputError(_("No such file: {path}").format(path=path))
         name = file_name or path.name
         if max_bytes is not None and path.stat().st_size > max_bytes:
             read_table(b"x" * (max_bytes + 1), name, max_bytes=max_bytes)  # raises the size error
@@ -246,10 +256,11 @@ def load_batch(source: str | Path | bytes, *, file_name: str | None = None,
     if split is not None:
         col, value = split
         if col not in df.columns:
-            raise InputError(f"{name} has no split column {col!r} (columns found: {', '.join(df.columns)}).")
+            raise InputError(_("{name} has no split column {col!r} (columns found: {columns}).").format(
+                                 name=name, col=col, columns=', '.join(df.columns)))
         df = df[df[col].astype(str) == value]  # the index keeps each row's place in the file
         if df.empty:
-            raise InputError(f"{name}: no rows with {col} = {value!r}.")
+            raise InputError(_("{name}: no rows with {col} = {value!r}.").format(name=name, col=col, value=value))
     if events:
         df = describe_table(df, name)
         columns = ColumnMap()

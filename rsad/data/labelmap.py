@@ -17,6 +17,7 @@ import pandas as pd
 
 from rsad.data.reading import _rows
 from rsad.errors import InputError, LabelValuesUnknown
+from rsad.i18n import _
 
 DEFAULT_TEXT, DEFAULT_LABEL, DEFAULT_ID = "behavior_description", "is_anomaly", "case_id"
 TEXT_NAMES = (DEFAULT_TEXT, "text", "message", "review", "content", "comment", "sms", "body",
@@ -75,17 +76,21 @@ def _mapped(keys: list[str | None], spelled: dict[str, str], anomaly_values: tup
     chosen = {str(v).strip().lower() for v in anomaly_values if str(v).strip()}
     missing = sorted(chosen - set(spelled))
     if missing:
-        raise InputError(f"{file_name}: the anomaly value(s) {', '.join(map(repr, missing))} are not in "
-                         f"column {column!r} (its values: {', '.join(map(repr, spelled.values()))}).")
+        raise InputError(_("{file_name}: the anomaly value(s) {missing} are not in column {column!r} (its "
+                           "values: {spelled}).").format(file_name=file_name, missing=', '.join(map(repr, missing)),
+                                                         column=column,
+                                                         spelled=', '.join(map(repr, spelled.values()))))
     rest = [k for k in spelled if k not in chosen]
     normal = set(rest) if len(rest) <= 1 else {k for k in rest if k in NORMAL_VALUES}
     third = [k for k in rest if k not in normal] if normal else rest
     if third:
         rows = [n for n, k in zip(numbers, keys) if k in third]
         raise InputError(
-            f"{file_name}: column {column!r} has more values than the anomaly value(s) and one normal value: "
-            f"{', '.join(repr(spelled[k]) for k in third)} at {_rows(rows)} (data rows, 1 = the first under the "
-            "header). Add them to --anomaly-values (or the choice on Upload), or remove those rows.")
+            _("{file_name}: column {column!r} has more values than the anomaly value(s) and one normal value: "
+              "{values} at {rows} (data rows, 1 = the first under the "
+              "header). Add them to --anomaly-values (or the choice on Upload), or remove those rows.").format(
+                file_name=file_name, column=column, values=", ".join(repr(spelled[k]) for k in third),
+                rows=_rows(rows)))
     return {k: int(k in chosen) for k in spelled}
 
 
@@ -101,16 +106,20 @@ def _known(keys: list[str | None], spelled: dict[str, str], column: str, file_na
     if unknown and len(values) <= 2:
         raise LabelValuesUnknown(column, tuple(spelled[k] for k in values), file_name)
     if unknown and not mapping:
-        raise InputError(f"{file_name}: column {column!r} has {len(unknown)} different values "
-                         f"({', '.join(repr(spelled[k]) for k in unknown[:5])}…), not labels. Pick the label "
-                         "column (--label-col, or the mapping on Upload), or none.")
+        raise InputError(_("{file_name}: column {column!r} has {n} different values "
+                           "({values}…), not labels. Pick the label "
+                           "column (--label-col, or the mapping on Upload), or none.").format(
+                             file_name=file_name, column=column, n=len(unknown),
+                             values=", ".join(repr(spelled[k]) for k in unknown[:5])))
     if unknown:
         rows = [n for n, k in zip(numbers, keys) if k in unknown]
         raise InputError(
-            f"{file_name}: column {column!r} holds {describe_map(_used(column, spelled, mapping))} and also "
-            f"{', '.join(repr(spelled[k]) for k in unknown[:5])} at {_rows(rows)} (data rows, 1 = the first under "
-            "the header). Say which values mean anomaly (--anomaly-values, or the choice on Upload), or remove "
-            "those rows.")
+            _("{file_name}: column {column!r} holds {known} and also "
+              "{values} at {rows} (data rows, 1 = the first under "
+              "the header). Say which values mean anomaly (--anomaly-values, or the choice on Upload), or remove "
+              "those rows.").format(file_name=file_name, column=column,
+                                    known=describe_map(_used(column, spelled, mapping)),
+                                    values=", ".join(repr(spelled[k]) for k in unknown[:5]), rows=_rows(rows)))
     return mapping
 
 
@@ -156,7 +165,8 @@ def describe_map(label_map: dict[str, Any] | None) -> str:
     """'spam → anomaly, ham → normal' for a caption or a CLI line."""
     if not label_map:
         return ""
-    parts = [f"{v} → anomaly" for v in label_map["anomaly"]] + [f"{v} → normal" for v in label_map["normal"]]
+    parts = ([_("{value} → anomaly").format(value=v) for v in label_map["anomaly"]]
+             + [_("{value} → normal").format(value=v) for v in label_map["normal"]])
     return ", ".join(parts)
 
 
@@ -165,7 +175,7 @@ def _did_you_mean(wanted: str, found: list[str]) -> str:
     norm = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in found}
     key = "".join(ch for ch in wanted.lower() if ch.isalnum())
     close = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.75)
-    return f" Did you mean {norm[close[0]]!r}?" if close else ""
+    return _(" Did you mean {column!r}?").format(column=norm[close[0]]) if close else ""
 
 
 def text_column(found: list[str], columns: ColumnMap, file_name: str) -> str:
@@ -174,11 +184,11 @@ def text_column(found: list[str], columns: ColumnMap, file_name: str) -> str:
     maybe = candidates(found, TEXT_NAMES) if columns.text == DEFAULT_TEXT else []
     if len(maybe) == 1:
         return maybe[0]
-    hint = (f" Several columns could hold it ({', '.join(map(repr, maybe))})." if maybe
+    hint = (_(" Several columns could hold it ({columns}).").format(columns=", ".join(map(repr, maybe))) if maybe
             else _did_you_mean(columns.text, found))
-    raise InputError(f"{file_name} has no text column {columns.text!r}. Columns found: "
-                     f"{', '.join(map(repr, found))}.{hint} Pick the text column (--text-col, or the mapping "
-                     "on Upload).")
+    raise InputError(_("{file_name} has no text column {text!r}. Columns found: {found}.{hint} Pick the text "
+                       "column (--text-col, or the mapping on Upload).").format(
+                         file_name=file_name, text=columns.text, found=', '.join(map(repr, found)), hint=hint))
 
 
 def label_column(df: pd.DataFrame, columns: ColumnMap, text: str, file_name: str) -> str | None:
@@ -190,8 +200,8 @@ def label_column(df: pd.DataFrame, columns: ColumnMap, text: str, file_name: str
     maybe = [c for c in candidates(list(df.columns), LABEL_NAMES)
              if c != text and (columns.anomaly_values or is_label_column(df[c]))]
     if len(maybe) > 1:
-        raise InputError(f"{file_name}: several columns could be the label ({', '.join(map(repr, maybe))}). "
-                         "Pick one (--label-col, or the mapping on Upload).")
+        raise InputError(_("{file_name}: several columns could be the label ({maybe}). Pick one (--label-col, or "
+                           "the mapping on Upload).").format(file_name=file_name, maybe=', '.join(map(repr, maybe))))
     return maybe[0] if maybe else None
 
 

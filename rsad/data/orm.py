@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmission, WebSession
 from rsad.data.orm_base import Base, as_utc, utcnow
+from rsad.i18n import _
 
 __all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "ModelEvent",
            "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
@@ -165,7 +166,7 @@ class Verdict(Base):
 
 @event.listens_for(Verdict, "before_update")
 def _verdicts_are_append_only(mapper: Mapper[Verdict], connection: Connection, target: Verdict) -> None:
-    raise ValueError("Verdicts are append-only: add a new verdict instead of changing one.")
+    raise ValueError(_("Verdicts are append-only: add a new verdict instead of changing one."))
 
 
 class Attribution(Base):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from rsad.data.db import Store
 from rsad.data.orm import Batch, Case, ModelVersion, Project
 from rsad.errors import InputError, NotFoundError
+from rsad.i18n import _
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # also a folder name under models/projects/
 START_PER_CLASS = 20  # "label to start": train once this many of each class are labeled (per project)
@@ -50,12 +51,14 @@ def add_project(store: Store, name: str, *, created_by: str, base_model: str = "
     """Create a project. ``base_model``: an HF folder its first model fine-tunes (empty: the default)."""
     name = name.strip()
     if not NAME.match(name):
-        raise InputError(f"Project name {name!r}: use 1-100 letters, digits, '.', '_' or '-', starting "
-                         "with a letter or digit (it names a folder too).")
+        raise InputError(_("Project name {name!r}: use 1-100 letters, digits, '.', '_' or '-', starting with a "
+                           "letter or digit (it names a folder too).").format(name=name))
     if base_model and not (Path(base_model) / "config.json").is_file():
-        raise InputError(f"Base model {base_model!r} is not a Hugging Face model folder (no config.json there).")
+        raise InputError(_("Base model {base_model!r} is not a Hugging Face model folder "
+                           "(no config.json there).").format(base_model=base_model))
     if not MIN_PER_CLASS <= start_per_class <= 10_000:
-        raise InputError(f"Labels of each class to start with must be between {MIN_PER_CLASS} and 10,000.")
+        raise InputError(_("Labels of each class to start with must be between {MIN_PER_CLASS} and 10,000.").format(
+                             MIN_PER_CLASS=MIN_PER_CLASS))
     codes = [c.strip() for c in reason_codes if c.strip()]
     try:
         with store.session() as s:
@@ -66,7 +69,7 @@ def add_project(store: Store, name: str, *, created_by: str, base_model: str = "
             s.flush()
             return _info(row)
     except IntegrityError:
-        raise InputError(f"A project named {name!r} already exists.") from None
+        raise InputError(_("A project named {name!r} already exists.").format(name=name)) from None
 
 
 def list_projects(store: Store) -> list[ProjectInfo]:
@@ -95,4 +98,4 @@ def get_project(store: Store, name: str) -> ProjectInfo:
     for p in list_projects(store):
         if p.name == name:
             return p
-    raise NotFoundError(f"No project named {name!r}: see `rsad projects list`.")
+    raise NotFoundError(_("No project named {name!r}: see `rsad projects list`.").format(name=name))

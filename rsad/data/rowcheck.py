@@ -16,6 +16,7 @@ import pandas as pd
 
 from rsad.data.reading import _rows
 from rsad.errors import InputError
+from rsad.i18n import N_, _, ngettext
 
 # The model reads 128 tokens (a few hundred characters); a text this long is a pasted log or
 # a file in the wrong column, and would bloat the store and every page that shows it.
@@ -25,7 +26,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 # Bytes that are not UTF-8 come out of the reader as lone surrogates (surrogateescape).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-BAD_BYTES = ("not UTF-8: bad bytes in column {column!r} (if many rows say this, the file is in another "
+BAD_BYTES = N_("not UTF-8: bad bytes in column {column!r} (if many rows say this, the file is in another "
              "encoding: save it as CSV UTF-8)")
 
 
@@ -43,32 +44,33 @@ def check_texts(raw: pd.Series, file_name: str, column: str, numbers: list[int],
     values = raw.tolist()
     nested = [i for i, v in enumerate(values) if isinstance(v, dict | list | np.ndarray)]
     if nested:
-        raise InputError(f"{file_name}: column {column!r} holds JSON objects or lists at "
-                         f"{_rows([numbers[i] for i in nested])}, not text. Flatten the file so that each "
-                         "case's text is one string.")
+        raise InputError(_("{file_name}: column {column!r} holds JSON objects or lists at {rows}, not text. "
+                           "Flatten the file so that each case's text is one string.").format(
+                             file_name=file_name, column=column, rows=_rows([numbers[i] for i in nested])))
     texts = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
     problems = [
         ([i for i, t in enumerate(texts) if _is_empty(t)],
-         "empty text (blank, or only spaces and invisible characters)",
-         f"empty text in column {column!r} at {{rows}} (blank, or only spaces and invisible characters). "
-         "Fill them in or remove those rows."),
+         _("empty text (blank, or only spaces and invisible characters)"),
+         _("empty text in column {column!r} at {rows} (blank, or only spaces and invisible characters). "
+           "Fill them in or remove those rows.")),
         ([i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS],
-         f"text over the {MAX_TEXT_CHARS:,}-character limit",
-         f"text in column {column!r} at {{rows}} is {{length:,}} characters long, over the {MAX_TEXT_CHARS:,} "
-         "limit. The model reads only a few hundred characters of it (the first, or the first and the "
-         "last): shorten it, or check that the right column holds the text."),
-        ([i for i, t in enumerate(texts) if "\x00" in t], "NUL characters (\\x00) in the text",
-         f"NUL characters (\\x00) in column {column!r} at {{rows}}: remove them (they are invisible, and "
-         "PostgreSQL cannot store them)."),
+         None,  # each row says its own length
+         _("text in column {column!r} at {rows} is {length:,} characters long, over the {limit:,} "
+           "limit. The model reads only a few hundred characters of it (the first, or the first and the "
+           "last): shorten it, or check that the right column holds the text.")),
+        ([i for i, t in enumerate(texts) if "\x00" in t], _("NUL characters (\\x00) in the text"),
+         _("NUL characters (\\x00) in column {column!r} at {rows}: remove them (they are invisible, and "
+           "PostgreSQL cannot store them).")),
     ]
     skip: dict[int, str] = {}
     for positions, reason, message in problems:
         if positions and strict:
             raise InputError(f"{file_name}: " + message.format(
-                rows=_rows([numbers[i] for i in positions]), length=len(texts[positions[0]])))
+                column=column, rows=_rows([numbers[i] for i in positions]), length=len(texts[positions[0]]),
+                limit=MAX_TEXT_CHARS))
         for i in positions:
-            skip.setdefault(i, reason if "limit" not in reason else
-                            f"text is {len(texts[i]):,} characters long, over the {MAX_TEXT_CHARS:,} limit")
+            skip.setdefault(i, reason or _("text is {length:,} characters long, over the {limit:,} limit").format(
+                length=len(texts[i]), limit=MAX_TEXT_CHARS))
     return texts, skip
 
 
@@ -80,8 +82,8 @@ def undecodable(df: pd.DataFrame) -> dict[int, str]:
             continue
         for i, v in enumerate(df[column].tolist()):
             if type(v) is str and i not in skip and (bad := _UNSTORABLE.search(v)):
-                skip[i] = (f"NUL characters (\\x00) in column {column!r}" if bad.group() == "\x00"
-                           else BAD_BYTES.format(column=column))
+                skip[i] = (_("NUL characters (\\x00) in column {column!r}") if bad.group() == "\x00"
+                           else _(BAD_BYTES)).format(column=column)
     return skip
 
 
@@ -101,5 +103,7 @@ def no_usable_rows(file_name: str, skipped: list[dict[str, Any]]) -> InputError:
     reasons: dict[str, int] = {}
     for row in skipped:
         reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
-    summary = "; ".join(f"{r} ({n} row{'s' if n > 1 else ''})" for r, n in list(reasons.items())[:3])
-    return InputError(f"{file_name}: no usable rows, every row would be skipped: {summary}.")
+    summary = "; ".join(ngettext("{reason} ({n} row)", "{reason} ({n} rows)", n).format(reason=r, n=n)
+                        for r, n in list(reasons.items())[:3])
+    return InputError(_("{file_name}: no usable rows, every row would be skipped: {summary}.").format(
+        file_name=file_name, summary=summary))

@@ -21,6 +21,7 @@ from rsad.data.orm import (
     Verdict,
 )
 from rsad.errors import InputError, NotFoundError
+from rsad.i18n import _
 
 INSERT_CHUNK = 5_000
 
@@ -35,11 +36,12 @@ def add_batch(session: Session, prepared: PreparedBatch, *, name: str, uploader:
     is kept on the batch."""
     name = name.strip()
     if not name:
-        raise InputError("Give the batch a name.")
+        raise InputError(_("Give the batch a name."))
     if len(name) > 200 or not name.isprintable():
-        raise InputError("A batch name is one line of at most 200 characters, without control characters.")
+        raise InputError(_("A batch name is one line of at most 200 characters, without control characters."))
     if session.scalar(select(Batch.id).where(Batch.project_id == project_id, Batch.name == name)) is not None:
-        raise InputError(f"A batch named {name!r} already exists in this project: choose another name.")
+        raise InputError(_("A batch named {name!r} already exists in this project: choose another name.").format(
+                             name=name))
     # Cut to the column sizes: PostgreSQL refuses longer values where SQLite would keep them.
     batch = Batch(project_id=project_id, name=name, file_name=prepared.file_name[:500], sha256=prepared.sha256,
                   uploader=uploader[:200], row_count=len(prepared),
@@ -73,7 +75,7 @@ def get_batch(session: Session, ref: str | int, *, project_id: int = DEFAULT_PRO
     if batch is None:
         batch = session.scalar(select(Batch).where(Batch.project_id == project_id, Batch.name == str(ref)))
     if batch is None:
-        raise NotFoundError(f"No batch {ref!r} in this project: see `rsad batches` for the names.")
+        raise NotFoundError(_("No batch {ref!r} in this project: see `rsad batches` for the names.").format(ref=ref))
     return batch
 
 

@@ -16,6 +16,7 @@ from rsad.data.describe import describe_events
 from rsad.data.synth_personas import PERSONAS, casual
 from rsad.data.synth_user import CATALOGUE, DAY, HORIZON_DAYS, SynthUser
 from rsad.errors import InputError
+from rsad.i18n import _
 
 ANOMALY_TYPES: tuple[str, ...] = ("click_farm", "shilling", "fake_review", "bot_crawler", "spam_comment")
 NORMAL_TYPES: tuple[str, ...] = ("casual", "sale_day_shopper", "binge_watcher", "heavy_buyer", "reviewer", "commenter")
@@ -69,8 +70,8 @@ def make_events(n_users: int, *, anomaly_rate: float, seed: int, start: str = "2
     tables; ``id_prefix`` names the users (f"{id_prefix}00001") and also selects the random stream.
     """
     if n_users < 1 or not 0 <= anomaly_rate <= 1:
-        raise InputError(f"make_events needs n_users >= 1 (got {n_users}) and anomaly_rate in [0, 1] (got "
-                         f"{anomaly_rate}).")
+        raise InputError(_("make_events needs n_users >= 1 (got {n_users}) and anomaly_rate in [0, 1] (got "
+                           "{anomaly_rate}).").format(n_users=n_users, anomaly_rate=anomaly_rate))
     stream = int.from_bytes(id_prefix.encode()[:8] or b"\0", "little")
     root = np.random.default_rng([seed, stream])
     n_anom = round(n_users * anomaly_rate)

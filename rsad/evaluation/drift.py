@@ -135,9 +135,11 @@ def _shift_reasons(ref: np.ndarray, n_ref: int, n: int, p: float, k: float) -> l
     noise = 1 / n + 1 / n_ref
     out = []
     if p > max(PSI_MAJOR, PSI_NOISE * noise):
-        out.append(f"The score distribution shifted: PSI {p:.2f} (above {PSI_MAJOR} is a major shift).")
+        out.append(_("The score distribution shifted: PSI {psi:.2f} (above {major} is a major shift).").format(
+            psi=p, major=PSI_MAJOR))
     if k > max(KS_MAJOR, KS_NOISE * np.sqrt(noise)):
-        out.append(f"The score distribution differs: KS {k:.2f} (above {KS_MAJOR} is foreign here).")
+        out.append(_("The score distribution differs: KS {ks:.2f} (above {major} is foreign here).").format(
+            ks=k, major=KS_MAJOR))
     return out
 
 
@@ -160,10 +162,11 @@ def assess(reference: dict[str, Any] | None, scores: Sequence[float] | np.ndarra
     if ref_flagged is not None and n >= MIN_ROWS and flagged > max(
             FLAGGED_RATIO * ref_flagged, ref_flagged + FLAGGED_MARGIN,
             ref_flagged + 3 * np.sqrt(ref_flagged * (1 - ref_flagged) / n)):
-        reasons.append(f"It flags {flagged:.0%} of {n:,} rows vs {ref_flagged:.0%} on validation.")
+        reasons.append(_("It flags {flagged:.0%} of {n:,} rows vs {reference:.0%} on validation.").format(
+            flagged=flagged, n=n, reference=ref_flagged))
     if unknown_share is not None and unknown_share > UNKNOWN_MAJOR:
-        reasons.append(f"{unknown_share:.1%} of its tokens are unknown to the model's tokenizer "
-                       f"(above {UNKNOWN_MAJOR:.0%}).")
+        reasons.append(_("{share:.1%} of its tokens are unknown to the model's tokenizer "
+                         "(above {major:.0%}).").format(share=unknown_share, major=UNKNOWN_MAJOR))
     return Check(rows=n, flagged_share=flagged, reference_flagged_share=ref_flagged, psi=p, ks=k,
                  unknown_token_share=unknown_share, foreign=bool(reasons), reasons=reasons)
 
@@ -171,17 +174,14 @@ def assess(reference: dict[str, Any] | None, scores: Sequence[float] | np.ndarra
 def summary(check: dict[str, Any]) -> str:
     """The numbers of a check (its :meth:`Check.as_dict`, or a stored row) in one clause list,
     e.g. 'flagged 68% of 400 vs 12% on validation; score shift PSI 1.92, KS 0.61; unknown tokens 0.4%'."""
-    # Shown on the pages and by the CLI (the reasons, stored with the check, stay as written).
     ref = check.get("reference_flagged_share")
-    share, rows = check["flagged_share"], check["rows"]
-    parts = [_("flagged {share:.0%} of {rows:,} vs {ref:.0%} on validation").format(share=share, rows=rows, ref=ref)
-             if ref is not None else
-             _("flagged {share:.0%} of {rows:,} (no validation profile to compare)").format(share=share, rows=rows)]
+    parts = [_("flagged {share:.0%} of {rows:,}").format(share=check["flagged_share"], rows=check["rows"])
+             + (_(" vs {reference:.0%} on validation").format(reference=ref) if ref is not None
+                else _(" (no validation profile to compare)"))]
     if check.get("psi") is not None:
         parts.append(_("score shift PSI {psi:.2f}, KS {ks:.2f}").format(psi=check["psi"], ks=check["ks"]))
     elif ref is not None:
         parts.append(_("score shift not judged (under {n} rows)").format(n=MIN_ROWS))
     if check.get("unknown_token_share") is not None:
         parts.append(_("unknown tokens {share:.1%}").format(share=check["unknown_token_share"]))
-    return _("; ").join(parts)
-
+    return "; ".join(parts)

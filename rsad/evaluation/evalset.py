@@ -45,10 +45,10 @@ class EvalSet:
 
     def describe(self) -> str:
         pos = int(self.labels.sum())
-        return _("{n} labeled cases ({pos} anomalies, {neg} normal): {val} from validation, "
-                 "{verdicts} from analyst verdicts").format(
-            n=len(self), pos=pos, neg=len(self) - pos, val=self.sources.get("validation", 0),
-            verdicts=self.sources.get("verdict", 0))
+        return _("{n} labeled cases ({anomalies} anomalies, {normal} normal): "
+                 "{validation} from validation, {verdicts} from analyst verdicts").format(
+                     n=len(self), anomalies=pos, normal=len(self) - pos, validation=self.sources.get("validation", 0),
+                     verdicts=self.sources.get("verdict", 0))
 
 
 def _card_ids(folder: str) -> tuple[set[str], set[str]]:
@@ -70,7 +70,7 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         rows = labels.current_labels(s, project_id=store.project_id)
     train: set[str] = set()
     val: set[str] = set()
-    for _version, folder in info:
+    for _version, folder in info:  # not `_`: that is the catalog's function here
         t, v = _card_ids(folder)
         train |= t
         val |= v
@@ -93,8 +93,7 @@ def collect(store: Store, names: list[str | None]) -> EvalSet:
         keys.append(key)
         ys.append(int(r["is_anomaly"]))
         meta.append(r["meta"] or {})
-    return EvalSet([n for n, _folder in info],
- np.asarray(pks, dtype=int), keys,
+    return EvalSet([n for n, _ in info], np.asarray(pks, dtype=int), keys,
                    np.asarray(ys, dtype=int), meta, sources, source)
 
 
@@ -103,15 +102,15 @@ def check_usable(ev: EvalSet) -> None:
     who = " and ".join(ev.versions)
     if len(ev) < MIN_EVAL_CASES:
         raise InputError(
-            f"Only {len(ev)} labeled cases are available that {who} did not train on "
-            f"(at least {MIN_EVAL_CASES} are needed for a curve). Record more verdicts on the "
-            "Review page, or upload a labeled batch the model has not seen.")
+            _("Only {n_ev} labeled cases are available that {who} did not train on (at least {MIN_EVAL_CASES} "
+              "are needed for a curve). Record more verdicts on the Review page, or upload a labeled batch the "
+              "model has not seen.").format(n_ev=len(ev), who=who, MIN_EVAL_CASES=MIN_EVAL_CASES))
     pos = int(ev.labels.sum())
     if pos == 0 or pos == len(ev):
         missing = "anomaly" if pos == 0 else "normal"
         raise InputError(
-            f"The {len(ev)} labeled cases {who} did not train on contain no {missing} case, so "
-            f"no curve can be drawn. Record some '{missing}' verdicts first.")
+            _("The {n_ev} labeled cases {who} did not train on contain no {missing} case, so no curve can be "
+              "drawn. Record some '{missing}' verdicts first.").format(n_ev=len(ev), who=who, missing=missing))
 
 
 def evaluate(store: Store, names: list[str | None], *, progress: ProgressFn = no_progress,

@@ -6,18 +6,19 @@ import numpy as np
 from sklearn import metrics as skm
 
 from rsad.errors import InputError
+from rsad.i18n import _
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
     if y.shape != s.shape or y.ndim != 1:
-        raise InputError("Labels and scores must be two lists of the same length.")
+        raise InputError(_("Labels and scores must be two lists of the same length."))
     if len(y) == 0:
-        raise InputError("There are no labeled cases to evaluate on.")
+        raise InputError(_("There are no labeled cases to evaluate on."))
     if not np.isfinite(s).all():
-        raise InputError(f"{int((~np.isfinite(s)).sum())} of {len(s)} scores are missing or not numbers: "
-                         "rescore those cases.")
+        raise InputError(_("{bad} of {n_s} scores are missing or not numbers: rescore those cases.").format(
+                             bad=int((~np.isfinite(s)).sum()), n_s=len(s)))
     return y, s
 
 
@@ -99,7 +100,7 @@ def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, list[f
     """
     y, s = _check(labels, scores)
     if y.min() == y.max():
-        raise InputError("Both classes are needed to draw ROC and precision-recall curves.")
+        raise InputError(_("Both classes are needed to draw ROC and precision-recall curves."))
     fpr, tpr, roc_thr = skm.roc_curve(y, s, drop_intermediate=False)
     precision, recall, pr_thr = skm.precision_recall_curve(y, s)
     return {

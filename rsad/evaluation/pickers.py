@@ -11,6 +11,7 @@ from sklearn import metrics as skm
 
 from rsad.errors import InputError
 from rsad.evaluation.metrics import max_f1_threshold
+from rsad.i18n import _
 
 PICKERS = ("max-f1", "precision", "recall", "fpr", "cost", "capacity")
 
@@ -31,28 +32,29 @@ def parse_pick(spec: str) -> Pick:
     """Parse ``max-f1 | precision=0.9 | recall=0.8 | fpr=0.01 | cost=5 | capacity=300``."""
     m = re.fullmatch(r"\s*([a-z0-9-]+)\s*(?:=\s*([0-9.eE+-]+))?\s*", spec or "")
     if not m or m.group(1) not in PICKERS:
-        raise InputError(f"Unknown threshold picker {spec!r}: use one of max-f1, precision=0.9, "
-                         "recall=0.8, fpr=0.01, cost=5, capacity=300.")
+        raise InputError(_("Unknown threshold picker {spec!r}: use one of max-f1, precision=0.9, recall=0.8, "
+                           "fpr=0.01, cost=5, capacity=300.").format(spec=spec))
     kind, raw = m.group(1), m.group(2)
     if kind == "max-f1":
         if raw is not None:
-            raise InputError("max-f1 takes no value.")
+            raise InputError(_("max-f1 takes no value."))
         return Pick(kind)
     if raw is None:
-        raise InputError(f"The {kind} picker needs a value, e.g. {kind}="
-                         f"{dict(precision=0.9, recall=0.8, fpr=0.01, cost=5, capacity=300)[kind]}.")
+        raise InputError(_("The {kind} picker needs a value, e.g. {kind}={example}.").format(
+                             kind=kind, example=dict(precision=0.9, recall=0.8, fpr=0.01, cost=5, capacity=300)[kind]))
     try:
         value = float(raw)
     except ValueError:
-        raise InputError(f"{raw!r} is not a number (in {spec!r}).") from None
+        raise InputError(_("{raw!r} is not a number (in {spec!r}).").format(raw=raw, spec=spec)) from None
     low_ok = kind == "fpr"  # zero false alarms is a fair demand; zero precision or recall is not
     if kind in ("precision", "recall", "fpr") and not ((0 <= value if low_ok else 0 < value) and value <= 1):
-        raise InputError(f"{kind} must be a fraction between 0 and 1 (got {value:g}).")
+        raise InputError(_("{kind} must be a fraction between 0 and 1 (got {value:g}).").format(
+                             kind=kind, value=value))
     if kind == "cost" and not (value > 0 and math.isfinite(value)):
-        raise InputError("cost is how many false alarms one missed anomaly is worth: "
-                         f"a positive number (got {value:g}).")
+        raise InputError(_("cost is how many false alarms one missed anomaly is worth: a positive number (got "
+                           "{value:g}).").format(value=value))
     if kind == "capacity" and (value < 0 or value != int(value)):
-        raise InputError(f"capacity is a whole number of cases (got {value:g}).")
+        raise InputError(_("capacity is a whole number of cases (got {value:g}).").format(value=value))
     return Pick(kind, value)
 
 
@@ -62,7 +64,7 @@ def _flag_nothing(scores: np.ndarray) -> float:
 
 def _both_classes(y: np.ndarray) -> None:
     if len(y) == 0 or y.min() == y.max():
-        raise InputError("This picker needs labeled cases of both classes (anomaly and normal).")
+        raise InputError(_("This picker needs labeled cases of both classes (anomaly and normal)."))
 
 
 def pick_precision(y: np.ndarray, s: np.ndarray, target: float) -> float:
@@ -71,8 +73,8 @@ def pick_precision(y: np.ndarray, s: np.ndarray, target: float) -> float:
     precision, _recall, thr = skm.precision_recall_curve(y, s)
     ok = np.flatnonzero(precision[:-1] >= target)
     if not len(ok):
-        raise InputError(f"No threshold reaches precision {target:.2f} on these labels "
-                         f"(the best is {precision[:-1].max():.3f}).")
+        raise InputError(_("No threshold reaches precision {target:.2f} on these labels "
+                           "(the best is {max:.3f}).").format(target=target, max=precision[:-1].max()))
     return float(thr[ok[0]])
 
 
@@ -116,11 +118,11 @@ def pick_capacity(batch_scores: np.ndarray, capacity: int, daily_volume: int | N
     """
     s = np.asarray(batch_scores, dtype=float)
     if not len(s):
-        raise InputError("The latest batch has no scores under this model: score it first.")
+        raise InputError(_("The latest batch has no scores under this model: score it first."))
     limit = int(capacity)
     if daily_volume:
         if daily_volume <= 0:
-            raise InputError("The daily volume must be a positive number of cases.")
+            raise InputError(_("The daily volume must be a positive number of cases."))
         limit = int(math.floor(len(s) * min(1.0, capacity / daily_volume)))
     values, counts = np.unique(s, return_counts=True)  # ascending
     flagged_at = np.cumsum(counts[::-1])[::-1]  # cases >= each value
@@ -143,5 +145,5 @@ def pick(spec: Pick, labels: np.ndarray, scores: np.ndarray, *,
     if spec.kind == "cost":
         return pick_cost(y, s, spec.value)
     if batch_scores is None:
-        raise InputError("The capacity picker needs a scored batch: upload and score one first.")
+        raise InputError(_("The capacity picker needs a scored batch: upload and score one first."))
     return pick_capacity(batch_scores, int(spec.value), daily_volume)

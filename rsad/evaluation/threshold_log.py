@@ -7,15 +7,16 @@ from sqlalchemy.orm import Session
 
 from rsad.data.orm import ModelVersion, ThresholdChange
 from rsad.errors import InputError
+from rsad.i18n import _
 
 
 def set_threshold(session: Session, version: ModelVersion, threshold: float, *, changed_by: str,
                   method: str = "manual", reason: str = "") -> ThresholdChange:
     """Change a version's alert threshold and record who changed it, from what, and why."""
     if not (0.0 <= threshold <= 1.0 + 1e-9):
-        raise InputError(f"A threshold is a score between 0 and 1 (got {threshold}).")
+        raise InputError(_("A threshold is a score between 0 and 1 (got {threshold}).").format(threshold=threshold))
     if not changed_by.strip():
-        raise InputError("Say who is changing the threshold.")
+        raise InputError(_("Say who is changing the threshold."))
     change = ThresholdChange(model_version_id=version.id, old_threshold=version.threshold,
                              new_threshold=float(threshold), method=method[:100], reason=reason,
                              changed_by=changed_by.strip())

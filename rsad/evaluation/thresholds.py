@@ -22,6 +22,7 @@ from rsad.evaluation import threshold_log
 from rsad.evaluation.evalset import EvalSet, evaluate
 from rsad.evaluation.metrics import at_threshold, max_f1_threshold
 from rsad.evaluation.pickers import Pick, pick
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import VersionInfo
 from rsad.review.verdicts import latest_verdict_id
@@ -167,7 +168,8 @@ def save_temperature(store: Any, model: str | None, temperature: float | None, *
 
     policies.authorize(user, policies.Action.SAVE_TEMPERATURE)
     if temperature is not None and not 0.05 <= temperature <= 20:
-        raise InputError(f"A temperature between 0.05 and 20 was expected (got {temperature}).")
+        raise InputError(_("A temperature between 0.05 and 20 was expected (got {temperature}).").format(
+                             temperature=temperature))
     with store.session() as s:
         versions.get_model_version(s, model, project_id=store.project_id).temperature = temperature
         s.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from rsad.data.db import Store
 from rsad.data.orm import Attribution, Case
 from rsad.errors import StateError, Superseded
+from rsad.i18n import _
 from rsad.model import versions
 
 
@@ -80,7 +81,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
         with store.session() as s:
             mv = versions.get_model_version(s, version or None, project_id=store.project_id)
             if classifier.name and classifier.name != mv.name:
-                raise StateError("The active model changed while this page was open: reload the page.")
+                raise StateError(_("The active model changed while this page was open: reload the page."))
             return mv.id, get_attribution(s, case_id, mv.id, key), s.get(Case, case_id).text
 
     version_id, cached, text = lookup()
@@ -89,7 +90,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
             version_id, cached, text = lookup()  # computed meanwhile by whoever held the lock?
             if cached is None:
                 if wanted is not None and not wanted():
-                    raise Superseded("Attributions for this case are no longer needed: a newer request replaced it.")
+                    raise Superseded(_("Attributions for this case are no longer needed: a newer request replaced it."))
                 expl = explain(classifier, text, n_steps=n_steps)
                 try:
                     with store.session() as s:

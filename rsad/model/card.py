@@ -14,6 +14,7 @@ from typing import Any
 
 from rsad.config import TRUNCATIONS
 from rsad.errors import InputError, ModelError, NotFoundError
+from rsad.i18n import _
 
 CARD_FILE = "rsad_model.json"
 CARD_FORMAT = 1
@@ -55,15 +56,16 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
-            raise InputError("epochs and batch size must be at least 1, max length at least 8.")
+            raise InputError(_("epochs and batch size must be at least 1, max length at least 8."))
         if not 0.0 < self.val_fraction < 0.9:
-            raise InputError("The validation fraction must be between 0 and 0.9.")
+            raise InputError(_("The validation fraction must be between 0 and 0.9."))
         if self.learning_rate <= 0:
-            raise InputError("The learning rate must be positive.")
+            raise InputError(_("The learning rate must be positive."))
         if not 0.0 <= self.dropout < 1.0:
-            raise InputError("Dropout must be at least 0 and below 1.")
+            raise InputError(_("Dropout must be at least 0 and below 1."))
         if self.truncation not in TRUNCATIONS:
-            raise InputError(f"Unknown truncation {self.truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
+            raise InputError(_("Unknown truncation {truncation!r}: use one of {TRUNCATIONS}.").format(
+                                 truncation=self.truncation, TRUNCATIONS=', '.join(TRUNCATIONS)))
 
 
 @dataclass
@@ -114,8 +116,10 @@ class VersionCard:
 def read_card(folder: str | Path) -> VersionCard:
     path = Path(folder) / CARD_FILE
     if not path.exists():
-        raise NotFoundError(f"{folder} is not an rsad model version (no {CARD_FILE}).")
+        raise NotFoundError(_("{folder} is not an rsad model version (no {CARD_FILE}).").format(
+                                folder=folder, CARD_FILE=CARD_FILE))
     data = json.loads(path.read_text())
     if data.get("format") != CARD_FORMAT:
-        raise ModelError(f"{path} has format {data.get('format')}; this rsad reads format {CARD_FORMAT}.")
+        raise ModelError(_("{path} has format {found}; this rsad reads format {CARD_FORMAT}.").format(
+                             path=path, found=data.get('format'), CARD_FORMAT=CARD_FORMAT))
     return VersionCard(**data)

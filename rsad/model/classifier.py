@@ -26,6 +26,7 @@ import torch
 
 from rsad.config import SCORE_PRECISIONS, TRUNCATIONS
 from rsad.errors import ConfigError, ModelError
+from rsad.i18n import _
 from rsad.model import onnx as onnx_scoring
 from rsad.model.card import ID2LABEL, LABEL2ID
 from rsad.model.hf import hf, quiet_transformers
@@ -43,7 +44,8 @@ def kept_positions(n_tokens: int, max_length: int, truncation: str = "head") -> 
     """Which positions of a full encoding ([CLS] ... [SEP], ``n_tokens`` long) the model reads,
     or None when it fits. ``head`` keeps the start; ``head_tail`` the start and the end."""
     if truncation not in TRUNCATIONS:
-        raise ModelError(f"Unknown truncation {truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
+        raise ModelError(_("Unknown truncation {truncation!r}: use one of {TRUNCATIONS}.").format(
+                             truncation=truncation, TRUNCATIONS=', '.join(TRUNCATIONS)))
     if n_tokens <= max_length:
         return None
     body = max_length - 2  # [CLS] and [SEP] always stay
@@ -62,9 +64,10 @@ def pick_device(setting: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if setting.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"RSAD_DEVICE={setting} but PyTorch sees no CUDA GPU: use auto or cpu.")
+        raise ConfigError(_("RSAD_DEVICE={setting} but PyTorch sees no CUDA GPU: use auto or cpu.").format(
+                              setting=setting))
     if setting == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("RSAD_DEVICE=mps but this PyTorch has no MPS support: use auto or cpu.")
+        raise ConfigError(_("RSAD_DEVICE=mps but this PyTorch has no MPS support: use auto or cpu."))
     return torch.device(setting)
 
 
@@ -74,14 +77,14 @@ def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any
     quiet_transformers()
     source = Path(name_or_path)
     if (source.is_absolute() or name_or_path.startswith(".")) and not source.exists():
-        raise ModelError(f"Model folder {name_or_path} does not exist.")
+        raise ModelError(_("Model folder {name_or_path} does not exist.").format(name_or_path=name_or_path))
     pickles = sorted(p.name for ext in PICKLE_WEIGHTS for p in source.glob(f"*{ext}")) if source.is_dir() else []
     if pickles and not any(source.glob("*.safetensors")):
         raise ModelError(
-            f"Model folder {name_or_path} has no safetensors weights (model.safetensors). It has "
-            f"{', '.join(pickles)}: PyTorch pickle files, which can run code when loaded, so rsad never "
-            "loads them. Convert the model with save_pretrained(folder, safe_serialization=True) in a "
-            "trusted environment.")
+            _("Model folder {name_or_path} has no safetensors weights (model.safetensors). It has {pickles}: "
+              "PyTorch pickle files, which can run code when loaded, so rsad never loads them. Convert the model "
+              "with save_pretrained(folder, safe_serialization=True) in a trusted environment.").format(
+                name_or_path=name_or_path, pickles=', '.join(pickles)))
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True)
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -90,11 +93,12 @@ def load_pretrained(name_or_path: str, *, num_labels: int = 2) -> tuple[Any, Any
         )
     except (OSError, ValueError) as exc:
         raise ModelError(
-            f"Cannot load model {name_or_path!r}: {exc}. Use an HF folder with safetensors "
-            "weights, or a hub id when the hub is reachable."
+            _("Cannot load model {name_or_path!r}: {exc}. Use an HF folder with safetensors weights, or a hub id "
+              "when the hub is reachable.").format(name_or_path=name_or_path, exc=exc)
         ) from exc
     if not getattr(tokenizer, "is_fast", False):
-        raise ModelError(f"Model {name_or_path!r} has no fast tokenizer (tokenizer.json); rsad needs one.")
+        raise ModelError(_("Model {name_or_path!r} has no fast tokenizer (tokenizer.json); rsad needs one.").format(
+                             name_or_path=name_or_path))
     return model, tokenizer
 
 
@@ -115,7 +119,8 @@ def resolve_precision(setting: str, device: torch.device) -> str:
     """
     setting = setting.lower()
     if setting not in PRECISIONS:
-        raise ConfigError(f"Score precision {setting!r}: use one of {', '.join(PRECISIONS)}.")
+        raise ConfigError(_("Score precision {setting!r}: use one of {PRECISIONS}.").format(
+                              setting=setting, PRECISIONS=', '.join(PRECISIONS)))
     if setting == "fp32":
         return "fp32"
     if device.type == "cuda":
@@ -185,8 +190,9 @@ class Classifier:
         setting). ``truncation`` is the version's own (its card), so scoring and attributions
         read the tokens it was trained on."""
         if truncation not in TRUNCATIONS:  # a card edited by hand or from a newer rsad
-            raise ModelError(f"Version {Path(folder).name}: unknown truncation {truncation!r} "
-                             f"(this rsad reads {', '.join(TRUNCATIONS)}).")
+            raise ModelError(_("Version {name}: unknown truncation {truncation!r} (this rsad reads "
+                               "{TRUNCATIONS}).").format(name=Path(folder).name, truncation=truncation,
+                                                         TRUNCATIONS=', '.join(TRUNCATIONS)))
         model, tokenizer = load_pretrained(str(folder))
         dev = pick_device(device)
         model.to(dev).eval()
@@ -265,7 +271,7 @@ class Classifier:
         target = anomaly_index(self.model)
         model = self._scorer()
         done = 0
-        progress(0, n, "scoring")
+        progress(0, n, _("scoring"))
         with torch.inference_mode(), self._autocast():
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
@@ -274,5 +280,5 @@ class Classifier:
                 probs = torch.softmax(logits.float(), dim=-1)[:, target]
                 out[idx] = probs.cpu().numpy()
                 done += len(idx)
-                progress(done, n, "scoring")
+                progress(done, n, _("scoring"))
         return out

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from rsad.errors import InputError, ModelError
+from rsad.i18n import _
 from rsad.model import cls_forward, pass_thread
 from rsad.model.classifier import anomaly_index
 from rsad.model.explanation import Explanation, WordAttribution
@@ -203,9 +204,9 @@ class _Passes:
 
 def _check_arguments(text: str, n_steps: int, internal_batch_size: int | None) -> None:
     if not isinstance(text, str) or not text.strip():
-        raise InputError("The text to explain is empty: there is nothing to attribute.")
+        raise InputError(_("The text to explain is empty: there is nothing to attribute."))
     if n_steps < 1 or (internal_batch_size is not None and internal_batch_size < 1):
-        raise InputError("n_steps and internal_batch_size must both be at least 1.")
+        raise InputError(_("n_steps and internal_batch_size must both be at least 1."))
 
 
 def _steps_per_pass(n_steps: int, n_tokens: int) -> int:
@@ -238,11 +239,12 @@ def _attribute(lig_class: type, passes: _Passes, n_steps: int, internal_batch_si
                     passes.forward(ref)
     except RuntimeError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"Computing attributions failed ({first}); try a smaller internal_batch_size "
-                         "or fewer steps.") from exc
+        raise ModelError(_("Computing attributions failed ({first}); try a smaller internal_batch_size or fewer "
+                           "steps.").format(first=first)) from exc
     except Exception as exc:  # Captum raises plain exceptions of many kinds: report them in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"Computing attributions failed: {type(exc).__name__}: {first}") from exc
+        raise ModelError(_("Computing attributions failed: {kind}: {first}").format(
+                             kind=type(exc).__name__, first=first)) from exc
     return attrs
 
 
@@ -272,7 +274,7 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
     enc, truncated, skipped = _encode(clf, text)
     internal_batch_size = internal_batch_size or _steps_per_pass(n_steps, len(enc["input_ids"]))
     if all(enc["special_tokens_mask"]):
-        raise InputError("The text has no characters the model can read (only spaces or control characters).")
+        raise InputError(_("The text has no characters the model can read (only spaces or control characters)."))
     passes = _Passes(clf, enc)
     attrs = _attribute(LayerIntegratedGradients, passes, n_steps, internal_batch_size)
     return _explanation(text, enc, truncated, skipped, attrs, passes.seen, n_steps, t0)

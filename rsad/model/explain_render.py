@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from rsad.i18n import _
 from rsad.model.explanation import Explanation
 
 if TYPE_CHECKING:
@@ -40,10 +41,10 @@ def _pieces(text: str, expl: Explanation) -> list[tuple[str, int, int, Any]]:
     """The text cut into plain runs, scored words and runs the model did not read, in order:
     ("plain" | "word" | "unseen", start, end, score or the reason it was not read)."""
     covered = min(expl.covered_chars, len(text)) if expl.truncated else len(text)
-    limit = f"{expl.n_tokens} tokens" if expl.n_tokens else "the token limit"
+    limit = _("{n} tokens").format(n=expl.n_tokens) if expl.n_tokens else _("the token limit")
     gap = expl.skipped if expl.truncated and expl.skipped and 0 <= expl.skipped[0] <= expl.skipped[1] <= covered \
         else None
-    middle = f"the middle; it read the start and the end, {limit} in all"
+    middle = _("the middle; it read the start and the end, {limit} in all").format(limit=limit)
     pieces: list[tuple[str, int, int, Any]] = []
     cursor = 0
     for w in expl.words:
@@ -74,8 +75,8 @@ def _render(text: str, pieces: list[tuple[str, int, int, Any]], max_abs: float, 
                        f'title="{_esc(f"{extra:+.4f}")}">{_esc(text[start:end])}</span>')
         elif kind == "unseen":
             out.append(f'<span style="color:#9ca3af">{_esc(text[max(start, lo):min(end, hi)])}</span>'
-                       f'<span style="color:#6b7280;font-style:italic"> {_esc(f"(not seen by the model: {extra})")}'
-                       "</span>")
+                       '<span style="color:#6b7280;font-style:italic"> '
+                       + _esc(_("(not seen by the model: {what})").format(what=extra)) + "</span>")
         else:
             out.append(_esc(text[max(start, lo):min(end, hi)]))  # spacing/newlines between words, as typed
     return "".join(out)
@@ -114,15 +115,16 @@ def explanation_html(text: str, expl: Explanation, *, long_text: int = LONG_TEXT
     for lo, hi in _windows(text, expl):
         if lo > cursor:
             marks.append(f'<span style="color:#6b7280;font-style:italic">{"" if not cursor else chr(10)}'
-                         f"[… {lo - cursor:,} characters …]{chr(10)}</span>")
+                         + _("[… {n:,} characters …]").format(n=lo - cursor) + f"{chr(10)}</span>")
         marks.append(_render(text, pieces, max_abs, lo, hi))
         cursor = hi
     if cursor < len(text):
-        marks.append(f'<span style="color:#6b7280;font-style:italic">{chr(10)}[… {len(text) - cursor:,} '
-                     "characters …]</span>")
+        marks.append(f'<span style="color:#6b7280;font-style:italic">{chr(10)}'
+                     + _("[… {n:,} characters …]").format(n=len(text) - cursor) + "</span>")
     return (_div("rsad-explanation", "".join(marks))
-            + f'<details class="rsad-show-all"><summary style="cursor:pointer;color:#2563eb">Show all '
-            f"{len(text):,} characters</summary>" + _div("rsad-explanation-all", whole) + "</details>")
+            + '<details class="rsad-show-all"><summary style="cursor:pointer;color:#2563eb">'
+            + _("Show all {n:,} characters").format(n=len(text)) + "</summary>"
+            + _div("rsad-explanation-all", whole) + "</details>")
 
 
 def legend_html() -> str:
@@ -132,11 +134,11 @@ def legend_html() -> str:
     bar = (f"linear-gradient(to right, rgba({r1},{g1},{b1},{_MAX_ALPHA}), rgba({r1},{g1},{b1},0), "
            f"rgba({r2},{g2},{b2},0), rgba({r2},{g2},{b2},{_MAX_ALPHA}))")
     return ('<div class="rsad-legend" style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
-            '<span>toward normal</span>'
+            f'<span>{_("toward normal")}</span>'
             f'<span style="display:inline-block;width:160px;height:12px;border-radius:3px;'
             f'border:1px solid #d1d5db;background:{bar}"></span>'
-            '<span>toward anomaly</span>'
-            '<span style="color:#6b7280">(hover a word for its score)</span></div>')
+            f'<span>{_("toward anomaly")}</span>'
+            f'<span style="color:#6b7280">{_("(hover a word for its score)")}</span></div>')
 
 
 def top_words(expl: Explanation, k: int = 12) -> list[tuple[str, float, int, int]]:
@@ -160,8 +162,8 @@ def top_words_figure(expl: Explanation, k: int = 12) -> go.Figure:
     # The layout as nested dicts: parsing update_layout's "xaxis_title" paths is slower, and
     # this figure is built on every Review page run.
     layout = dict(
-        title=dict(text=f"Top {len(top)} words (+ toward anomaly, − toward normal)"),
-        xaxis=dict(title=dict(text="attribution (anomaly log-odds, summed over occurrences)")),
+        title=dict(text=_("Top {n} words (+ toward anomaly, − toward normal)").format(n=len(top))),
+        xaxis=dict(title=dict(text=_("attribution (anomaly log-odds, summed over occurrences)"))),
         yaxis=dict(tickvals=list(range(len(top))), ticktext=labels, autorange="reversed"),
         height=120 + 24 * len(top), margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
     fig = go.Figure(go.Bar(
@@ -170,10 +172,11 @@ def top_words_figure(expl: Explanation, k: int = 12) -> go.Figure:
         marker_color=[f"rgb{_RED}" if score > 0 else f"rgb{_BLUE}" for _, score, _, _ in top],
         # Plotly reads tags in text and decodes entities: escaped, a word shows as typed.
         customdata=[[label, n, start] for label, (_, _, n, start) in zip(labels, top)],
-        hovertemplate="%{customdata[0]}: %{x:+.4f} (%{customdata[1]} times, first at char "
-                      "%{customdata[2]})<extra></extra>",
+        # Plotly's own %{...} placeholders: the catalog's {fields} are not involved, nothing to format.
+        hovertemplate=_("%{customdata[0]}: %{x:+.4f} (%{customdata[1]} times, first at char "
+                        "%{customdata[2]})<extra></extra>"),
     ), layout=layout)
     if not top:
-        fig.add_annotation(text="No words to show", showarrow=False, x=0.5, y=0.5,
+        fig.add_annotation(text=_("No words to show"), showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper")
     return fig

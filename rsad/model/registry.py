@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rsad.errors import ModelError
+from rsad.i18n import _
 from rsad.model.card import CARD_FILE, TRAINING_SET_FILE, TrainResult, VersionCard
 
 _NAME_RE = re.compile(r"^v(\d+)$")
@@ -27,8 +28,8 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 def version_folder(models_dir: Path, name: str) -> Path:
     """``models_dir / name``, refusing a name that could point anywhere else (``../x``, ``/x``)."""
     if not _SAFE_NAME.fullmatch(name or ""):
-        raise ModelError(f"{name!r} is not a valid version name: use letters, digits, '.', '_' and '-' "
-                         "(at most 100, not starting with '.'), e.g. v3.")
+        raise ModelError(_("{name!r} is not a valid version name: use letters, digits, '.', '_' and '-' (at most "
+                           "100, not starting with '.'), e.g. v3.").format(name=name))
     return models_dir / name
 
 
@@ -52,7 +53,7 @@ def save_version(result: TrainResult, models_dir: Path, name: str, *,
     final = version_folder(models_dir, name)
     models_dir.mkdir(parents=True, exist_ok=True)
     if final.exists():
-        raise ModelError(f"A model folder {final} already exists; refusing to overwrite it.")
+        raise ModelError(_("A model folder {final} already exists; refusing to overwrite it.").format(final=final))
     card = VersionCard(
         name=name, base_model=result.config.base_model, train_config=asdict(result.config),
         data_hash=result.data_hash, metrics=result.metrics, threshold=result.threshold,

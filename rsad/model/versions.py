@@ -38,8 +38,8 @@ def active_model(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> M
 def require_active(session: Session, *, project_id: int = DEFAULT_PROJECT_ID) -> ModelVersion:
     version = active_model(session, project_id=project_id)
     if version is None:
-        raise StateError("This project has no active model yet: train one (Upload a labeled file and "
-                         "\"Train the first model\", or `rsad train --data FILE`; `rsad demo` for the demo).")
+        raise StateError(_("This project has no active model yet: train one (Upload a labeled file and "
+                         "\"Train the first model\", or `rsad train --data FILE`; `rsad demo` for the demo)."))
     return version
 
 
@@ -52,7 +52,8 @@ def get_model_version(session: Session, name: str | None, *, project_id: int = D
     if version is None:
         names = session.scalars(select(ModelVersion.name).where(ModelVersion.project_id == project_id)
                                 .order_by(ModelVersion.id)).all()
-        raise NotFoundError(f"No model version {name!r} in this project. Known versions: {', '.join(names) or 'none'}.")
+        raise NotFoundError(_("No model version {name!r} in this project. Known versions: {names}.").format(
+            name=name, names=", ".join(names) or _("none")))
     return version
 
 
@@ -151,8 +152,9 @@ def load_classifier(store: Store, version: VersionInfo) -> Classifier:
 
     # Only registered version folders are loaded: the folder comes from the store, never from input.
     if not (Path(version.folder) / CARD_FILE).is_file():
-        raise ModelError(f"Version {version.name}'s folder {version.folder} is missing or is not an rsad "
-                         f"model version (no {CARD_FILE}): restore it, or promote another version.")
+        raise ModelError(_("Version {name}'s folder {folder} is missing or is not an rsad model version (no "
+                           "{CARD_FILE}): restore it, or promote another version.").format(
+                             name=version.name, folder=version.folder, CARD_FILE=CARD_FILE))
     max_length = int(version.train_config.get("max_length", store.settings.max_length))
     return Classifier.load(version.folder, device=store.settings.device,
                            max_length=max_length, name=version.name,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.progress import ProgressFn
 
 
@@ -64,7 +65,8 @@ class BackgroundJob:
             self._finish("failed", error=str(exc))
         except Exception as exc:  # shown to the user as one line; the trace goes to the log
             traceback.print_exc()
-            self._finish("failed", error=f"{type(exc).__name__}: {exc} (details in the server log)")
+            self._finish("failed", error=_("{kind}: {exc} (details in the server log)").format(
+                kind=type(exc).__name__, exc=exc))
         else:
             self._finish("done", result=result)
 

@@ -76,7 +76,7 @@ def _latest_batch(store: Store, cand: VersionInfo, act: VersionInfo, progress: P
         if missing:  # scores are kept: a second comparison loads no model
             scoring.score_batch(store, batch_id, model=v.name,
                             progress=lambda d, t, _m, n=v.name: progress(
-                                d, t, _("scoring batch {batch} with {model}").format(batch=name, model=n)))
+                                d, t, _("scoring batch {batch} with {name}").format(batch=name, name=n)))
     sc, sa = _batch_scores(store, batch_id, cand.id), _batch_scores(store, batch_id, act.id)
     pks = np.asarray(sorted(set(sc) & set(sa)), dtype=int)
     c = np.asarray([sc[p] for p in pks.tolist()])
@@ -102,7 +102,7 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
     """
     cand, act = versions.get_version(store, candidate), versions.get_version(store, active)
     if cand.name == act.name:
-        raise InputError(f"{cand.name} is the version to compare against: pick another candidate.")
+        raise InputError(_("{name} is the version to compare against: pick another candidate.").format(name=cand.name))
     phases = Phases({"evaluation": 1, "batch": 2}, progress)
     out: dict[str, Any] = {"candidate": cand, "active": act, "evaluation": None, "evaluation_error": None}
     try:
@@ -111,5 +111,4 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
         out["evaluation_error"] = str(exc)
     out["latest_batch"] = _latest_batch(store, cand, act, phases.phase("batch", _("Latest batch")), top)
     progress(Phases.SCALE, Phases.SCALE, _("compared"))
-
     return out

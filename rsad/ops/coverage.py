@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rsad.data import coverage as cov
 from rsad.data import store as q
 from rsad.data.db import Store
+from rsad.i18n import _
 from rsad.ops.background import BackgroundJob
 from rsad.progress import ProgressFn, no_progress
 
@@ -113,5 +114,5 @@ def rank_for_coverage(store: Store, batch: str | int, *, progress: ProgressFn = 
 
 def start_ranking(store: Store, batch: str | int) -> BackgroundJob:
     """:func:`rank_for_coverage` in a background thread; watch it with ``snapshot()``."""
-    return BackgroundJob(f"coverage order of batch {batch}", lambda progress: rank_for_coverage(
+    return BackgroundJob(_("coverage order of batch {batch}").format(batch=batch), lambda progress: rank_for_coverage(
         store, batch, progress=progress)).start()

@@ -20,6 +20,7 @@ from rsad.data.db import Store
 from rsad.data.ingest import load_batch
 from rsad.data.synth import make_demo_tables
 from rsad.errors import StateError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import TrainConfig
 from rsad.model.versions import active_model
@@ -53,7 +54,7 @@ def _exclusive(store: Store) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StateError("The demo is already being built by another process; wait for it to finish.") from None
+            raise StateError(_("The demo is already being built by another process; wait for it to finish.")) from None
         fh.write(str(os.getpid()))
         fh.flush()
         try:
@@ -83,7 +84,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
     log: list[str] = []
     phases = Phases({"data": 4, "train": 80, "score": 16}, progress)
     with _exclusive(store):
-        step = phases.phase("data", "Generating demo data")
+        step = phases.phase("data", _("Generating demo data"))
         step(0, 1, "")
         if not (_batch_exists(store, SEED_BATCH) and _batch_exists(store, DEMO_BATCH)):
             labeled, unlabeled = make_demo_tables(seed=seed)
@@ -93,7 +94,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
             for frame, name in ((labeled, SEED_BATCH), (unlabeled, DEMO_BATCH)):
                 if not _batch_exists(store, name):
                     _ingest_frame(store, frame, name)
-                    log.append(f"Stored batch {name!r}: {len(frame):,} records.")
+                    log.append(_("Stored batch {name!r}: {n:,} records.").format(name=name, n=len(frame)))
         step(1, 1, "")
 
         active = versions.active_version(store)
@@ -101,33 +102,39 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
             config = train_config or demo_train_config()
             training_set = assemble(store)
             active = train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
-                                     progress=phases.phase("train", "Training the starter model"),
+                                     progress=phases.phase("train", _("Training the starter model")),
                                      training_set=training_set)
             m = active.metrics
-            log.append(f"Trained starter model {active.name} on {m['n_train']:,} records in "
-                       f"{m['train_seconds']:.0f} s: validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}.")
+            log.append(_("Trained starter model {name} on {n:,} records in "
+                         "{seconds:.0f} s: validation F1 {f1:.3f}, ROC-AUC {roc_auc:.3f}.").format(
+                           name=active.name, n=m["n_train"], seconds=m["train_seconds"], f1=m["f1"],
+                           roc_auc=m["roc_auc"]))
         else:
-            log.append(f"Active model {active.name} already exists; not retraining.")
+            log.append(_("Active model {name} already exists; not retraining.").format(name=active.name))
 
-        info = scoring.score_batch(store, DEMO_BATCH, progress=phases.phase("score", "Scoring the demo batch"))
-        log.append(f"Batch {DEMO_BATCH!r}: {info['rows']:,} cases scored with {info['model']}, "
-                   f"{info['flagged']:,} flagged at threshold {info['threshold']:.3f}.")
+        info = scoring.score_batch(store, DEMO_BATCH, progress=phases.phase("score", _("Scoring the demo batch")))
+        log.append(_("Batch {batch!r}: {rows:,} cases scored with {model}, "
+                     "{flagged:,} flagged at threshold {threshold:.3f}.").format(
+                       batch=DEMO_BATCH, rows=info["rows"], model=info["model"], flagged=info["flagged"],
+                       threshold=info["threshold"]))
         password = auth.ensure_first_admin(store.settings)
     log.extend(sign_in_help(password))
-    progress(Phases.SCALE, Phases.SCALE, "Demo ready")
+    progress(Phases.SCALE, Phases.SCALE, _("Demo ready"))
     return {"log": log, "model": active.name, "flagged": info["flagged"], "rows": info["rows"],
             "admin_password": password}
 
 
 def sign_in_help(password: str | None) -> list[str]:
     """How to sign in; with the first admin's password when it was just created (shown this once)."""
-    start = "Start the desk with `streamlit run serve.py` and open http://localhost:8501"
+    start = _("Start the desk with `streamlit run serve.py` and open http://localhost:8501")
     if password is None:
-        return [f"{start}; sign in with your user (`rsad users list`; add one with "
-                "`rsad users add NAME --role analyst`)."]
-    return [f"Created the admin user {auth.FIRST_ADMIN!r} with password {password}",
-            "  (shown only now: keep it, or set another with `rsad users passwd admin`).",
-            f"{start} and sign in as {auth.FIRST_ADMIN!r}; add analysts with `rsad users add NAME --role analyst`."]
+        return [_("{start}; sign in with your user (`rsad users list`; add one with "
+                  "`rsad users add NAME --role analyst`).").format(start=start)]
+    return [_("Created the admin user {name!r} with password {password}").format(name=auth.FIRST_ADMIN,
+                                                                                 password=password),
+            _("  (shown only now: keep it, or set another with `rsad users passwd admin`)."),
+            _("{start} and sign in as {name!r}; add analysts with `rsad users add NAME --role analyst`.").format(
+                start=start, name=auth.FIRST_ADMIN)]
 
 
 def needs_bootstrap(store: Store) -> bool:

@@ -14,6 +14,7 @@ from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.data.db import Store
 from rsad.errors import InputError, StateError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import VersionInfo
 
@@ -33,15 +34,17 @@ def _switch(store: Store, name: str, action: str, *, actor: str, reason: str) ->
     with store.session() as s:
         version = versions.get_model_version(s, name, project_id=store.project_id)
         if version.status == "active":
-            raise StateError(f"{name} is already the active version.")
+            raise StateError(_("{name} is already the active version.").format(name=name))
         if version.status != ACTIONS[action]:
-            hint = (f"it is retired: restore it with rollback (`rsad rollback {name}`)" if action == "promote"
-                    else f"it is a candidate that was never active: promote it (`rsad promote {name}`)")
-            raise StateError(f"Cannot {action} {name}: {hint}.")
+            hint = (_("it is retired: restore it with rollback (`rsad rollback {name}`)") if action == "promote"
+                    else _("it is a candidate that was never active: promote it (`rsad promote {name}`)"))
+            raise StateError(_("Cannot {action} {name}: {hint}.").format(action=action, name=name,
+                                                                        hint=hint.format(name=name)))
         if not actor.strip():
-            raise InputError(f"Say who you are (analyst name) before you {action} a version.")
+            raise InputError(_("Say who you are (analyst name) before you {action} a version.").format(action=action))
         if not reason.strip():
-            raise InputError(f"Give a reason for the {action}: it is kept in the model history.")
+            raise InputError(_("Give a reason for the {action}: it is kept in the model history.").format(
+                                 action=action))
         previous = versions.active_model(s, project_id=store.project_id)
         versions.promote(s, name, project_id=store.project_id)
         versions.add_model_event(s, version, action, actor=actor.strip(), reason=reason.strip(),

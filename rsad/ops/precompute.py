@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rsad.data.db import Store
+from rsad.i18n import _
 from rsad.model import attributions, versions
 from rsad.ops.background import BackgroundJob
 from rsad.progress import ProgressFn, no_progress
@@ -64,11 +65,12 @@ def precompute_explanations(store: Store, batch_id: int, classifier: Any, n: int
 
 def start_precompute(store: Store, batch_id: int, classifier: Any, n: int) -> BackgroundJob:
     """:func:`precompute_explanations` in a background thread; watch it with ``snapshot()``."""
-    return BackgroundJob(f"attributions for batch {batch_id}", lambda progress: precompute_explanations(
-        store, batch_id, classifier, n, progress=progress)).start()
+    return BackgroundJob(_("attributions for batch {batch}").format(batch=batch_id),
+                         lambda progress: precompute_explanations(store, batch_id, classifier, n,
+                                                                  progress=progress)).start()
 
 
 def start_explain_ahead(store: Store, case_ids: list[int], classifier: Any | Callable[[], Any]) -> BackgroundJob:
     """:func:`explain_cases` for the next cases of the queue, in a background thread."""
-    return BackgroundJob("attributions ahead", lambda progress: explain_cases(
+    return BackgroundJob(_("attributions ahead"), lambda progress: explain_cases(
         store, case_ids, classifier, progress=progress)).start()

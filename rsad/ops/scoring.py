@@ -17,6 +17,7 @@ from rsad.auth.users import User
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import StateError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import VersionInfo, load_classifier, version_info
 from rsad.ops.background import prefetch
@@ -65,10 +66,10 @@ def score_batch(store: Store, batch: str | int, *, model: str | None = None, cla
         total, batch_id, batch_name = b.row_count, b.id, b.name
         todo = q.count_unscored(s, b.id, version.id)
     clf = classifier or load_classifier(store, version)
-    progress(total - todo, total, "scoring")
+    progress(total - todo, total, _("scoring"))
     _score_chunks(store, clf, version,
                   lambda reader: q.unscored_cases(reader, batch_id, version.id, chunk=SCORE_CHUNK),
-                  done=total - todo, total=total, progress=progress, message="scoring")
+                  done=total - todo, total=total, progress=progress, message=_("scoring"))
     with store.session() as s:
         scores = np.asarray(q.batch_scores(s, batch_id, version.id))
     flagged = int((scores >= version.threshold).sum())
@@ -95,10 +96,10 @@ def rescore(store: Store, *, user: User, progress: ProgressFn = no_progress, cla
     policies.authorize(user, policies.Action.RESCORE)
     status = rescore_status(store)
     if status is None:
-        raise StateError("There is no active model to rescore with.")
+        raise StateError(_("There is no active model to rescore with."))
     version = versions.get_version(store, status["model"])
     total = status["unreviewed"] + status["reviewed"]
-    started, done, message = time.monotonic(), 0, f"rescoring with {version.name}"
+    started, done, message = time.monotonic(), 0, _("rescoring with {name}").format(name=version.name)
     progress(0, total, message)
     if total:
         clf = classifier or load_classifier(store, version)
@@ -107,6 +108,6 @@ def rescore(store: Store, *, user: User, progress: ProgressFn = no_progress, cla
                              lambda reader: q.unscored_store_cases(reader, version.id, chunk=size,
                                                                    project_id=store.project_id),
                              done=0, total=total, progress=progress, message=message)
-    progress(total, total, "rescored")
+    progress(total, total, _("rescored"))
     return {"model": version.name, "scored": done, "unreviewed": status["unreviewed"],
             "reviewed": status["reviewed"], "seconds": time.monotonic() - started}

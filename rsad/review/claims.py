@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rsad.data.orm import CaseClaim, as_utc, utcnow
 from rsad.errors import ConfigError, NotFoundError
+from rsad.i18n import _
 
 
 def _insert_if_absent(session: Session, row: dict[str, Any]) -> CursorResult[Any]:
@@ -28,7 +29,8 @@ def _insert_if_absent(session: Session, row: dict[str, Any]) -> CursorResult[Any
     elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
-        raise ConfigError(f"Case claims need SQLite or PostgreSQL, not {dialect}: change RSAD_DB_URL.")
+        raise ConfigError(_("Case claims need SQLite or PostgreSQL, not {dialect}: change RSAD_DB_URL.").format(
+                              dialect=dialect))
     return session.execute(dialect_insert(CaseClaim).values(**row)
                            .on_conflict_do_nothing(index_elements=["case_id"]))
 
@@ -54,7 +56,7 @@ def claim(session: Session, case_id: int, analyst: str, minutes: int,
             taken = _insert_if_absent(session, {"case_id": case_id, "analyst": analyst, "claimed_at": now,
                                                 "expires_at": until}).rowcount == 1
         except IntegrityError:  # the foreign key: no such case
-            raise NotFoundError(f"No case with id {case_id}.") from None
+            raise NotFoundError(_("No case with id {case_id}.").format(case_id=case_id)) from None
     if taken:
         session.execute(delete(CaseClaim).where(CaseClaim.analyst == analyst, CaseClaim.case_id != case_id)
                         .execution_options(synchronize_session=False))

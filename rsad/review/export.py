@@ -12,6 +12,7 @@ from rsad.auth.users import User
 from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store
 from rsad.errors import InputError
+from rsad.i18n import _
 from rsad.review import labels
 
 
@@ -22,7 +23,8 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
     """
     out = Path(out)
     if out.suffix.lower() not in {".csv", ".parquet"}:
-        raise InputError(f"Export to .csv or .parquet, not {out.suffix or 'a file without extension'}.")
+        raise InputError(_("Export to .csv or .parquet, not {suffix}.").format(
+            suffix=out.suffix or _("a file without extension")))
     with store.session() as s:
         rows = labels.current_labels(s, project_id=store.project_id)
     df = labels_frame(rows)
@@ -49,7 +51,7 @@ def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
 
     policies.authorize(policies.refreshed(store.settings, user), policies.Action.EXPORT_LABELS)
     if fmt not in {"csv", "parquet"}:
-        raise InputError(f"Export as csv or parquet, not {fmt!r}.")
+        raise InputError(_("Export as csv or parquet, not {fmt!r}.").format(fmt=fmt))
     with store.session() as s:
         df = labels_frame(labels.current_labels(s, project_id=store.project_id))
     if fmt == "csv":

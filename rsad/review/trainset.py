@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rsad.errors import InputError
+from rsad.i18n import _
 from rsad.model.card import TRAINING_SET_FILE
 from rsad.review import labels
 
@@ -53,7 +54,7 @@ class TrainingSet:
     def table(self) -> pd.DataFrame:
         """(id, text, label): what :func:`rsad.training.fine_tune.fine_tune` takes."""
         if self.rows.empty:
-            raise InputError("This project has no labeled cases yet: upload a labeled batch or record verdicts.")
+            raise InputError(_("This project has no labeled cases yet: upload a labeled batch or record verdicts."))
         return self.rows[["id", "text", "label"]].reset_index(drop=True)
 
     def counts(self) -> pd.DataFrame:
@@ -78,10 +79,13 @@ class TrainingSet:
 
     def describe(self) -> str:
         c = {r["source"]: r for r in self.counts().to_dict("records")}
-        return (f"{len(self):,} cases ({c['all']['anomaly']:,} anomalies, {c['all']['normal']:,} normal): "
-                f"{c['seed']['total']:,} seed labels, {c['verdict']['total']:,} from verdicts "
-                f"({self.overturned:,} overturning a seed label); {len(self.conflicts):,} conflicts "
-                f"settled; {self.abstained_dropped:,} left out as unsure or insufficient evidence")
+        return _("{n:,} cases ({anomalies:,} anomalies, {normal:,} normal): "
+                 "{seed:,} seed labels, {verdicts:,} from verdicts "
+                 "({overturned:,} overturning a seed label); {conflicts:,} conflicts "
+                 "settled; {dropped:,} left out as unsure or insufficient evidence").format(
+                     n=len(self), anomalies=c["all"]["anomaly"], normal=c["all"]["normal"], seed=c["seed"]["total"],
+                     verdicts=c["verdict"]["total"], overturned=self.overturned, conflicts=len(self.conflicts),
+                     dropped=self.abstained_dropped)
 
     def batch_schema(self) -> pd.DataFrame:
         """The rows as a batch file: `rsad train --data` on it trains on exactly this set."""

@@ -10,6 +10,7 @@ from rsad.config import VERDICT_LABELS
 from rsad.data.db import Store
 from rsad.data.orm import Batch, Case, Verdict, VerdictSubmission
 from rsad.errors import InputError, NotFoundError, StateError
+from rsad.i18n import _, ngettext
 from rsad.model import versions
 from rsad.review import claims
 
@@ -19,13 +20,14 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
                 threshold: float | None = None) -> Verdict:
     """Append a verdict; the newest verdict on a case is its current label."""
     if label not in VERDICT_LABELS:
-        raise InputError(f"Verdict must be one of {', '.join(VERDICT_LABELS)}, not {label!r}.")
+        raise InputError(_("Verdict must be one of {VERDICT_LABELS}, not {label!r}.").format(
+                             VERDICT_LABELS=', '.join(VERDICT_LABELS), label=label))
     if not analyst.strip():
-        raise InputError("Say who you are (analyst name) before recording a verdict.")
+        raise InputError(_("Say who you are (analyst name) before recording a verdict."))
     if len(analyst.strip()) > 200 or len(reason_code) > 100:
-        raise InputError("Analyst names are at most 200 characters and reason codes at most 100.")
+        raise InputError(_("Analyst names are at most 200 characters and reason codes at most 100."))
     if session.get(Case, case_id) is None:
-        raise NotFoundError(f"No case with id {case_id}.")
+        raise NotFoundError(_("No case with id {case_id}.").format(case_id=case_id))
     verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
                       note=note, model_version_id=model_version_id, threshold=threshold)
     session.add(verdict)
@@ -48,13 +50,13 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     (a double click, a resent form). A reason is only what the analyst chose: labels listed in
     RSAD_REQUIRE_REASON_FOR are refused without one."""
     if not case_ids:
-        raise InputError("Select at least one case.")
+        raise InputError(_("Select at least one case."))
     if reason_code and reason_code not in store.reason_codes:
-        raise InputError(f"Unknown reason code {reason_code!r}: "
-                         f"choose one of {', '.join(store.reason_codes)}.")
+        raise InputError(_("Unknown reason code {reason_code!r}: choose one of {reason_codes}.").format(
+                             reason_code=reason_code, reason_codes=', '.join(store.reason_codes)))
     if not reason_code and label in store.settings.require_reason_for:
-        raise InputError(f"An {label} verdict needs a reason on this desk: choose one in the Reason box, "
-                         "then record it again.")
+        raise InputError(_("An {label} verdict needs a reason on this desk: choose one in the Reason box, then "
+                           "record it again.").format(label=label))
     try:
         with store.session() as s:
             if submission is not None:
@@ -67,16 +69,18 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
             elsewhere = s.scalars(select(Case.external_id).join(Batch, Batch.id == Case.batch_id).where(
                 Case.id.in_([int(c) for c in case_ids]), Batch.project_id != store.project_id).limit(3)).all()
             if elsewhere:  # a stale form or link: the reason codes and model in force are another project's
-                raise NotFoundError(f"Case {elsewhere[0]} is not in project {store.project_name!r}: switch to its "
-                                    "project in the sidebar, then record the verdict there.")
+                raise NotFoundError(_("Case {elsewhere} is not in project {project_name!r}: switch to its "
+                                      "project in the sidebar, then record the verdict there.").format(
+                                        elsewhere=elsewhere[0], project_name=store.project_name))
             claims.release(s, case_ids, analyst.strip())
             held = claims.held_by_others(s, case_ids, analyst.strip())
             if held:
                 cid, (who, until) = next(iter(held.items()))
                 ext = s.get(Case, cid).external_id
-                raise StateError(f"Case {ext} is open with {who} until {until:%H:%M} UTC"
-                                 + (f" (and {len(held) - 1} more selected cases are taken)" if len(held) > 1 else "")
-                                 + ": pick other cases, or wait for their verdict.")
+                more = ngettext(" (and {n} more selected case is taken)", " (and {n} more selected cases are taken)",
+                                len(held) - 1).format(n=len(held) - 1) if len(held) > 1 else ""
+                raise StateError(_("Case {case} is open with {who} until {until:%H:%M} UTC{more}: pick other cases, "
+                                   "or wait for their verdict.").format(case=ext, who=who, until=until, more=more))
             active = versions.active_model(s, project_id=store.project_id)
             for cid in case_ids:
                 add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
 from rsad.data.store import in_project
 from rsad.errors import InputError, NotFoundError
+from rsad.i18n import N_, _
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
-SORTS = {"score": "score, high to low", "uncertain": "most uncertain first", "newest": "newest first"}
+SORTS = {"score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first")}
 PREVIEW_CHARS = 160
 
 
@@ -40,11 +41,11 @@ class QueueFilter:
 
     def check(self) -> None:
         if self.status not in STATUSES:
-            raise InputError(f"Status must be one of {', '.join(STATUSES)}.")
+            raise InputError(_("Status must be one of {STATUSES}.").format(STATUSES=', '.join(STATUSES)))
         if self.sort not in SORTS:
-            raise InputError(f"Sort must be one of {', '.join(SORTS)}.")
+            raise InputError(_("Sort must be one of {SORTS}.").format(SORTS=', '.join(SORTS)))
         if not 0.0 <= self.score_min <= self.score_max <= 1.0:
-            raise InputError("The score range must lie within 0..1, lowest first.")
+            raise InputError(_("The score range must lie within 0..1, lowest first."))
 
 
 def _like_pattern(text: str) -> str:
@@ -279,7 +280,7 @@ def case_detail(session: Session, case_id: int, model_version_id: int | None, *,
     """Everything the case view shows: text, metadata, score and the verdict history."""
     case = session.get(Case, case_id)
     if case is None or case.batch.project_id != project_id:  # a link from another project: not here
-        raise NotFoundError(f"No case with id {case_id} in this project.")
+        raise NotFoundError(_("No case with id {case_id} in this project.").format(case_id=case_id))
     score = None
     if model_version_id is not None:
         score = session.scalar(select(Score.score).where(Score.case_id == case_id,

@@ -12,24 +12,37 @@ from rsad.auth import audit, policies
 from rsad.auth.users import User
 from rsad.config import Settings, get_settings
 from rsad.data import store as q
+from rsad.data import uploads
 from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store, make_engine, upgrade
 from rsad.data.ingest import ColumnMap
 from rsad.data.labelmap import DEFAULT_ID, DEFAULT_LABEL, DEFAULT_TEXT, describe_map, map_labels
-from rsad.data.uploads import ingest_file, ingest_report, preview_table, same_file_batch, save_batch, skipped_table
+from rsad.data.uploads import ingest_report, preview_table, same_file_batch, save_batch, skipped_table
 from rsad.errors import InputError, LabelValuesUnknown
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
 from rsad.ops.demo import bootstrap, needs_bootstrap
 from rsad.ops.precompute import planned_cases, precompute_explanations, start_precompute
 from rsad.ops.scoring import score_batch
+from rsad.ops.vocab_check import ingest_warning, measure_batch
 
 __all__ = ["BackgroundJob", "ColumnMap", "LabelValuesUnknown", "Store", "bootstrap", "delete_batch",
            "describe_map", "guess_columns", "ingest_file", "ingest_report", "label_mapping", "needs_bootstrap",
            "open_store", "overview", "planned_cases", "precompute_explanations", "preview_table",
            "same_file_batch", "save_batch", "score_batch", "skipped_csv", "skipped_rows", "start_precompute",
            "upgrade_schema"]
+
+
+def ingest_file(store: Store, source: Any, **options: Any) -> dict[str, Any]:
+    """Read, validate and store one batch file (:func:`rsad.data.uploads.ingest_file`, same options),
+    then measure how much of it the scoring model's vocabulary knows: ``vocabulary`` (the measure,
+    None when it failed) and ``vocabulary_warning`` (the text to show, None when it reads fine)."""
+    info = uploads.ingest_file(store, source, **options)
+    info["vocabulary"] = measure_batch(store, info["id"])
+    info["vocabulary_warning"] = ingest_warning(info["vocabulary"])
+    return info
 
 
 def skipped_rows(store: Store, ref: str | int) -> pd.DataFrame:
@@ -63,7 +76,7 @@ def label_mapping(table: pd.DataFrame, column: str, anomaly_values: tuple[str, .
 
     Raises :class:`LabelValuesUnknown` when no value is known (the user picks the anomaly value),
     :class:`InputError` for a value beyond the chosen one and one other."""
-    return map_labels(table[column], column, anomaly_values=anomaly_values, file_name="the file")[2]
+    return map_labels(table[column], column, anomaly_values=anomaly_values, file_name=_("the file"))[2]
 
 
 def upgrade_schema(settings: Settings | None = None) -> str:
@@ -99,7 +112,7 @@ def delete_batch(store: Store, ref: str | int, *, user: User, confirm: str | Non
     with store.session() as s:
         name = q.get_batch(s, ref, project_id=store.project_id).name
         if confirm is not None and confirm.strip() != name:
-            raise InputError(f"Type the batch name {name!r} exactly to confirm deleting it.")
+            raise InputError(_("Type the batch name {name!r} exactly to confirm deleting it.").format(name=name))
         info = q.delete_batch(s, ref, project_id=store.project_id)
         audit.add_event(s, "delete_batch", name, actor=actor, ok=True,
                         detail=f"{info['cases']} cases, {info['verdicts']} verdicts")

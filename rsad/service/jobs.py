@@ -12,6 +12,7 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.data.projects import MIN_PER_CLASS
 from rsad.errors import InputError, StateError
+from rsad.i18n import _
 from rsad.model.versions import VersionInfo, active_version
 from rsad.ops.scoring import score_batch
 from rsad.progress import ProgressFn, no_progress
@@ -34,8 +35,9 @@ __all__ = [
 
 def _score_after(store: Store, version: VersionInfo, batch: str, progress: ProgressFn) -> str:
     info = score_batch(store, batch, model=version.name, progress=progress)
-    return (f"Scored batch {info['batch']!r} with {info['model']}: {info['rows']:,} cases, "
-            f"{info['flagged']:,} flagged at {info['threshold']:.3f}")
+    return _("Scored batch {batch!r} with {model}: {rows:,} cases, {flagged:,} flagged at {threshold:.3f}").format(
+        batch=info["batch"], model=info["model"], rows=info["rows"], flagged=info["flagged"],
+        threshold=info["threshold"])
 
 
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
@@ -50,16 +52,18 @@ def start_first_model(store: Store, batch: str | int, *, user: User, params: Ret
     background, then score ``batch`` with it. Refused when the project already has a model or lacks
     labels of either class. ``params.epochs`` 0 (or no params): epochs by the number of labels."""
     if active_version(store) is not None:
-        raise StateError(f"Project {store.project_name!r} already has an active model: retrain it on the "
-                         "Models page instead.")
+        raise StateError(_("Project {project_name!r} already has an active model: retrain it on the Models page "
+                           "instead.").format(project_name=store.project_name))
     with store.session() as s:  # an unknown batch is refused now, not after the training
         batch = q.get_batch(s, batch, project_id=store.project_id).name
     table = assemble(store).table()  # a project without labels is refused before a job is recorded
     counts = table["label"].value_counts()
     if counts.get(1, 0) < MIN_PER_CLASS or counts.get(0, 0) < MIN_PER_CLASS:
-        raise InputError(f"The first model needs labels of both classes, at least {MIN_PER_CLASS} of each: project "
-                         f"{store.project_name!r} has {counts.get(1, 0)} anomaly and {counts.get(0, 0)} normal. "
-                         "Label more cases (the Label-to-start page), or upload labeled ones.")
+        raise InputError(_("The first model needs labels of both classes, at least {MIN_PER_CLASS} of each: "
+                           "project {project_name!r} has {anomalies} anomaly and {normal} normal. Label more cases "
+                           "(the Label-to-start page), or upload labeled ones.").format(
+                             MIN_PER_CLASS=MIN_PER_CLASS, project_name=store.project_name, anomalies=counts.get(1, 0),
+                             normal=counts.get(0, 0)))
     params = params or RetrainParams()
     if not params.epochs:  # 0: the first model's recipe, by the number of labels
         params = replace(params, epochs=first_model_epochs(len(table)))

@@ -9,6 +9,7 @@ from rsad.data.db import Store
 from rsad.data.projects import START_PER_CLASS, ProjectInfo, get_project, list_projects, project_names
 from rsad.data.projects import add_project as _add
 from rsad.errors import NotFoundError
+from rsad.i18n import _
 
 __all__ = ["START_PER_CLASS", "ProjectInfo", "add_project", "current_project", "get_project", "list_projects",
            "project_names", "remember_project"]
@@ -36,6 +37,6 @@ def current_project(store: Store, user_name: str) -> str:
 def remember_project(store: Store, user_name: str, name: str) -> None:
     """Switch this user to project ``name`` (remembered in the store, for every browser)."""
     if name not in project_names(store):
-        raise NotFoundError(f"No project named {name!r}: see `rsad projects list`.")
+        raise NotFoundError(_("No project named {name!r}: see `rsad projects list`.").format(name=name))
     if user_name:
         set_pref(store, user_name, PROJECT_PREF, name)

@@ -18,6 +18,7 @@ import torch
 from rsad.errors import InputError
 from rsad.evaluation.drift import reference_profile, unknown_token_share
 from rsad.evaluation.metrics import binary_metrics, default_threshold
+from rsad.i18n import _
 from rsad.model.card import TrainConfig, TrainResult
 from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_device, resolve_precision
 from rsad.model.hf import hf
@@ -31,12 +32,12 @@ def split_table(table: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame,
 
     counts = table["label"].value_counts()
     if len(counts) < 2:
-        raise InputError("Training needs both anomalous (1) and normal (0) examples; only one class was given.")
+        raise InputError(_("Training needs both anomalous (1) and normal (0) examples; only one class was given."))
     n_val_min = int(np.ceil(1 / config.val_fraction))
     if counts.min() < max(2, n_val_min):
         raise InputError(
-            f"Too few examples of one class to split off validation ({counts.to_dict()}): "
-            f"give at least {max(2, n_val_min)} of each class."
+            _("Too few examples of one class to split off validation ({counts}): give at least {n_val_min} of "
+              "each class.").format(counts=counts.to_dict(), n_val_min=max(2, n_val_min))
         )
     train, val = train_test_split(table, test_size=config.val_fraction, random_state=config.seed,
                                   stratify=table["label"])
@@ -171,7 +172,8 @@ def _train_epoch(t: _Training, config: TrainConfig, rng: np.random.Generator, ep
         t.optimizer.zero_grad(set_to_none=True)
         losses.append(loss.item())
         t.step += 1
-        progress(t.step, t.total_steps, f"epoch {epoch}/{config.epochs}, loss {np.mean(losses[-20:]):.3f}")
+        progress(t.step, t.total_steps, _("epoch {epoch}/{epochs}, loss {loss:.3f}").format(
+            epoch=epoch, epochs=config.epochs, loss=np.mean(losses[-20:])))
     return losses
 
 
@@ -180,7 +182,8 @@ def _validate(t: _Training, config: TrainConfig, epoch: int,
     """Validation scores and their metrics at the threshold they suggest."""
     t.model.eval()
     scores = t.clf.score(t.val_texts, batch_size=64, progress=lambda d, n, _m: progress(
-        t.step, t.total_steps, f"epoch {epoch}/{config.epochs}, validating {d:,}/{n:,}"))
+        t.step, t.total_steps, _("epoch {epoch}/{epochs}, validating {done:,}/{n:,}").format(
+            epoch=epoch, epochs=config.epochs, done=d, n=n)))
     return scores, binary_metrics(t.y_val, scores, default_threshold(t.y_val, scores))
 
 
@@ -190,7 +193,7 @@ def _epochs(t: _Training, config: TrainConfig, rng: np.random.Generator,
     PR-AUC) as its weights on the CPU and its validation scores, and every epoch's history."""
     best_state, best_scores, best_pr_auc, bad_epochs = None, None, -1.0, 0
     history: list[dict[str, float]] = []
-    progress(0, t.total_steps, "training")
+    progress(0, t.total_steps, _("training"))
     for epoch in range(1, config.epochs + 1):
         losses = _train_epoch(t, config, rng, epoch, progress)
         val_scores, val_metrics = _validate(t, config, epoch, progress)
@@ -203,7 +206,7 @@ def _epochs(t: _Training, config: TrainConfig, rng: np.random.Generator,
         else:
             bad_epochs += 1
             if config.early_stopping_patience and bad_epochs >= config.early_stopping_patience:
-                progress(t.total_steps, t.total_steps, f"early stop after epoch {epoch}")
+                progress(t.total_steps, t.total_steps, _("early stop after epoch {epoch}").format(epoch=epoch))
                 break
     return best_state, best_scores, history
 
@@ -214,7 +217,7 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     config.validate()
     missing = {"id", "text", "label"} - set(table.columns)
     if missing:
-        raise InputError(f"The training table lacks columns {sorted(missing)}.")
+        raise InputError(_("The training table lacks columns {missing}.").format(missing=sorted(missing)))
     started = time.monotonic()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

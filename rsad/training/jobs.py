@@ -32,6 +32,7 @@ from rsad.config import PROJECT_ROOT, TRUNCATIONS
 from rsad.data.db import Store
 from rsad.data.orm import Project, TrainingJob, utcnow
 from rsad.errors import InputError, NotFoundError, StateError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.registry import clean_partial
 from rsad.progress import format_seconds
@@ -60,15 +61,16 @@ class RetrainParams:
 
     def check(self) -> None:
         if not self.start_from.strip():
-            raise InputError("Start from 'base' (the base model), 'active' or a version name.")
+            raise InputError(_("Start from 'base' (the base model), 'active' or a version name."))
         if not 1 <= self.epochs <= 20:
-            raise InputError("Epochs must be between 1 and 20.")
+            raise InputError(_("Epochs must be between 1 and 20."))
         if not 16 <= self.max_length <= 512:
-            raise InputError("Max length must be between 16 and 512 tokens (BERT models read at most 512).")
+            raise InputError(_("Max length must be between 16 and 512 tokens (BERT models read at most 512)."))
         if not 1 <= self.batch_size <= 256 or not 0 < self.learning_rate < 1:
-            raise InputError("Batch size must be 1-256 and the learning rate between 0 and 1.")
+            raise InputError(_("Batch size must be 1-256 and the learning rate between 0 and 1."))
         if self.truncation and self.truncation not in TRUNCATIONS:
-            raise InputError(f"Unknown truncation {self.truncation!r}: use one of {', '.join(TRUNCATIONS)}.")
+            raise InputError(_("Unknown truncation {truncation!r}: use one of {TRUNCATIONS}.").format(
+                                 truncation=self.truncation, TRUNCATIONS=', '.join(TRUNCATIONS)))
 
 
 def _aware(ts: datetime | None) -> datetime | None:
@@ -89,7 +91,7 @@ def _info(job: TrainingJob) -> dict[str, Any]:
 def stopped_fields(actor: str) -> dict[str, Any]:
     """The row of a job that ended because ``actor`` stopped it: no error, it did what was asked."""
     return {"status": "stopped", "error": "", "finished_at": utcnow(), "eta_s": None,
-            "message": f"stopped by {actor}; no version registered"}
+            "message": _("stopped by {actor}; no version registered").format(actor=actor)}
 
 
 def set_fields(store: Store, job_id: int, **values: Any) -> None:
@@ -131,12 +133,13 @@ def _alive(pid: int) -> bool:
 def _dead_reason(job: TrainingJob, now: datetime) -> str | None:
     beat = _aware(job.heartbeat_at)
     if job.pid and (job.params or {}).get("host") == socket.gethostname() and not _alive(job.pid):
-        return f"The training process (pid {job.pid}) is gone: it was killed or crashed before finishing."
+        return _("The training process (pid {pid}) is gone: it was killed or crashed before finishing.").format(
+            pid=job.pid)
     if beat is not None and (now - beat).total_seconds() > STALE_S:
-        return (f"No heartbeat from the training process for {format_seconds((now - beat).total_seconds())}: "
-                "it hung or its machine went away.")
+        return _("No heartbeat from the training process for {duration}: "
+                 "it hung or its machine went away.").format(duration=format_seconds((now - beat).total_seconds()))
     if beat is None and (now - _aware(job.created_at)).total_seconds() > START_TIMEOUT_S:
-        return "The training process never started; see the log below."
+        return _("The training process never started; see the log below.")
     return None
 
 
@@ -145,7 +148,7 @@ def _output_tail(store: Store, job_id: int, chars: int = 2_000) -> str:
     if not path.exists():
         return ""
     text = path.read_bytes()[-chars:].decode("utf-8", "replace").strip()
-    return f"\nprocess output (last {chars:,} bytes):\n{text}" if text else ""
+    return "\n" + _("process output (last {n:,} bytes):").format(n=chars) + f"\n{text}" if text else ""
 
 
 def reap(store: Store) -> list[int]:
@@ -165,7 +168,8 @@ def reap(store: Store) -> list[int]:
             continue
         if stopped_by:
             values = {**stopped_fields(stopped_by), "finished_at": now}
-            note = log_line(f"Stopped by {stopped_by}: the training process ended; no version registered.")
+            note = log_line(_("Stopped by {actor}: the training process ended; no version registered.").format(
+                actor=stopped_by))
         else:
             values = {"status": "failed", "error": reason, "finished_at": now, "eta_s": None}
             note = log_line(reason + _output_tail(store, job_id))
@@ -186,7 +190,7 @@ def get(store: Store, job_id: int) -> dict[str, Any]:
     with store.session() as s:
         job = s.get(TrainingJob, job_id)
         if job is None:
-            raise NotFoundError(f"No training job {job_id}: see `rsad jobs`.")
+            raise NotFoundError(_("No training job {job_id}: see `rsad jobs`.").format(job_id=job_id))
         return _info(job)
 
 
@@ -232,7 +236,7 @@ def init_from(store: Store, params: RetrainParams) -> str | None:
     if params.start_from == "active":
         active = versions.active_version(store)
         if active is None:
-            raise StateError("There is no active version to continue from: start from the base model.")
+            raise StateError(_("There is no active version to continue from: start from the base model."))
         return active.name
     return versions.get_version(store, params.start_from).name
 
@@ -242,7 +246,7 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
     created_by = policies.authorize(user, policies.Action.START_RETRAINING).name
     params.check()
     if not created_by.strip():
-        raise InputError("Say who you are (analyst name) before you start a retraining job.")
+        raise InputError(_("Say who you are (analyst name) before you start a retraining job."))
     init_from(store, params)  # fails now, not in the runner, when there is nothing to start from
     with _start_lock(store):
         reap(store)
@@ -250,12 +254,13 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
             busy = s.scalar(select(TrainingJob).where(TrainingJob.status.in_(LIVE)).order_by(TrainingJob.id))
             if busy is not None:
                 where = (busy.params or {}).get("project", "default")
-                raise StateError(f"Training job {busy.id} ({busy.status}, project {where!r}, started by "
-                                 f"{busy.created_by}) is still going: one training at a time on this machine. Wait "
-                                 f"for it to finish, or stop it (`rsad --project {where} jobs stop {busy.id}`).")
+                raise StateError(_("Training job {id} ({status}, project {where!r}, started by {created_by}) is "
+                                   "still going: one training at a time on this machine. Wait for it to finish, "
+                                   "or stop it (`rsad --project {where} jobs stop {id}`).").format(
+                                     id=busy.id, status=busy.status, where=where, created_by=busy.created_by))
             job = TrainingJob(status="queued", project_id=store.project_id,
                               params={**asdict(params), "host": socket.gethostname(), "project": store.project_name},
-                              created_by=created_by.strip(), message="waiting for the training process")
+                              created_by=created_by.strip(), message=_("waiting for the training process"))
             s.add(job)
             s.flush()
             job_id = job.id
@@ -263,8 +268,8 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
         try:
             set_fields(store, job_id, pid=_spawn(store, job_id))
         except OSError as exc:
-            set_fields(store, job_id, status="failed", error=f"Could not start the training process: {exc}",
-                       finished_at=utcnow())
+            set_fields(store, job_id, status="failed", finished_at=utcnow(),
+                       error=_("Could not start the training process: {exc}").format(exc=exc))
     return get(store, job_id)
 
 
@@ -279,13 +284,15 @@ def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
     actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
     job = get(store, job_id)
     if job["status"] not in LIVE:
-        raise StateError(f"Training job {job_id} is {job['status']}: nothing to stop.")
+        raise StateError(_("Training job {job_id} is {status}: nothing to stop.").format(
+                             job_id=job_id, status=job['status']))
     if not job["pid"] or job["params"].get("host") != socket.gethostname():
-        raise StateError(f"Training job {job_id} runs on {job['params'].get('host')}: stop it there.")
+        raise StateError(_("Training job {job_id} runs on {host}: stop it there.").format(
+                             job_id=job_id, host=job['params'].get('host')))
     with store.session() as s:
         row = s.get(TrainingJob, job_id)
         row.params = {**(row.params or {}), STOPPED_BY: actor}
-    set_fields(store, job_id, log=TrainingJob.log + log_line(f"stop requested by {actor}"))
+    set_fields(store, job_id, log=TrainingJob.log + log_line(_("stop requested by {actor}").format(actor=actor)))
     try:
         os.kill(job["pid"], signal.SIGTERM)
     except ProcessLookupError:

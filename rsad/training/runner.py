@@ -22,6 +22,7 @@ from sqlalchemy import update
 from rsad.data.db import Store
 from rsad.data.orm import Project, TrainingJob, utcnow
 from rsad.errors import NotFoundError, RsadError, StateError
+from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import TrainConfig
 from rsad.model.registry import clean_partial
@@ -61,12 +62,13 @@ class _Reporter:
         set_fields(self.store, self.job_id, message=message)
 
     def train(self, done: int, total: int, message: str) -> None:
-        if message == "done":
-            message = "saving and registering the version"
+        if message == "done":  # fine-tuning's last word, untranslated: what follows is ours to say
+            message = _("saving and registering the version")
         epoch = message.split(",")[0]
-        if epoch.startswith("epoch") and epoch != self.epoch:
+        # Only the per-epoch messages have a comma (every language keeps it): "epoch 2/3, loss ..."
+        if "," in message and epoch != self.epoch:
             self.epoch = epoch
-            self.log(f"{epoch}: {total:,} steps in all")
+            self.log(_("{epoch}: {n:,} steps in all").format(epoch=epoch, n=total))
         eta = self.rate.eta_seconds(done, total) if done < total else 0.0
         self.echo(done, total, message)
         now = time.monotonic()
@@ -100,7 +102,7 @@ def _failure(exc: BaseException, report: _Reporter) -> str:
     if isinstance(exc, RsadError):
         return str(exc)
     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-        return "Interrupted before it finished (no stop was requested: a signal or Ctrl-C)."
+        return _("Interrupted before it finished (no stop was requested: a signal or Ctrl-C).")
     report.log(traceback.format_exc().rstrip())
     return f"{type(exc).__name__}: {exc}"
 
@@ -111,12 +113,13 @@ def _claim(store: Store, job_id: int) -> tuple[Store, RetrainParams, str]:
     with store.session() as s:
         claimed = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
                             .values(status="running", pid=os.getpid(), started_at=now, heartbeat_at=now,
-                                    message="starting")).rowcount
+                                    message=_("starting"))).rowcount
         job = s.get(TrainingJob, job_id)
         if job is None:
-            raise NotFoundError(f"No training job {job_id}: see `rsad jobs`.")
+            raise NotFoundError(_("No training job {job_id}: see `rsad jobs`.").format(job_id=job_id))
         if not claimed:
-            raise StateError(f"Training job {job_id} is {job.status}, not queued: nothing to run.")
+            raise StateError(_("Training job {job_id} is {status}, not queued: nothing to run.").format(
+                                 job_id=job_id, status=job.status))
         params = RetrainParams(**{k: v for k, v in job.params.items() if k in RetrainParams.__dataclass_fields__})
         return store.in_project(s.get(Project, job.project_id).name), params, job.created_by
 
@@ -134,11 +137,12 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
     beat.start()
     report = _Reporter(store, job_id, progress)
     try:
-        report.log(f"Job {job_id} started by {actor}: pid {os.getpid()} on {socket.gethostname()}, "
-                   f"device {versions.device_label(store.settings)}; {params}")
-        report.stage("assembling the training set")
+        report.log(_("Job {job_id} started by {actor}: pid {pid} on {host}, device {device}; {params}").format(
+            job_id=job_id, actor=actor, pid=os.getpid(), host=socket.gethostname(),
+            device=versions.device_label(store.settings), params=params))
+        report.stage(_("assembling the training set"))
         ts = assemble(store)
-        report.log(f"Training set: {ts.describe()}; hash {ts.hash[:16]}")
+        report.log(_("Training set: {description}; hash {hash}").format(description=ts.describe(), hash=ts.hash[:16]))
         for c in ts.conflicts.head(50).to_dict("records"):
             report.log(f"  conflict {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
         start_version = init_from(store, params)
@@ -146,32 +150,36 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
                              max_length=params.max_length, batch_size=params.batch_size,
                              learning_rate=params.learning_rate, seed=params.seed,
                              truncation=params.truncation or train.start_truncation(store, start_version))
-        report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
+        report.stage(_("loading version {name}").format(name=start_version) if start_version
+                     else _("loading the base model"))
         info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                training_set=ts, tmp_tag=tmp_tag(job_id))
         m = info.metrics
-        report.log(f"Registered {info.name} ({info.status}) in {m['train_seconds']:.0f} s of training: "
-                   f"validation F1 {m['f1']:.3f}, ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f} "
-                   f"at threshold {info.threshold:.3f}")
+        report.log(_("Registered {name} ({status}) in {seconds:.0f} s of training: "
+                     "validation F1 {f1:.3f}, ROC-AUC {roc_auc:.3f}, PR-AUC {pr_auc:.3f} "
+                     "at threshold {threshold:.3f}").format(
+                       name=info.name, status=info.status, seconds=m["train_seconds"], f1=m["f1"],
+                       roc_auc=m["roc_auc"], pr_auc=m["pr_auc"], threshold=info.threshold))
         if after is not None and params.score_batch:
-            report.stage(f"scoring batch {params.score_batch} with {info.name}")
+            report.stage(_("scoring batch {batch} with {name}").format(batch=params.score_batch, name=info.name))
             try:
                 report.log(after(store, info, params.score_batch, report.train))
             except RsadError as exc:  # the version stands; the batch can be scored again
-                report.log(f"Could not score batch {params.score_batch}: {exc} (score it on Upload or with "
-                           "`rsad score`).")
+                report.log(_("Could not score batch {batch}: {exc} (score it on Upload or with "
+                             "`rsad score`).").format(batch=params.score_batch, exc=exc))
         set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
-                   message=f"registered {info.name} as {info.status}")
+                   message=_("registered {name} as {status}").format(name=info.name, status=info.status))
     except BaseException as exc:
         # The interrupt a stop raises can surface wrapped in another exception (e.g. from a library's
         # worker), so a recorded stop request decides, not the exception's type.
         stopped_by = _stop_requested_by(store, job_id)
         if stopped_by:
-            report.log(f"Stopped by {stopped_by} ({type(exc).__name__}): no version registered.")
+            report.log(_("Stopped by {actor} ({kind}): no version registered.").format(
+                actor=stopped_by, kind=type(exc).__name__))
             set_fields(store, job_id, **stopped_fields(stopped_by))
         else:
             error = _failure(exc, report)
-            report.log(f"Failed: {error}")
+            report.log(_("Failed: {error}").format(error=error))
             set_fields(store, job_id, status="failed", error=error, finished_at=utcnow(), eta_s=None)
         clean_partial(store.models_dir, tmp_tag(job_id))
         if not isinstance(exc, Exception):
