@@ -337,3 +337,22 @@ def test_analysts_explore_but_only_admins_save(eval_store, users):
         at.button(key=key).click().run()
         assert not at.exception and versions.active_version(eval_store) == saved
     assert th.history(eval_store) == []
+
+
+def test_thresholds_page_speaks_chinese(eval_store, users):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    sign_in(at, "ana")
+    at.session_state["_rsad_lang"] = "zh"  # the sidebar's language switch, as chosen
+    at.switch_page("views/thresholds.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "阈值" in [t.value for t in at.title]
+    assert {"精确率", "召回率", "误报率", "标记率"} <= {m.label for m in at.metric}
+    picker = at.selectbox(key="th_picker")
+    assert picker.value == "Max F1" and "目标精确率" in picker.options  # the value stays the stable name
+    assert at.button(key="th_apply").label == "应用" and at.slider(key="th_slider").label == "候选阈值"
+    assert any(c.value.startswith("评估数据：") for c in at.caption)
+    roc = _figure(at, "th_roc")
+    assert roc["layout"]["xaxis"]["title"]["text"] == "误报率"
+    assert [m["name"] for m in roc["data"][1:]] == ["已保存", "候选"]
+    # The analyst's lock reason comes from the policies (translated elsewhere); the button is Chinese.
+    assert at.button(key="th_save").label.startswith("将阈值 ")

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import N_, _
 from rsad.service import batches
 from rsad.service.models import compare
 from views.common import md, md_message, show_error, version_classifier
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from rsad.service.batches import Store
     from rsad.service.models import VersionInfo
 
+# The comparison table's metric codes (rsad.ops.compare.METRICS): shown as is in English, as words in Chinese.
+METRICS = (N_("roc_auc"), N_("pr_auc"), N_("f1"), N_("precision"), N_("recall"), N_("accuracy"), N_("flagged_rate"))
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
 CACHE = "_compare_cache"
 
@@ -28,10 +31,10 @@ def comparison(store: Store, candidate: VersionInfo, active: VersionInfo) -> dic
              totals["verdicts"], totals["cases"], totals["batches"])
     cache = st.session_state.setdefault(CACHE, {})
     if stamp not in cache:
-        bar = st.progress(0.0, text="Comparing…")
+        bar = st.progress(0.0, text=_("Comparing…"))
 
         def progress(done: int, total: int, message: str) -> None:
-            bar.progress(min(1.0, done / total) if total else 1.0, text=message or "Comparing…")
+            bar.progress(min(1.0, done / total) if total else 1.0, text=message or _("Comparing…"))
 
         try:
             result = compare(store, candidate.name, active.name, progress=progress)
@@ -55,14 +58,14 @@ def _curve_figure(ev: dict, names: dict[str, str], kind: str) -> go.Figure:
         else:
             x, y, label = c["recall"], c["precision"], f"{names[role]} (AP {m['pr_auc']:.3f})"
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(color=COLORS[role]),
-                                 customdata=c["threshold"], hovertemplate="threshold %{customdata:.3f}"))
+                                 customdata=c["threshold"], hovertemplate=_("threshold %{customdata:.3f}")))
     if kind == "roc":
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=_("chance"),
                                  line=dict(color="#999", dash="dot"), hoverinfo="skip"))
     fig.update_layout(height=340, margin=dict(t=40, b=40), legend=dict(x=0.35, y=0.05),
-                      title="ROC" if kind == "roc" else "Precision-recall",
-                      xaxis_title="false positive rate" if kind == "roc" else "recall",
-                      yaxis_title="true positive rate" if kind == "roc" else "precision",
+                      title="ROC" if kind == "roc" else _("Precision-recall"),
+                      xaxis_title=_("false positive rate") if kind == "roc" else _("recall"),
+                      yaxis_title=_("true positive rate") if kind == "roc" else _("precision"),
                       xaxis_range=[0, 1], yaxis_range=[0, 1.02])
     return fig
 
@@ -72,50 +75,59 @@ def show(store: Store, result: dict) -> None:
     names = {"candidate": cand.name, "active": act.name}
     ev = result["evaluation"]
     if ev is None:
-        st.warning(md_message(f"No evaluation set: {result['evaluation_error']}"), icon=":material/warning:")
+        st.warning(md_message(_("No evaluation set: {error}").format(error=result["evaluation_error"])),
+                   icon=":material/warning:")
     else:
-        st.caption(f"Evaluation set: {ev['describe']} — labeled cases neither version trained on. Each "
-                   f"version at its own threshold ({cand.name} {cand.threshold:.3f}, "
-                   f"{act.name} {act.threshold:.3f}).")
+        st.caption(_("Evaluation set: {what} — labeled cases neither version trained on. Each version at its own "
+                     "threshold ({cand} {cand_t:.3f}, {act} {act_t:.3f}).").format(
+            what=ev["describe"], cand=cand.name, cand_t=cand.threshold, act=act.name, act_t=act.threshold))
         c1, c2 = st.columns(2)
         c1.plotly_chart(_curve_figure(ev, names, "roc"), key="compare_roc")
         c2.plotly_chart(_curve_figure(ev, names, "pr"), key="compare_pr")
         table = ev["table"].rename(columns={"candidate": cand.name, "active": act.name})
+        table["metric"] = table["metric"].map(_)  # English shows the codes themselves (METRICS marks them)
         st.dataframe(table, key="compare_metrics", hide_index=True, column_config={
-            cand.name: st.column_config.NumberColumn(format="%.3f"),
+            "metric": _("metric"), cand.name: st.column_config.NumberColumn(format="%.3f"),
             act.name: st.column_config.NumberColumn(format="%.3f"),
-            "delta": st.column_config.NumberColumn(f"delta ({cand.name} − {act.name})", format="%+.3f")})
+            "delta": st.column_config.NumberColumn(_("delta ({cand} − {act})").format(cand=cand.name, act=act.name),
+                                                   format="%+.3f")})
     b = result["latest_batch"]
     if b:
-        st.markdown(f"**Latest batch {md(b['batch'])}** ({b['rows']:,} cases), flagged at each one's threshold")
+        st.markdown(_("**Latest batch {batch}** ({n:,} cases), flagged at each one's threshold").format(
+            batch=md(b["batch"]), n=b["rows"]))
         c = st.columns(4)
-        c[0].metric(f"Flagged by {cand.name}", f"{b['flagged_candidate']:,}",
+        c[0].metric(_("Flagged by {name}").format(name=cand.name), f"{b['flagged_candidate']:,}",
                     delta=f"{b['flagged_candidate'] - b['flagged_active']:+,}", delta_color="off")
-        c[1].metric(f"Flagged by {act.name}", f"{b['flagged_active']:,}")
-        c[2].metric("Newly flagged", f"{b['newly_flagged']:,}")
-        c[3].metric("No longer flagged", f"{b['no_longer_flagged']:,}")
+        c[1].metric(_("Flagged by {name}").format(name=act.name), f"{b['flagged_active']:,}")
+        c[2].metric(_("Newly flagged"), f"{b['newly_flagged']:,}")
+        c[3].metric(_("No longer flagged"), f"{b['no_longer_flagged']:,}")
     _disagreements(store, result, names)
 
 
 def _disagreements(store: Store, result: dict, names: dict[str, str]) -> None:
-    sources = {}
+    # The radio's values stay codes ("evaluation", "batch"); only their captions are translated.
+    sources, captions = {}, {}
     if result["evaluation"] is not None:
-        sources["evaluation set"] = result["evaluation"]["disagreements"]
+        sources["evaluation"] = result["evaluation"]["disagreements"]
+        captions["evaluation"] = _("evaluation set")
     if result["latest_batch"]:
-        sources[f"latest batch ({result['latest_batch']['batch']})"] = result["latest_batch"]["disagreements"]
+        sources["batch"] = result["latest_batch"]["disagreements"]
+        captions["batch"] = _("latest batch ({batch})").format(batch=result["latest_batch"]["batch"])
     if not sources:
         return
-    st.markdown("**Where they disagree most** · select a row to see both versions' attributions")
-    where = st.radio("Cases from", list(sources), key="disagree_on", horizontal=True)
+    st.markdown(_("**Where they disagree most** · select a row to see both versions' attributions"))
+    where = st.radio(_("Cases from"), list(sources), key="disagree_on", horizontal=True, format_func=captions.get)
     table = sources[where]
     shown = table.drop(columns=["case_pk"]).rename(columns={"candidate": names["candidate"], "active": names["active"]})
-    if not where.startswith("evaluation"):
+    if where != "evaluation":
         shown = shown.drop(columns=["label"])
-    picked = st.dataframe(shown, key="disagree_eval" if where.startswith("evaluation") else "disagree_batch",
+    picked = st.dataframe(shown, key="disagree_eval" if where == "evaluation" else "disagree_batch",
                           hide_index=True, on_select="rerun", selection_mode="single-row", column_config={
+                              "case": _("case"), "label": _("label"), "text": _("text"),
                               names["candidate"]: st.column_config.NumberColumn(format="%.3f"),
                               names["active"]: st.column_config.NumberColumn(format="%.3f"),
-                              "difference": st.column_config.NumberColumn(format="%+.3f")})
+                              "difference": st.column_config.NumberColumn(_("difference"), format="%+.3f")})
+
     rows = picked.selection.rows if picked is not None else []
     if not rows:
         return

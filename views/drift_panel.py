@@ -9,13 +9,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from rsad.i18n import _
+from rsad.i18n import N_, _, ngettext
 from rsad.service import drift
 from views.common import get_store, md
 
 SHOWN = 3  # foreign batches warned about one by one on the Overview; the rest are counted
-MEASURES = {"psi": "PSI", "ks": "KS", "flagged_share": "flagged share",
-            "reference_flagged_share": "flagged share on validation", "unknown_token_share": "unknown tokens"}
+MEASURES = {"psi": "PSI", "ks": "KS", "flagged_share": N_("flagged share"),
+            "reference_flagged_share": N_("flagged share on validation"), "unknown_token_share": N_("unknown tokens")}
 
 
 def foreign_warning(check: dict[str, Any] | None) -> None:
@@ -25,8 +25,9 @@ def foreign_warning(check: dict[str, Any] | None) -> None:
         st.warning(_("Batch **{batch}**: {text}").format(batch=md(check["batch"]), text=unreadable),
                    icon=":material/translate:")
     if drift.drift_shown(check):
-        st.warning(f"Batch **{md(check['batch'])}** looks foreign to model {md(check['model'])}: "
-                   f"{drift.describe(check)}. {drift.ADVICE}", icon=":material/travel_explore:")
+        st.warning(_("Batch **{batch}** looks foreign to model {model}: {numbers}.").format(
+            batch=md(check["batch"]), model=md(check["model"]), numbers=drift.describe(check))
+            + " " + _(drift.ADVICE), icon=":material/travel_explore:")
 
 
 def batch_warning(batch_id: int | None) -> None:
@@ -39,25 +40,27 @@ def drift_chart(rows: list[dict[str, Any]]) -> None:
     """PSI, KS, flagged share (and its validation value) and unknown-token share per batch in
     upload order, one line each; foreign batches marked with an x."""
     if not rows:
-        st.caption("No batch checks yet: they are made when a batch is scored.")
+        st.caption(_("No batch checks yet: they are made when a batch is scored."))
         return
     table = pd.DataFrame(rows)
     x = [f"{i + 1}. {name}" for i, name in enumerate(table["batch"])]
     fig = go.Figure()
     for column, label in MEASURES.items():
         dash = "dot" if column == "reference_flagged_share" else None
-        fig.add_scatter(x=x, y=table[column], name=label, mode="lines+markers", line_dash=dash)
+        fig.add_scatter(x=x, y=table[column], name=_(label), mode="lines+markers", line_dash=dash)
     foreign = table["foreign"].astype(bool)
     fig.add_scatter(x=[x[i] for i in range(len(x)) if foreign.iloc[i]], y=[0] * int(foreign.sum()),
-                    name="foreign batch", mode="markers", marker=dict(symbol="x", size=12, color="#d62728"))
-    fig.add_hline(y=0.25, line_dash="dash", line_color="#999", annotation_text="PSI 0.25: major shift")
-    fig.update_layout(xaxis_title="batch (upload order)", yaxis_title="value", height=340,
+                    name=_("foreign batch"), mode="markers", marker=dict(symbol="x", size=12, color="#d62728"))
+    fig.add_hline(y=0.25, line_dash="dash", line_color="#999", annotation_text=_("PSI 0.25: major shift"))
+    fig.update_layout(xaxis_title=_("batch (upload order)"), yaxis_title=_("value"), height=340,
                       margin=dict(t=30, b=40), legend_orientation="h")
     st.plotly_chart(fig, key="drift_chart")
     st.dataframe(table[["batch", "rows", "flagged_share", "reference_flagged_share", "psi", "ks",
-                        "unknown_token_share", "foreign"]], key="drift_table", hide_index=True)
-    st.caption("PSI < 0.1: stable, 0.1-0.25: moderate, > 0.25: a major shift of the score distribution; "
-               "KS is the largest gap between the two score distributions (0 to 1).")
+                        "unknown_token_share", "foreign"]], key="drift_table", hide_index=True,
+                 column_config={"batch": _("batch"), "rows": _("rows"), "foreign": _("foreign"),
+                                **{c: _(label) for c, label in MEASURES.items() if c not in ("psi", "ks")}})
+    st.caption(_("PSI < 0.1: stable, 0.1-0.25: moderate, > 0.25: a major shift of the score distribution; "
+                 "KS is the largest gap between the two score distributions (0 to 1)."))
 
 
 def overview_section() -> None:
@@ -67,6 +70,9 @@ def overview_section() -> None:
     for row in foreign[-SHOWN:]:
         foreign_warning(row)
     if len(foreign) > SHOWN:
-        st.caption(f"{len(foreign) - SHOWN} more batches look foreign: see the chart below.")
-    with st.expander("Drift across batches", icon=":material/monitoring:"):
+        more = len(foreign) - SHOWN
+        st.caption(ngettext("{n} more batch looks foreign: see the chart below.",
+                            "{n} more batches look foreign: see the chart below.", more).format(n=more))
+    with st.expander(_("Drift across batches"), icon=":material/monitoring:"):
+
         drift_chart(rows)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import jobs as retrain
 from rsad.service import start
 from rsad.service.policies import Action
@@ -35,14 +36,15 @@ def ranking_status(job: Any, key: str) -> None:
     def show() -> None:
         state = job.snapshot()
         if state.status == "failed":
-            st.caption(f"Ordering for coverage stopped: {md(state.error)}")
+            st.caption(_("Ordering for coverage stopped: {error}").format(error=md(state.error)))
         elif state.status == "done":
             r = state.result
-            st.caption(f":material/check_circle: Ordered {r['ranked']:,} cases of {md(r['batch'])} in "
-                       f"{r['clusters']} clusters ({r['seconds']:.0f} s).")
+            st.caption(":material/check_circle: " + _("Ordered {n:,} cases of {batch} in {clusters} clusters "
+                                                      "({seconds:.0f} s).").format(
+                n=r["ranked"], batch=md(r["batch"]), clusters=r["clusters"], seconds=r["seconds"]))
         else:
-            st.progress(state.fraction, text=f"Ordering for coverage: {state.message or 'loading the base model'} "
-                                             f"{state.done:,} / {state.total or '…'}")
+            st.progress(state.fraction, text=_("Ordering for coverage: {step} {done:,} / {total}").format(
+                step=state.message or _("loading the base model"), done=state.done, total=state.total or "…"))
 
     live = job.snapshot().status in ("queued", "running")
     st.fragment(run_every=POLL_S if live else None, key=key)(show)()
@@ -61,27 +63,28 @@ def _start_first(store: Store, batch: str) -> None:
     the Upload page, say) no longer draws the button, so the click is never lost."""
     try:
         st.session_state[STARTED] = start.start_first_model(store, batch, user=current_user())["id"]
-        st.toast(f"Started training the first model; it then scores batch {md(batch)}.",
+        st.toast(_("Started training the first model; it then scores batch {batch}.").format(batch=md(batch)),
                  icon=":material/model_training:")
     except RsadError as exc:
         st.toast(md(str(exc)), icon=":material/error:")
 
 
-def train_button(store: Store, batch: str, *, label: str = "Train the first model", key: str) -> None:
+def train_button(store: Store, batch: str, *, label: str | None = None, key: str) -> None:
     """The admin's button that starts the first-model job (disabled with the reason for anyone else,
-    or while a job runs), then the live job panel."""
+    or while a job runs), then the live job panel. ``label`` comes translated (None: the default)."""
     denied = reason_denied(Action.START_RETRAINING)
     try:
         busy = (latest := retrain.latest(store)) is not None and latest["status"] in retrain.LIVE
     except RsadError as exc:
         show_error(exc)
         return
-    st.button(label, type="primary", key=key, icon=":material/model_training:", disabled=bool(denied) or busy,
-              help=denied, on_click=_start_first, args=(store, batch))
+    st.button(label or _("Train the first model"), type="primary", key=key, icon=":material/model_training:",
+              disabled=bool(denied) or busy, help=denied, on_click=_start_first, args=(store, batch))
     if denied:
         st.caption(f":material/lock: {denied}")
     if busy or STARTED in st.session_state:
-        st.caption(f"It trains in the background (you may leave this page), then scores batch {md(batch)}.")
+        st.caption(_("It trains in the background (you may leave this page), then scores batch {batch}.").format(
+            batch=md(batch)))
         job_panel(store, compact=False)
 
 
@@ -96,27 +99,29 @@ def first_model_panel(store: Store, info: dict[str, Any]) -> None:
         if (model := start.active_model_name(store)) is not None:  # trained meanwhile (here or elsewhere)
             job = job_panel(store, compact=False)
             scored = job is not None and job["status"] == "done"
-            st.success(f"The project's first model {md(model)} is active"
-                       + (f" and has scored batch {md(repr(name))}." if scored else
-                          f"; batch {md(repr(name))} is scored with it once the job above is done."),
-                       icon=":material/check_circle:")
-            st.page_link("views/review.py", label=f"Review batch {md(name)}", icon=":material/fact_check:",
+            said = (_("The project's first model {model} is active and has scored batch {batch}.") if scored else
+                    _("The project's first model {model} is active; batch {batch} is scored with it once the job "
+                      "above is done."))
+            st.success(said.format(model=md(model), batch=md(repr(name))), icon=":material/check_circle:")
+            st.page_link(page="views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
+                         icon=":material/fact_check:",
                          query_params={"batch": str(upload["id"])})
             return
-        st.info(f"Stored batch {md(repr(name))} ({upload['rows']:,} cases). This project has no model yet.",
-                icon=":material/info:")
+        st.info(_("Stored batch {batch} ({n:,} cases). This project has no model yet.").format(
+            batch=md(repr(name)), n=upload["rows"]), icon=":material/info:")
         if upload.get("labeled"):
-            st.markdown(f"The batch brings {upload['labeled']:,} labels: train the project's first model from "
-                        "them (and the project's other labels); it then scores this batch.")
-            train_button(store, name, label="Train the first model from these labels", key="first_model_train")
+            st.markdown(_("The batch brings {n:,} labels: train the project's first model from them (and the "
+                          "project's other labels); it then scores this batch.").format(n=upload["labeled"]))
+            train_button(store, name, label=_("Train the first model from these labels"), key="first_model_train")
             if (done := st.session_state.get(STARTED)) is not None and retrain.get(store, done)["status"] == "done":
-                st.page_link("views/review.py", label=f"Review batch {md(name)}", icon=":material/fact_check:",
-                             query_params={"batch": str(upload["id"])})
+                st.page_link(page="views/review.py", label=_("Review batch {batch}").format(batch=md(name)),
+                             icon=":material/fact_check:", query_params={"batch": str(upload["id"])})
         else:
-            st.markdown("Label some of its cases to start: the Label-to-start page shows them in an order "
-                        "that covers every kind of record first (clusters of the base model's embeddings).")
+            st.markdown(_("Label some of its cases to start: the Label-to-start page shows them in an order "
+                          "that covers every kind of record first (clusters of the base model's embeddings)."))
             ranking_status(start_ranking(store, upload["id"]), key="upload_coverage")
-            st.page_link("views/start.py", label="Label to start", icon=":material/school:",
+            st.page_link(page="views/start.py", label=_("Label to start"), icon=":material/school:",
+
                          query_params={"batch": str(upload["id"])})
 
     st.fragment(panel)()

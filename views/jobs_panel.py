@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.progress import format_seconds
 from rsad.service import jobs as retrain
 from views.common import md, md_message
@@ -18,41 +19,54 @@ if TYPE_CHECKING:
 POLL_S = 2.0
 
 
+def status_word(status: str) -> str:
+    """A job's status (stored as a code) in the reader's language."""
+    return {"queued": _("queued"), "running": _("running"), "done": _("done"), "failed": _("failed"),
+            "stopped": _("stopped")}.get(status, status)
+
+
 def _progress_text(job: dict) -> str:
-    parts = [job["message"] or job["status"]]
+    # The message is written by the job's own process (stored text, in the server's language).
+    parts = [job["message"] or status_word(job["status"])]
     if job["total"]:
         parts.append(f"{100 * job['fraction']:.0f}%")
     if job["eta_s"] is not None and job["status"] == "running" and job["done"] < job["total"]:
-        parts.append(f"about {format_seconds(job['eta_s'])} left")
+        parts.append(_("about {time} left").format(time=format_seconds(job["eta_s"])))
     return " · ".join(parts)
 
 
 def _render(job: dict, *, compact: bool) -> None:
-    who = f"job {job['id']} by {md(job['created_by'])}"
+    who = _("job {id} by {user}").format(id=job["id"], user=md(job["created_by"]))
+    version = job["version_name"]
     if job["status"] in retrain.LIVE:
-        st.markdown(f"**Retraining** ({who})" if compact else f"**Retraining is {job['status']}** ({who}, "
-                    f"started {job['created_at']:%Y-%m-%d %H:%M} UTC)")
+        st.markdown(_("**Retraining** ({who})").format(who=who) if compact else _(
+            "**Retraining is {status}** ({who}, started {when} UTC)").format(
+            status=status_word(job["status"]), who=who, when=f"{job['created_at']:%Y-%m-%d %H:%M}"))
         st.progress(job["fraction"], text=_progress_text(job))
     elif job["status"] == "done" and compact:
-        st.caption(f":material/check_circle: Last retraining ({who}) registered {job['version_name']}.")
+        st.caption(":material/check_circle: " + _("Last retraining ({who}) registered {version}.").format(
+            who=who, version=version))
     elif job["status"] == "done" and (batch := job["params"].get("score_batch")):
-        st.success(f"Training done ({who}): {job['version_name']} is registered and has scored batch "
-                   f"{md(repr(batch))}.", icon=":material/check_circle:")
+        st.success(_("Training done ({who}): {version} is registered and has scored batch {batch}.").format(
+            who=who, version=version, batch=md(repr(batch))), icon=":material/check_circle:")
     elif job["status"] == "done":
-        st.success(f"Retraining done ({who}): {job['version_name']} is registered; compare it below.",
-                   icon=":material/check_circle:")
+        st.success(_("Retraining done ({who}): {version} is registered; compare it below.").format(
+            who=who, version=version), icon=":material/check_circle:")
     elif job["status"] == "stopped":
         # Someone chose this: shown neutrally, not as an error.
-        when = f" at {job['finished_at']:%H:%M} UTC" if job["finished_at"] else ""
-        text = f"Retraining stopped by {md(job['stopped_by'] or 'someone')}{when} ({who}); no version registered."
+        by = md(job["stopped_by"] or _("someone"))
+        text = (_("Retraining stopped by {user} at {when} UTC ({who}); no version registered.").format(
+            user=by, when=f"{job['finished_at']:%H:%M}", who=who) if job["finished_at"] else
+            _("Retraining stopped by {user} ({who}); no version registered.").format(user=by, who=who))
         if compact:
             st.caption(f":material/stop_circle: {text}")
         else:
             st.info(text, icon=":material/stop_circle:")
     else:
-        st.error(f"Retraining failed ({who}): {md_message(job['error'])}", icon=":material/error:")
+        st.error(_("Retraining failed ({who}): {error}").format(who=who, error=md_message(job["error"])),
+                 icon=":material/error:")
     if not compact and job["log"]:
-        with st.expander("Job log", expanded=job["status"] == "failed"):
+        with st.expander(_("Job log"), expanded=job["status"] == "failed"):
             st.code(job["log"], language=None)
 
 
@@ -65,7 +79,8 @@ def job_panel(store: Store, *, compact: bool) -> dict | None:
     try:
         job = retrain.latest(store)
     except RsadError as exc:
-        st.caption(f"Training jobs unavailable: {md_message(str(exc))}")
+        st.caption(_("Training jobs unavailable: {error}").format(error=md_message(str(exc))))
+
         return None
     if job is None:
         return None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.progress import Rate, format_seconds
 from rsad.service import jobs as retrain
 from rsad.service import models
@@ -29,31 +30,32 @@ NOTICE = "_models_notice"  # a success message shown once after the page reruns
 def _denied_caption(reason: str | None) -> None:
     """Say under a disabled control why it is disabled (the tooltip alone is easy to miss)."""
     if reason:
-        st.caption(f":material/lock: {reason}")
+        st.caption(f":material/lock: {reason}")  # the reason comes translated from the policy
 
 
 def retrain_form(store: Store, *, busy: bool, active: VersionInfo | None) -> None:
     """Start a retraining job (detached; it keeps running when you leave the page)."""
     defaults = retrain.RetrainParams()
     sources = ["base", "active"] if active else ["base"]
-    labels = {"base": "the base model", "active": f"the active version ({active.name})" if active else ""}
+    labels = {"base": _("the base model"),
+              "active": _("the active version ({name})").format(name=active.name) if active else ""}
     with st.form("retrain_form"):
-        st.markdown("**Retrain on this training set**")
+        st.markdown(_("**Retrain on this training set**"))
         c1, c2, c3 = st.columns([2, 1, 1])
-        start_from = c1.radio("Start from", sources, format_func=labels.get, key="rt_from")
-        epochs = c2.number_input("Epochs", 1, 20, defaults.epochs, key="rt_epochs")
-        max_length = c3.number_input("Max length (tokens)", 16, 512, defaults.max_length, step=16,
+        start_from = c1.radio(_("Start from"), sources, format_func=labels.get, key="rt_from")
+        epochs = c2.number_input(_("Epochs"), 1, 20, defaults.epochs, key="rt_epochs")
+        max_length = c3.number_input(_("Max length (tokens)"), 16, 512, defaults.max_length, step=16,
                                      key="rt_max_length")
-        st.caption(f"Learning rate {defaults.learning_rate:g}, batch size {defaults.batch_size}: the measured "
-                   "starter recipe. The new version is registered as a candidate; nothing changes until "
-                   "you promote it.")
+        st.caption(_("Learning rate {lr:g}, batch size {bs}: the measured starter recipe. The new version is "
+                     "registered as a candidate; nothing changes until you promote it.").format(
+            lr=defaults.learning_rate, bs=defaults.batch_size))
         denied = reason_denied(Action.START_RETRAINING)
-        submitted = st.form_submit_button("Start retraining", key="rt_submit", type="primary",
+        submitted = st.form_submit_button(_("Start retraining"), key="rt_submit", type="primary",
                                           icon=":material/model_training:", disabled=busy or bool(denied),
                                           help=denied)
         _denied_caption(denied)
     if busy:
-        st.caption("A training job is running: one at a time.")
+        st.caption(_("A training job is running: one at a time."))
     if not submitted:
         return
     params = retrain.RetrainParams(start_from=start_from, epochs=int(epochs), max_length=int(max_length))
@@ -62,15 +64,15 @@ def retrain_form(store: Store, *, busy: bool, active: VersionInfo | None) -> Non
     except RsadError as exc:
         show_error(exc)
         return
-    st.session_state[NOTICE] = (f"Started training job {job['id']}. It runs in the background: you can "
-                                "leave this page; its progress is in the sidebar.")
+    st.session_state[NOTICE] = _("Started training job {id}. It runs in the background: you can leave this page; "
+                                 "its progress is in the sidebar.").format(id=job["id"])
     st.rerun()
 
 
 def stop_button(store: Store, job: dict) -> None:
     """Stop the running job; it is marked stopped (not failed) and leaves no version behind."""
     denied = reason_denied(Action.STOP_TRAINING)
-    clicked = st.button("Stop this job", key="stop_job", icon=":material/stop_circle:", disabled=bool(denied),
+    clicked = st.button(_("Stop this job"), key="stop_job", icon=":material/stop_circle:", disabled=bool(denied),
                         help=denied)
     _denied_caption(denied)
     if not clicked:
@@ -80,40 +82,46 @@ def stop_button(store: Store, job: dict) -> None:
     except RsadError as exc:
         show_error(exc)
         return
-    st.session_state[NOTICE] = f"Asked training job {job['id']} to stop."
+    st.session_state[NOTICE] = _("Asked training job {id} to stop.").format(id=job["id"])
     st.rerun()
 
 
 def _rescore_now(store: Store, done_text: str) -> None:
-    bar = st.progress(0.0, text="Rescoring…")
+    bar = st.progress(0.0, text=_("Rescoring…"))
     rate = Rate()
 
     def progress(done: int, total: int, message: str) -> None:
-        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{message}: {rate.describe(done, total, 'cases')}")
+        bar.progress(min(1.0, done / total) if total else 1.0,
+                     text=f"{message}: {rate.describe(done, total, _('cases'))}")
 
     try:
         out = models.rescore(store, user=current_user(), progress=progress, classifier=active_classifier())
     except RsadError as exc:
         show_error(exc)
-        st.session_state[NOTICE] = f"{done_text} Rescoring stopped; press Rescore now to continue."
+        st.session_state[NOTICE] = f"{done_text} " + _("Rescoring stopped; press Rescore now to continue.")
         return
-    st.session_state[NOTICE] = (f"{done_text} Rescored {out['scored']:,} cases with {out['model']} "
-                                f"({out['unreviewed']:,} unreviewed first) in {format_seconds(out['seconds'])}.")
+    st.session_state[NOTICE] = f"{done_text} " + _(
+        "Rescored {n:,} cases with {model} ({unreviewed:,} unreviewed first) in {took}.").format(
+        n=out["scored"], model=out["model"], unreviewed=out["unreviewed"], took=format_seconds(out["seconds"]))
     st.rerun()
 
 
 def _switch_form(store: Store, action: str, choices: list[str], active: VersionInfo) -> None:
-    verb = "Promote" if action == "promote" else "Roll back to"
-    denied = reason_denied(Action.PROMOTE if action == "promote" else Action.ROLLBACK)
+    promote = action == "promote"
+    # Whole phrases per action: a translation may put the version name anywhere.
+    verb = _("Promote") if promote else _("Roll back to")
+    denied = reason_denied(Action.PROMOTE if promote else Action.ROLLBACK)
     with st.form(f"{action}_form"):
+        target = choices[0]
+        verb_target = (_("Promote {name}") if promote else _("Roll back to {name}")).format(name=target)
         if len(choices) == 1:
-            target = choices[0]
-            st.markdown(f"**{verb} {target}**: it becomes active; {active.name} is retired (kept).")
+            st.markdown(_("**{action}**: it becomes active; {active} is retired (kept).").format(
+                action=verb_target, active=active.name))
         else:
-            target = st.selectbox("Retired version", choices, key=f"{action}_version")
-            st.markdown(f"The chosen version becomes active; {active.name} is retired (kept).")
-        reason = st.text_input("Reason", key=f"{action}_reason", placeholder="why (kept in the history)")
-        submitted = st.form_submit_button(f"{verb} {target}" if len(choices) == 1 else verb,
+            target = st.selectbox(_("Retired version"), choices, key=f"{action}_version")
+            st.markdown(_("The chosen version becomes active; {active} is retired (kept).").format(active=active.name))
+        reason = st.text_input(_("Reason"), key=f"{action}_reason", placeholder=_("why (kept in the history)"))
+        submitted = st.form_submit_button(verb_target if len(choices) == 1 else verb,
                                           key=f"{action}_submit",
                                           type="primary" if action == "promote" else "secondary",
                                           disabled=bool(denied), help=denied)
@@ -126,8 +134,8 @@ def _switch_form(store: Store, action: str, choices: list[str], active: VersionI
     except RsadError as exc:
         show_error(exc)
         return
-    past = "Promoted" if action == "promote" else "Rolled back to"
-    _rescore_now(store, f"{past} {info.version.name}; {info.previous} retired.")
+    done = _("Promoted {name}; {previous} retired.") if promote else _("Rolled back to {name}; {previous} retired.")
+    _rescore_now(store, done.format(name=info.version.name, previous=info.previous))
 
 
 def promote_form(store: Store, candidate: str, active: VersionInfo) -> None:
@@ -145,10 +153,10 @@ def rescore_prompt(store: Store) -> None:
     status = models.rescore_status(store)
     if not status or not (status["unreviewed"] + status["reviewed"]):
         return
-    st.warning(f"{status['unreviewed']:,} unreviewed and {status['reviewed']:,} reviewed cases have no score "
-               f"from the active version {status['model']} yet: the review queue does not show them.",
-               icon=":material/warning:")
+    st.warning(_("{unreviewed:,} unreviewed and {reviewed:,} reviewed cases have no score from the active version "
+                 "{model} yet: the review queue does not show them.").format(**status), icon=":material/warning:")
     denied = reason_denied(Action.RESCORE)
-    if st.button("Rescore now", key="rescore_button", icon=":material/refresh:", disabled=bool(denied), help=denied):
+    if st.button(_("Rescore now"),
+ key="rescore_button", icon=":material/refresh:", disabled=bool(denied), help=denied):
         _rescore_now(store, "")
     _denied_caption(denied)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import jobs as retrain
 from rsad.service import models
 from views import compare_panel, model_actions
@@ -19,20 +20,26 @@ def training_set_summary(ts: models.TrainingSet) -> None:
     """What the next retraining would learn from: counts by source and class, and conflicts."""
     counts = ts.counts().set_index("source")
     c = st.columns(5)
-    c[0].metric("Cases", f"{len(ts):,}")
-    c[1].metric("Anomalies", f"{counts.loc['all', 'anomaly']:,}")
-    c[2].metric("From verdicts", f"{counts.loc['verdict', 'total']:,}",
-                help=f"{ts.overturned:,} of them overturn the label the case was uploaded with")
-    c[3].metric("Conflicts settled", f"{len(ts.conflicts):,}", help="Analysts whose latest verdicts disagree")
-    c[4].metric("Left out", f"{ts.abstained_dropped:,}", help="Only 'unsure' or 'insufficient evidence' verdicts")
-    st.dataframe(counts.reset_index(), key="ts_counts", hide_index=True)
-    st.caption("Seed labels plus analyst verdicts: each analyst's latest verdict counts; 'unsure' and "
-               "'insufficient evidence' give no label (a seed label then stands); disagreeing analysts are "
-               f"settled by majority, a tie by the latest verdict. Set hash `{ts.hash[:16]}`; the exact rows "
-               "are saved with every version trained on it.")
+    c[0].metric(_("Cases"), f"{len(ts):,}")
+    c[1].metric(_("Anomalies"), f"{counts.loc['all', 'anomaly']:,}")
+    c[2].metric(_("From verdicts"), f"{counts.loc['verdict', 'total']:,}",
+                help=_("{n:,} of them overturn the label the case was uploaded with").format(n=ts.overturned))
+    c[3].metric(_("Conflicts settled"), f"{len(ts.conflicts):,}", help=_("Analysts whose latest verdicts disagree"))
+    c[4].metric(_("Left out"), f"{ts.abstained_dropped:,}", help=_("Only 'unsure' or 'insufficient evidence' verdicts"))
+    # The source column holds codes (seed, verdict, all): shown as words, the data left as it is.
+    sources = {"seed": _("seed labels"), "verdict": _("analyst verdicts"), "all": _("all")}
+    shown = counts.reset_index().assign(source=lambda t: t["source"].map(lambda v: sources.get(v, v)))
+    st.dataframe(shown, key="ts_counts", hide_index=True, column_config={
+        "source": _("source"), "normal": _("normal"), "anomaly": _("anomaly"), "total": _("total")})
+    st.caption(_("Seed labels plus analyst verdicts: each analyst's latest verdict counts; 'unsure' and "
+                 "'insufficient evidence' give no label (a seed label then stands); disagreeing analysts are "
+                 "settled by majority, a tie by the latest verdict. Set hash `{hash}`; the exact rows "
+                 "are saved with every version trained on it.").format(hash=ts.hash[:16]))
     if len(ts.conflicts):
-        with st.expander(f"Conflicts between analysts ({len(ts.conflicts):,})"):
-            st.dataframe(ts.conflicts.drop(columns=["case_pk"]), key="ts_conflicts", hide_index=True)
+        with st.expander(_("Conflicts between analysts ({n:,})").format(n=len(ts.conflicts))):
+            st.dataframe(ts.conflicts.drop(columns=["case_pk"]), key="ts_conflicts", hide_index=True, column_config={
+                "case_id": _("case"), "batch": _("batch"), "votes": _("votes"), "label": _("label"),
+                "rule": _("rule")})
 
 
 def versions_and_history(versions: list[models.VersionInfo], events: list[dict]) -> None:
@@ -40,22 +47,29 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
     rows = []
     for v in versions:
         m = v.metrics
-        rows.append({"name": v.name, "status": v.status, "threshold": v.threshold, "F1": m.get("f1"),
+        rows.append({"name": v.name, "status": status_word(v.status), "threshold": v.threshold, "F1": m.get("f1"),
                      "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
                      "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
                      "from verdicts": m.get("n_verdict", 0),
                      "created": v.created_at, "by": v.created_by, "data hash": v.data_hash[:12]})
+    num = st.column_config.NumberColumn
     st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
-        "threshold": st.column_config.NumberColumn(format="%.3f"), "F1": st.column_config.NumberColumn(format="%.3f"),
-        "ROC-AUC": st.column_config.NumberColumn(format="%.3f"), "PR-AUC": st.column_config.NumberColumn(format="%.3f"),
-        "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-    st.caption("Metrics are each version's own validation split; compare two versions below on the same cases.")
-    st.markdown("**History**")
+        "name": _("name"), "status": _("status"), "threshold": num(_("threshold"), format="%.3f"),
+        "F1": num(format="%.3f"), "ROC-AUC": num(format="%.3f"), "PR-AUC": num(format="%.3f"),
+        "trained on": _("trained on"), "validation": _("validation"), "from verdicts": _("from verdicts"),
+        "created": st.column_config.DatetimeColumn(_("created"), format="YYYY-MM-DD HH:mm"), "by": _("by"),
+        "data hash": _("data hash")})
+    st.caption(_("Metrics are each version's own validation split; compare two versions below on the same cases."))
+    st.markdown(_("**History**"))
     if events:
-        st.dataframe(pd.DataFrame(events), key="history_table", hide_index=True,
-                     column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+        actions = {"register": _("registered"), "promote": _("promoted"), "rollback": _("rolled back")}
+        shown = [{**e, "action": actions.get(e["action"], e["action"])} for e in events]  # codes shown as words
+        st.dataframe(pd.DataFrame(shown), key="history_table",
+ hide_index=True, column_config={
+            "when": st.column_config.DatetimeColumn(_("when"), format="YYYY-MM-DD HH:mm"), "action": _("action"),
+            "version": _("version"), "previous_active": _("previous active"), "by": _("by"), "reason": _("reason")})
     else:
-        st.caption("No registrations, promotions or rollbacks recorded yet.")
+        st.caption(_("No registrations, promotions or rollbacks recorded yet."))
 
 
 def choose_version(others: list[models.VersionInfo]) -> models.VersionInfo:
@@ -69,13 +83,18 @@ def choose_version(others: list[models.VersionInfo]) -> models.VersionInfo:
     if newest and st.session_state.get("_compare_newest") != newest:
         st.session_state["compare_version"] = newest
     st.session_state["_compare_newest"] = newest
-    name = st.selectbox("Version", list(by_name), key="compare_version",
-                        format_func=lambda n: f"{n} ({by_name[n].status})")
+    name = st.selectbox(_("Version"), list(by_name), key="compare_version",
+                        format_func=lambda n: f"{n} ({status_word(by_name[n].status)})")
     return by_name[name]
 
 
+def status_word(status: str) -> str:
+    """A version's status (stored as a code) in the reader's language."""
+    return {"active": _("active"), "candidate": _("candidate"), "retired": _("retired")}.get(status, status)
+
+
 store = get_store()
-st.title("Models")
+st.title(_("Models"))
 if notice := st.session_state.pop(model_actions.NOTICE, None):
     st.success(notice.strip(), icon=":material/check_circle:")
 
@@ -95,29 +114,29 @@ if busy:
     model_actions.stop_button(store, job)
 
 # --- training set -----------------------------------------------------------------------------
-st.subheader("Training set")
+st.subheader(_("Training set"))
 if not len(ts):
-    st.info("No labeled cases yet: upload a labeled batch or record verdicts on the Review page.")
+    st.info(_("No labeled cases yet: upload a labeled batch or record verdicts on the Review page."))
 else:
     training_set_summary(ts)
     model_actions.retrain_form(store, busy=busy, active=active)
 
 # --- versions -----------------------------------------------------------------------------------
-st.subheader("Versions")
+st.subheader(_("Versions"))
 if not versions:
-    st.info("No model versions in this project yet: retrain above, or train its first model on the Upload or "
-            "Label-to-start page.")
+    st.info(_("No model versions in this project yet: retrain above, or train its first model on the Upload or "
+              "Label-to-start page."))
     st.stop()
 versions_and_history(versions, events)
 
 # --- compare, promote, roll back ------------------------------------------------------------------
 if active is None:
-    st.warning("No active version: nothing to compare against.")
+    st.warning(_("No active version: nothing to compare against."))
     st.stop()
 others = [v for v in versions if v.status != "active"]
-st.subheader(f"Compare with the active version {active.name}")
+st.subheader(_("Compare with the active version {name}").format(name=active.name))
 if not others:
-    st.info("Only the active version exists: retrain to get a candidate to compare.")
+    st.info(_("Only the active version exists: retrain to get a candidate to compare."))
 else:
     chosen = choose_version(others)
     result = compare_panel.comparison(store, chosen, active)
@@ -127,6 +146,7 @@ else:
         model_actions.promote_form(store, chosen.name, active)
 retired = [v.name for v in versions if v.status == "retired"]
 if retired:
-    st.subheader("Roll back")
+    st.subheader(_("Roll back"))
+
     model_actions.rollback_form(store, retired, active)
 model_actions.rescore_prompt(store)

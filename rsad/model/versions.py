@@ -179,4 +179,6 @@ def trained_on(metrics: dict[str, Any]) -> tuple[str, str]:
     """('2,000 cases', '+500 validation'): what a version fitted its weights on, and the held-out
     cases that chose its threshold and gave its metrics. The Overview and `rsad models` both say
     it this way, so neither reads as a different count from the other."""
-    return f"{metrics.get('n_train', 0):,} cases", f"+{metrics.get('n_val', 0):,} validation"
+    return (_("{n:,} cases").format(n=metrics.get("n_train", 0)),
+            _("+{n:,} validation").format(n=metrics.get("n_val", 0)))
+
