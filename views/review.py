@@ -10,6 +10,7 @@ never as row positions.
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _, ngettext
 from rsad.service import review as triage
 from rsad.service.review import QueueFilter
 from views.common import analyst, get_store, md, show_error
@@ -43,11 +44,14 @@ def queue_and_case(f: QueueFilter) -> None:
     page = load_page(store, f)
     total, page_no = page.total, ss["queue_page"]
     n_pages = max(1, -(-total // PAGE_SIZE))
-    st.caption(f"{total:,} cases match · model {md(page.model)} · threshold {page.threshold:.3f} · "
-               f"page {page_no} of {n_pages}")
+    st.caption(ngettext("{total:,} case matches · model {model} · threshold {threshold:.3f} · page {page} of {pages}",
+                        "{total:,} cases match · model {model} · threshold {threshold:.3f} · page {page} of {pages}",
+                        total).format(total=total, model=md(page.model), threshold=page.threshold, page=page_no,
+                                      pages=n_pages))
     if page.held:
-        st.caption("Open with other analysts, so not in your queue: " + ", ".join(
-            f"{h['cases']} with {md(h['analyst'])} (until {h['until']:%H:%M} UTC)" for h in page.held))
+        st.caption(_("Open with other analysts, so not in your queue: {held}").format(held=_(", ").join(
+            _("{n} with {analyst} (until {until} UTC)").format(n=h["cases"], analyst=md(h["analyst"]),
+                                                               until=f"{h['until']:%H:%M}") for h in page.held)))
     if total == 0:
         clear_selection()
         write_url(f, 1, None)
@@ -59,21 +63,21 @@ def queue_and_case(f: QueueFilter) -> None:
     pos = ss["case_pos"] = min(ss.setdefault("case_pos", 0), total - 1)
     case_id = triage.queue_case_at(store, f, pos, page)  # on the shown page: no second query
     if case_id is None:
-        st.info("End of the queue.")
+        st.info(_("End of the queue."))
         return
     write_url(f, page_no, case_id)
     case_view(store, me, case_id, pos, total, f.status)
     explain_ahead(store, page, pos)
 
 
-st.title("Review queue")
+st.title(_("Review queue"))
 try:
     batch_list = triage.batches(store)
 except RsadError as exc:
     show_error(exc)
     st.stop()
 if not batch_list:
-    st.info("No batches yet: upload one on the Upload page.")
+    st.info(_("No batches yet: upload one on the Upload page."))
     st.stop()
 queue_filter = filters(store, me, batch_list)
 batch_warning(queue_filter.batch_id)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import review as triage
 from rsad.service.review import CaseView, QueueFilter, QueuePage
 from views.common import classifier_loader, md, show_error
@@ -34,7 +35,8 @@ def open_wanted_case(store: Store, f: QueueFilter) -> None:
         show_error(exc)
         return
     if pos is None:
-        ss["_toast"] = f"Case {wanted} from the link is not in this queue (reviewed, taken or filtered out)."
+        ss["_toast"] = _("Case {case} from the link is not in this queue (reviewed, taken or filtered out).").format(
+            case=wanted)
         return
     ss["case_pos"] = pos
     ss["queue_page"] = pos // PAGE_SIZE + 1
@@ -46,24 +48,25 @@ def case_text(text: str) -> None:
         st.text(text)
         return
     st.text(text[:LONG_TEXT] + " …")
-    st.caption(f"{len(text):,} characters; the attributions below open on excerpts around the words that "
-               "weigh most.")
-    with st.expander(f"Show all {len(text):,} characters"):
+    st.caption(_("{n:,} characters; the attributions below open on excerpts around the words that "
+                 "weigh most.").format(n=len(text)))
+    with st.expander(_("Show all {n:,} characters").format(n=len(text))):
         st.text(text)
 
 
 def case_facts(case: CaseView) -> None:
     m = st.columns(3)
-    m[0].metric("Score", f"{case.score:.3f}" if case.score is not None else "not scored",
+    m[0].metric(_("Score"), f"{case.score:.3f}" if case.score is not None else _("not scored"),
                 help=None if case.probability is None else
-                f"Calibrated probability of an anomaly: {case.probability:.1%}")
-    m[1].metric("Threshold", f"{case.threshold:.3f}" if case.threshold is not None else "–")
-    m[2].metric("Model", case.model or "–")
-    with st.expander("Metadata", expanded=False):
-        st.dataframe(pd.DataFrame({"field": list(case.meta), "value": [str(v) for v in case.meta.values()]}),
+                _("Calibrated probability of an anomaly: {p:.1%}").format(p=case.probability))
+    m[1].metric(_("Threshold"), f"{case.threshold:.3f}" if case.threshold is not None else "–")
+    m[2].metric(_("Model"), case.model or "–")
+    with st.expander(_("Metadata"), expanded=False):
+        # The column headers are shown; the metadata names and values are the upload's data, as typed.
+        st.dataframe(pd.DataFrame({_("field"): list(case.meta), _("value"): [str(v) for v in case.meta.values()]}),
                      hide_index=True, key="case_meta")
         if case.given_label is not None:
-            st.caption(f"Label on upload: {'anomaly' if case.given_label else 'normal'}")
+            st.caption(_("Label on upload: {label}").format(label=_("anomaly") if case.given_label else _("normal")))
 
 
 def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status: str) -> None:
@@ -79,26 +82,29 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
     taken = not claim["mine"]
     st.divider()
     head = st.columns([4, 1, 1])
-    head[0].subheader(f"Case {md(case.external_id)}  ·  {pos + 1} of {total:,}")
-    head[1].button("Previous", key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
-                   help="Keyboard: k or ←", on_click=step, args=("case_pos", -1, 0, total - 1))
-    head[2].button("Next", key="next_case", icon=":material/arrow_forward:", disabled=pos >= total - 1,
-                   help="Keyboard: j or →", on_click=step, args=("case_pos", 1, 0, total - 1))
+    head[0].subheader(_("Case {case}  ·  {pos} of {total:,}").format(case=md(case.external_id), pos=pos + 1,
+                                                                        total=total))
+    head[1].button(_("Previous"), key="prev_case", icon=":material/arrow_back:", disabled=pos == 0,
+                   help=_("Keyboard: k or ←"), on_click=step, args=("case_pos", -1, 0, total - 1))
+    head[2].button(_("Next"), key="next_case", icon=":material/arrow_forward:", disabled=pos >= total - 1,
+                   help=_("Keyboard: j or →"), on_click=step, args=("case_pos", 1, 0, total - 1))
+    until = f"{claim['expires_at']:%H:%M}"
     if taken:
-        st.warning(f"{md(claim['analyst'])} has this case open until {claim['expires_at']:%H:%M} UTC: your queue "
-                   "skips it from now on. Press Next for another case.", icon=":material/lock_person:")
+        st.warning(_("{analyst} has this case open until {until} UTC: your queue skips it from now on. "
+                     "Press Next for another case.").format(analyst=md(claim["analyst"]), until=until),
+                   icon=":material/lock_person:")
     else:
-        st.caption(f"Open with you until {claim['expires_at']:%H:%M} UTC; others' queues skip it meanwhile.")
+        st.caption(_("Open with you until {until} UTC; others' queues skip it meanwhile.").format(until=until))
     left, right = st.columns([3, 2])
     with left:
         case_text(case.text)
         case_facts(case)
     with right:
         verdict_form(store, me, case, taken=taken, pos=pos, total=total, status=status)
-    st.toggle("Show attributions only after my verdict", key="attr_after_verdict",
-              help="Highlights seen first can bias a verdict.")
+    st.toggle(_("Show attributions only after my verdict"), key="attr_after_verdict",
+              help=_("Highlights seen first can bias a verdict."))
     if ss.get("attr_after_verdict") and not any(v["analyst"] == me for v in case.verdicts):
-        st.info("Attributions appear once you have recorded your verdict on this case.")
+        st.info(_("Attributions appear once you have recorded your verdict on this case."))
     else:
         attribution_panel(store, case_id)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from rsad.i18n import N_, _
 from rsad.service import review as triage
 from rsad.service.review import SORTS, STATUSES, QueueFilter
 from views.review_queue import PAGE_SIZE, clear_selection
@@ -17,8 +18,13 @@ from views.review_queue import PAGE_SIZE, clear_selection
 if TYPE_CHECKING:
     from rsad.service.batches import Store
 
-ALL = "(all)"
+ALL = N_("(all)")  # a value of the boxes below, never a metadata value or a verdict; shown as _(ALL)
 VERDICTS = [ALL, "anomaly", "normal", "unsure"]
+# What the boxes show for their stored values (verdicts, statuses and sorts stay English codes in
+# the store and the URL). The sorts' words are SORTS' own, marked here so rsad/ needs no edit.
+SHOWN = {ALL: ALL, "anomaly": N_("anomaly"), "normal": N_("normal"), "unsure": N_("unsure"),
+         "unreviewed": N_("unreviewed"), "reviewed": N_("reviewed"), "all": N_("all"),
+         "score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first")}
 ss = st.session_state
 
 
@@ -33,6 +39,15 @@ def metadata_values(_store: Store, store_at: str, batch_id: int | None, key: str
 def metadata_keys(_store: Store, store_at: str, batch_id: int | None, n_batches: int) -> list[str]:
     # Read on every rerun otherwise; a new batch (n_batches) may bring new columns.
     return triage.metadata_keys(_store, batch_id)
+
+
+def shown(value: str) -> str:
+    """A box's option as the analyst reads it: a code in their language, data (a column, a value) as is."""
+    return _(SHOWN[value]) if value in SHOWN else value
+
+
+def _sort_label(sort: str) -> str:
+    return _(SHOWN[sort]) if sort in SHOWN else SORTS[sort]
 
 
 # --- the URL -----------------------------------------------------------------------------------
@@ -97,26 +112,29 @@ def filters(store: Store, me: str, batch_list: list[dict]) -> QueueFilter:
     batch_ids = [None] + [b["id"] for b in batch_list]
     names = {b["id"]: f"{b['name']} ({b['rows']:,})" for b in batch_list}
     _read_url(batch_ids)
-    with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
+    with st.expander(_("Filters"), expanded=True, icon=":material/filter_list:"):
         c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-        batch_id = c1.selectbox("Batch", batch_ids, key="f_batch", format_func=lambda b: names.get(b, ALL))
-        score_range = c2.slider("Score range", 0.0, 1.0, (0.0, 1.0), step=0.01, key="f_score")
-        status = c3.selectbox("Status", STATUSES, key="f_status")
-        verdict = c4.selectbox("Latest verdict", VERDICTS, key="f_verdict")
+        batch_id = c1.selectbox(_("Batch"), batch_ids, key="f_batch", format_func=lambda b: names.get(b) or _(ALL))
+        score_range = c2.slider(_("Score range"), 0.0, 1.0, (0.0, 1.0), step=0.01, key="f_score")
+        status = c3.selectbox(_("Status"), STATUSES, key="f_status", format_func=shown)
+        verdict = c4.selectbox(_("Latest verdict"), VERDICTS, key="f_verdict", format_func=shown)
         c1, c2, c3, c4, c5 = st.columns([1, 1, 2, 1, 1])
         keys = metadata_keys(store, f"{store.location}#{store.project_id}", batch_id, len(batch_list))
         if ss.get("f_meta_key") not in (None, ALL, *keys):
             ss["f_meta_key"] = ALL  # a column from the URL that this batch does not have
-        meta_key = c1.selectbox("Metadata column", [ALL, *keys], key="f_meta_key")
+        # Metadata columns and values are the upload's own: only "(all)" is translated.
+        meta_key = c1.selectbox(_("Metadata column"), [ALL, *keys], key="f_meta_key",
+                                format_func=lambda k: _(ALL) if k == ALL else k)
         values = [] if meta_key == ALL else metadata_values(store, f"{store.location}#{store.project_id}", batch_id,
                                                              meta_key)
         if ss.get("f_meta_value") not in (None, ALL, *values):
             ss["f_meta_value"] = ALL
-        meta_value = c2.selectbox("equals", [ALL, *values], key="f_meta_value", disabled=meta_key == ALL)
-        text_contains = c3.text_input("Text contains", key="f_text")
-        sort = c4.selectbox("Sort", list(SORTS), format_func=SORTS.get, key="f_sort")
-        c5.selectbox("Rows in the table", [10, 15, 25, 50], index=1, key="q_rows",
-                     help="As many as fit your screen: the case opens below the table.")
+        meta_value = c2.selectbox(_("equals"), [ALL, *values], key="f_meta_value", disabled=meta_key == ALL,
+                                  format_func=lambda v: _(ALL) if v == ALL else v)
+        text_contains = c3.text_input(_("Text contains"), key="f_text")
+        sort = c4.selectbox(_("Sort"), list(SORTS), format_func=_sort_label, key="f_sort")
+        c5.selectbox(_("Rows in the table"), [10, 15, 25, 50], index=1, key="q_rows",
+                     help=_("As many as fit your screen: the case opens below the table."))
     f = QueueFilter(batch_id=batch_id, score_min=score_range[0], score_max=score_range[1], status=status,
                     verdict=None if verdict == ALL else verdict,
                     meta_key=None if meta_key == ALL else meta_key,

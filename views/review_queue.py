@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import _
 from rsad.service import batches
 from rsad.service import review as triage
 from rsad.service.review import QueueFilter, QueuePage
@@ -104,9 +105,10 @@ def queue_table(page: QueuePage) -> None:
         selection_default={"selection": {"rows": ticked, "columns": [], "cells": []}},
         height=HEAD_PX + ROW_PX * min(len(rows), int(ss.get("q_rows", 15))),
         column_config={
-            "external_id": "case", "score": st.column_config.ProgressColumn("score", min_value=0, max_value=1,
-                                                                           format="%.3f"),
-            "preview": st.column_config.TextColumn("text", width="large"),
+            "external_id": _("case"), "batch": _("batch"), "flagged": _("flagged"), "verdict": _("verdict"),
+            "analyst": _("analyst"),
+            "score": st.column_config.ProgressColumn(_("score"), min_value=0, max_value=1, format="%.3f"),
+            "preview": st.column_config.TextColumn(_("text"), width="large"),
         },
     )
 
@@ -114,9 +116,9 @@ def queue_table(page: QueuePage) -> None:
 def pager(page_no: int, n_pages: int) -> None:
     nav = st.columns([1, 1, 6])
     # Callbacks, not st.rerun(): the move happens before the next run, so the page runs once.
-    nav[0].button("Previous page", key="page_prev", disabled=page_no <= 1, on_click=step,
+    nav[0].button(_("Previous page"), key="page_prev", disabled=page_no <= 1, on_click=step,
                   args=("queue_page", -1, 1, n_pages))
-    nav[1].button("Next page", key="page_next", disabled=page_no >= n_pages, on_click=step,
+    nav[1].button(_("Next page"), key="page_next", disabled=page_no >= n_pages, on_click=step,
                   args=("queue_page", 1, 1, n_pages))
 
 
@@ -126,19 +128,31 @@ def queue_done(store: Store, f: QueueFilter, page: QueuePage) -> None:
     listed = batches.overview(store)["batches"]
     this = next((b for b in listed if b["id"] == f.batch_id), None)
     if this is not None and this["scored"] < this["rows"]:
-        st.warning(f"{this['rows'] - this['scored']:,} cases of {md(this['name'])} have no score from the active "
-                   "model, so the queue cannot show them: score them (`rsad score`), or finish rescoring on the "
-                   "Models page.", icon=":material/warning:")
+        st.warning(_("{n:,} cases of {batch} have no score from the active model, so the queue cannot show them: "
+                     "score them (`rsad score`), or finish rescoring on the Models page.").format(
+                       n=this["rows"] - this["scored"], batch=md(this["name"])), icon=":material/warning:")
     if narrowed or f.status != "unreviewed":
-        st.info("No cases match these filters. Widen the score range, clear the metadata, text or verdict "
-                "filter, or set the status to 'all'.", icon=":material/filter_alt_off:")
+        st.info(_("No cases match these filters. Widen the score range, clear the metadata, text or verdict "
+                  "filter, or set the status to 'all'."), icon=":material/filter_alt_off:")
         return
-    where = f"batch {md(this['name'])}" if this else "every batch"
-    held = " (apart from the cases other analysts have open, above)" if page.held else ""
-    st.success(f"Queue done: every scored case in {where} has a verdict{held}.", icon=":material/task_alt:")
+    # Whole sentences, not pieces: a translation orders the batch and the aside as its language does.
+    if this and page.held:
+        done = _("Queue done: every scored case in batch {batch} has a verdict (apart from the cases other "
+                 "analysts have open, above).")
+    elif this:
+        done = _("Queue done: every scored case in batch {batch} has a verdict.")
+    elif page.held:
+        done = _("Queue done: every scored case in every batch has a verdict (apart from the cases other "
+                 "analysts have open, above).")
+    else:
+        done = _("Queue done: every scored case in every batch has a verdict.")
+    st.success(done.format(batch=md(this["name"]) if this else ""), icon=":material/task_alt:")
     left = [b for b in listed if b["id"] != f.batch_id and b["scored"] > b["reviewed"]]
     for b in left[:5]:
-        st.page_link("views/review.py", label=f"Review {md(b['name'])}: {b['scored'] - b['reviewed']:,} unreviewed",
+        st.page_link(page="views/review.py", label=_("Review {batch}: {n:,} unreviewed").format(
+                         batch=md(b["name"]), n=b["scored"] - b["reviewed"]),
                      query_params={"batch": str(b["id"])}, icon=":material/fact_check:")
-    st.page_link("views/models.py", label="Retrain on the new verdicts (Models)", icon=":material/model_training:")
-    st.page_link("views/labels.py", label="Check the labels and analyst agreement (Labels)", icon=":material/label:")
+    st.page_link(page="views/models.py", label=_("Retrain on the new verdicts (Models)"),
+                 icon=":material/model_training:")
+    st.page_link(page="views/labels.py", label=_("Check the labels and analyst agreement (Labels)"),
+                 icon=":material/label:")

@@ -14,20 +14,27 @@ import pandas as pd
 import streamlit as st
 
 from rsad.errors import RsadError
+from rsad.i18n import N_, _, ngettext
 from rsad.service import review as triage
 from rsad.service.review import CaseView
 from views.common import analyst, md, show_error
+from views.review_filters import shown
 from views.review_queue import SELECTED, clear_selection
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
 
 ss = st.session_state
+BUTTONS = {"anomaly": N_("Anomaly"), "normal": N_("Normal"), "unsure": N_("Unsure")}  # the stored verdict's button
 
 
 def reason_hint(store: Store) -> str:
     required = store.settings.require_reason_for
-    return f"Choose a reason (required for {' and '.join(required)})" if required else "No reason (optional)"
+    if not required:
+        return _("No reason (optional)")
+    # The verdicts are stored codes, shown in the analyst's language.
+    return _("Choose a reason (required for {verdicts})").format(
+        verdicts=_(" and ").join(shown(label) for label in required))
 
 
 # --- the open case ---------------------------------------------------------------------------------
@@ -48,7 +55,8 @@ def _submit_verdict(store: Store, me: str, label: str, case_id: int, name: str, 
     ss.get("_case_keys", {}).pop(case_id, None)  # a later verdict on this case is a new submission
     ss.update(verdict_reason=None, verdict_note="")  # the next case starts with no reason chosen
     if n:
-        ss["_toast"] = f"{md(name)}: {label}" + (f" ({md(reason)})." if reason else ".")
+        ss["_toast"] = (_("{case}: {verdict} ({reason}).") if reason else _("{case}: {verdict}.")).format(
+            case=md(name), verdict=shown(label), reason=md(reason))
     # An unreviewed-only queue drops the case, so the same position is already the next case.
     if status != "unreviewed":
         ss["case_pos"] = min(pos + 1, total - 1)
@@ -66,20 +74,22 @@ def verdict_form(store: Store, me: str, case: CaseView, *, taken: bool, pos: int
     # Cleared by the callback once the verdict is recorded, not on submit: a refused verdict
     # (a reason this desk requires, a case someone else took) keeps what the analyst typed.
     with st.form("verdict_form"):
-        st.markdown("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure")
-        st.selectbox("Reason", list(store.reason_codes), key="verdict_reason", index=None,
+        st.markdown(_("**Verdict**  ·  keys: `a` anomaly, `n` normal, `u` unsure"))
+        st.selectbox(_("Reason"), list(store.reason_codes), key="verdict_reason", index=None,
                      placeholder=reason_hint(store))
-        st.text_area("Note", key="verdict_note", height=80)
+        st.text_area(_("Note"), key="verdict_note", height=80)
         b = st.columns(3)
         for col, label, primary in ((b[0], "anomaly", True), (b[1], "normal", False), (b[2], "unsure", False)):
-            col.form_submit_button(label.capitalize(), key=f"verdict_{label}",
+            col.form_submit_button(_(BUTTONS[label]), key=f"verdict_{label}",
                                    type="primary" if primary else "secondary",
                                    on_click=_submit_verdict, args=(store, me, label, *args), disabled=taken)
     if case.verdicts:
-        st.markdown("**Earlier verdicts**")
+        st.markdown(_("**Earlier verdicts**"))
         st.dataframe(pd.DataFrame(case.verdicts)[["created_at", "analyst", "label", "reason_code", "note"]],
                      hide_index=True, key="case_history",
-                     column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")})
+                     column_config={"created_at": st.column_config.DatetimeColumn(_("when"), format="YYYY-MM-DD HH:mm"),
+                                    "analyst": _("analyst"), "label": _("verdict"), "reason_code": _("reason"),
+                                    "note": _("note")})
 
 
 # --- the ticked cases ------------------------------------------------------------------------------
@@ -101,7 +111,9 @@ def _apply_bulk(store: Store, me: str, case_ids: list[int], key: str) -> None:
         return
     clear_selection()
     ss.update(bulk_reason=None, bulk_note="")
-    ss["_toast"] = f"Recorded {n} verdicts: {label}" + (f" ({md(reason)})." if reason else ".")
+    said = (ngettext("Recorded {n} verdict: {verdict} ({reason}).", "Recorded {n} verdicts: {verdict} ({reason}).", n)
+            if reason else ngettext("Recorded {n} verdict: {verdict}.", "Recorded {n} verdicts: {verdict}.", n))
+    ss["_toast"] = said.format(n=n, verdict=shown(label), reason=md(reason))
 
 
 def bulk_form(store: Store, me: str) -> None:
@@ -112,19 +124,24 @@ def bulk_form(store: Store, me: str) -> None:
     ids, names = list(selected), list(selected.values())
     on_page = {cid for cid, _ in ss.get("_shown", [])}
     elsewhere = sum(cid not in on_page for cid in ids)
-    listed = ", ".join(md(n) for n in names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+    listed = _(", ").join(md(n) for n in names[:5])
+    if len(names) > 5:
+        listed = _("{names} and {n:,} more").format(names=listed, n=len(names) - 5)
     key = ss.setdefault("_bulk_key", uuid.uuid4().hex)
     with st.container(border=True, key="bulk_box"):
-        st.markdown(f"**Bulk verdict for {len(ids):,} selected cases**: {listed}"
-                    + (f" ({elsewhere:,} of them on other pages)" if elsewhere else ""))
+        head = _("**Bulk verdict for {n:,} selected cases**: {names}").format(n=len(ids), names=listed)
+        if elsewhere:
+            head += _(" ({n:,} of them on other pages)").format(n=elsewhere)
+        st.markdown(head)
         if message := ss.pop("_bulk_error", None):
             show_error(message)
         with st.form("bulk_form", border=False):  # cleared by _apply_bulk once recorded
             c1, c2, c3 = st.columns([1, 2, 3])
-            c1.radio("Verdict", ["anomaly", "normal", "unsure"], key="bulk_label")
-            c2.selectbox("Reason", list(store.reason_codes), key="bulk_reason", index=None,
+            c1.radio(_("Verdict"), ["anomaly", "normal", "unsure"], key="bulk_label", format_func=shown)
+            c2.selectbox(_("Reason"), list(store.reason_codes), key="bulk_reason", index=None,
                          placeholder=reason_hint(store))
-            c3.text_area("Note", key="bulk_note", height=80)
-            st.form_submit_button(f"Apply to {len(ids):,} cases", type="primary", key="bulk_submit",
+            c3.text_area(_("Note"), key="bulk_note", height=80)
+            # Always the plural in English: tests/test_review_browser.py presses "Apply to 1 cases".
+            st.form_submit_button(_("Apply to {n:,} cases").format(n=len(ids)), type="primary", key="bulk_submit",
                                   on_click=_apply_bulk, args=(store, me, ids, key))
-        st.button("Clear selection", key="bulk_clear", on_click=clear_selection)
+        st.button(_("Clear selection"), key="bulk_clear", on_click=clear_selection)

@@ -133,12 +133,14 @@ def legend_html() -> str:
     r2, g2, b2 = _RED
     bar = (f"linear-gradient(to right, rgba({r1},{g1},{b1},{_MAX_ALPHA}), rgba({r1},{g1},{b1},0), "
            f"rgba({r2},{g2},{b2},0), rgba({r2},{g2},{b2},{_MAX_ALPHA}))")
+    # Translated outside the f-string: the catalog's extractor does not look inside f-strings.
+    normal, anomaly, hover = _("toward normal"), _("toward anomaly"), _("(hover a word for its score)")
     return ('<div class="rsad-legend" style="display:flex;align-items:center;gap:8px;font-size:0.85em">'
-            f'<span>{_("toward normal")}</span>'
+            f'<span>{normal}</span>'
             f'<span style="display:inline-block;width:160px;height:12px;border-radius:3px;'
             f'border:1px solid #d1d5db;background:{bar}"></span>'
-            f'<span>{_("toward anomaly")}</span>'
-            f'<span style="color:#6b7280">{_("(hover a word for its score)")}</span></div>')
+            f'<span>{anomaly}</span>'
+            f'<span style="color:#6b7280">{hover}</span></div>')
 
 
 def top_words(expl: Explanation, k: int = 12) -> list[tuple[str, float, int, int]]:
