@@ -39,7 +39,7 @@ def test_review_page_speaks_chinese(store_with_model, tmp_path):
     scoring.score_batch(store_with_model, "queue")
     at = zh_app("review")
     assert at.title[0].value == "审核队列"
-    assert at.caption[0].value.startswith("10 个案例符合 · 模型 ")
+    assert at.caption[0].value.startswith("10 个案例符合条件 · 模型 ")
     assert at.subheader[0].value.startswith("案例 ") and "第 1/10 个" in at.subheader[0].value
     assert at.selectbox(key="f_batch").label == "批次" and at.selectbox(key="f_sort").label == "排序"
     # Codes stay codes underneath; the analyst reads them in Chinese.
