@@ -46,7 +46,7 @@ def test_review_page_speaks_chinese(store_with_model, tmp_path):
     assert at.selectbox(key="f_status").options == ["未审核", "已审核", "全部"]
     buttons = [at.button(key=k).label for k in ("prev_case", "next_case", "verdict_anomaly")]
     assert buttons == ["上一个", "下一个", "异常"]
-    assert any("偏向异常" in h.proto.body for h in at.get("html")), "the attribution legend"
+    assert any("倾向异常" in h.proto.body for h in at.get("html")), "the attribution legend"
     assert any(c.value.startswith("Layer Integrated Gradients（逐层积分梯度）") for c in at.caption)
     # AppTest calls the pages' format_func in this thread, outside any page run, where only
     # use_language says the tab's language: without it the Chinese options would not match.
@@ -60,7 +60,7 @@ def test_review_page_speaks_chinese(store_with_model, tmp_path):
 
 def test_upload_page_speaks_chinese(store_with_model):
     at = zh_app("upload")
-    assert at.title[0].value == "上传并评分"
+    assert at.title[0].value == "上传并打分"
     assert at.info[0].value.startswith("选择文件即可预览。") and "`behavior_description`" in at.info[0].value
     with use_language("zh"):  # as above: AppTest formats the options in this thread
         at.file_uploader(key="upload_file").upload("m.csv", tiny_table(6).to_csv(index=False).encode(),
@@ -68,5 +68,5 @@ def test_upload_page_speaks_chinese(store_with_model):
         assert at.selectbox(key="map_label").label == "标签列" and at.selectbox(key="map_id").options[0] == "（无）"
         at.button(key="score_button").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert {m.label for m in at.metric} == {"行数", "命中", "命中率"}
+    assert {m.label for m in at.metric} == {"行数", "标记数", "标记率"}
     assert all(HAN.search(c.value) for c in at.caption if "m.csv" in c.value)

@@ -35,18 +35,8 @@ def anomaly_values(table: pd.DataFrame, column: str) -> tuple[str, ...]:
     except RsadError as exc:
         show_error(exc)
         return chosen
-    st.caption(_("Labels: {mapping}").format(mapping=md(_describe(label_map))))
+    st.caption(_("Labels: {mapping}").format(mapping=md(batches.describe_map(label_map))))
     return chosen
-
-
-def _describe(label_map: dict[str, Any] | None) -> str:
-    """'spam → anomaly, ham → normal' in the reader's language (batches.describe_map's English
-    is the CLI's); the file's values stay as they are written."""
-    if not label_map:
-        return ""
-    anomaly, normal = _("anomaly"), _("normal")
-    return _(", ").join([f"{v} → {anomaly}" for v in label_map["anomaly"]]
-                        + [f"{v} → {normal}" for v in label_map["normal"]])
 
 
 def ingest_summary(info: dict[str, Any]) -> None:
