@@ -65,6 +65,15 @@ def test_sms_file_recognised_and_mapped():
     assert b.label_map == {"column": "label", "anomaly": ["spam"], "normal": ["ham"]}
 
 
+def test_a_chinese_platform_export_with_chinese_headers_and_values():
+    rows = [["r1", "五星好评返现，加微信领红包", "是"], ["r2", "物流很快，包装完好", "否"],
+            ["r3", "同一地址下单30次", "未知"]]
+    b = load_batch(_csv(rows, ["编号", "评论内容", "是否刷单"]), file_name="导出.csv")
+    assert b.ids == ["r1", "r2"] and b.texts[0].startswith("五星好评") and b.labels == [1, 0]
+    assert b.label_map == {"column": "是否刷单", "anomaly": ["是"], "normal": ["否"]}
+    assert [(r["row"], r["id"]) for r in b.skipped] == [(3, "r3")]
+
+
 def test_cg_or_means_computer_generated_is_an_anomaly():
     b = load_batch(_csv([["great product", "CG"], ["it broke", "OR"]], ["text_", "label"]), file_name="x.csv",
                    columns=ColumnMap(text="text_"))

@@ -20,19 +20,23 @@ from rsad.errors import InputError, LabelValuesUnknown
 from rsad.i18n import _
 
 DEFAULT_TEXT, DEFAULT_LABEL, DEFAULT_ID = "behavior_description", "is_anomaly", "case_id"
+# Chinese platforms' exports name their columns in Chinese: those headers are recognised too.
 TEXT_NAMES = (DEFAULT_TEXT, "text", "message", "review", "content", "comment", "sms", "body",
-              "description", "behavior")
+              "description", "behavior", "行为描述", "文本", "内容", "评论", "评论内容", "描述", "消息", "正文", "短信")
 LABEL_NAMES = (DEFAULT_LABEL, "label", "class", "target", "is_spam", "spam", "fraud", "is_fraud",
-               "deceptive", "y")
-ID_NAMES = (DEFAULT_ID, "id", "msg_id", "message_id", "sms_id", "review_id", "record_id", "row_id")
+               "deceptive", "y", "是否异常", "标签", "标注", "异常", "是否刷单", "是否作弊", "是否垃圾", "类别")
+ID_NAMES = (DEFAULT_ID, "id", "msg_id", "message_id", "sms_id", "review_id", "record_id", "row_id",
+            "案例编号", "编号", "记录编号", "评论编号")
 # (anomaly, normal) spellings.
 LABEL_PAIRS = (("1", "0"), ("true", "false"), ("yes", "no"), ("anomaly", "normal"), ("spam", "ham"),
-               ("fake", "real"), ("deceptive", "truthful"), ("fraud", "legit"), ("cg", "or"), ("1.0", "0.0"))
+               ("fake", "real"), ("deceptive", "truthful"), ("fraud", "legit"), ("cg", "or"), ("1.0", "0.0"),
+               ("是", "否"), ("异常", "正常"), ("虚假", "真实"), ("刷单", "正常"), ("垃圾", "正常"), ("作弊", "正常"))
 ANOMALY_VALUES = frozenset(a for a, _ in LABEL_PAIRS)
 NORMAL_VALUES = frozenset(n for _, n in LABEL_PAIRS)
 # What people write for "no readable label": such a row is skipped (tolerant) rather than being
 # taken for a third label value, which is an error naming its rows.
-UNREADABLE = frozenset({"?", "??", "???", "-", "--", "n/a", "na", "#n/a", "none", "null", "unknown", "missing"})
+UNREADABLE = frozenset({"?", "??", "???", "-", "--", "n/a", "na", "#n/a", "none", "null", "unknown", "missing",
+                        "？", "未知", "不确定", "待定"})
 
 
 @dataclass(frozen=True)
