@@ -76,6 +76,7 @@ def sign_in(page, expect) -> None:  # noqa: ANN001 - Playwright objects
 def walk(data: Path, shots: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=180_000)  # a cold explanation or a scoring run on busy cores
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -88,11 +89,14 @@ def walk(data: Path, shots: Path) -> None:
         expect(page.get_by_role("heading", name=zh("Overview"))).to_be_visible()
         page.get_by_role("combobox", name=zh("Project")).click()
         page.get_by_role("option", name="demo-zh").click()
-        expect(page.get_by_text(re.compile("未知")).first).to_be_visible()
+        expect(page.get_by_text(re.compile("的词表中")).first).to_be_visible()
         t = timed("switch to 中文 and to project demo-zh (Overview warns)", t)
         page.screenshot(path=str(shots / "1-overview.png"), full_page=True)
         page.get_by_role("link", name=zh("Review"), exact=True).click()
-        expect(page.locator(".rsad-explanation span[title]").first).to_be_visible()
+        try:
+            expect(page.locator(".rsad-explanation span[title]").first).to_be_visible()
+        finally:
+            page.screenshot(path=str(shots / "2-review.png"), full_page=True)
         t = timed("Review: the first case and its explanation", t)
         page.screenshot(path=str(shots / "2-review.png"), full_page=True)
         page.get_by_role("link", name=zh("Upload"), exact=True).click()
@@ -100,7 +104,7 @@ def walk(data: Path, shots: Path) -> None:
         expect(page.get_by_text(re.compile("是 → ")).first).to_be_visible()
         page.screenshot(path=str(shots / "3-upload.png"), full_page=True)
         page.get_by_role("button", name=zh("Score"), exact=True).click()
-        expect(page.get_by_text(re.compile("%")).filter(has_text="未知").first).to_be_visible()
+        expect(page.get_by_text(re.compile("% 的词元不在")).first).to_be_visible()
         t = timed("Upload: a Chinese export, mapped, stored, scored, warned", t)
         page.screenshot(path=str(shots / "4-scored.png"), full_page=True)
         for name in ("Models", "Thresholds"):

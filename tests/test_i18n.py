@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rsad import i18n
-from rsad.i18n import _, catalog, ngettext, use_language
+from rsad.i18n import _, catalog, ngettext, pgettext, use_language
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +109,7 @@ def test_translation_follows_the_chosen_language(monkeypatch: pytest.MonkeyPatch
         assert i18n.language() == "zh"
         assert _("Overview") != "Overview" and re.search(r"[\u4e00-\u9fff]", _("Overview"))
         assert _("not a message of the desk") == "not a message of the desk"
+        assert pgettext("button", "Score") != _("Score")  # the verb on Upload's button, the noun over a column
     monkeypatch.setenv("RSAD_LANG", "zh")
     assert i18n.language() == "zh"
     with use_language("en"):

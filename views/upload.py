@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from rsad.errors import RsadError
-from rsad.i18n import N_, _
+from rsad.i18n import N_, _, pgettext
 from rsad.progress import Rate
 from rsad.service import batches
 from rsad.service.batches import ColumnMap
@@ -175,7 +175,7 @@ except RsadError as exc:
     st.stop()
 preview(uploaded, table, events)
 mapping, name = column_map(table, uploaded.name, events)
-if st.button(_("Score"), type="primary", key="score_button", icon=":material/bolt:"):
+if st.button(pgettext("button", "Score"), type="primary", key="score_button", icon=":material/bolt:"):
     score(uploaded, mapping, name, events)
 else:  # a later run (a click in a panel, the job panel's refresh): show what the upload left
     if (stored := st.session_state.get("last_ingest")) and stored.get("skipped"):

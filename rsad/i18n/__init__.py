@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from rsad.i18n.languages import LANGUAGES, SOURCE
 
 __all__ = ["LANGUAGES", "SOURCE", "N_", "_", "default_language", "language", "ngettext", "normalize",
-           "set_resolver", "use_language"]
+           "pgettext", "set_resolver", "use_language"]
 
 _chosen: ContextVar[str | None] = ContextVar("rsad_language", default=None)
 _resolver: Callable[[], str | None] | None = None
@@ -92,6 +92,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     from rsad.i18n.catalog import translations
 
     return translations(lang).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` where one English word needs two translations ("Score": the verb on a button,
+    the noun over a column); ``context`` tells the catalog which."""
+    lang = language()
+    if lang == SOURCE:
+        return message
+    from rsad.i18n.catalog import translations
+
+    return translations(lang).pgettext(context, message)
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for it

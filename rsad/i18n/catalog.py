@@ -23,7 +23,7 @@ from rsad.i18n.languages import LANGUAGES, SOURCE
 LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "rsad"
 ROOT = Path(__file__).resolve().parents[2]  # the source tree (check/update are for developers)
-KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None, "pgettext": ((1, "c"), 2)}
 FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)?(?:[:!][^{}]*)?\}")  # {name}, {n:,}, {x!r}, {}
 
 
@@ -59,20 +59,25 @@ def source_files(root: Path = ROOT) -> list[Path]:
 class Message:
     key: str | tuple[str, str]  # the English text (singular, plural for ngettext)
     where: tuple[tuple[str, int], ...]
+    context: str | None = None  # pgettext's: one English word that needs two translations (a verb, a noun)
+
+    @property
+    def id(self) -> str:
+        return self.key if isinstance(self.key, str) else self.key[0]
 
 
-def extract(root: Path = ROOT) -> dict[str | tuple[str, str], Message]:
-    """Every message the source passes to ``_``/``ngettext``/``N_``, with where it is."""
+def extract(root: Path = ROOT) -> dict[tuple[str | tuple[str, str], str | None], Message]:
+    """Every message the source passes to ``_``/``ngettext``/``N_``/``pgettext``, with where it is."""
     from babel.messages.extract import extract_from_file
 
-    found: dict[str | tuple[str, str], list[tuple[str, int]]] = {}
+    found: dict[tuple[str | tuple[str, str], str | None], list[tuple[str, int]]] = {}
     for path in source_files(root):
         rel = path.relative_to(root).as_posix()
-        for lineno, text, _comments, _context in extract_from_file("python", path, keywords=KEYWORDS):
+        for lineno, text, _comments, context in extract_from_file("python", path, keywords=KEYWORDS):
             key = text if isinstance(text, str) else tuple(text[:2])
             if key and all(key):
-                found.setdefault(key, []).append((rel, lineno))
-    return {k: Message(k, tuple(v)) for k, v in found.items()}
+                found.setdefault((key, context), []).append((rel, lineno))
+    return {k: Message(k[0], tuple(v), k[1]) for k, v in found.items()}
 
 
 def fields(text: str) -> set[str]:
@@ -101,9 +106,9 @@ def problems(lang: str, root: Path = ROOT) -> list[str]:
     """What keeps ``lang`` from matching the source one to one: each a line a developer can act on."""
     catalog, source = _read(lang), extract(root)
     out = []
-    for key, msg in source.items():
+    for (key, context), msg in source.items():
         where = f"{msg.where[0][0]}:{msg.where[0][1]}"
-        entry = catalog.get(key if isinstance(key, str) else key[0])
+        entry = catalog.get(msg.id, context=context)
         strings = [] if entry is None else ([entry.string] if isinstance(entry.string, str) else list(entry.string))
         if entry is None or not all(strings) or entry.fuzzy:
             out.append(f"{where}: no {lang} translation of {key!r}")
@@ -113,9 +118,9 @@ def problems(lang: str, root: Path = ROOT) -> list[str]:
             if fields(s) != wanted:
                 out.append(f"{where}: {lang} translation of {key!r} has fields {sorted(fields(s))}, "
                            f"the English has {sorted(wanted)}")
-    keys = {k if isinstance(k, str) else k[0] for k in source}
+    keys = {(m.id, m.context) for m in source.values()}
     out += [f"{po_path(lang).name}: {lang} only (not in the source): {m.id!r}" for m in catalog
-            if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in keys]
+            if m.id and (m.id if isinstance(m.id, str) else m.id[0], m.context) not in keys]
     return out
 
 
@@ -130,11 +135,11 @@ def update(lang: str, root: Path = ROOT) -> tuple[int, int]:
                   header_comment=f"# {LANGUAGES[lang]} translations of RSAD Review Desk's messages.",
                   creation_date=old.creation_date, revision_date=old.creation_date)
     missing = 0
-    for key, msg in extract(root).items():
-        prior = old.get(key if isinstance(key, str) else key[0])
+    for (key, context), msg in extract(root).items():
+        prior = old.get(msg.id, context=context)
         string = prior.string if prior is not None and not prior.fuzzy else ("" if isinstance(key, str) else ("",))
         missing += not (string if isinstance(string, str) else all(string))
-        new.add(key, string, locations=msg.where)
+        new.add(key, string, locations=msg.where, context=context)
     path = po_path(lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
@@ -155,14 +160,15 @@ def part(lang: str, name: str, files: list[str], root: Path = ROOT) -> tuple[Pat
     have = _read(lang)
     path = po_path(lang).parent / "parts" / f"{name}.po"
     out = Catalog(locale=lang, domain=DOMAIN, fuzzy=False)
-    for key, msg in extract(root).items():
+    for (key, context), msg in extract(root).items():
         if not any((root / w).resolve() in wanted for w, _line in msg.where):
             continue
-        prior = have.get(key if isinstance(key, str) else key[0])
+        prior = have.get(msg.id, context=context)
         done = prior is not None and not prior.fuzzy and (
             prior.string if isinstance(prior.string, str) else all(prior.string))
         if not done or path.exists() and prior is not None:
-            out.add(key, prior.string if done else ("" if isinstance(key, str) else ("",)), locations=msg.where)
+            out.add(key, prior.string if done else ("" if isinstance(key, str) else ("",)), locations=msg.where,
+                    context=context)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         write_po(f, out, width=100, include_previous=False, omit_header=False)
