@@ -103,7 +103,8 @@ def walk(data: Path, shots: Path) -> None:
         page.locator("input[type=file]").set_input_files(str(data))
         expect(page.get_by_text(re.compile("是 → ")).first).to_be_visible()
         page.screenshot(path=str(shots / "3-upload.png"), full_page=True)
-        page.get_by_role("button", name=zh("Score"), exact=True).click()
+        page.get_by_role("textbox", name=zh("Batch name")).fill(f"店铺评论-{int(time.time())}")  # a rerun: a new batch
+        page.get_by_role("button", name="打分", exact=True).click()
         expect(page.get_by_text(re.compile("% 的词元不在")).first).to_be_visible()
         t = timed("Upload: a Chinese export, mapped, stored, scored, warned", t)
         page.screenshot(path=str(shots / "4-scored.png"), full_page=True)
