@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from rsad.data.db import Store
 from rsad.data.orm import Attribution, Case
 from rsad.errors import StateError, Superseded
 from rsad.model import versions
+from rsad.model.lexical import LEXICAL_FILE
 
 
 def get_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str) -> dict | None:
@@ -34,15 +36,18 @@ def put_attribution(session: Session, case_id: int, model_version_id: int, setti
 EXPLAIN_STEPS = 50
 
 
-def _key(n_steps: int, max_length: int) -> str:
-    return f"lig:n{n_steps}:len{max_length}"
+def _key(n_steps: int, max_length: int, blend: bool = False) -> str:
+    # ":lex": a blended version's words also carry the bag of words' share (rsad.model.explain_blend),
+    # never to be mixed up with the transformer's alone
+    return f"lig:n{n_steps}:len{max_length}" + (":lex" if blend else "")
 
 
 def explanation_key(store: Store, version: Any, n_steps: int = EXPLAIN_STEPS) -> str:
-    """The cache key of attributions under a version: steps and the length the model reads
-    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it)."""
+    """The cache key of attributions under a version: steps, the length the model reads
+    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it) and
+    whether it blends in a bag of words (its folder holds one, as the classifier loads it)."""
     max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
-    return _key(n_steps, max_length)
+    return _key(n_steps, max_length, (Path(version.folder) / LEXICAL_FILE).is_file())
 
 
 def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS,
@@ -74,7 +79,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
     """
     from rsad.model.explain import Explanation, explain
 
-    key = _key(n_steps, classifier.max_length)
+    key = _key(n_steps, classifier.max_length, getattr(classifier, "lexical", None) is not None)
 
     def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:

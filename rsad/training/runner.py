@@ -145,6 +145,9 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
         config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
                              max_length=params.max_length, batch_size=params.batch_size,
                              learning_rate=params.learning_rate, seed=params.seed,
+                             # the epochs the form (or the first model's rule) chose, as measured
+                             # (0017): no small-data floor of more epochs (0021)
+                             min_steps=0,
                              truncation=params.truncation or train.start_truncation(store, start_version))
         report.stage(f"loading {'version ' + start_version if start_version else 'the base model'}")
         info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
