@@ -44,6 +44,8 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
                      "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
                      "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
                      "from verdicts": m.get("n_verdict", 0),
+                     # the bag of words blended in (docs/decisions/0021-lexical-blend.md)
+                     "+ words": bool((m.get("blend") or {}).get("kept")),
                      "created": v.created_at, "by": v.created_by, "data hash": v.data_hash[:12]})
     st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
         "threshold": st.column_config.NumberColumn(format="%.3f"), "F1": st.column_config.NumberColumn(format="%.3f"),
