@@ -65,7 +65,7 @@ def tiny_table(n: int = 64) -> pd.DataFrame:
 CATEGORIES = ("unit", "model", "browser", "pg")
 BROWSER_FIXTURES = {"server", "streamlit_server", "page", "browser"}
 PG_FIXTURES = {"pg_url"}
-MODEL_FIXTURES = {"tiny_model_dir", "store_with_model"}
+MODEL_FIXTURES = {"tiny_model_dir", "store_with_model", "blend_model_dir"}
 # Tests that need a real model without asking for a model fixture, or are slow because of one:
 # "file.py::test_name" (every parametrization) or "file.py::test_name[part of the param id]".
 MODEL_TESTS = {
@@ -272,8 +272,27 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     df = tiny_table(64)
     table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
     config = TrainConfig(base_model=embedded_base_model(), epochs=2, batch_size=16, max_length=48,
-                         learning_rate=1e-4, val_fraction=0.25, early_stopping_patience=0)
+                         learning_rate=1e-4, val_fraction=0.25, early_stopping_patience=0, min_steps=0,
+                         lexical_blend=False)  # the transformer alone, as every version before 0021
     result = fine_tune(table, config, device="cpu")
+    folder, _card = save_version(result, tmp_path_factory.mktemp("models"), "v1")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def blend_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny model with the bag of words blended in (validation kept it)."""
+    from rsad.config import embedded_base_model
+    from rsad.model.card import TrainConfig
+    from rsad.model.registry import save_version
+    from rsad.training.fine_tune import fine_tune
+
+    df = tiny_table(64)
+    table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
+    config = TrainConfig(base_model=embedded_base_model(), epochs=2, batch_size=16, max_length=48,
+                         learning_rate=1e-4, val_fraction=0.25, early_stopping_patience=0, min_steps=0)
+    result = fine_tune(table, config, device="cpu")
+    assert result.lexical is not None and result.metrics["blend"]["kept"], result.metrics["blend"]
     folder, _card = save_version(result, tmp_path_factory.mktemp("models"), "v1")
     return folder
 

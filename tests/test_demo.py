@@ -8,7 +8,7 @@ from rsad.model.card import TrainConfig
 from rsad.ops.demo import DEMO_BATCH, SEED_BATCH, bootstrap
 from rsad.service import batches
 
-SMALL = TrainConfig(epochs=1, max_length=64, learning_rate=1e-4)
+SMALL = TrainConfig(epochs=1, max_length=64, learning_rate=1e-4, min_steps=0)
 
 
 def test_bootstrap_builds_then_reuses(store):

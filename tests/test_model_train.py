@@ -110,7 +110,8 @@ def test_train_from_store_registers_and_scores(store, tmp_path):
     csv = tmp_path / "tiny.csv"
     tiny_table(64).to_csv(csv, index=False)
     uploads.ingest_file(store, csv, name="seed")
-    cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25, truncation="head_tail")
+    cfg = TrainConfig(epochs=1, max_length=48, learning_rate=1e-4, val_fraction=0.25, truncation="head_tail",
+                      min_steps=0)
     assert train.start_truncation(store, None) == "head"  # from the base model: rsad's default
     steps = []
     info = train.train_table(store, assemble(store).table(), config=cfg,
@@ -179,7 +180,7 @@ def test_word_embeddings_stay_pretrained_unless_asked_and_dropout_is_a_setting(t
     df = tiny_table(24)
     table = pd.DataFrame({"id": df["case_id"], "text": df["behavior_description"], "label": df["is_anomaly"]})
     config = TrainConfig(base_model=embedded_base_model(), epochs=1, max_length=32, learning_rate=1e-3,
-                         val_fraction=0.25, freeze_word_embeddings=False, dropout=0.2)
+                         val_fraction=0.25, freeze_word_embeddings=False, dropout=0.2, min_steps=0)
     result = fine_tune(table, config, device="cpu")
     assert not torch.equal(result.model.get_input_embeddings().weight, base.get_input_embeddings().weight)
     assert {m.p for m in result.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.2}

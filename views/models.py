@@ -51,12 +51,17 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
                      "ROC-AUC": m.get("roc_auc"), "PR-AUC": m.get("pr_auc"),
                      "trained on": m.get("n_train", 0), "validation": m.get("n_val", 0),
                      "from verdicts": m.get("n_verdict", 0),
+                     # the bag of words blended in (docs/decisions/0021-lexical-blend.md)
+                     "+ words": bool((m.get("blend") or {}).get("kept")),
                      "created": v.created_at, "by": v.created_by, "data hash": v.data_hash[:12]})
     num = st.column_config.NumberColumn
     st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
         "name": _("name"), "status": _("status"), "threshold": num(_("threshold"), format="%.3f"),
         "F1": num(format="%.3f"), "ROC-AUC": num(format="%.3f"), "PR-AUC": num(format="%.3f"),
         "trained on": _("trained on"), "validation": _("validation"), "from verdicts": _("from verdicts"),
+        "+ words": st.column_config.CheckboxColumn(_("+ words"), help=_(
+            "The version blends a bag of words (TF-IDF + logistic regression) into the transformer, "
+            "kept because it predicted held-out validation cases better.")),
         "created": st.column_config.DatetimeColumn(_("created"), format="YYYY-MM-DD HH:mm"), "by": _("by"),
         "data hash": _("data hash")})
     st.caption(_("Metrics are each version's own validation split; compare two versions below on the same cases."))

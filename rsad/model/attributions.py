@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from rsad.data.orm import Attribution, Case
 from rsad.errors import StateError, Superseded
 from rsad.i18n import _
 from rsad.model import versions
+from rsad.model.lexical import LEXICAL_FILE
 
 
 def get_attribution(session: Session, case_id: int, model_version_id: int, settings_key: str) -> dict | None:
@@ -42,18 +44,22 @@ EXPLAIN_STEPS = 50
 HAN_WORDS = "zh1"
 
 
-def _key(n_steps: int, max_length: int, text: str) -> str:
+def _key(n_steps: int, max_length: int, text: str, blend: bool = False) -> str:
     from rsad.model.words import has_han
 
-    return f"lig:n{n_steps}:len{max_length}" + (f":{HAN_WORDS}" if has_han(text) else "")
+    # ":lex": a blended version's words also carry the bag of words' share (rsad.model.explain_blend),
+    # never to be mixed up with the transformer's alone
+    return (f"lig:n{n_steps}:len{max_length}" + (f":{HAN_WORDS}" if has_han(text) else "")
+            + (":lex" if blend else ""))
 
 
 def explanation_key(store: Store, version: Any, text: str, n_steps: int = EXPLAIN_STEPS) -> str:
     """The cache key of a text's attributions under a version: steps, the length the model reads
-    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it) and,
-    for Chinese text, how its characters were merged into words."""
+    (the version's own max_length, as :func:`rsad.model.versions.load_classifier` uses it), for
+    Chinese text how its characters were merged into words, and whether the version blends in a
+    bag of words (its folder holds one, as the classifier loads it)."""
     max_length = int((version.train_config or {}).get("max_length", store.settings.max_length))
-    return _key(n_steps, max_length, text)
+    return _key(n_steps, max_length, text, (Path(version.folder) / LEXICAL_FILE).is_file())
 
 
 def cached_explanation(store: Store, case_id: int, *, n_steps: int = EXPLAIN_STEPS,
@@ -86,13 +92,15 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
     """
     from rsad.model.explain import Explanation, explain
 
+    blend = getattr(classifier, "lexical", None) is not None
+
     def lookup() -> tuple[Any, dict[str, Any] | None, str]:
         with store.session() as s:
             mv = versions.get_model_version(s, version or None, project_id=store.project_id)
             if classifier.name and classifier.name != mv.name:
                 raise StateError(_("The active model changed while this page was open: reload the page."))
             text = s.get(Case, case_id).text
-            return mv.id, get_attribution(s, case_id, mv.id, _key(n_steps, classifier.max_length, text)), text
+            return mv.id, get_attribution(s, case_id, mv.id, _key(n_steps, classifier.max_length, text, blend)), text
 
     version_id, cached, text = lookup()
     if cached is None:
@@ -104,7 +112,7 @@ def explanation(store: Store, case_id: int, classifier: Any, *, n_steps: int = E
                 expl = explain(classifier, text, n_steps=n_steps)
                 try:
                     with store.session() as s:
-                        put_attribution(s, case_id, version_id, _key(n_steps, classifier.max_length, text),
+                        put_attribution(s, case_id, version_id, _key(n_steps, classifier.max_length, text, blend),
                                         expl.to_dict())
                 except IntegrityError:
                     pass  # another process (or analyst) stored the same case first

@@ -32,6 +32,9 @@ class TrainConfig:
     # 4, not 3: validation PR-AUC was still rising at epoch 3; early stopping keeps the best epoch
     # (docs/decisions/0014-fine-tuning-defaults.md).
     epochs: int = 4
+    # A small training split gets more epochs, up to this many optimizer steps in all: 4 epochs of
+    # 200 rows are 52 steps, too few to move the transformer (docs/decisions/0021-lexical-blend.md).
+    min_steps: int = 160
     batch_size: int = 16
     # 5e-5, not 2e-5: higher validation PR-AUC at the same cost (docs/decisions/0014-fine-tuning-defaults.md).
     learning_rate: float = 5e-5
@@ -53,10 +56,14 @@ class TrainConfig:
     # The word-embedding matrix is half of MiniLM's weights; keeping it as pretrained spares its
     # gradient and optimizer update every step (docs/decisions/0013-training-speed-recipe.md).
     freeze_word_embeddings: bool = True
+    # Fit TF-IDF + logistic regression beside the transformer and keep the blend of both where
+    # held-out validation cases say it predicts better (docs/decisions/0021-lexical-blend.md).
+    lexical_blend: bool = True
 
     def validate(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
-            raise InputError(_("epochs and batch size must be at least 1, max length at least 8."))
+        if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8 or self.min_steps < 0:
+            raise InputError(_("epochs and batch size must be at least 1, max length at least 8, "
+                               "min steps at least 0."))
         if not 0.0 < self.val_fraction < 0.9:
             raise InputError(_("The validation fraction must be between 0 and 0.9."))
         if self.learning_rate <= 0:
@@ -84,6 +91,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    lexical: Any = None  # rsad.model.lexical.Lexical when the blend was kept, saved as lexical.json
 
 
 @dataclass
@@ -109,8 +117,9 @@ class VersionCard:
     @property
     def config(self) -> TrainConfig:
         # Cards written before these settings existed trained every weight with the base
-        # model's dropout (0.1 in the BERT family rsad shipped with).
-        return TrainConfig(**{"freeze_word_embeddings": False, "dropout": 0.1, **self.train_config})
+        # model's dropout (0.1 in the BERT family rsad shipped with), and blended nothing.
+        return TrainConfig(**{"freeze_word_embeddings": False, "dropout": 0.1, "lexical_blend": False, "min_steps": 0,
+                              **self.train_config})
 
 
 def read_card(folder: str | Path) -> VersionCard:

@@ -27,6 +27,7 @@ import torch
 from rsad.config import SCORE_PRECISIONS, TRUNCATIONS
 from rsad.errors import ConfigError, ModelError
 from rsad.i18n import _
+from rsad.model import lexical as lexical_part
 from rsad.model import onnx as onnx_scoring
 from rsad.model.card import ID2LABEL, LABEL2ID
 from rsad.model.hf import hf, quiet_transformers
@@ -181,6 +182,7 @@ class Classifier:
     scoring_model: Any = None  # the int8 copy when precision is (onnx-)int8 (made on first score)
     truncation: str = "head"  # texts over max_length: keep the head, or head and tail (TRUNCATIONS)
     folder: str = ""  # the version folder, where the onnx-int8 copy is kept ("" = none)
+    lexical: lexical_part.Lexical | None = None  # a blended version's bag of words (rsad.model.lexical)
 
     @classmethod
     def load(cls, folder: str | Path, *, device: str = "auto", max_length: int = 128,
@@ -198,7 +200,7 @@ class Classifier:
         model.to(dev).eval()
         return cls(model=model, tokenizer=tokenizer, device=dev, max_length=max_length,
                    name=name or Path(folder).name, precision=resolve_precision(precision, dev),
-                   truncation=truncation, folder=str(folder))
+                   truncation=truncation, folder=str(folder), lexical=lexical_part.load(folder))
 
     def _scorer(self) -> Any:
         """The module that scores: the int8 copy, made on first use (a page that only shows
@@ -256,17 +258,28 @@ class Classifier:
     def score(self, texts: list[str], *, batch_size: int = 32,
               progress: ProgressFn = no_progress) -> np.ndarray:
         """P(anomaly) for each text, in the order given."""
-        return self.score_encoded(self.encode(texts) if len(texts) else [], batch_size=batch_size,
-                                  progress=progress)
+        return self.score_encoded(self.encode(texts) if len(texts) else [], texts=list(texts),
+                                  batch_size=batch_size, progress=progress)
 
-    def score_encoded(self, ids: list[list[int]], *, batch_size: int = 32,
+    def score_encoded(self, ids: list[list[int]], *, texts: list[str] | None = None, batch_size: int = 32,
                       progress: ProgressFn = no_progress) -> np.ndarray:
         """P(anomaly) for each row of :meth:`encode`'s output (tokenized elsewhere, e.g. ahead
-        of time in another thread)."""
+        of time in another thread). A blended version also needs the ``texts`` themselves."""
+        if self.lexical is None:
+            return self.forward_encoded(ids, batch_size=batch_size, progress=progress)[0]
+        if texts is None or len(texts) != len(ids):
+            raise ModelError(_("Version {name} blends in a bag of words: scoring needs the texts too.").format(
+                name=self.name))
+        log_odds = self.forward_encoded(ids, batch_size=batch_size, progress=progress)[1]
+        return self.lexical.scores(log_odds, texts)
+
+    def forward_encoded(self, ids: list[list[int]], *, batch_size: int = 32,
+                        progress: ProgressFn = no_progress) -> tuple[np.ndarray, np.ndarray]:
+        """The transformer alone: (P(anomaly), anomaly log-odds) per row."""
         n = len(ids)
-        out = np.empty(n, dtype=np.float64)
+        out, log_odds = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64)
         if n == 0:
-            return out
+            return out, log_odds
         order = np.argsort([len(r) for r in ids], kind="stable")[::-1]
         target = anomaly_index(self.model)
         model = self._scorer()
@@ -276,9 +289,10 @@ class Classifier:
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 input_ids, mask = self.pad([ids[i] for i in idx])
-                logits = model(input_ids=input_ids, attention_mask=mask).logits
-                probs = torch.softmax(logits.float(), dim=-1)[:, target]
-                out[idx] = probs.cpu().numpy()
+                logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
+                out[idx] = torch.softmax(logits, dim=-1)[:, target].cpu().numpy()
+                others = torch.cat([logits[:, :target], logits[:, target + 1:]], dim=1)
+                log_odds[idx] = (logits[:, target] - torch.logsumexp(others, dim=1)).cpu().numpy()
                 done += len(idx)
                 progress(done, n, _("scoring"))
-        return out
+        return out, log_odds

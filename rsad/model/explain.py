@@ -37,7 +37,7 @@ import torch
 
 from rsad.errors import InputError, ModelError
 from rsad.i18n import _
-from rsad.model import cls_forward, pass_thread
+from rsad.model import cls_forward, explain_blend, pass_thread
 from rsad.model.classifier import anomaly_index
 from rsad.model.explanation import Explanation, WordAttribution
 from rsad.model.words import merge_words
@@ -255,4 +255,7 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
         raise InputError(_("The text has no characters the model can read (only spaces or control characters)."))
     passes = _Passes(clf, enc)
     attrs = _attribute(LayerIntegratedGradients, passes, n_steps, internal_batch_size)
-    return _explanation(text, enc, truncated, skipped, attrs, passes.seen, n_steps, t0)
+    expl = _explanation(text, enc, truncated, skipped, attrs, passes.seen, n_steps, t0)
+    if getattr(clf, "lexical", None) is not None:  # a blended version: add the bag of words' exact share
+        expl = explain_blend.blended(expl, clf.lexical, text, passes.seen["x"])
+    return expl

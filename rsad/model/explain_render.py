@@ -50,6 +50,8 @@ def _pieces(text: str, expl: Explanation) -> list[tuple[str, int, int, Any]]:
     for w in expl.words:
         if w.start < cursor or w.end > covered:
             continue  # a cached explanation of another text: never render out of order
+        if gap and w.start < gap[1] and w.end > gap[0]:
+            continue  # a blend's bag-of-words word in the middle the transformer skipped: drawn as unseen
         if gap and cursor <= gap[0] and w.start >= gap[1]:  # the first word after the skipped middle
             pieces += [("plain", cursor, gap[0], None), ("unseen", gap[0], gap[1], middle)]
             cursor = gap[1]
@@ -60,7 +62,9 @@ def _pieces(text: str, expl: Explanation) -> list[tuple[str, int, int, Any]]:
         cursor = gap[1]
     pieces.append(("plain", cursor, covered, None))
     if covered < len(text):
-        pieces.append(("unseen", covered, len(text), f"past {limit}"))
+        # a blend's bag of words reads every word; its share of the unseen ones is in the top words
+        pieces.append(("unseen", covered, len(text), f"past {limit}" + ("; the bag of words read it" if expl.linear
+                                                                          else "")))
     return pieces
 
 

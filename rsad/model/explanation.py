@@ -41,6 +41,9 @@ class Explanation:
     seconds: float
     n_tokens: int = 0  # tokens the model saw, [CLS]/[SEP] included (0: unknown)
     skipped: list[int] | None = None  # head+tail truncation: text[start:end] in the middle was not seen
+    # A blended version (rsad.model.explain_blend): the bag of words' share of ``total``, exact;
+    # the rest is Integrated Gradients'. 0 for the transformer alone.
+    linear: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only, for the attribution cache."""
@@ -59,6 +62,7 @@ class Explanation:
 
     @property
     def large_delta(self) -> bool:
-        """True when the completeness gap is too big to trust the scores (see the constants)."""
-        tolerance = max(DELTA_RELATIVE_TOLERANCE * abs(self.total), DELTA_ABSOLUTE_FLOOR)
+        """True when the completeness gap is too big to trust the scores (see the constants). The
+        gap is Integrated Gradients' alone: it is judged against their part of the total."""
+        tolerance = max(DELTA_RELATIVE_TOLERANCE * abs(self.total - self.linear), DELTA_ABSOLUTE_FLOOR)
         return self.delta > tolerance

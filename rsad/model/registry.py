@@ -66,6 +66,8 @@ def save_version(result: TrainResult, models_dir: Path, name: str, *,
     try:
         result.model.save_pretrained(tmp, safe_serialization=True)
         result.tokenizer.save_pretrained(tmp)
+        if result.lexical is not None:  # a blended version: its bag of words travels with the weights
+            result.lexical.save(tmp)
         if rows is not None:
             rows.to_csv(tmp / TRAINING_SET_FILE, index=False)
         (tmp / CARD_FILE).write_text(json.dumps(asdict(card), indent=1, ensure_ascii=False))

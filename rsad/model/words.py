@@ -50,6 +50,11 @@ def _jieba() -> Any:
     return _segmenter
 
 
+def han_words(text: str) -> list[tuple[str, int, int]]:
+    """jieba's words of ``text`` with their spans: (word, start, end)."""
+    return list(_jieba().tokenize(text))
+
+
 def han_segments(text: str) -> list[int | None]:
     """Per character of ``text``: the number of the jieba word holding it, for words with a Han
     character; None elsewhere (English, digits, spaces and punctuation keep BERT's own words)."""

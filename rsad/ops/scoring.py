@@ -38,16 +38,18 @@ def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: C
     """Score what ``chunks`` reads (with its own session, in a producer thread), committing each
     chunk's scores; return how many cases were scored."""
 
-    def encoded() -> Iterator[tuple[list[int], list[list[int]]]]:
+    def encoded() -> Iterator[tuple[list[int], list[str], list[list[int]]]]:
         with store.session() as reader:
             for chunk in chunks(reader):
-                yield [c for c, _ in chunk], clf.encode([t for _, t in chunk])
+                texts = [t for _, t in chunk]
+                yield [c for c, _ in chunk], texts, clf.encode(texts)
 
     scored = 0
     with store.session() as s:
-        for case_ids, ids in prefetch(encoded):
+        for case_ids, texts, ids in prefetch(encoded):
             base = done + scored
-            scores = clf.score_encoded(ids, batch_size=store.settings.score_batch_size,
+            # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
+            scores = clf.score_encoded(ids, texts=texts, batch_size=store.settings.score_batch_size,
                                        progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
             q.put_scores(s, version.id, case_ids, scores)
             s.commit()

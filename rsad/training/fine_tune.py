@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from rsad.model.classifier import Classifier, autocast, load_pretrained, pick_de
 from rsad.model.hf import hf
 from rsad.progress import ProgressFn, no_progress
 from rsad.review.trainset import data_hash
+from rsad.training.blend import blend_validation
 
 
 def split_table(table: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -178,30 +179,32 @@ def _train_epoch(t: _Training, config: TrainConfig, rng: np.random.Generator, ep
 
 
 def _validate(t: _Training, config: TrainConfig, epoch: int,
-              progress: ProgressFn) -> tuple[np.ndarray, dict[str, float]]:
-    """Validation scores and their metrics at the threshold they suggest."""
+              progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """The transformer's validation scores and log-odds, and the scores' metrics at the threshold they suggest."""
     t.model.eval()
-    scores = t.clf.score(t.val_texts, batch_size=64, progress=lambda d, n, _m: progress(
-        t.step, t.total_steps, _("epoch {epoch}/{epochs}, validating {done:,}/{n:,}").format(
-            epoch=epoch, epochs=config.epochs, done=d, n=n)))
-    return scores, binary_metrics(t.y_val, scores, default_threshold(t.y_val, scores))
+    scores, log_odds = t.clf.forward_encoded(t.clf.encode(t.val_texts), batch_size=64, progress=lambda d, n, _m:
+                                             progress(t.step, t.total_steps,
+                                                      _("epoch {epoch}/{epochs}, validating {done:,}/{n:,}").format(
+                                                          epoch=epoch, epochs=config.epochs, done=d, n=n)))
+    return scores, log_odds, binary_metrics(t.y_val, scores, default_threshold(t.y_val, scores))
 
 
 def _epochs(t: _Training, config: TrainConfig, rng: np.random.Generator,
-            progress: ProgressFn) -> tuple[dict[str, torch.Tensor], np.ndarray, list[dict[str, float]]]:
+            progress: ProgressFn) -> tuple[dict[str, torch.Tensor], tuple[np.ndarray, np.ndarray],
+                                           list[dict[str, float]]]:
     """Train epoch by epoch until the last or early stopping; the best epoch (highest validation
-    PR-AUC) as its weights on the CPU and its validation scores, and every epoch's history."""
+    PR-AUC) as its weights on the CPU and its validation (scores, log-odds), and every epoch's history."""
     best_state, best_scores, best_pr_auc, bad_epochs = None, None, -1.0, 0
     history: list[dict[str, float]] = []
     progress(0, t.total_steps, _("training"))
     for epoch in range(1, config.epochs + 1):
         losses = _train_epoch(t, config, rng, epoch, progress)
-        val_scores, val_metrics = _validate(t, config, epoch, progress)
+        val_scores, val_log_odds, val_metrics = _validate(t, config, epoch, progress)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
                         "val_pr_auc": val_metrics["pr_auc"], "val_roc_auc": val_metrics["roc_auc"],
                         "val_f1": val_metrics["f1"]})
         if val_metrics["pr_auc"] > best_pr_auc:
-            best_pr_auc, best_scores, bad_epochs = val_metrics["pr_auc"], val_scores, 0
+            best_pr_auc, best_scores, bad_epochs = val_metrics["pr_auc"], (val_scores, val_log_odds), 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in t.model.state_dict().items()}
         else:
             bad_epochs += 1
@@ -209,6 +212,13 @@ def _epochs(t: _Training, config: TrainConfig, rng: np.random.Generator,
                 progress(t.total_steps, t.total_steps, _("early stop after epoch {epoch}").format(epoch=epoch))
                 break
     return best_state, best_scores, history
+
+
+def run_epochs(config: TrainConfig, n_train: int) -> int:
+    """The most epochs a run may take: ``config.epochs``, or more on a small training split, so
+    that it can take ``config.min_steps`` optimizer steps (early stopping still ends it)."""
+    per_epoch = max(1, int(np.ceil(n_train / config.batch_size)))
+    return max(config.epochs, int(np.ceil(config.min_steps / per_epoch)))
 
 
 def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
@@ -222,16 +232,23 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     train_df, val_df = split_table(table, config)
-    t = _prepare(config, train_df, val_df, device)
-    best_state, best_scores, history = _epochs(t, config, rng, progress)
+    run = replace(config, epochs=run_epochs(config, len(train_df)))
+    t = _prepare(run, train_df, val_df, device)
+    best_state, (val_probs, val_log_odds), history = _epochs(t, run, rng, progress)
 
     # The best epoch's weights and validation scores (no second scoring pass needed).
     t.model.load_state_dict(best_state)
     t.model.eval()
-    threshold = default_threshold(t.y_val, best_scores)
-    metrics: dict[str, Any] = dict(binary_metrics(t.y_val, best_scores, threshold))
+    progress(t.total_steps, t.total_steps, "fitting the bag of words beside it")
+    # Everything after this line judges the version's own scores: the blend's, where it was kept.
+    scores, lexical, evidence = blend_validation(
+        config.lexical_blend, train_df["text"].tolist(), t.y_train, t.val_texts, t.y_val, val_probs, val_log_odds,
+        class_weighting=config.class_weighting, seed=config.seed)
+    threshold = default_threshold(t.y_val, scores)
+    metrics: dict[str, Any] = dict(binary_metrics(t.y_val, scores, threshold))
+    metrics["blend"] = evidence
     # What the version was validated on, for the foreign-batch check (rsad.evaluation.drift).
-    metrics["reference"] = reference_profile(best_scores, threshold, unknown_token_share(
+    metrics["reference"] = reference_profile(scores, threshold, unknown_token_share(
         t.train_ids, t.tokenizer.unk_token_id, t.tokenizer.all_special_ids))
     progress(t.total_steps, t.total_steps, "done")
     return TrainResult(
@@ -240,5 +257,5 @@ def fine_tune(table: pd.DataFrame, config: TrainConfig, *, device: str = "auto",
         val_ids=val_df["id"].astype(str).tolist(),
         class_counts={"normal": int((table["label"] == 0).sum()),
                       "anomaly": int((table["label"] == 1).sum())},
-        history=history, seconds=time.monotonic() - started, device=str(t.dev),
+        history=history, seconds=time.monotonic() - started, device=str(t.dev), lexical=lexical,
     )

@@ -127,6 +127,17 @@ def _claim(store: Store, job_id: int) -> tuple[Store, RetrainParams, str]:
 AfterRegister = Callable[[Store, VersionInfo, str, ProgressFn], str]  # (store, version, batch, progress)
 
 
+def _config(store: Store, params: Any) -> TrainConfig:
+    start_version = init_from(store, params)
+    return TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
+                       max_length=params.max_length, batch_size=params.batch_size,
+                       learning_rate=params.learning_rate, seed=params.seed,
+                       # the epochs the form (or the first model's rule) chose, as measured
+                       # (0017): no small-data floor of more epochs (0021)
+                       min_steps=0,
+                       truncation=params.truncation or train.start_truncation(store, start_version))
+
+
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
         after: AfterRegister | None = None) -> dict[str, Any]:
     """Run a queued job in this process, in the job's project: assemble the set, fine-tune,
@@ -145,11 +156,8 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
         report.log(_("Training set: {description}; hash {hash}").format(description=ts.describe(), hash=ts.hash[:16]))
         for c in ts.conflicts.head(50).to_dict("records"):
             report.log(f"  conflict {c['case_id']}@{c['batch']}: {c['votes']} -> {c['label']} ({c['rule']})")
-        start_version = init_from(store, params)
-        config = TrainConfig(base_model=params.base_model, init_from=start_version, epochs=params.epochs,
-                             max_length=params.max_length, batch_size=params.batch_size,
-                             learning_rate=params.learning_rate, seed=params.seed,
-                             truncation=params.truncation or train.start_truncation(store, start_version))
+        config = _config(store, params)
+        start_version = config.init_from
         report.stage(_("loading version {name}").format(name=start_version) if start_version
                      else _("loading the base model"))
         info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
