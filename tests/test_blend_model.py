@@ -94,7 +94,7 @@ def test_store_scoring_and_attribution_cache_use_the_blend(store, blend_dir, tmp
     table = tiny_table(20)
     direct = clf.score(table["behavior_description"].tolist())
     np.testing.assert_allclose([stored[c] for c in table["case_id"]], direct, atol=1e-6)
-    key = attributions.explanation_key(store, version)
+    key = attributions.explanation_key(store, version, table["behavior_description"][0])
     assert key.endswith(":lex")
     attributions.explanation(store, case_id, clf, n_steps=8)
     assert attributions.cached_explanation(store, case_id, n_steps=8)["explanation"].linear != 0.0
