@@ -40,8 +40,6 @@ def cluster_count(n: int) -> int:
 def embed_texts(texts: list[str], model_path: str, *, max_length: int = 128, device: str = "cpu",
                 progress: ProgressFn = no_progress) -> np.ndarray:
     """Mean-pooled, L2-normalised embeddings of ``texts`` by the model in ``model_path``."""
-    import torch
-
     from rsad.model.classifier import pick_device
     from rsad.model.hf import hf, quiet_transformers
 
@@ -50,12 +48,22 @@ def embed_texts(texts: list[str], model_path: str, *, max_length: int = 128, dev
     dev = pick_device(device)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModel.from_pretrained(model_path).to(dev).eval()
+    return encoder_embeddings(model, tokenizer, texts, max_length=max_length, progress=progress)
+
+
+def encoder_embeddings(encoder: Any, tokenizer: Any, texts: list[str], *, max_length: int = 128,
+                       progress: ProgressFn = no_progress) -> np.ndarray:
+    """:func:`embed_texts` with an encoder already in memory (a BERT body: ``model.base_model``
+    of a classifier), on the device it is on."""
+    import torch
+
+    dev = next(encoder.parameters()).device
     out = []
     with torch.inference_mode():
         for at in range(0, len(texts), EMBED_BATCH):
             enc = tokenizer(texts[at : at + EMBED_BATCH], padding=True, truncation=True,
                             max_length=max_length, return_tensors="pt").to(dev)
-            hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            hidden = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             out.append(torch.nn.functional.normalize(pooled.float(), dim=1).cpu())
