@@ -38,9 +38,11 @@ from rsad.evaluation.metrics import binary_metrics  # noqa: E402
 from rsad.model import versions  # noqa: E402
 from rsad.model.card import TrainConfig  # noqa: E402
 from rsad.ops import scoring  # noqa: E402
-from rsad.service import batches  # noqa: E402
+from rsad.service import (
+    batches,  # noqa: E402
+    review,  # noqa: E402
+)
 from rsad.service import jobs as retrain  # noqa: E402
-from rsad.service import review  # noqa: E402
 from rsad.service.jobs import first_model_epochs  # noqa: E402
 from rsad.training import train as training  # noqa: E402
 
