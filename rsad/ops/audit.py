@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from rsad.data.db import Store
+from rsad.errors import InputError
 from rsad.i18n import _
 from rsad.model import versions
 from rsad.ops import audit_model as am
@@ -72,6 +73,9 @@ def run_audit(store: Store, *, created_by: str, max_issues: int = MAX_ISSUES, us
     ``use_model`` False: TF-IDF alone, even when the project has an active version."""
     import numpy as np
 
+    if max_issues < 1:
+        raise InputError(_("The audit sends at least one case: give --max 1 or more (default {n}).").format(
+            n=MAX_ISSUES))
     t0 = time.monotonic()
     with store.session() as s:
         labeled = current_labels(s, project_id=store.project_id)
