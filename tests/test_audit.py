@@ -131,3 +131,13 @@ def test_cli_audit_prints_the_cases_and_the_counts(flipped, capsys):
     assert main(["audit", "--status"]) == 0
     assert "Latest audit (#1" in capsys.readouterr().out
     assert main(["--as", "nobody", "audit"]) == 2
+
+
+def test_audit_averages_in_the_active_versions_embeddings(store_with_model):
+    store = store_with_model
+    table, flipped_ids = _flipped_table()
+    uploads.save_batch(store, load_batch(table.to_csv(index=False).encode(), file_name="seed.csv"), name="seed")
+    run = audit.run_audit(store, user=ROOT)
+    assert run.features == "tf-idf + embeddings of v1" and run.embedded == 300 and run.stored == 30
+    hits = {c.external_id for c in audit.found_issues(store)} & flipped_ids
+    assert len(hits) >= 8, hits
