@@ -30,7 +30,7 @@ def case_card(case: audit.SecondLookCase) -> None:
         st.text(case.text)
         st.markdown(_("Current label: **{label}** ({source}) · the audit suggests **{suggested}**").format(
             label=flagged, source=_(SOURCES.get(case.label_source, case.label_source)), suggested=suggested))
-        st.caption(md(audit.reason_text(case)))
+        st.caption(audit.reason_text(case))
         cols = st.columns(len(LABELS))
         for col, (label, text, icon) in zip(cols, LABELS):
             if col.button(_(text), key=f"second_{label}_{case.case_id}", icon=icon):
