@@ -28,7 +28,7 @@ from rsad.model.lexical import ngrams
 
 FOLDS = 5
 MIN_PER_CLASS = FOLDS  # each fold needs a case of each class
-EMBED_CAP = 3_000  # cases embedded per audit; the rest are judged by TF-IDF alone
+EMBED_CAP = 1_000  # cases embedded per audit; the rest are judged by TF-IDF alone
 SEED = 0
 
 
