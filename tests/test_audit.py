@@ -106,7 +106,7 @@ def test_second_look_is_accepted_with_custom_reason_codes(env, monkeypatch):
 
 def test_too_few_labels_are_refused_with_what_to_do(store):
     uploads.save_batch(store, load_batch(tiny_table(6).to_csv(index=False).encode(), file_name="t.csv"), name="t")
-    with pytest.raises(InputError, match="at least 5 labeled cases of each class.*3 anomalies and 3 normal.*label more"):
+    with pytest.raises(InputError, match="at least 5 labeled cases of each class.*3 anomalies and 3 normal.*label"):
         audit.run_audit(store, user=ROOT)
     assert audit.summary(store).latest_run is None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_audit import _flipped_table
 
 from conftest import sign_in
 from rsad.data import uploads
@@ -15,7 +16,6 @@ from rsad.data.ingest import load_batch
 from rsad.service import audit
 from rsad.service.labels import verdict_table
 from rsad.service.users import User
-from test_audit import _flipped_table
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 
 from sqlalchemy import create_engine, text
+from test_project_upgrade import FIXTURE, TABLES, _alembic, _rows
 
 from rsad.data.db import Store, make_engine, upgrade
-from test_project_upgrade import FIXTURE, TABLES, _alembic, _rows
 
 TABLES_0006 = [*TABLES, "projects", "batch_checks", "user_prefs"]
 
