@@ -34,6 +34,14 @@ DEFAULT_REASON_CODES = (
     "insufficient evidence",
     "other",
 )
+# The reason of a verdict given in the label audit's "second look" queue: accepted on every desk,
+# whatever its reason codes, and resolved like any other reason (rsad.review.labels).
+SECOND_LOOK_REASON = "second look"
+
+
+def accepted_reasons(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """A desk's reason codes plus the second-look reason (once)."""
+    return codes if SECOND_LOOK_REASON in codes else (*codes, SECOND_LOOK_REASON)
 
 
 def embedded_base_model() -> str:

@@ -10,11 +10,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from rsad.config import accepted_reasons
 from rsad.errors import RsadError
 from rsad.i18n import N_, _
 from rsad.service import labels as label_service
 from rsad.service import review as triage
 from views.common import current_user, get_store, show_error
+from views.label_issues_panel import label_issues_section
 
 store = get_store()
 st.title(_("Labels"))
@@ -38,7 +40,7 @@ c1, c2, c3, c4 = st.columns(4)
 who = c1.multiselect(_("Analyst"), people, key="l_analyst")
 which = c2.multiselect(_("Batch"), list(names), format_func=names.get, key="l_batch")
 labels = c3.multiselect(_("Verdict"), list(VERDICTS), key="l_label", format_func=verdict_name)
-reasons = c4.multiselect(_("Reason"), list(store.reason_codes), key="l_reason")
+reasons = c4.multiselect(_("Reason"), list(accepted_reasons(store.reason_codes)), key="l_reason")
 dates = st.date_input(_("Date range"), value=(), key="l_dates", help=_("Leave empty for all dates"))
 since, until = (dates[0], dates[-1]) if isinstance(dates, tuple) and dates else (None, None)
 
@@ -63,6 +65,8 @@ else:
                                 "agreement": st.column_config.NumberColumn(_("raw agreement"), format="%.1%"),
                                 "analyst_a": _("analyst A"), "analyst_b": _("analyst B"),
                                 "shared_cases": _("shared cases")})
+
+label_issues_section(store)
 
 st.subheader(_("Current labels"))
 current = label_service.current_label_table(store)

@@ -42,6 +42,7 @@ class Action(Enum):
     DELETE_BATCH = _Rule("admin", N_("Deleting a batch"))
     MANAGE_USERS = _Rule("admin", N_("Managing sign-in users"))
     MANAGE_PROJECTS = _Rule("admin", N_("Creating a project"))
+    RUN_AUDIT = _Rule("admin", N_("Running the label audit"))
     SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
 
     @property

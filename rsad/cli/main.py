@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import data, first, models, projects, thresholds, users
+from rsad.cli import audit, data, first, models, projects, thresholds, users
 from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
 from rsad.i18n import _
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_commands(add)
     models.add_train(add)
     data.add_label_commands(add)
+    audit.add_commands(add)
     thresholds.add_commands(add)
     models.add_commands(add)
     first.add_commands(add)

@@ -2,8 +2,9 @@
 
 The schema itself is created and upgraded by the Alembic migrations in ``rsad/data/migrations``;
 these classes must match them (``tests/test_store.py`` checks that autogenerate finds no diff).
-The tables about people (claims, audit, sessions, preferences) are in ``orm_access``; both share
-``orm_base.Base`` and this module re-exports them, so ``rsad.data.orm`` names every table.
+The tables about people (claims, audit, sessions, preferences) are in ``orm_access``, the label
+audit's findings in ``orm_labels``; all share ``orm_base.Base`` and this module re-exports them,
+so ``rsad.data.orm`` names every table.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmission, WebSession
 from rsad.data.orm_base import Base, as_utc, utcnow
+from rsad.data.orm_labels import LabelIssue
 from rsad.i18n import _
 
-__all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "ModelEvent",
-           "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
+__all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "LabelIssue",
+           "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
            "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it

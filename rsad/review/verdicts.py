@@ -6,7 +6,7 @@ from sqlalchemy import Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rsad.config import VERDICT_LABELS
+from rsad.config import VERDICT_LABELS, accepted_reasons
 from rsad.data.db import Store
 from rsad.data.orm import Batch, Case, Verdict, VerdictSubmission
 from rsad.errors import InputError, NotFoundError, StateError
@@ -51,7 +51,7 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     RSAD_REQUIRE_REASON_FOR are refused without one."""
     if not case_ids:
         raise InputError(_("Select at least one case."))
-    if reason_code and reason_code not in store.reason_codes:
+    if reason_code and reason_code not in accepted_reasons(store.reason_codes):
         raise InputError(_("Unknown reason code {reason_code!r}: choose one of {reason_codes}.").format(
                              reason_code=reason_code, reason_codes=', '.join(store.reason_codes)))
     if not reason_code and label in store.settings.require_reason_for:
