@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
@@ -20,7 +20,8 @@ from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_value
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
-SORTS = {"score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first")}
+SORTS = {"score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first"),
+         "active": N_("best next to label")}
 PREVIEW_CHARS = 160
 
 
@@ -39,6 +40,9 @@ class QueueFilter:
     sort: str = "score"
     # The analyst looking at the queue: cases someone else has open are skipped. None shows all.
     viewer: str | None = None
+    # Sort "active": the batch's best-next case ids, best first (rsad.service.next_cases fills it in);
+    # they come first, every other case after them by uncertainty.
+    ranked: tuple[int, ...] = ()
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -116,7 +120,30 @@ def _ordered(query: Select, f: QueueFilter, threshold: float, window: int | None
         return select(both).order_by(func.abs(both.c.score - literal(threshold)), both.c.id)
     if f.sort == "newest":
         return query.order_by(Case.id.desc())
+    if f.sort == "active":
+        return _best_next(query, f, threshold, window)
     return query.order_by(Score.score.desc(), Case.id)
+
+
+def _best_next(query: Select, f: QueueFilter, threshold: float, window: int | None) -> Select:
+    """The "active" order: ``f.ranked`` first, then by uncertainty; with ``window``, the ranked
+    cases joined to the uncertain order's own window (see :func:`_ordered`)."""
+    if window is None:
+        return query.order_by(*_active_keys(Case.id, Score.score, f, threshold))
+    uncertain = replace(f, sort="uncertain")
+    if not f.ranked:
+        return _ordered(query, uncertain, threshold, window)
+    rest = _ordered(query.where(Case.id.not_in(f.ranked)), uncertain, threshold, window)
+    both = union_all(select(query.where(Case.id.in_(f.ranked)).subquery()), select(rest.subquery())).subquery()
+    return select(both).order_by(*_active_keys(both.c.id, both.c.score, f, threshold))
+
+
+def _active_keys(case_id: Any, score: Any, f: QueueFilter, threshold: float) -> list[ColumnElement[Any]]:
+    """Rank in ``f.ranked`` (unranked cases after), then distance to the threshold, then id."""
+    keys = [func.abs(score - literal(threshold)), case_id]
+    if f.ranked:
+        keys.insert(0, case({cid: i for i, cid in enumerate(f.ranked)}, value=case_id, else_=len(f.ranked)))
+    return keys
 
 
 def _slice(query: Select, f: QueueFilter, threshold: float, offset: int, limit: int) -> Select:
@@ -222,6 +249,8 @@ def _order_columns(sub: Subquery, f: QueueFilter, threshold: float) -> list[Colu
         return [func.abs(sub.c.score - literal(threshold)), sub.c.id]
     if f.sort == "newest":
         return [sub.c.id.desc()]
+    if f.sort == "active":
+        return _active_keys(sub.c.id, sub.c.score, f, threshold)
     return [sub.c.score.desc(), sub.c.id]
 
 
