@@ -51,7 +51,8 @@ def _names(store, rows):
     return [r["external_id"] for r in rows]
 
 
-def test_active_sort_puts_the_ranking_first_then_uncertainty_and_pages_agree(store, twelve):
+@pytest.mark.usefixtures("backend")  # its SQL (CASE, nested UNION ALL) runs on PostgreSQL too, when set
+def test_active_sort_puts_the_ranking_first_then_uncertainty_and_pages_agree(backend, store, twelve):
     ranked = (twelve[11], twelve[0], twelve[3])
     f = QueueFilter(sort="active", ranked=ranked)
     full = _names(store, triage.queue(store, f, limit=50).rows)
