@@ -24,7 +24,8 @@ VERDICTS = [ALL, "anomaly", "normal", "unsure"]
 # the store and the URL). The sorts' words are SORTS' own, marked here so rsad/ needs no edit.
 SHOWN = {ALL: ALL, "anomaly": N_("anomaly"), "normal": N_("normal"), "unsure": N_("unsure"),
          "unreviewed": N_("unreviewed"), "reviewed": N_("reviewed"), "all": N_("all"),
-         "score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first")}
+         "score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first"),
+         "active": N_("best next to label")}
 ss = st.session_state
 
 

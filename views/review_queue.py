@@ -7,6 +7,7 @@ SELECTED, the cases ticked for a bulk verdict, kept as case ids, never as row po
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -47,7 +48,9 @@ def clear_selection() -> None:
 def load_page(store: Store, f: QueueFilter) -> QueuePage:
     """The queue page in force (moved back when the queue shrank under it)."""
     try:
-        page = triage.queue(store, f, offset=(ss.setdefault("queue_page", 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        # "best next to label" embeds the batch's candidates the first time (shown after half a second)
+        with st.spinner(_("Choosing the cases to label next…")) if f.sort == "active" else nullcontext():
+            page = triage.queue(store, f, offset=(ss.setdefault("queue_page", 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         n_pages = max(1, -(-page.total // PAGE_SIZE))
         if ss["queue_page"] > n_pages:
             ss["queue_page"] = n_pages

@@ -9,17 +9,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, CaseClaim, Score, Verdict, as_utc, utcnow
 from rsad.data.store import in_project
-from rsad.errors import InputError, NotFoundError
+from rsad.errors import InputError
 from rsad.i18n import N_, _
+from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_values  # noqa: F401 (re-exported)
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
-SORTS = {"score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first")}
+SORTS = {"score": N_("score, high to low"), "uncertain": N_("most uncertain first"), "newest": N_("newest first"),
+         "active": N_("best next to label")}
 PREVIEW_CHARS = 160
 
 
@@ -38,6 +40,9 @@ class QueueFilter:
     sort: str = "score"
     # The analyst looking at the queue: cases someone else has open are skipped. None shows all.
     viewer: str | None = None
+    # Sort "active": the batch's best-next case ids, best first (rsad.service.next_cases fills it in);
+    # they come first, every other case after them by uncertainty.
+    ranked: tuple[int, ...] = ()
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -53,11 +58,6 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _meta_value(key: str) -> ColumnElement[str]:
-    # JSON numbers come back as numbers on SQLite: compare everything as text.
-    return cast(Case.meta[key].as_string(), String)
-
-
 def _where(query: Select, model_version_id: int, f: QueueFilter) -> Select:
     """The filters that do not involve verdicts: model, score range, batch, metadata, text."""
     query = query.where(Score.model_version_id == model_version_id,
@@ -65,7 +65,7 @@ def _where(query: Select, model_version_id: int, f: QueueFilter) -> Select:
     if f.batch_id is not None:
         query = query.where(Case.batch_id == f.batch_id)
     if f.meta_key and f.meta_value not in (None, ""):
-        query = query.where(_meta_value(f.meta_key) == str(f.meta_value))
+        query = query.where(meta_text(f.meta_key) == str(f.meta_value))
     if f.text_contains.strip():
         query = query.where(Case.text.ilike(_like_pattern(f.text_contains.strip()), escape="\\"))
     return query
@@ -120,7 +120,30 @@ def _ordered(query: Select, f: QueueFilter, threshold: float, window: int | None
         return select(both).order_by(func.abs(both.c.score - literal(threshold)), both.c.id)
     if f.sort == "newest":
         return query.order_by(Case.id.desc())
+    if f.sort == "active":
+        return _best_next(query, f, threshold, window)
     return query.order_by(Score.score.desc(), Case.id)
+
+
+def _best_next(query: Select, f: QueueFilter, threshold: float, window: int | None) -> Select:
+    """The "active" order: ``f.ranked`` first, then by uncertainty; with ``window``, the ranked
+    cases joined to the uncertain order's own window (see :func:`_ordered`)."""
+    if window is None:
+        return query.order_by(*_active_keys(Case.id, Score.score, f, threshold))
+    uncertain = replace(f, sort="uncertain")
+    if not f.ranked:
+        return _ordered(query, uncertain, threshold, window)
+    rest = _ordered(query.where(Case.id.not_in(f.ranked)), uncertain, threshold, window)
+    both = union_all(select(query.where(Case.id.in_(f.ranked)).subquery()), select(rest.subquery())).subquery()
+    return select(both).order_by(*_active_keys(both.c.id, both.c.score, f, threshold))
+
+
+def _active_keys(case_id: Any, score: Any, f: QueueFilter, threshold: float) -> list[ColumnElement[Any]]:
+    """Rank in ``f.ranked`` (unranked cases after), then distance to the threshold, then id."""
+    keys = [func.abs(score - literal(threshold)), case_id]
+    if f.ranked:
+        keys.insert(0, case({cid: i for i, cid in enumerate(f.ranked)}, value=case_id, else_=len(f.ranked)))
+    return keys
 
 
 def _slice(query: Select, f: QueueFilter, threshold: float, offset: int, limit: int) -> Select:
@@ -226,6 +249,8 @@ def _order_columns(sub: Subquery, f: QueueFilter, threshold: float) -> list[Colu
         return [func.abs(sub.c.score - literal(threshold)), sub.c.id]
     if f.sort == "newest":
         return [sub.c.id.desc()]
+    if f.sort == "active":
+        return _active_keys(sub.c.id, sub.c.score, f, threshold)
     return [sub.c.score.desc(), sub.c.id]
 
 
@@ -250,46 +275,3 @@ def held_by_others(session: Session, f: QueueFilter, *, project_id: int = DEFAUL
     if f.batch_id is not None:
         query = query.where(Case.batch_id == f.batch_id)
     return [{"analyst": a, "cases": int(n), "until": as_utc(u)} for a, n, u in session.execute(query)]
-
-
-def meta_keys(session: Session, batch_id: int | None, sample: int = 200, *,
-              project_id: int = DEFAULT_PROJECT_ID) -> list[str]:
-    """Metadata column names, read from a sample of the project's cases (batches share their columns)."""
-    query = select(Case.meta).where(in_project(project_id)).order_by(Case.id).limit(sample)
-    if batch_id is not None:
-        query = query.where(Case.batch_id == batch_id)
-    keys: dict[str, None] = {}
-    for meta in session.scalars(query):
-        keys.update(dict.fromkeys((meta or {}).keys()))
-    return list(keys)
-
-
-def meta_values(session: Session, batch_id: int | None, key: str, limit: int = 100, *,
-                project_id: int = DEFAULT_PROJECT_ID) -> list[str]:
-    """The most common values of one metadata column in the project."""
-    value = _meta_value(key)
-    query = select(value, func.count()).where(value.is_not(None), in_project(project_id)).group_by(value) \
-        .order_by(func.count().desc()).limit(limit)
-    if batch_id is not None:
-        query = query.where(Case.batch_id == batch_id)
-    return [str(v) for v, _ in session.execute(query)]
-
-
-def case_detail(session: Session, case_id: int, model_version_id: int | None, *,
-                project_id: int = DEFAULT_PROJECT_ID) -> dict[str, Any]:
-    """Everything the case view shows: text, metadata, score and the verdict history."""
-    case = session.get(Case, case_id)
-    if case is None or case.batch.project_id != project_id:  # a link from another project: not here
-        raise NotFoundError(_("No case with id {case_id} in this project.").format(case_id=case_id))
-    score = None
-    if model_version_id is not None:
-        score = session.scalar(select(Score.score).where(Score.case_id == case_id,
-                                                         Score.model_version_id == model_version_id))
-    history = session.scalars(select(Verdict).where(Verdict.case_id == case_id).order_by(Verdict.id.desc()))
-    return {
-        "id": case.id, "external_id": case.external_id, "batch": case.batch.name, "batch_id": case.batch_id,
-        "text": case.text, "meta": dict(case.meta or {}), "given_label": case.given_label, "score": score,
-        "verdicts": [{"label": v.label, "reason_code": v.reason_code, "note": v.note, "analyst": v.analyst,
-                      "created_at": v.created_at, "model_version_id": v.model_version_id,
-                      "threshold": v.threshold} for v in history],
-    }

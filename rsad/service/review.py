@@ -21,6 +21,7 @@ from rsad.review import claims
 from rsad.review import work_queue as qq
 from rsad.review.verdicts import record_verdicts
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
+from rsad.service.next_cases import with_ranking
 from rsad.service.records import CaseView, QueuePage
 
 __all__ = [
@@ -67,7 +68,8 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     """
     watermark = q.scores_watermark(s)
     # Claims are left out (see rsad.review.work_queue.count_matching), so analysts share the count.
-    key = (location, version_id, watermark, replace(f, status="all", verdict=None, sort="score", viewer=None))
+    key = (location, version_id, watermark,
+           replace(f, status="all", verdict=None, sort="score", viewer=None, ranked=()))
     now = time.monotonic()
     with _SCORED_COUNTS_LOCK:
         hit = _SCORED_COUNTS.get(key)
@@ -83,6 +85,7 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
 
 def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> QueuePage:
     """A page of the queue under the active model, with the total count."""
+    f = with_ranking(store, f)  # sort "active": the batch's best-next cases first
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
         f.check()
@@ -100,6 +103,7 @@ def queue_case_at(store: Store, f: QueueFilter, position: int, page: QueuePage |
     """The case id at ``position``; read from ``page`` (a :func:`queue` result) when it holds it."""
     if page is not None and (case_id := page.case_at(position)) is not None:
         return case_id
+    f = with_ranking(store, f)
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
         return qq.neighbour(s, active.id, active.threshold, f, position)
@@ -147,6 +151,7 @@ def release_claims(store: Store, analyst: str) -> int:
 
 def queue_position(store: Store, f: QueueFilter, case_id: int) -> int | None:
     """Where a case stands in the queue (0-based), or None when the filters leave it out."""
+    f = with_ranking(store, f)
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
         return qq.position_of(s, active.id, active.threshold, f, int(case_id))
