@@ -50,6 +50,11 @@ class MetricDelta:
     high: float
     verdict: str  # better (interval above 0), worse (below 0) or indistinguishable (contains 0)
 
+    @property
+    def label(self) -> str:
+        """PR-AUC, ROC-AUC, F1: the names the desk shows in every language."""
+        return METRIC_NAMES[self.metric]
+
 
 @dataclass(frozen=True)
 class PairedBootstrap:
@@ -167,7 +172,7 @@ def paired_bootstrap(labels: np.ndarray, candidate: np.ndarray, active: np.ndarr
     for start in range(0, resamples, block):
         w, again = _draw(rng, y, min(block, resamples - start))
         redrawn += again
-        c, a = _metrics(w, y, ranked["candidate"], flagged["candidate"]), _metrics(w, y, ranked["active"], flagged["active"])
+        c, a = (_metrics(w, y, ranked[r], flagged[r]) for r in ("candidate", "active"))
         for k in METRICS:
             deltas[k].append(c[k] - a[k])
     tail = (1 - confidence) / 2
