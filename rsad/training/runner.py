@@ -147,7 +147,8 @@ def _after_register(store: Store, report: _Reporter, info: VersionInfo, params: 
     if against is not None and against.name != info.name:
         report.stage(_("comparing {name} with {active} on held-out labeled cases").format(
             name=info.name, active=against.name))
-    report.log(compare_with_active(store, info, against, progress=report.train))
+    # No step counts: the progress bar stays at the training's end, the message says what runs.
+    report.log(compare_with_active(store, info, against))
     if after is not None and params.score_batch:
         report.stage(_("scoring batch {batch} with {name}").format(batch=params.score_batch, name=info.name))
         try:
