@@ -4,8 +4,10 @@ A retraining job ends with the question an admin asks next: is the candidate bet
 answered on the labeled cases neither version trained on (:mod:`rsad.evaluation.evalset`) with
 a paired bootstrap (:mod:`rsad.evaluation.bootstrap`), and stored in the version's metrics as
 ``vs_active`` so the versions table can say it long after the job's log has scrolled away. A
-comparison that cannot be made (no active version, too few held-out cases, a missing folder)
-is recorded with its reason and never fails the job: the version itself is sound.
+comparison that cannot be made is logged with its reason and never fails the job: the version
+itself is sound. Too few held-out cases or a missing folder are also kept (``skipped``), so the
+table says "not compared"; a project's first version has nothing to be compared with and keeps
+nothing.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ def compare_with_active(store: Store, version: VersionInfo, active: VersionInfo 
                         progress: ProgressFn = no_progress) -> str:
     """Compare ``version`` with ``active`` (the version active when the job started), keep the
     result in ``version``'s metrics, and return the line for the job's log."""
-    if active is None or active.name == version.name:
+    if active is None or active.name == version.name:  # a project's first version: nothing to keep
         reason = _("there was no active version when the job started")
-        _keep(store, version, {"against": None, "skipped": reason})
         return _("Not compared with an active version: {reason}.").format(reason=reason)
     try:
         ev = evaluate(store, [version.name, active.name], progress=progress)
