@@ -172,7 +172,7 @@ def test_models_page_says_the_verdict_in_chinese(two_versions):
     sign_in(at.run(), "root")
     at.switch_page("views/models.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any(i.value.startswith("在") and "v2 与 v1 无法区分：PR-AUC +0.000" in i.value and "置信区间" in i.value
+    assert any(i.value.startswith("在 ") and "v2 与 v1 无法区分：PR-AUC +0.000" in i.value and "置信区间" in i.value
                for i in at.info), [i.value for i in at.info]
     frames = [d.value for d in at.dataframe]
     boot = next(v for v in frames if "ci" in v.columns)
