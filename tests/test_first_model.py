@@ -125,6 +125,7 @@ def test_first_model_end_to_end(store, tiny_bert):
     assert done["status"] == "done", done["error"]
     assert start.active_model_name(s) == done["version_name"]
     assert "Scored batch 'l'" in done["log"]
+    assert "Not compared with an active version: there was no active version" in done["log"]
     over = batches.overview(s)
     assert next(b for b in over["batches"] if b["name"] == "l")["scored"] == 48
     assert pd.notna(over["active"].threshold)

@@ -69,7 +69,13 @@ def test_models_page_compares_promotes_and_rolls_back(two_versions):
     assert list(table["name"]) == ["v2", "v1"]
     assert at.selectbox(key="compare_version").value == "v2"
     assert len(at.get("plotly_chart")) >= 2, "ROC and PR charts"
-    compared = next(v for v in frames if "metric" in v.columns)
+    # Same weights: the paired bootstrap cannot tell them apart, and says so first, in blue.
+    assert any(i.value.startswith("v2 cannot be told apart from v1 on ") and "held-out cases" in i.value
+               and "which contains 0" in i.value for i in at.info), [i.value for i in at.info]
+    boot = next(v for v in frames if "ci" in v.columns)
+    assert list(boot["metric"]) == ["PR-AUC", "ROC-AUC", "F1"]
+    assert list(boot["ci"])[:2] == ["+0.000 … +0.000"] * 2 and list(boot["verdict"])[:2] == ["indistinguishable"] * 2
+    compared = next(v for v in frames if "metric" in v.columns and "flagged_rate" in set(v["metric"]))
     f1 = compared.set_index("metric").loc["flagged_rate"]
     assert f1["delta"] == pytest.approx(f1["v2"] - f1["v1"]) and f1["delta"] > 0  # lower threshold flags more
     assert int(metrics["Flagged by v2"].replace(",", "")) >= int(metrics["Flagged by v1"].replace(",", ""))
@@ -152,3 +158,24 @@ def test_retrain_form_starts_a_job_shown_in_the_sidebar_and_stop(two_versions):
     assert any("Retraining stopped by root at" in c.value and "no version registered" in c.value
                for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     assert any("Retraining stopped by root" in i.value for i in at.info)
+
+
+def test_models_page_says_the_verdict_in_chinese(two_versions):
+    store = two_versions
+    with store.session() as s:  # what a retraining job keeps with its version (rsad.training.versus)
+        v2 = versions.get_model_version(s, "v2")
+        versions.merge_metrics(s, v2.id, {"vs_active": {"against": "v1", "verdict": "better"}})
+        v1 = versions.get_model_version(s, "v1")
+        versions.merge_metrics(s, v1.id, {"vs_active": {"against": None, "skipped": "no active version"}})
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["_rsad_lang"] = "zh"
+    sign_in(at.run(), "root")
+    at.switch_page("views/models.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(i.value.startswith("在 ") and "v2 与 v1 无法区分：PR-AUC +0.000" in i.value and "置信区间" in i.value
+               for i in at.info), [i.value for i in at.info]
+    frames = [d.value for d in at.dataframe]
+    boot = next(v for v in frames if "ci" in v.columns)
+    assert list(boot["verdict"])[:2] == ["无法区分"] * 2
+    table = next(v for v in frames if "vs active" in v.columns).set_index("name")
+    assert table.loc["v2", "vs active"] == "优于 v1" and table.loc["v1", "vs active"] == "未比较"

@@ -1,6 +1,7 @@
 """Retraining jobs in a detached process, compare, promote, roll back and rescore, on real models."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from rsad.data import uploads
 from rsad.data.ingest import load_batch
 from rsad.data.orm import TrainingJob, utcnow
 from rsad.errors import InputError, StateError
+from rsad.evaluation.bootstrap import verdict_line
 from rsad.model import versions
 from rsad.model.card import TRAINING_SET_FILE, read_card
 from rsad.ops import lifecycle, scoring
@@ -122,6 +124,12 @@ def test_background_job_registers_a_candidate_with_its_training_set(trained):
     assert lifecycle.history(store)[0] | {"when": None} == {
         "when": None, "action": "register", "version": "v2", "previous_active": None, "by": "ana",
         "reason": "trained on 64 cases (candidate)"}
+    # Compared with v1, active when the job started, on held-out labeled cases: logged and kept.
+    vs = v2.metrics["vs_active"]
+    assert vs["against"] == "v1" and vs["verdict"] in ("better", "worse", "indistinguishable")
+    assert vs["n"] >= 10 and 0 < vs["anomalies"] < vs["n"] and vs["resamples"] == 2000
+    assert vs["pr_auc"]["low"] <= vs["pr_auc"]["delta"] <= vs["pr_auc"]["high"]
+    assert verdict_line(vs, "v2", "v1") in final["log"]
 
 
 def test_compare_candidate_with_active(trained):
@@ -136,6 +144,13 @@ def test_compare_candidate_with_active(trained):
         assert table.loc[k, "candidate"] == ev["candidate"]["metrics"][k]
         assert table.loc[k, "delta"] == pytest.approx(table.loc[k, "candidate"] - table.loc[k, "active"])
     assert ev["candidate"]["curves"]["roc"]["fpr"][0] == 0.0 and ev["active"]["curves"]["pr"]["recall"][-1] == 0.0
+    boot, table = ev["bootstrap"], ev["table"].set_index("metric")
+    assert (boot.n, boot.anomalies) == (ev["n"], ev["anomalies"])
+    for k in ("pr_auc", "roc_auc", "f1"):
+        m = boot.metrics[k]
+        assert m.delta == pytest.approx(table.loc[k, "delta"]) and m.low <= m.delta <= m.high
+    # The job compared the same versions on the same cases with the same seed: the same numbers.
+    assert versions.get_version(trained["store"], "v2").metrics["vs_active"] == boot.record("v1")
     diffs = ev["disagreements"]["difference"].abs().tolist()
     assert diffs == sorted(diffs, reverse=True)
     assert batch["batch"] == "queue" and batch["rows"] == 24
@@ -158,6 +173,11 @@ def test_cli_compare_and_models(trained):
     out = rsad("compare", "v2")
     assert out.returncode == 0, out.stderr
     assert "Evaluation set:" in out.stdout and "roc_auc" in out.stdout and "Latest batch 'queue'" in out.stdout
+    vs = versions.get_version(trained["store"], "v2").metrics["vs_active"]
+    assert verdict_line(vs, "v2", "v1") in out.stdout
+    assert re.search(r"^  PR-AUC [+-]\d\.\d{3} \(95% CI [+-]\d\.\d{3} to [+-]\d\.\d{3}\): "
+                     r"(better|worse|indistinguishable)$", out.stdout, re.M), out.stdout
+    assert "Paired bootstrap: 2,000 resamples of the same cases, seed 0." in out.stdout
     out = rsad("models")
     assert "v2       candidate" in out.stdout and "register v2" in out.stdout
 
@@ -360,3 +380,19 @@ def test_the_cli_prints_a_registered_version(store, capsys):
     print_version(versions.get_version(store, "v1"))
     out = capsys.readouterr().out
     assert "Saved v1 (active) in /m/v1 after 12 s." in out and "F1 0.900" in out
+
+
+def test_a_comparison_that_cannot_be_made_is_kept_with_its_reason(store_with_model, tiny_model_dir):
+    from rsad.training.versus import compare_with_active
+
+    store = store_with_model
+    first = versions.get_version(store, "v1")
+    line = compare_with_active(store, first, None)  # a project's first version: nothing to beat
+    assert line == "Not compared with an active version: there was no active version when the job started."
+    assert "vs_active" not in versions.get_version(store, "v1").metrics
+    _register_tiny(store, tiny_model_dir, "v2")  # no labeled case at all: no evaluation set
+    v2 = versions.get_version(store, "v2")
+    line = compare_with_active(store, v2, first)
+    assert line.startswith("Not compared with v1: Only 0 labeled cases are available")
+    record = versions.get_version(store, "v2").metrics["vs_active"]
+    assert record["against"] == "v1" and record["skipped"].startswith("Only 0 labeled cases")

@@ -10,18 +10,21 @@ import streamlit as st
 from rsad.errors import RsadError
 from rsad.i18n import N_, _
 from rsad.service import batches
-from rsad.service.models import compare
+from rsad.service.models import compare, verdict_line, verdict_word
 from views.common import md, md_message, show_error, version_classifier
 from views.explain_panel import attribution_panel
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
-    from rsad.service.models import VersionInfo
+    from rsad.service.models import PairedBootstrap, VersionInfo
 
 # The comparison table's metric codes (rsad.ops.compare.METRICS): shown as is in English, as words in Chinese.
 METRICS = (N_("roc_auc"), N_("pr_auc"), N_("f1"), N_("precision"), N_("recall"), N_("accuracy"), N_("flagged_rate"))
 COLORS = {"candidate": "#d62728", "active": "#1f77b4"}
 CACHE = "_compare_cache"
+# The verdict's colour: better is good news, worse a warning, indistinguishable neither.
+SAYS = {"better": (st.success, ":material/trending_up:"), "worse": (st.warning, ":material/trending_down:"),
+        "indistinguishable": (st.info, ":material/drag_handle:")}
 
 
 def comparison(store: Store, candidate: VersionInfo, active: VersionInfo) -> dict | None:
@@ -78,6 +81,7 @@ def show(store: Store, result: dict) -> None:
         st.warning(md_message(_("No evaluation set: {error}").format(error=result["evaluation_error"])),
                    icon=":material/warning:")
     else:
+        verdict(ev["bootstrap"], cand.name, act.name)
         st.caption(_("Evaluation set: {what} — labeled cases neither version trained on. Each version at its own "
                      "threshold ({cand} {cand_t:.3f}, {act} {act_t:.3f}).").format(
             what=ev["describe"], cand=cand.name, cand_t=cand.threshold, act=act.name, act_t=act.threshold))
@@ -102,6 +106,23 @@ def show(store: Store, result: dict) -> None:
         c[2].metric(_("Newly flagged"), f"{b['newly_flagged']:,}")
         c[3].metric(_("No longer flagged"), f"{b['no_longer_flagged']:,}")
     _disagreements(store, result, names)
+
+
+def verdict(boot: PairedBootstrap, cand: str, act: str) -> None:
+    """Better, worse or cannot be told apart, said plainly, then the three metrics with their intervals."""
+    say, icon = SAYS[boot.verdict]
+    say(verdict_line(boot, cand, act), icon=icon)
+    rows = [{"metric": m.label, cand: m.candidate, act: m.active, "delta": m.delta,
+             "ci": f"{m.low:+.3f} … {m.high:+.3f}", "verdict": verdict_word(m.verdict)} for m in boot.metrics.values()]
+    num = st.column_config.NumberColumn
+    st.dataframe(rows, key="compare_bootstrap", hide_index=True, column_config={
+        "metric": _("metric"), cand: num(format="%.3f"), act: num(format="%.3f"),
+        "delta": num(_("delta ({cand} − {act})").format(cand=cand, act=act), format="%+.3f"),
+        "ci": st.column_config.TextColumn(_("{level:.0%} CI").format(level=boot.confidence), help=_(
+            "Paired bootstrap: {resamples:,} resamples of the same held-out cases, both versions scored on each; "
+            "the difference is real when the interval leaves out 0. F1 is at each version's own threshold.")
+            .format(resamples=boot.resamples)),
+        "verdict": _("verdict")})
 
 
 def _disagreements(store: Store, result: dict, names: dict[str, str]) -> None:

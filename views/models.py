@@ -53,6 +53,7 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
                      "from verdicts": m.get("n_verdict", 0),
                      # the bag of words blended in (docs/decisions/0021-lexical-blend.md)
                      "+ words": bool((m.get("blend") or {}).get("kept")),
+                     "vs active": vs_active(m.get("vs_active")),
                      "created": v.created_at, "by": v.created_by, "data hash": v.data_hash[:12]})
     num = st.column_config.NumberColumn
     st.dataframe(pd.DataFrame(rows), key="versions_table", hide_index=True, column_config={
@@ -62,6 +63,9 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
         "+ words": st.column_config.CheckboxColumn(_("+ words"), help=_(
             "The version blends a bag of words (TF-IDF + logistic regression) into the transformer, "
             "kept because it predicted held-out validation cases better.")),
+        "vs active": st.column_config.TextColumn(_("vs active"), help=_(
+            "Checked when the version was trained: its PR-AUC against the version active then, on the same "
+            "held-out labeled cases, with a 95% paired bootstrap interval (the job's log says more).")),
         "created": st.column_config.DatetimeColumn(_("created"), format="YYYY-MM-DD HH:mm"), "by": _("by"),
         "data hash": _("data hash")})
     st.caption(_("Metrics are each version's own validation split; compare two versions below on the same cases."))
@@ -75,6 +79,17 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
             "version": _("version"), "previous_active": _("previous active"), "by": _("by"), "reason": _("reason")})
     else:
         st.caption(_("No registrations, promotions or rollbacks recorded yet."))
+
+
+def vs_active(record: dict | None) -> str | None:
+    """'better than v1' from the comparison a retraining job stored with the version."""
+    if not record:  # trained before the comparison existed, or not by a retraining job
+        return None
+    if "verdict" not in record:  # the job could not compare (no active version, too few held-out cases)
+        return _("not compared")
+    words = {"better": _("better than {name}"), "worse": _("worse than {name}"),
+             "indistinguishable": _("indistinguishable from {name}")}
+    return words.get(record["verdict"], record["verdict"]).format(name=record["against"])
 
 
 def choose_version(others: list[models.VersionInfo]) -> models.VersionInfo:

@@ -29,7 +29,7 @@ from rsad.i18n import _
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
-    from rsad.service.models import TrainingSet, VersionInfo
+    from rsad.service.models import PairedBootstrap, TrainingSet, VersionInfo
     from rsad.service.users import User
 
 
@@ -131,6 +131,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         for r in ev["table"].to_dict("records"):
             print(f"{r['metric']:14} {r['candidate']:10.3f} {r['active']:10.3f} {r['delta']:+8.3f}")
         print(f"thresholds     {out['candidate'].threshold:10.3f} {out['active'].threshold:10.3f}")
+        _print_bootstrap(ev["bootstrap"], c, a)
     b = out["latest_batch"]
     if b:
         print(_("Latest batch {batch!r} ({rows:,} cases): {c} flags {flagged_candidate:,}, {a} flags "
@@ -141,6 +142,19 @@ def cmd_compare(args: argparse.Namespace) -> None:
         for r in ev["disagreements"].to_dict("records"):
             print(f"  {r['case']:24} {r['label']:8} {c} {r['candidate']:.3f}  {a} {r['active']:.3f}  "
                   f"{r['text'][:60]!r}")
+
+
+def _print_bootstrap(boot: PairedBootstrap, c: str, a: str) -> None:
+    """The verdict line, then each metric's difference with its interval."""
+    from rsad.service.models import verdict_line, verdict_word
+
+    print(verdict_line(boot, c, a))
+    for m in boot.metrics.values():
+        print("  " + _("{metric} {delta:+.3f} ({level:.0%} CI {low:+.3f} to {high:+.3f}): {verdict}").format(
+            metric=m.label, delta=m.delta, level=boot.confidence, low=m.low, high=m.high,
+            verdict=verdict_word(m.verdict)))
+    print("  " + _("Paired bootstrap: {resamples:,} resamples of the same cases, seed {seed}.").format(
+        resamples=boot.resamples, seed=boot.seed))
 
 
 def _rescore_after(store: Store, user: User, args: argparse.Namespace) -> None:

@@ -1,8 +1,9 @@
 """A candidate against the active version on the same evidence.
 
 Both are scored on the labeled cases neither trained on (:mod:`rsad.evaluation.evalset`): ROC and
-PR curves, metrics at each one's own threshold and their deltas, and the cases where their
-scores differ most. On the latest batch: how many cases each would flag, and where they
+PR curves, metrics at each one's own threshold and their deltas, a paired bootstrap that says
+whether the difference is more than noise (:mod:`rsad.evaluation.bootstrap`), and the cases where
+their scores differ most. On the latest batch: how many cases each would flag, and where they
 disagree there. All scores are cached in the store, so a second comparison is quick.
 """
 
@@ -16,6 +17,7 @@ import pandas as pd
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import InputError
+from rsad.evaluation.bootstrap import paired_bootstrap
 from rsad.evaluation.evalset import evaluate
 from rsad.i18n import _
 from rsad.model import versions
@@ -49,6 +51,8 @@ def _evaluation(store: Store, cand: VersionInfo, act: VersionInfo, progress: Pro
     out["table"] = pd.DataFrame([
         {"metric": k, "candidate": out["candidate"]["metrics"][k], "active": out["active"]["metrics"][k],
          "delta": out["candidate"]["metrics"][k] - out["active"]["metrics"][k]} for k in METRICS])
+    out["bootstrap"] = paired_bootstrap(ev.labels, ev.scores[cand.name], ev.scores[act.name],
+                                        cand.threshold, act.threshold)
     with store.session() as s:
         texts = q.case_texts(s, ev.case_pks.tolist())
     labels = ["anomaly" if y else "normal" for y in ev.labels]
@@ -97,7 +101,8 @@ def compare(store: Store, candidate: str, active: str | None = None, *, top: int
             progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Compare ``candidate`` with ``active`` (default: the active version).
 
-    ``evaluation`` holds the metrics and curves, or ``evaluation_error`` says why there is
+    ``evaluation`` holds the metrics, curves and ``bootstrap`` (a
+    :class:`~rsad.evaluation.bootstrap.PairedBootstrap`), or ``evaluation_error`` says why there is
     no evaluation set yet; ``latest_batch`` is None when the store has no batch.
     """
     cand, act = versions.get_version(store, candidate), versions.get_version(store, active)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rsad.evaluation.bootstrap import PairedBootstrap, verdict_line, verdict_word
 from rsad.evaluation.evalset import evaluate_file
 from rsad.model.card import TrainConfig
 from rsad.model.versions import (
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # for annotations only: the classifier module imports torch
     from rsad.model.classifier import Classifier as Classifier
 
 __all__ = [
+    "PairedBootstrap",
     "Switch",
     "TrainingSet",
     "TrainConfig",
@@ -47,4 +49,6 @@ __all__ = [
     "train_file",
     "trained_on",
     "training_set",
+    "verdict_line",
+    "verdict_word",
 ]

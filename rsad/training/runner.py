@@ -1,8 +1,9 @@
 """The training-job runner: what ``rsad jobs run ID`` does in its detached process.
 
 It claims a queued job, then assembles the training set, fine-tunes and registers a
-candidate, writing progress (steps, ETA), a heartbeat every few seconds and a log into the
-job's row. Any failure marks the job failed with its log and removes the half-saved version
+candidate and compares it with the version active when the job started
+(:mod:`rsad.training.versus`), writing progress (steps, ETA), a heartbeat every few seconds and a
+log into the job's row. Any failure marks the job failed with its log and removes the half-saved version
 folder; a stop someone asked for (:func:`rsad.training.jobs.stop`, a SIGTERM) marks it stopped and
 cleans up the same way; a kill -9 is caught later by :func:`rsad.training.jobs.reap`.
 """
@@ -42,6 +43,7 @@ from rsad.training.jobs import (
     stopped_fields,
     tmp_tag,
 )
+from rsad.training.versus import compare_with_active
 
 
 class _Reporter:
@@ -138,6 +140,24 @@ def _config(store: Store, params: Any) -> TrainConfig:
                        truncation=params.truncation or train.start_truncation(store, start_version))
 
 
+def _after_register(store: Store, report: _Reporter, info: VersionInfo, params: Any, against: VersionInfo | None,
+                    after: AfterRegister | None) -> None:
+    """Compare the new version with the one active at the start, then the caller's ``after`` step;
+    neither fails the job, the version is registered."""
+    if against is not None and against.name != info.name:
+        report.stage(_("comparing {name} with {active} on held-out labeled cases").format(
+            name=info.name, active=against.name))
+    # No step counts: the progress bar stays at the training's end, the message says what runs.
+    report.log(compare_with_active(store, info, against))
+    if after is not None and params.score_batch:
+        report.stage(_("scoring batch {batch} with {name}").format(batch=params.score_batch, name=info.name))
+        try:
+            report.log(after(store, info, params.score_batch, report.train))
+        except RsadError as exc:  # the version stands; the batch can be scored again
+            report.log(_("Could not score batch {batch}: {exc} (score it on Upload or with "
+                         "`rsad score`).").format(batch=params.score_batch, exc=exc))
+
+
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
         after: AfterRegister | None = None) -> dict[str, Any]:
     """Run a queued job in this process, in the job's project: assemble the set, fine-tune,
@@ -148,6 +168,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
     beat.start()
     report = _Reporter(store, job_id, progress)
     try:
+        against = versions.active_version(store)  # what the new version has to beat, even if promoted meanwhile
         report.log(_("Job {job_id} started by {actor}: pid {pid} on {host}, device {device}; {params}").format(
             job_id=job_id, actor=actor, pid=os.getpid(), host=socket.gethostname(),
             device=versions.device_label(store.settings), params=params))
@@ -168,13 +189,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
                      "at threshold {threshold:.3f}").format(
                        name=info.name, status=info.status, seconds=m["train_seconds"], f1=m["f1"],
                        roc_auc=m["roc_auc"], pr_auc=m["pr_auc"], threshold=info.threshold))
-        if after is not None and params.score_batch:
-            report.stage(_("scoring batch {batch} with {name}").format(batch=params.score_batch, name=info.name))
-            try:
-                report.log(after(store, info, params.score_batch, report.train))
-            except RsadError as exc:  # the version stands; the batch can be scored again
-                report.log(_("Could not score batch {batch}: {exc} (score it on Upload or with "
-                             "`rsad score`).").format(batch=params.score_batch, exc=exc))
+        _after_register(store, report, info, params, against, after)
         set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
                    message=_("registered {name} as {status}").format(name=info.name, status=info.status))
     except BaseException as exc:
