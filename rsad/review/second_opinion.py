@@ -1,6 +1,6 @@
 """Second opinions: a project setting sends a share of cases to a second analyst, blind.
 
-Which cases: ``(case id * 7919) % 1000 < share * 1000``, computed in SQL on SQLite and
+Which cases: ``(case id * 7919) % 1000 < share * 1000`` (see :func:`sampled`), computed in SQL on SQLite and
 PostgreSQL alike, so every process and every page agrees without a table of sampled cases, and
 raising the share only adds cases. Once one analyst has judged a sampled case, it stays
 "unreviewed" for every other analyst until a second one has judged it too; meanwhile those others
@@ -33,13 +33,16 @@ def permille(share: float) -> int:
 
 
 def sampled(case_id: Any, share: float) -> ColumnElement[bool]:
-    """SQL: is this case among the share sent to a second analyst?"""
-    return (case_id * PRIME) % 1000 < permille(share)
+    """SQL: is this case among the share sent to a second analyst?
+
+    ``(id % 1000) * 7919 % 1000`` equals ``id * 7919 % 1000`` but stays small: PostgreSQL's
+    4-byte integers would overflow on ``id * 7919`` past case 271,181."""
+    return ((case_id % 1000) * PRIME) % 1000 < permille(share)
 
 
 def is_sampled(case_id: int, share: float) -> bool:
     """:func:`sampled` in Python (tests, and callers holding an id)."""
-    return (int(case_id) * PRIME) % 1000 < permille(share)
+    return ((int(case_id) % 1000) * PRIME) % 1000 < permille(share)
 
 
 def for_viewer(session: Session, f: F, project_id: int) -> F:
