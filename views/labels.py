@@ -1,4 +1,5 @@
-"""Labels: every verdict, the current label per case, analyst agreement and the export.
+"""Labels: every verdict, the current label per case, analyst agreement (views/agreement_panel.py)
+and the export.
 
 The export is built when its button is clicked, for the user signed in on this page (checked
 again then, see rsad.review.export.labels_bytes): nothing is put at a /media URL before that.
@@ -15,6 +16,7 @@ from rsad.errors import RsadError
 from rsad.i18n import N_, _
 from rsad.service import labels as label_service
 from rsad.service import review as triage
+from views.agreement_panel import agreement_section
 from views.common import current_user, get_store, show_error
 from views.label_issues_panel import label_issues_section
 
@@ -55,16 +57,7 @@ else:
         "analyst": _("analyst"), "label": _("verdict"), "reason_code": _("reason"), "note": _("note"),
         "case_id": _("case"), "batch": _("batch"), "threshold": _("threshold")})
 
-st.subheader(_("Agreement between analysts"))
-kappa = label_service.agreement(store)
-if kappa.empty:
-    st.caption(_("Cohen's kappa appears once two analysts have both judged at least two of the same cases."))
-else:
-    st.dataframe(kappa, key="agreement_table", hide_index=True,
-                 column_config={"kappa": st.column_config.NumberColumn(_("Cohen's kappa"), format="%.3f"),
-                                "agreement": st.column_config.NumberColumn(_("raw agreement"), format="%.1%"),
-                                "analyst_a": _("analyst A"), "analyst_b": _("analyst B"),
-                                "shared_cases": _("shared cases")})
+agreement_section(store)
 
 label_issues_section(store)
 

@@ -1,4 +1,4 @@
-"""The sidebar's project switch, and a form for admins to create a project."""
+"""The sidebar's project switch, and forms for admins to create a project and change its settings."""
 
 from __future__ import annotations
 
@@ -37,6 +37,33 @@ def project_box(store: Store, user: User) -> None:
     denied = reason_denied(policies.Action.MANAGE_PROJECTS)
     with st.popover(_("New project"), icon=":material/add:", disabled=denied is not None, help=denied):
         new_project_form(store, user)
+    with st.popover(_("Project settings"), icon=":material/tune:", disabled=denied is not None, help=denied):
+        settings_form(store, user, current)
+
+
+def settings_form(store: Store, user: User, name: str) -> None:
+    """Admins: the blind second opinions of project ``name``."""
+    try:
+        share = projects.second_opinion_share(store.in_project(name))
+    except RsadError as exc:
+        show_error(exc)
+        return
+    with st.form("project_settings", border=False):
+        value = st.number_input(
+            _("Second opinion share"), 0.0, projects.MAX_SECOND_OPINION, share, 0.01, format="%.3f",
+            key="ps_second_opinion",
+            help=_("The share of cases a second analyst judges blind, without seeing the first verdict; the Labels "
+                   "page measures the agreement on them. 0 is off; {usual} is the usual choice.").format(
+                       usual=projects.SUGGESTED_SECOND_OPINION))
+        if not st.form_submit_button(_("Save"), type="primary"):
+            return
+    try:
+        saved = projects.set_second_opinion_share(store, name, value, user=user)
+    except RsadError as exc:
+        show_error(exc)
+        return
+    st.toast(_("Project {name}: second opinion share {share:g} saved.").format(name=md(name), share=saved),
+             icon=":material/check:")
 
 
 def new_project_form(store: Store, user: User) -> None:

@@ -72,7 +72,7 @@ def case_facts(case: CaseView) -> None:
 def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status: str) -> None:
     """The open case: claim, text, facts, verdict form and attributions."""
     try:
-        case = triage.case_view(store, case_id)
+        case = triage.case_view(store, case_id, viewer=me)  # blind while it waits for my second opinion
         # Opening a case claims it for a few minutes (each rerun renews it); the queue of every
         # other analyst skips it meanwhile, and recording the verdict releases it.
         claim = triage.claim_case(store, case_id, me)
@@ -95,6 +95,9 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
                    icon=":material/lock_person:")
     else:
         st.caption(_("Open with you until {until} UTC; others' queues skip it meanwhile.").format(until=until))
+    if case.second_opinion:
+        st.info(_("Second opinion: judge it without the first verdict. Another analyst has judged this case; "
+                  "their verdict shows once you have recorded yours."), icon=":material/visibility_off:")
     left, right = st.columns([3, 2])
     with left:
         case_text(case.text)

@@ -33,6 +33,19 @@ def cmd_add(args: argparse.Namespace) -> None:
             "RSAD_PROJECT={name}.").format(name=p.name, base=p.base_model or _("the default")))
 
 
+def cmd_set(args: argparse.Namespace) -> None:
+    """Change a project's settings (admins): the share of cases a second analyst judges blind."""
+    from rsad.service.projects import SUGGESTED_SECOND_OPINION, set_second_opinion_share
+
+    share = set_second_opinion_share(open_store(), args.name, args.second_opinion_share, user=acting_user(args))
+    if share > 0:
+        print(_("Project {name!r}: {pct:g}% of its cases go to a second analyst, who judges them without seeing "
+                "the first verdict.").format(name=args.name, pct=share * 100))
+    else:
+        print(_("Project {name!r}: blind second opinions are off ({usual} is the usual share).").format(
+            name=args.name, usual=SUGGESTED_SECOND_OPINION))
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("projects", help="list and create projects (each with its own labels and models)",
                        description=__doc__)
@@ -50,3 +63,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--start-per-class", type=int, default=20,
                      help="label this many of each class before training its first model (default %(default)s)")
     add.set_defaults(func=cmd_add)
+    put = verbs.add_parser("set", help=cmd_set.__doc__.splitlines()[0], description=cmd_set.__doc__)
+    put.add_argument("name", help="the project")
+    put.add_argument("--second-opinion-share", type=float, required=True, metavar="SHARE",
+                     help="0 (off) .. 0.5: that share of cases goes to a second analyst, blind; 0.05 is usual")
+    put.set_defaults(func=cmd_set)

@@ -17,6 +17,7 @@ from rsad.data.store import in_project
 from rsad.errors import InputError
 from rsad.i18n import N_, _
 from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_values  # noqa: F401 (re-exported)
+from rsad.review import second_opinion
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
@@ -43,6 +44,7 @@ class QueueFilter:
     # Sort "active": the batch's best-next case ids, best first (rsad.service.next_cases fills it in);
     # they come first, every other case after them by uncertainty.
     ranked: tuple[int, ...] = ()
+    second_opinion: tuple[str, float] | None = None  # (viewer, share): see rsad.review.second_opinion
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -71,12 +73,6 @@ def _where(query: Select, model_version_id: int, f: QueueFilter) -> Select:
     return query
 
 
-def _latest_with_label(label: str) -> Select:
-    """Ids of the cases whose newest verdict has this label."""
-    newest = select(func.max(Verdict.id)).group_by(Verdict.case_id)
-    return select(Verdict.case_id).where(Verdict.id.in_(newest), Verdict.label == label)
-
-
 def _held_by_others(viewer: str, now: datetime) -> Select:
     """Ids of the cases another analyst has open (a live claim): a handful, so IN drives the lookup."""
     return select(CaseClaim.case_id).where(CaseClaim.analyst != viewer, CaseClaim.expires_at > now)
@@ -91,16 +87,7 @@ def _filtered(model_version_id: int, f: QueueFilter, now: datetime | None = None
         .join(Score, Score.case_id == Case.id)
         .join(Batch, Batch.id == Case.batch_id)
     )
-    query = _where(query, model_version_id, f)
-    # IN (one list of reviewed ids, built once) rather than a per-case EXISTS probe: the
-    # reviewed filter must otherwise probe every case of a big batch.
-    reviewed = select(Verdict.case_id)
-    if f.status == "unreviewed":
-        query = query.where(Case.id.not_in(reviewed))
-    elif f.status == "reviewed":
-        query = query.where(Case.id.in_(reviewed))
-    if f.verdict:
-        query = query.where(Case.id.in_(_latest_with_label(f.verdict)))
+    query = second_opinion.verdict_where(_where(query, model_version_id, f), f)  # status, verdict
     if f.viewer is not None:
         query = query.where(Case.id.not_in(_held_by_others(f.viewer, now or utcnow())))
     return query
@@ -172,14 +159,15 @@ def scored_count(session: Session, model_version_id: int, f: QueueFilter) -> int
 
 
 def reviewed_count(session: Session, model_version_id: int, f: QueueFilter) -> int:
-    """Cases with at least one verdict (or, with ``f.verdict``, that latest verdict) that pass
-    the other filters. Driven from the verdicts, so its cost follows the work done, not the batch."""
+    """Cases with at least one verdict (or, with ``f.verdict``, that latest verdict) that pass the other
+    filters, bar those waiting for the viewer's blind second opinion. Driven from the verdicts, so its
+    cost follows the work done, not the batch."""
     newest = select(func.max(Verdict.id).label("id")).group_by(Verdict.case_id).subquery()
     query = (select(func.count()).select_from(newest).join(Verdict, Verdict.id == newest.c.id)
              .join(Case, Case.id == Verdict.case_id).join(Score, Score.case_id == Case.id))
     if f.verdict:
         query = query.where(Verdict.label == f.verdict)
-    return session.scalar(_where(query, model_version_id, f)) or 0
+    return session.scalar(_where(second_opinion.visible(query, f), model_version_id, f)) or 0
 
 
 def count_matching(session: Session, model_version_id: int, f: QueueFilter,

@@ -41,3 +41,4 @@ class CaseView:
     model: str | None  # the active model's name (None: no active model)
     threshold: float | None
     probability: float | None  # the score through the saved calibration temperature, if any
+    second_opinion: bool = False  # the viewer judges it blind: others' verdicts are left out

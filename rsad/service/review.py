@@ -17,7 +17,7 @@ from rsad.model import versions
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
 from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
 from rsad.ops.precompute import start_explain_ahead
-from rsad.review import claims
+from rsad.review import claims, second_opinion
 from rsad.review import work_queue as qq
 from rsad.review.verdicts import record_verdicts
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
@@ -69,7 +69,7 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     watermark = q.scores_watermark(s)
     # Claims are left out (see rsad.review.work_queue.count_matching), so analysts share the count.
     key = (location, version_id, watermark,
-           replace(f, status="all", verdict=None, sort="score", viewer=None, ranked=()))
+           replace(f, status="all", verdict=None, sort="score", viewer=None, ranked=(), second_opinion=None))
     now = time.monotonic()
     with _SCORED_COUNTS_LOCK:
         hit = _SCORED_COUNTS.get(key)
@@ -89,11 +89,13 @@ def queue(store: Store, f: QueueFilter, *, offset: int = 0, limit: int = 50) -> 
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
         f.check()
+        f = second_opinion.for_viewer(s, f, store.project_id)  # blind second opinions, if the project has them
         scored = None
         if not f.verdict and f.status != "reviewed":
             scored = _scored_count(s, store.location, active.id, f)
         rows, total = qq.queue_page(s, active.id, active.threshold, f, offset=offset, limit=limit,
                                     scored=scored)
+        rows = second_opinion.blind_rows(s, f, rows)
         held = qq.held_by_others(s, f, project_id=store.project_id)
     return QueuePage(rows=rows, total=total, model=active.name, model_id=active.id,
                      threshold=active.threshold, offset=offset, held=held)
@@ -106,7 +108,8 @@ def queue_case_at(store: Store, f: QueueFilter, position: int, page: QueuePage |
     f = with_ranking(store, f)
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
-        return qq.neighbour(s, active.id, active.threshold, f, position)
+        return qq.neighbour(s, active.id, active.threshold, second_opinion.for_viewer(s, f, store.project_id),
+                            position)
 
 
 def metadata_keys(store: Store, batch_id: int | None) -> list[str]:
@@ -121,10 +124,15 @@ def metadata_values(store: Store, batch_id: int | None, key: str, limit: int = 5
         return qq.meta_values(s, batch_id, key, limit=limit, project_id=store.project_id)
 
 
-def case_view(store: Store, case_id: int) -> CaseView:
+def case_view(store: Store, case_id: int, viewer: str | None = None) -> CaseView:
+    """The case as ``viewer`` may see it: while it waits for their blind second opinion, without
+    the verdicts already given (``second_opinion`` is then True). No viewer: everything."""
     with store.session() as s:
         active = versions.active_model(s, project_id=store.project_id)
         detail = qq.case_detail(s, case_id, active.id if active else None, project_id=store.project_id)
+        blind = second_opinion.for_viewer(s, QueueFilter(viewer=viewer), store.project_id)
+        if second_opinion.blind_ids(s, blind, [case_id]):
+            detail.update(verdicts=[], second_opinion=True)
     # With a saved calibration the score also reads as a probability (Thresholds page).
     t = active.temperature if active else None
     probability = (float(apply_temperature(detail["score"], t))
@@ -154,4 +162,5 @@ def queue_position(store: Store, f: QueueFilter, case_id: int) -> int | None:
     f = with_ranking(store, f)
     with store.session() as s:
         active = versions.require_active(s, project_id=store.project_id)
-        return qq.position_of(s, active.id, active.threshold, f, int(case_id))
+        return qq.position_of(s, active.id, active.threshold, second_opinion.for_viewer(s, f, store.project_id),
+                              int(case_id))
