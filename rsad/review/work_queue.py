@@ -16,8 +16,8 @@ from rsad.data.orm import DEFAULT_PROJECT_ID, Batch, Case, CaseClaim, Score, Ver
 from rsad.data.store import in_project
 from rsad.errors import InputError
 from rsad.i18n import N_, _
-from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_values  # noqa: F401 (re-exported)
 from rsad.review import second_opinion
+from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_values  # noqa: F401 (re-exported)
 from rsad.review.verdicts import latest_verdicts_subquery
 
 STATUSES = ("unreviewed", "reviewed", "all")
