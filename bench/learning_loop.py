@@ -66,7 +66,7 @@ class LoopResult:
     anomalies_answered: int
     held_out: int
     held_out_anomalies: int
-    comparison: object  # rsad.evaluation.bootstrap's result for PR-AUC
+    comparison: object  # rsad.evaluation.bootstrap.PairedBootstrap: candidate - starter
     seconds: dict[str, float]
 
 
@@ -82,8 +82,8 @@ def _scores(store, version, table: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
 def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 200, page: int = 50,
              strategy: str = "active", max_length: int = 128, seed: int = 0) -> LoopResult:
     """The loop in a fresh store under ``root`` (see the module's doc)."""
-    from rsad.evaluation.bootstrap import compare_scores
-    from rsad.service import next as next_cases
+    from rsad.evaluation.bootstrap import paired_bootstrap
+    from rsad.service import next_cases
 
     seconds: dict[str, float] = {}
     seed_table, batch = demo_tables()
@@ -96,7 +96,7 @@ def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 2
     try:
         t0 = time.monotonic()
         _ingest(store, seed_table.drop(columns=["persona", "vertical"]), "demo-seed")
-        truth = dict(zip(batch["user_id"].astype(str), batch["is_anomaly"].astype(int)))
+        truth = dict(zip(batch["case_id"].astype(str), batch["is_anomaly"].astype(int)))
         _ingest(store, batch.drop(columns=["is_anomaly", "persona", "vertical"]), "demo-batch")
         epochs = first_model_epochs(len(seed_table)) if starter_labels else 1  # the demo's starter: one epoch
         config = TrainConfig(epochs=epochs, learning_rate=5e-5, min_steps=0, max_length=max_length, seed=seed)
@@ -107,11 +107,12 @@ def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 2
         t0 = time.monotonic()
         answered: list[str] = []
         while len(answered) < verdicts:
+            # A page at a time, as an analyst works through it; the next page is asked for afterwards.
             rows = next_cases.next_cases(store, "demo-batch", n=min(page, verdicts - len(answered)),
-                                         strategy=strategy)
+                                         strategy=strategy, seed=seed + len(answered))
             for r in rows:
                 label = "anomaly" if truth[str(r.external_id)] else "normal"
-                review.record_verdicts(store, [r.case_id], label, analyst="sim")
+                review.record_verdicts(store, [r.id], label, analyst="sim")
                 answered.append(str(r.external_id))
         seconds["choosing"] = time.monotonic() - t0
 
@@ -123,7 +124,7 @@ def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 2
         seconds["retraining"] = time.monotonic() - t0
         candidate = versions.get_version(store, done["version_name"])
 
-        held = batch[~batch["user_id"].astype(str).isin(answered)]
+        held = batch[~batch["case_id"].astype(str).isin(answered)]
         y = held["is_anomaly"].to_numpy()
         s_start, s_cand = _scores(store, starter, held), _scores(store, candidate, held)
         return LoopResult(
@@ -131,8 +132,8 @@ def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 2
             candidate=binary_metrics(y, s_cand, candidate.threshold),
             verdicts=len(answered), anomalies_answered=sum(truth[a] for a in answered),
             held_out=len(held), held_out_anomalies=int(y.sum()),
-            comparison=compare_scores(y, s_cand, s_start, threshold_a=candidate.threshold,
-                                      threshold_b=starter.threshold), seconds=seconds)
+            comparison=paired_bootstrap(y, s_cand, s_start, candidate.threshold, starter.threshold),
+            seconds=seconds)
     finally:
         store.dispose()
 
@@ -158,7 +159,8 @@ def main() -> None:
     for k in ("pr_auc", "roc_auc", "f1", "precision", "recall"):
         print(f"  {k:9s} starter {r.starter[k]:.3f}  candidate {r.candidate[k]:.3f}  "
               f"delta {r.candidate[k] - r.starter[k]:+.3f}")
-    print(f"  bootstrap: {r.comparison}")
+    for k, d in r.comparison.metrics.items():
+        print(f"  bootstrap {k}: delta {d.delta:+.3f} (95% CI {d.low:+.3f} to {d.high:+.3f}): {d.verdict}")
     print("  seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in r.seconds.items()))
 
 
