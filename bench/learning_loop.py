@@ -80,7 +80,8 @@ def _scores(store, version, table: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
 
 
 def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 200, page: int = 50,
-             strategy: str = "active", max_length: int = 128, seed: int = 0) -> LoopResult:
+             strategy: str = "active", max_length: int = 128, seed: int = 0,
+             start_from: str = "base") -> LoopResult:
     """The loop in a fresh store under ``root`` (see the module's doc)."""
     from rsad.evaluation.bootstrap import paired_bootstrap
     from rsad.service import next_cases
@@ -117,7 +118,7 @@ def run_loop(root: Path, *, starter_labels: int | None = None, verdicts: int = 2
         seconds["choosing"] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        params = retrain.RetrainParams(epochs=first_model_epochs(len(seed_table) + verdicts),
+        params = retrain.RetrainParams(start_from=start_from, epochs=first_model_epochs(len(seed_table) + verdicts),
                                        max_length=max_length, seed=seed)
         job = retrain.start(store, params, user=admin, spawn=False)
         done = retrain.run(store, job["id"])
@@ -150,10 +151,12 @@ def main() -> None:
     p.add_argument("--verdicts", type=int, default=200)
     p.add_argument("--strategy", default="active", choices=["active", "uncertain", "random"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start-from", default="base", help="the retraining's start: base (the Retrain form's default) "
+                   "or active (continue from the starter)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="rsad-loop-") as tmp:
         r = run_loop(Path(tmp), starter_labels=args.starter_labels, verdicts=args.verdicts,
-                     strategy=args.strategy, seed=args.seed)
+                     strategy=args.strategy, seed=args.seed, start_from=args.start_from)
     print(f"{r.verdicts} verdicts ({r.anomalies_answered} anomalies) in the {args.strategy} order; held out: "
           f"{r.held_out} batch cases ({r.held_out_anomalies} anomalies)")
     for k in ("pr_auc", "roc_auc", "f1", "precision", "recall"):
