@@ -150,6 +150,8 @@ def main() -> None:
     p.add_argument("--seeds", default="0", help="comma-separated; each seed draws its own first 100 labels")
     p.add_argument("--strategies", default=",".join(reversed(selection.STRATEGIES)))
     p.add_argument("--out", type=Path, help="append the rows here (JSON lines)")
+    p.add_argument("--reference", type=Path, help="take the all-label row from this file (rows of --out or the "
+                   "printed lines) instead of training it again")
     p.add_argument("--report", type=Path, help="print the table from rows saved with --out (no training)")
     args = p.parse_args()
     if args.report:
@@ -163,11 +165,15 @@ def main() -> None:
     seeds = [int(x) for x in args.seeds.split(",")]
     pool, test = load(args.data, args.pool, args.test, seeds[0])
     print(f"{args.data}: pool {len(pool):,} ({pool['label'].mean():.0%} anomalies), test {len(test):,}", flush=True)
-    full_clf, full_t, full_s = train(pool, seeds[0])
-    full = {"strategy": "all labels", "seed": seeds[0], "labels": len(pool), "anomalies": int(pool["label"].sum()),
-            "train_s": round(full_s, 1), **measure(full_clf, full_t, test)}
+    if args.reference:  # the all-label row of an earlier run on the same pool and test
+        rows = [json.loads(x) for x in args.reference.read_text().splitlines() if x.startswith("{")]
+        full = next(r for r in rows if r.get("strategy") == "all labels" and r["labels"] == len(pool))
+    else:
+        full_clf, full_t, full_s = train(pool, seeds[0])
+        full = {"strategy": "all labels", "seed": seeds[0], "labels": len(pool),
+                "anomalies": int(pool["label"].sum()), "train_s": round(full_s, 1), **measure(full_clf, full_t, test)}
+        del full_clf
     print(json.dumps(full), flush=True)
-    del full_clf
     rows: list[dict] = []
     for seed in seeds:
         start = np.random.default_rng(seed).permutation(len(pool))[:START].tolist()
