@@ -22,13 +22,15 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _serve import served  # noqa: E402
+
 from rsad.i18n import _, use_language  # noqa: E402
 
 PASSWORD = "walk-password-123"
@@ -145,20 +147,8 @@ def main() -> None:
         timed("rsad demo --lang zh (not part of the walk)", t)
     subprocess.run([*rsad, "users", "add", "walker", "--role", "admin", "--password-stdin"], env=env,
                    input=PASSWORD + "\n", text=True, capture_output=True)  # exists already on a rerun
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port",
-                               str(PORT), "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _i in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with served(env, PORT):
         walk(data, folder / "shots")
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 if __name__ == "__main__":
