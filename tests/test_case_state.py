@@ -175,3 +175,19 @@ def test_the_queue_filters_by_state_and_assignee(store, ids):
     assert [r["id"] for r in triage.queue(store, QueueFilter(case_state="escalated")).rows] == [ids[2]]
     page = triage.queue(store, QueueFilter(assignee="ana"))
     assert ([r["id"] for r in page.rows], page.total) == ([ids[1]], 1)
+
+
+def test_the_cli_shows_and_moves_a_case(store, ids, capsys):
+    from rsad.cli.main import main
+
+    assert main(["--as", "ana", "cases", "escalate", "k0", "--note", "same device"]) == 0
+    assert main(["--as", "ana", "cases", "close", "k0", "--reason", "duplicate"]) == 2  # waits for an admin
+    assert "waits for an admin" in capsys.readouterr().err
+    assert main(["--as", "root", "cases", "escalated"]) == 0
+    assert "same device" in capsys.readouterr().out
+    assert main(["--as", "root", "cases", "close", str(ids[0]), "--reason", "other", "--note", "test run"]) == 0
+    assert main(["cases", "state", "k0"]) == 0
+    out = capsys.readouterr().out
+    assert "Closed: other (say why in the note). test run" in out and "case_escalate" in out
+    assert main(["--as", "bo", "cases", "assign", "k1", "ana"]) == 2
+    assert "themselves" in capsys.readouterr().err

@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session
 
 from rsad.data.orm import Batch, Case, CaseState, as_utc, utcnow
 from rsad.data.orm_cases import CASE_STATES
+from rsad.i18n import N_
 
-AGE_BUCKETS = ((0.0, 1.0, "< 1 d"), (1.0, 3.0, "1–3 d"), (3.0, 7.0, "3–7 d"), (7.0, float("inf"), "> 7 d"))
+# The labels are message ids: pages show them translated (_()), the numbers keep the English keys.
+AGE_BUCKETS = ((0.0, 1.0, N_("< 1 d")), (1.0, 3.0, N_("1–3 d")), (3.0, 7.0, N_("3–7 d")),
+               (7.0, float("inf"), N_("> 7 d")))
 
 
 def case_ref(session: Session, case_id: int, *, project_id: int) -> tuple[str, str, datetime] | None:

@@ -17,10 +17,11 @@ from rsad.data.orm_cases import CASE_STATES
 from rsad.errors import AccessError, InputError, NotFoundError, StateError
 from rsad.i18n import _
 from rsad.review import case_state, case_stats
-from rsad.review.case_state import CLOSING_REASONS, MOVES, REASON_NAMES, STATE_NAMES
+from rsad.review.case_state import CLOSING_REASONS, MOVE_DONE, MOVES, REASON_NAMES, STATE_NAMES
 
-__all__ = ["CASE_STATES", "CLOSING_REASONS", "CaseStatus", "MOVES", "REASON_NAMES", "STATE_NAMES", "age_summary",
-           "allowed_moves", "analysts", "change", "escalated_cases", "find_case", "status"]
+__all__ = ["CASE_STATES", "CLOSING_REASONS", "CaseStatus", "MOVES", "MOVE_DONE", "REASON_NAMES", "STATE_NAMES",
+           "age_summary", "allowed_moves", "analysts", "change", "escalated_cases", "find_case", "may_reassign",
+           "status"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ def allowed_moves(user: User | None, case: CaseStatus) -> dict[str, str | None]:
     return out
 
 
+def may_reassign(user: User | None) -> bool:
+    """Admins assign cases to anyone and act on escalated ones; analysts take cases for themselves."""
+    return policies.allowed(user, policies.Action.MANAGE_CASES)
+
+
 def analysts(store: Store) -> list[str]:
     """The names a case may be assigned to: the users of the user file."""
     return sorted(users_file(store.settings).load())
@@ -105,7 +111,6 @@ def change(store: Store, case_id: int, move: str, *, user: User | None, assign_t
     moved on what the user did not see. The write is conditional on the revision read here too,
     so of two users moving the same case at once exactly one succeeds (StateError for the other).
     """
-    user = policies.refreshed(store.settings, user)
     with store.session() as s:
         _case(s, store, case_id)
         seen = case_state.current(s, int(case_id))
