@@ -61,8 +61,9 @@ except RsadError as exc:
 # The router comes first, hidden until someone signs in: the URL's page and its query
 # parameters (a link to a Review queue, say) are then where a sign-in lands, not Overview.
 try:
-    someone = current_user() is not None
-    admin = policies.allowed(current_user(), policies.Action.MANAGE_CASES)
+    now_signed_in = current_user()
+    someone = now_signed_in is not None
+    admin = policies.allowed(now_signed_in, policies.Action.MANAGE_CASES)
 except RsadError:
     someone = admin = False  # signed_in_user below shows why
 if someone:

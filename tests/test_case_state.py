@@ -141,6 +141,33 @@ def test_two_writers_cannot_both_move_a_case(store, ids):
     assert [who for _a, who, _d in _trail(store, c)] == ["ana", "ana"]
 
 
+@pytest.mark.usefixtures("backend")
+def test_two_threads_moving_a_case_at_once_make_one_move(store, ids):
+    """Two sessions, each in its own thread, read the case and then write at the same moment."""
+    import threading
+
+    c, barrier, results = ids[1], threading.Barrier(2), {}
+    svc.change(store, c, "start", user=ANA)  # a row to update (the sequential test covers the first insert)
+
+    def escalate(who: str) -> None:
+        with store.session() as s:
+            seen = case_state.current(s, c)
+        barrier.wait(10)
+        with store.session() as s:
+            results[who] = case_state.move(s, c, "escalate", actor=who, seen=seen, note=f"by {who}")
+
+    threads = [threading.Thread(target=escalate, args=(who,)) for who in ("ana", "bo")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results.values()) == [False, True]
+    winner = next(who for who, ok in results.items() if ok)
+    st = svc.status(store, c)
+    assert (st.state, st.escalated_by, st.escalation_note, st.revision) == ("escalated", winner, f"by {winner}", 2)
+    assert [who for _a, who, _d in _trail(store, c)] == ["ana", winner]
+
+
 def test_the_export_carries_the_state(store, ids):
     verdicts.record_verdicts(store, [ids[0]], "normal", analyst="ana")
     svc.change(store, ids[1], "escalate", user=BO, note="odd")
