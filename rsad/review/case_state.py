@@ -102,7 +102,6 @@ def check_move(move: str, state: str, *, reason: str = "", note: str = "") -> st
     return target
 
 
-
 def _values(move: str, target: str | None, actor: str, assign_to: str | None, reason: str, note: str,
             now: datetime) -> dict[str, Any]:
     """The columns ``move`` writes (besides the revision)."""
@@ -189,8 +188,7 @@ def on_verdict(session: Session, case_ids: Sequence[int], label: str, analyst: s
             for c in ids if c not in had]
     closed |= set(_insert_new(session, rows))
     for cid in sorted(closed):
-        _log(session, "close", cid, analyst, had.get(cid, "open"), "closed",
-             detail=reason, now=now)
+        _log(session, "close", cid, analyst, had.get(cid, "open"), "closed", detail=reason, now=now)
     return sorted(closed)
 
 
