@@ -61,9 +61,11 @@ except RsadError as exc:
 # The router comes first, hidden until someone signs in: the URL's page and its query
 # parameters (a link to a Review queue, say) are then where a sign-in lands, not Overview.
 try:
-    someone = current_user() is not None
+    now_signed_in = current_user()
+    someone = now_signed_in is not None
+    admin = policies.allowed(now_signed_in, policies.Action.MANAGE_CASES)
 except RsadError:
-    someone = False  # signed_in_user below shows why
+    someone = admin = False  # signed_in_user below shows why
 if someone:
     language_panel.load_for(store, current_user())  # the page titles below are in the user's language
 page = st.navigation([
@@ -74,6 +76,8 @@ page = st.navigation([
     st.Page("views/start.py", title=_("Label to start"), icon=":material/school:"),
     st.Page("views/labels.py", title=_("Labels"), icon=":material/label:"),
     st.Page("views/second_look.py", title=_("Second look"), icon=":material/find_replace:"),
+    # Admins only: the escalated cases wait for their decision (the page checks the role again).
+    *([st.Page("views/escalated.py", title=_("Escalated"), icon=":material/priority_high:")] if admin else []),
     st.Page("views/thresholds.py", title=_("Thresholds"), icon=":material/tune:"),
     st.Page("views/models.py", title=_("Models"), icon=":material/model_training:"),
 ], position="sidebar" if someone else "hidden")

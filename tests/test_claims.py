@@ -153,7 +153,8 @@ def test_deleting_a_batch_cascades_to_everything_on_it(store, cases):
     assert (info["cases"], info["verdicts"]) == (6, 2)
     with store.session() as s:
         counts = {t: s.scalar(text(f"SELECT count(*) FROM {t}"))
-                  for t in ("batches", "cases", "scores", "verdicts", "case_claims")}
+                  for t in ("batches", "cases", "scores", "verdicts", "case_claims", "case_states")}
         assert counts == dict.fromkeys(counts, 0)
-        row = s.execute(text("SELECT action, subject, actor, detail FROM audit_events")).one()
+        row = s.execute(text("SELECT action, subject, actor, detail FROM audit_events "
+                             "WHERE action = 'delete_batch'")).one()
         assert tuple(row) == ("delete_batch", "k", "root", "6 cases, 2 verdicts")

@@ -9,6 +9,7 @@ from rsad.errors import RsadError
 from rsad.i18n import _
 from rsad.service import batches, models
 from rsad.service.policies import Action
+from views.case_age_panel import case_age_section
 from views.common import current_user, get_store, md, reason_denied, show_error
 from views.drift_panel import overview_section
 
@@ -103,5 +104,6 @@ if not info["batches"]:
 
     st.stop()
 batches_table(info["batches"])
+case_age_section(get_store())
 overview_section()
 delete_batch_box(info["batches"])

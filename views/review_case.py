@@ -12,6 +12,7 @@ from rsad.errors import RsadError
 from rsad.i18n import _
 from rsad.service import review as triage
 from rsad.service.review import CaseView, QueueFilter, QueuePage
+from views.case_state_panel import case_state_panel
 from views.common import classifier_loader, md, show_error
 from views.explain_panel import attribution_panel
 from views.review_queue import PAGE_SIZE, step
@@ -95,6 +96,7 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
                    icon=":material/lock_person:")
     else:
         st.caption(_("Open with you until {until} UTC; others' queues skip it meanwhile.").format(until=until))
+    case_state_panel(store, case_id)  # state, assignee, age; assign, escalate, close (views/case_state_panel.py)
     if case.second_opinion:
         st.info(_("Second opinion: judge it without the first verdict. Another analyst has judged this case; "
                   "their verdict shows once you have recorded yours."), icon=":material/visibility_off:")

@@ -13,6 +13,7 @@ import streamlit as st
 from rsad.i18n import N_, _
 from rsad.service import review as triage
 from rsad.service.review import SORTS, STATUSES, QueueFilter
+from views.case_state_panel import apply_state_url, state_filters
 from views.review_queue import PAGE_SIZE, clear_selection
 
 if TYPE_CHECKING:
@@ -56,8 +57,10 @@ def _sort_label(sort: str) -> str:
 def _apply_url(params: dict[str, str], batch_ids: list[int | None]) -> None:
     """Set the filter widgets, the queue page and the case to open from query parameters;
     a parameter that is absent means its default (a link names only what it needs)."""
-    for key in ("f_batch", "f_score", "f_status", "f_verdict", "f_meta_key", "f_meta_value", "f_text", "f_sort"):
+    for key in ("f_batch", "f_score", "f_status", "f_verdict", "f_meta_key", "f_meta_value", "f_text", "f_sort",
+                "f_case_state", "f_mine"):
         ss.pop(key, None)
+    apply_state_url(params)
     batch = next((b for b in batch_ids if b is not None and str(b) == params.get("batch")), None)
     if batch is not None:  # None is the "(all)" option, the default: setting it would show no choice
         ss["f_batch"] = batch
@@ -99,6 +102,7 @@ def write_url(f: QueueFilter, page_no: int, case_id: int | None) -> None:
               "verdict": f.verdict, "sort": f.sort if f.sort != "score" else None,
               "score": None if (f.score_min, f.score_max) == (0.0, 1.0) else f"{f.score_min:g}-{f.score_max:g}",
               "meta": f.meta_key, "value": f.meta_value if f.meta_key else None, "q": f.text_contains or None,
+              "state": f.case_state, "mine": "1" if f.assignee else None,
               "page": page_no if page_no > 1 else None, "case": case_id}
     params = {k: str(v) for k, v in params.items() if v is not None}
     ss["_url_written"] = params
@@ -136,11 +140,12 @@ def filters(store: Store, me: str, batch_list: list[dict]) -> QueueFilter:
         sort = c4.selectbox(_("Sort"), list(SORTS), format_func=_sort_label, key="f_sort")
         c5.selectbox(_("Rows in the table"), [10, 15, 25, 50], index=1, key="q_rows",
                      help=_("As many as fit your screen: the case opens below the table."))
+        case_state, mine = state_filters()
     f = QueueFilter(batch_id=batch_id, score_min=score_range[0], score_max=score_range[1], status=status,
                     verdict=None if verdict == ALL else verdict,
                     meta_key=None if meta_key == ALL else meta_key,
                     meta_value=None if meta_value == ALL else meta_value, text_contains=text_contains,
-                    sort=sort, viewer=me)
+                    sort=sort, viewer=me, case_state=case_state, assignee=me if mine else None)
     if ss.get("_last_filter") != f:  # a new filter starts the queue from the top, with nothing ticked
         if "_last_filter" in ss:
             clear_selection()

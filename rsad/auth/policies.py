@@ -44,6 +44,8 @@ class Action(Enum):
     MANAGE_PROJECTS = _Rule("admin", N_("Creating a project"))
     RUN_AUDIT = _Rule("admin", N_("Running the label audit"))
     SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
+    WORK_CASES = _Rule("analyst", N_("Changing a case's state"))
+    MANAGE_CASES = _Rule("admin", N_("Reassigning, reopening or resolving escalated cases"))
 
     @property
     def role(self) -> str:
@@ -104,3 +106,29 @@ def refreshed(settings: Settings, user: User | None) -> User | None:
     if user.method == "oidc":
         return sso_user(settings, user.name)
     return local_user(settings, user.name)
+
+
+ADMIN_MOVES = frozenset({"return", "reopen"})  # rsad.review.case_state's moves only an admin makes
+
+
+def case_move_denied(user: User | None, move: str, *, state: str, assignee: str | None,
+                     target: str | None = None) -> str | None:
+    """Why ``user`` may not make ``move`` on a case in ``state`` assigned to ``assignee`` (None: they may).
+
+    Analysts work their own cases: start, escalate and close a case that is theirs or nobody's, and
+    take an unassigned one (``move`` "assign" with ``target`` themselves). Escalated cases wait for
+    an admin; reassigning, sending back to review and reopening are an admin's. Admins may do all.
+    """
+    reason = reason_denied(user, Action.WORK_CASES)
+    if reason is not None or allowed(user, Action.MANAGE_CASES):
+        return reason
+    name = user.name  # type: ignore[union-attr] - reason_denied excludes None
+    if move in ADMIN_MOVES:
+        return reason_denied(user, Action.MANAGE_CASES)
+    if state == "escalated":
+        return _("The case is escalated: it waits for an admin, who resolves it from the Escalated page.")
+    if assignee not in (None, name):
+        return _("The case is assigned to {assignee}: ask them, or an admin to reassign it.").format(assignee=assignee)
+    if move == "assign" and target != name:
+        return _("Analysts assign cases to themselves only; an admin assigns them to others.")
+    return None

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from rsad.auth import policies
 from rsad.auth.users import User
@@ -13,7 +14,7 @@ from rsad.data.csvsafe import to_safe_csv
 from rsad.data.db import Store
 from rsad.errors import InputError
 from rsad.i18n import _
-from rsad.review import labels
+from rsad.review import case_stats, labels
 
 
 def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def export_labels(store: Store, out: str | Path) -> dict[str, Any]:
         raise InputError(_("Export to .csv or .parquet, not {suffix}.").format(
             suffix=out.suffix or _("a file without extension")))
     with store.session() as s:
-        rows = labels.current_labels(s, project_id=store.project_id)
+        rows = with_states(s, labels.current_labels(s, project_id=store.project_id))
     df = labels_frame(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
@@ -53,12 +54,22 @@ def labels_bytes(store: Store, fmt: str, *, user: User | None) -> bytes:
     if fmt not in {"csv", "parquet"}:
         raise InputError(_("Export as csv or parquet, not {fmt!r}.").format(fmt=fmt))
     with store.session() as s:
-        df = labels_frame(labels.current_labels(s, project_id=store.project_id))
+        df = labels_frame(with_states(s, labels.current_labels(s, project_id=store.project_id)))
     if fmt == "csv":
         return to_safe_csv(df)  # texts starting with = + - @ must not run in a spreadsheet
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     return buf.getvalue()
+
+
+def with_states(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each label row with its case's lifecycle state, assignee and closing reason (rsad.review.case_state)."""
+    states = case_stats.states_of(session, [r["case_pk"] for r in rows])
+    for r in rows:
+        st = states.get(r["case_pk"], {})
+        r.update(state=st.get("state", "open"), assignee=st.get("assignee") or "",
+                 closing_reason=st.get("closing_reason", ""))
+    return rows
 
 
 def labels_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

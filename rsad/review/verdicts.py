@@ -12,7 +12,7 @@ from rsad.data.orm import Batch, Case, Verdict, VerdictSubmission
 from rsad.errors import InputError, NotFoundError, StateError
 from rsad.i18n import _, ngettext
 from rsad.model import versions
-from rsad.review import claims
+from rsad.review import case_state, claims
 
 
 def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
@@ -48,7 +48,8 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
     Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them.
     ``submission``: a key the form drew once; a second call with it records nothing and returns 0
     (a double click, a resent form). A reason is only what the analyst chose: labels listed in
-    RSAD_REQUIRE_REASON_FOR are refused without one."""
+    RSAD_REQUIRE_REASON_FOR are refused without one. An anomaly or normal verdict closes each open
+    or in-review case (rsad.review.case_state.on_verdict)."""
     if not case_ids:
         raise InputError(_("Select at least one case."))
     if reason_code and reason_code not in accepted_reasons(store.reason_codes):
@@ -86,6 +87,7 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
                 add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
                               model_version_id=active.id if active else None,
                               threshold=active.threshold if active else None)
+            case_state.on_verdict(s, case_ids, label, analyst.strip())  # anomaly/normal close the case
     except IntegrityError:
         if submission is not None and _submitted(store, submission):
             return 0  # the other press of this form won the race

@@ -17,6 +17,7 @@ from rsad.data.store import in_project
 from rsad.errors import InputError
 from rsad.i18n import N_, _
 from rsad.review import second_opinion
+from rsad.review.case_state import state_where
 from rsad.review.queue_meta import case_detail, meta_keys, meta_text, meta_values  # noqa: F401 (re-exported)
 from rsad.review.verdicts import latest_verdicts_subquery
 
@@ -45,6 +46,8 @@ class QueueFilter:
     # they come first, every other case after them by uncertainty.
     ranked: tuple[int, ...] = ()
     second_opinion: tuple[str, float] | None = None  # (viewer, share): see rsad.review.second_opinion
+    case_state: str | None = None  # lifecycle state (rsad.review.case_state): open, in_review, escalated, closed
+    assignee: str | None = None  # cases assigned to this user
 
     def check(self) -> None:
         if self.status not in STATUSES:
@@ -70,7 +73,8 @@ def _where(query: Select, model_version_id: int, f: QueueFilter) -> Select:
         query = query.where(meta_text(f.meta_key) == str(f.meta_value))
     if f.text_contains.strip():
         query = query.where(Case.text.ilike(_like_pattern(f.text_contains.strip()), escape="\\"))
-    return query
+    lifecycle = state_where(f.case_state, f.assignee)
+    return query if lifecycle is None else query.where(lifecycle)
 
 
 def _held_by_others(viewer: str, now: datetime) -> Select:

@@ -17,7 +17,7 @@ from rsad.model import versions
 from rsad.model.attributions import EXPLAIN_STEPS, cached_explanation, explanation
 from rsad.model.explain_render import explanation_html, legend_html, top_words_figure
 from rsad.ops.precompute import start_explain_ahead
-from rsad.review import claims, second_opinion
+from rsad.review import case_state, claims, second_opinion
 from rsad.review import work_queue as qq
 from rsad.review.verdicts import record_verdicts
 from rsad.review.work_queue import SORTS, STATUSES, QueueFilter
@@ -66,6 +66,8 @@ def _scored_count(s: Any, location: str, version_id: int, f: QueueFilter) -> int
     Counting a 100,000-case batch is the one full pass a queue page needs; verdicts do not
     change it, so each verdict -> next case rerun pays only for the (small) reviewed count.
     """
+    if f.case_state is not None or f.assignee is not None:  # states change without the watermark moving
+        return qq.scored_count(s, version_id, f)
     watermark = q.scores_watermark(s)
     # Claims are left out (see rsad.review.work_queue.count_matching), so analysts share the count.
     key = (location, version_id, watermark,
@@ -144,11 +146,15 @@ def case_view(store: Store, case_id: int, viewer: str | None = None) -> CaseView
 def claim_case(store: Store, case_id: int, analyst: str) -> dict[str, Any]:
     """Open a case for ``analyst``: take (or renew) the claim unless another analyst holds it.
 
+    An open case goes in review, assigned to ``analyst`` unless it has an assignee.
     Returns the claim: ``mine`` says whether ``analyst`` holds it; otherwise ``analyst`` and
     ``expires_at`` say who does and until when."""
     with store.session() as s:
         qq.case_detail(s, int(case_id), None, project_id=store.project_id)  # another project's case: NotFound
-        return claims.claim(s, int(case_id), analyst, store.settings.claim_minutes)
+        held = claims.claim(s, int(case_id), analyst, store.settings.claim_minutes)
+        if held["mine"]:  # opening an open case starts its review (rsad.review.case_state)
+            case_state.on_open(s, int(case_id), analyst)
+        return held
 
 
 def release_claims(store: Store, analyst: str) -> int:
