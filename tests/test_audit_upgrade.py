@@ -42,7 +42,7 @@ def test_a_0006_store_upgrades_to_label_issues_and_back(env, tmp_path, monkeypat
     store = Store()  # migrates to head, as the app and the CLI do when they start
     try:
         with store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
             assert conn.execute(text("SELECT count(*) FROM label_issues")).scalar() == 0
         from rsad.service import audit
 
