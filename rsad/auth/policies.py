@@ -38,7 +38,7 @@ class Action(Enum):
     PROMOTE = _Rule("admin", N_("Promoting a version"))
     ROLLBACK = _Rule("admin", N_("Rolling back to a version"))
     RESCORE = _Rule("admin", N_("Rescoring the store"))
-    EMBED_CASES = _Rule("admin", N_("Embedding the cases scored before similar cases"))
+    EMBED_CASES = _Rule("admin", N_("Embedding older cases for similar cases"))
     SAVE_THRESHOLD = _Rule("admin", N_("Saving a threshold"))
     SAVE_TEMPERATURE = _Rule("admin", N_("Saving a calibration temperature"))
     DELETE_BATCH = _Rule("admin", N_("Deleting a batch"))

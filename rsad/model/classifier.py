@@ -32,6 +32,7 @@ from rsad.model import onnx as onnx_scoring
 from rsad.model import pooled
 from rsad.model.card import ID2LABEL, LABEL2ID
 from rsad.model.hf import hf, quiet_transformers
+from rsad.model.pooled import anomaly_index  # noqa: F401 - re-exported: rsad.model.explain reads it here
 from rsad.progress import ProgressFn, no_progress
 
 _QUANTIZE_LOCK = threading.Lock()
@@ -164,10 +165,6 @@ def quantize_int8(model: Any) -> Any | None:
             return quantize_dynamic(model, int8_layers(model), dtype=torch.qint8, inplace=False).eval()
     except (ImportError, AttributeError, RuntimeError, NotImplementedError):
         return None
-
-
-def anomaly_index(model: Any) -> int:
-    return int(getattr(model.config, "label2id", {}).get("anomaly", 1))
 
 
 @dataclass

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rsad.errors import ModelError
+from rsad.i18n import _
 from rsad.model import pooled
 from rsad.model.card import CARD_FILE
 
@@ -100,7 +102,7 @@ class _Logits(torch.nn.Module):
         with pooled.capture_pooled(self.model) as seen:
             logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
         if not seen:
-            raise RuntimeError("no classification head to read the pooled vector from")
+            raise ModelError(_("This model has no classification head to read the pooled vector from."))
         return logits, seen[-1]
 
 

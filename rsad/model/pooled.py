@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,10 +19,12 @@ import torch
 from rsad.i18n import _
 from rsad.progress import ProgressFn, no_progress
 
-if TYPE_CHECKING:
-    from rsad.model.classifier import Classifier
-
 HEADS = ("classifier", "score")  # the head's attribute on transformers' sequence classifiers
+
+
+def anomaly_index(model: Any) -> int:
+    """The logit position of the anomaly label (rsad's label map puts it at 1)."""
+    return int(getattr(model.config, "label2id", {}).get("anomaly", 1))
 
 
 def head_of(model: Any) -> torch.nn.Module | None:
@@ -57,12 +59,11 @@ def capture_pooled(model: Any) -> Iterator[list[torch.Tensor]]:
         handle.remove()
 
 
-def forward(clf: Classifier, ids: list[list[int]], *, batch_size: int = 32,
+def forward(clf: Any, ids: list[list[int]], *, batch_size: int = 32,
             progress: ProgressFn = no_progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(P(anomaly), anomaly log-odds, pooled vectors as float32 rows) per row of token ids,
-    longest first in padded batches (rsad.model.classifier explains why)."""
-    from rsad.model.classifier import anomaly_index
-
+    """(P(anomaly), anomaly log-odds, pooled vectors as float32 rows) per row of token ids, for a
+    loaded ``rsad.model.classifier.Classifier`` (not imported here: it imports this module),
+    longest first in padded batches (that module explains why)."""
     n = len(ids)
     out, log_odds = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64)
     vectors: np.ndarray | None = None
