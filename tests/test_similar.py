@@ -141,3 +141,17 @@ def test_cases_scored_before_vectors_are_embedded_on_demand(store_with_model, tm
     found = similar_cases(store, ANA, ids["orig"])
     assert found.has_vector and found.missing == 0 and found.neighbours[0].case_id == ids["copy"]
     assert similar.backfill(store, ROOT) == 0
+
+
+def test_cli_prints_one_line_per_neighbour(store_with_model, tmp_path, capsys):
+    from rsad.cli.main import main
+
+    ids = _scored(store_with_model, tmp_path)
+    assert main(["similar", "--case", str(ids["orig"]), "--k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].split("\t")[1:3] == ["copy", "b"]
+    assert main(["similar", "--text", CHINESE, "--k", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].split("\t")[1] == "zh"
+    assert main(["similar", "--case", "999999"]) == 2
+    assert "No case 999999" in capsys.readouterr().err
