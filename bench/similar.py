@@ -9,7 +9,7 @@ batch's vectors; and embedding one pasted text (search by example) with the embe
 Vectors are 384-dim (MiniLM's size), drawn as 2,000 Gaussian clusters so that approximate
 indexes have neighbours to find (their recall@10 against brute force is reported).
 
-    nice -n 10 python bench/similar.py [--n 100000] [--queries 200] [--pg URL] [--no-model]
+    nice -n 10 python bench/similar.py [--n 100000] [--queries 200] [--pg URL] [--parts memory,store,...]
     # FAISS / usearch only where installed, e.g. pip install --target /tmp/simlibs faiss-cpu usearch
     PYTHONPATH=$PWD:/tmp/simlibs nice -n 10 python bench/similar.py
 """
@@ -94,7 +94,7 @@ def libraries(matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, truth: l
         print("| sqlite-vec | not loadable: this Python's sqlite3 was built without extension loading | | | | |")
 
 
-def in_memory(n: int, n_queries: int) -> None:
+def in_memory(n: int, n_queries: int, with_libraries: bool = True) -> None:
     matrix = unit_rows(vectors(n))
     ids = np.arange(1, n + 1, dtype=np.int64)
     rng = np.random.default_rng(1)  # a case's neighbours: queries are stored cases, a little moved
@@ -114,14 +114,36 @@ def in_memory(n: int, n_queries: int) -> None:
         mapped = VectorIndex(ids, mm)
         med, p95, ans = timed(lambda q: [c for c, _ in mapped.query(q, K)], queries)
         report("NumPy brute force, np.memmap (page cache warm)", 0.0, med, p95, recall(ans, truth), 0)
-    libraries(matrix, ids, queries, truth)
+    if with_libraries:
+        libraries(matrix, ids, queries, truth)
 
 
-def through_store(n: int, url: str | None) -> None:
-    """The desk's path: vectors in the store, the index built from them, cached, appended to."""
+def through_store(n: int, server: str | None) -> None:
+    """The desk's path: vectors in the store, the index built from them, cached, appended to.
+    ``server``: a PostgreSQL URL where a scratch database is created and dropped afterwards."""
+    if server is None:
+        _through_store(n, None)
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"rsad_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _through_store(n, make_url(server).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _through_store(n: int, url: str | None) -> None:
     from sqlalchemy import insert
 
-    from rsad.config import get_settings
     from rsad.data import embeddings
     from rsad.data.db import Store
     from rsad.data.orm import Batch, Case, ModelVersion
@@ -129,7 +151,6 @@ def through_store(n: int, url: str | None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RSAD_DB_URL"] = url or f"sqlite:///{tmp}/bench.sqlite3"
-        get_settings.cache_clear() if hasattr(get_settings, "cache_clear") else None
         store = Store()
         matrix = vectors(n + 2_000, seed=2)
         t0 = time.perf_counter()
@@ -183,12 +204,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--queries", type=int, default=200)
-    p.add_argument("--pg", default=None, help="a PostgreSQL URL to run the store part on (default SQLite)")
-    p.add_argument("--no-model", action="store_true", help="skip embedding one text with MiniLM")
+    p.add_argument("--pg", default=None, help="a PostgreSQL server URL: the store part runs in a scratch "
+                   "database created there and dropped afterwards (default: SQLite)")
+    p.add_argument("--parts", default="memory,libraries,store,text",
+                   help="which parts to run, comma-separated (default %(default)s)")
     args = p.parse_args()
-    in_memory(args.n, args.queries)
-    through_store(args.n, args.pg)
-    if not args.no_model:
+    parts = set(args.parts.split(","))
+    if parts & {"memory", "libraries"}:
+        in_memory(args.n, args.queries, "libraries" in parts)
+    if "store" in parts:
+        through_store(args.n, args.pg)
+    if "text" in parts:
         one_text()
 
 

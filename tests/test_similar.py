@@ -155,3 +155,29 @@ def test_cli_prints_one_line_per_neighbour(store_with_model, tmp_path, capsys):
     assert len(lines) == 2 and lines[0].split("\t")[1] == "zh"
     assert main(["similar", "--case", "999999"]) == 2
     assert "No case 999999" in capsys.readouterr().err
+
+
+def test_every_scoring_path_gives_the_same_pooled_vectors(tiny_model_dir, tmp_path):
+    """ONNX int8 (the graph's second output), PyTorch int8 and fp32 (a hook on the head) agree,
+    and embed() gives what scoring gives."""
+    import shutil
+
+    from rsad.model import onnx as onnx_scoring
+    from rsad.model.classifier import Classifier
+
+    folder = tmp_path / "v1"
+    shutil.copytree(tiny_model_dir, folder, ignore=shutil.ignore_patterns("*.onnx"))
+    texts = _table()["behavior_description"].tolist()
+    exact = Classifier.load(folder, device="cpu", max_length=48, precision="fp32")
+    scores, ref = exact.score_and_embed_encoded(exact.encode(texts), batch_size=8)
+    assert ref.shape == (len(texts), 384) and np.abs(ref).sum(axis=1).min() > 0
+    np.testing.assert_allclose(scores, exact.score(texts), atol=1e-6)
+    np.testing.assert_allclose(exact.embed(texts[:5]), ref[:5], atol=1e-5)
+    for precision in ("onnx-int8", "int8"):
+        clf = Classifier.load(folder, device="cpu", max_length=48, precision=precision)
+        _s, vectors = clf.score_and_embed_encoded(clf.encode(texts), batch_size=8)
+        assert clf.precision == precision
+        cos = (index.unit_rows(vectors) * index.unit_rows(ref)).sum(axis=1)
+        assert cos.min() > 0.95, (precision, cos.min())
+    cached = folder / onnx_scoring.CACHE_FILE
+    assert cached.name == "scoring.int8.v2.onnx" and cached.is_file()
