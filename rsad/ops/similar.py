@@ -42,6 +42,7 @@ class VectorIndex:
     ids: np.ndarray
     unit: np.ndarray
     mark: tuple[int, int] = (0, 0)  # the store's (count, highest case id) when last read
+    missing: int | None = None  # scored cases without a vector, once counted (see missing_count)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -114,17 +115,27 @@ def load_vectors(store: Store, version_id: int, case_ids: list[int] | None = Non
     return ids, unit_rows(matrix) if len(ids) else matrix
 
 
-def missing_count(store: Store, version_id: int) -> int:
-    """Cases the version scored in this project that have no vector of it."""
+def count_missing(store: Store, version_id: int) -> int:
+    """Cases the version scored in this project that have no vector of it (counted now)."""
     with store.session() as s:
         return embeddings.count_missing(s, version_id, store.project_id)
+
+
+def missing_count(store: Store, version_id: int) -> int:
+    """:func:`count_missing`, counted once per state of the version's vectors: every scoring
+    writes vectors with its scores, so the count only changes when vectors arrive or go (and
+    the index is then rebuilt). It scans the version's scores, too slow for every page run."""
+    vectors = index_for(store, version_id)
+    if vectors.missing is None:
+        vectors.missing = count_missing(store, version_id)
+    return vectors.missing
 
 
 def backfill(store: Store, version: VersionInfo, *, classifier: Any = None, progress: ProgressFn = no_progress,
              chunk: int = BACKFILL_CHUNK) -> int:
     """Embed, with ``version``, the cases it scored before vectors were kept; each chunk is
     committed on its own (a stopped run keeps what it did). Returns how many were embedded."""
-    total = missing_count(store, version.id)
+    total = count_missing(store, version.id)
     message = _("embedding cases with {name}").format(name=version.name)
     progress(0, total, message)
     if not total:
