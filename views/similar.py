@@ -13,7 +13,8 @@ store = get_store()
 user = current_user()
 st.title(_("Similar cases"))
 try:
-    status = sim.vector_status(store)
+    with st.spinner(_("Reading the case vectors…")):
+        status = sim.vector_status(store)
 except RsadError as exc:
     show_error(exc)
     st.stop()

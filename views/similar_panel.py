@@ -94,7 +94,9 @@ def similar_panel(store: Store, case_id: int) -> None:
     user = current_user()
     k = st.segmented_control(_("How many"), K_CHOICES, default=10, key="similar_k") or 10
     try:
-        found = sim.similar_cases(store, user, case_id, k=int(k))
+        # The first look after a server start reads the version's vectors (seconds at 100,000 cases).
+        with st.spinner(_("Reading the case vectors…")):
+            found = sim.similar_cases(store, user, case_id, k=int(k))
     except RsadError as exc:
         show_error(exc)
         return
