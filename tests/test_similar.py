@@ -67,6 +67,34 @@ def test_zero_rows_stay_zero():
     np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0]])
 
 
+def test_the_head_hook_keeps_only_its_own_threads_forwards():
+    """The fp32 model that scores also serves attributions in other threads: their forwards
+    must not land among the scoring pass's vectors."""
+    import threading
+
+    import torch
+
+    from rsad.model.pooled import capture_pooled
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body, self.classifier = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.classifier(self.body(x))
+
+    model = Tiny()
+    with capture_pooled(model) as seen:
+        other = threading.Thread(target=lambda: model(torch.ones(5, 4)))
+        other.start()
+        other.join()
+        model(torch.ones(2, 4))
+    assert [t.shape for t in seen] == [torch.Size([2, 3])]
+    model(torch.ones(1, 4))
+    assert len(seen) == 1, "the hook is gone once the block ends"
+
+
 # --- with the tiny model -------------------------------------------------------------------------
 
 @pytest.mark.usefixtures("backend")

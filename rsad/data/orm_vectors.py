@@ -14,7 +14,7 @@ from rsad.data.orm_base import Base
 class CaseEmbedding(Base):
     """One case's pooled vector under one model version (the vector the classification head
     read when that version scored it): ``dim`` little-endian float16 values in ``vector``.
-    float16 halves the store's bytes and moves a cosine by well under 0.001; plain bytes work the
+    float16 halves the store's bytes and moves a cosine by about 1e-5; plain bytes work the
     same on SQLite and PostgreSQL, and the index is built in memory from them (decision 0026)."""
 
     __tablename__ = "case_embeddings"

@@ -10,6 +10,7 @@ head; the ONNX int8 graph returns it as a second output (rsad.model.onnx exports
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,14 +46,21 @@ def head_input(args: tuple[Any, ...]) -> torch.Tensor:
 
 @contextlib.contextmanager
 def capture_pooled(model: Any) -> Iterator[list[torch.Tensor]]:
-    """While open, every forward of ``model`` appends the head's input to the yielded list
-    (nothing for a model without a known head, or one that is not a torch module)."""
+    """While open, every forward of ``model`` run by this thread appends the head's input to the
+    yielded list (nothing for a model without a known head, or one that is not a torch module).
+    Only this thread's: the same fp32 model also serves attributions in other threads meanwhile."""
     seen: list[torch.Tensor] = []
     head = head_of(model)
     if head is None:
         yield seen
         return
-    handle = head.register_forward_pre_hook(lambda _m, args: seen.append(head_input(args).detach()))
+    owner = threading.get_ident()
+
+    def keep(_module: torch.nn.Module, args: tuple[Any, ...]) -> None:
+        if threading.get_ident() == owner:
+            seen.append(head_input(args).detach())
+
+    handle = head.register_forward_pre_hook(keep)
     try:
         yield seen
     finally:
