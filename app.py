@@ -74,6 +74,7 @@ page = st.navigation([
     st.Page("views/review.py", title=_("Review"), icon=":material/fact_check:"),
     st.Page("views/improve.py", title=_("Label to improve"), icon=":material/trending_up:"),
     st.Page("views/start.py", title=_("Label to start"), icon=":material/school:"),
+    st.Page("views/similar.py", title=_("Similar cases"), icon=":material/join_inner:"),
     st.Page("views/labels.py", title=_("Labels"), icon=":material/label:"),
     st.Page("views/second_look.py", title=_("Second look"), icon=":material/find_replace:"),
     # Admins only: the escalated cases wait for their decision (the page checks the role again).

@@ -24,7 +24,7 @@ def test_help_is_fast_and_lists_every_command(tmp_path):
     assert out.returncode == 0
     for command in ["demo", "ingest", "score", "train", "evaluate", "export-labels", "models", "promote", "db",
                     "users", "delete-batch", "compare", "rollback", "rescore", "jobs", "thresholds", "audit", "next",
-                    "cases"]:
+                    "cases", "similar"]:
         assert command in out.stdout
     # Heavy imports stay lazy: help must not import torch or transformers.
     probe = subprocess.run([sys.executable, "-c", "import sys, rsad.cli.main; rsad.cli.main.build_parser();"

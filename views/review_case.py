@@ -1,4 +1,4 @@
-"""Review's open case: its claim, text, facts, verdict form and attributions, and the
+"""Review's open case: its claim, text, facts, verdict form, attributions and similar cases, and the
 attributions of the next cases, computed while the analyst reads this one."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from views.common import classifier_loader, md, show_error
 from views.explain_panel import attribution_panel
 from views.review_queue import PAGE_SIZE, step
 from views.review_verdicts import verdict_form
+from views.similar_panel import similar_panel
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
@@ -112,6 +113,7 @@ def case_view(store: Store, me: str, case_id: int, pos: int, total: int, status:
         st.info(_("Attributions appear once you have recorded your verdict on this case."))
     else:
         attribution_panel(store, case_id)
+    similar_panel(store, case_id)
 
 
 def explain_ahead(store: Store, page: QueuePage, pos: int) -> None:

@@ -3,8 +3,8 @@
 The schema itself is created and upgraded by the Alembic migrations in ``rsad/data/migrations``;
 these classes must match them (``tests/test_store.py`` checks that autogenerate finds no diff).
 The tables about people (claims, audit, sessions, preferences) are in ``orm_access``, the label
-audit's findings in ``orm_labels``, the cases' lifecycle states in ``orm_cases``; all share ``orm_base.Base`` and
-this module re-exports them, so ``rsad.data.orm`` names every table.
+audit's findings in ``orm_labels``, the cases' lifecycle states in ``orm_cases``, case vectors in
+``orm_vectors``; all share ``orm_base.Base`` and this module re-exports them, so ``rsad.data.orm`` names every table.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmiss
 from rsad.data.orm_base import Base, as_utc, utcnow
 from rsad.data.orm_cases import CaseState
 from rsad.data.orm_labels import LabelIssue
+from rsad.data.orm_vectors import CaseEmbedding
 from rsad.i18n import _
 
-__all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "CaseState",
-           "LabelIssue",
-           "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
-           "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
+__all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "CaseEmbedding",
+           "CaseState", "LabelIssue", "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob",
+           "UserPref", "Verdict", "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
 

@@ -29,8 +29,10 @@ from rsad.errors import ConfigError, ModelError
 from rsad.i18n import _
 from rsad.model import lexical as lexical_part
 from rsad.model import onnx as onnx_scoring
+from rsad.model import pooled
 from rsad.model.card import ID2LABEL, LABEL2ID
 from rsad.model.hf import hf, quiet_transformers
+from rsad.model.pooled import anomaly_index  # noqa: F401 - re-exported: rsad.model.explain reads it here
 from rsad.progress import ProgressFn, no_progress
 
 _QUANTIZE_LOCK = threading.Lock()
@@ -165,10 +167,6 @@ def quantize_int8(model: Any) -> Any | None:
         return None
 
 
-def anomaly_index(model: Any) -> int:
-    return int(getattr(model.config, "label2id", {}).get("anomaly", 1))
-
-
 @dataclass
 class Classifier:
     """A loaded model version, ready to score."""
@@ -265,34 +263,26 @@ class Classifier:
                       progress: ProgressFn = no_progress) -> np.ndarray:
         """P(anomaly) for each row of :meth:`encode`'s output (tokenized elsewhere, e.g. ahead
         of time in another thread). A blended version also needs the ``texts`` themselves."""
+        return self.score_and_embed_encoded(ids, texts=texts, batch_size=batch_size, progress=progress)[0]
+
+    def score_and_embed_encoded(self, ids: list[list[int]], *, texts: list[str] | None = None,
+                                batch_size: int = 32, progress: ProgressFn = no_progress,
+                                ) -> tuple[np.ndarray, np.ndarray]:
+        """(P(anomaly), pooled vectors) for each row: the vectors are what the head reads
+        (rsad.model.pooled), kept for similar cases. A blended version also needs the texts."""
+        p, log_odds, vectors = pooled.forward(self, ids, batch_size=batch_size, progress=progress)
         if self.lexical is None:
-            return self.forward_encoded(ids, batch_size=batch_size, progress=progress)[0]
+            return p, vectors
         if texts is None or len(texts) != len(ids):
             raise ModelError(_("Version {name} blends in a bag of words: scoring needs the texts too.").format(
                 name=self.name))
-        log_odds = self.forward_encoded(ids, batch_size=batch_size, progress=progress)[1]
-        return self.lexical.scores(log_odds, texts)
+        return self.lexical.scores(log_odds, texts), vectors
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """The pooled vector of each text (float32 rows), as scoring stores them."""
+        return pooled.forward(self, self.encode(texts) if texts else [], batch_size=batch_size)[2]
 
     def forward_encoded(self, ids: list[list[int]], *, batch_size: int = 32,
                         progress: ProgressFn = no_progress) -> tuple[np.ndarray, np.ndarray]:
         """The transformer alone: (P(anomaly), anomaly log-odds) per row."""
-        n = len(ids)
-        out, log_odds = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64)
-        if n == 0:
-            return out, log_odds
-        order = np.argsort([len(r) for r in ids], kind="stable")[::-1]
-        target = anomaly_index(self.model)
-        model = self._scorer()
-        done = 0
-        progress(0, n, _("scoring"))
-        with torch.inference_mode(), self._autocast():
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                input_ids, mask = self.pad([ids[i] for i in idx])
-                logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
-                out[idx] = torch.softmax(logits, dim=-1)[:, target].cpu().numpy()
-                others = torch.cat([logits[:, :target], logits[:, target + 1:]], dim=1)
-                log_odds[idx] = (logits[:, target] - torch.logsumexp(others, dim=1)).cpu().numpy()
-                done += len(idx)
-                progress(done, n, _("scoring"))
-        return out, log_odds
+        return pooled.forward(self, ids, batch_size=batch_size, progress=progress)[:2]

@@ -7,7 +7,7 @@ The fp32 PyTorch model stays the reference: training and attributions use it, an
 only a faster copy of its forward pass.
 
 The copy is made once per model version (an export and a quantization, seconds) and kept
-beside the weights as ``scoring.int8.onnx``, written atomically, rebuilt if it will not load;
+beside the weights as ``scoring.int8.v2.onnx``, written atomically, rebuilt if it will not load;
 a folder that cannot be written (or a model that is not an rsad version) builds it in a
 private temporary folder, removed once ONNX Runtime has read it. Anything that goes wrong
 (no onnxruntime, an exporter that cannot trace the model) returns None and the caller falls
@@ -32,10 +32,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from rsad.errors import ModelError
+from rsad.i18n import _
+from rsad.model import pooled
 from rsad.model.card import CARD_FILE
 
 log = logging.getLogger(__name__)
-CACHE_FILE = "scoring.int8.onnx"
+# v2: the graph also returns the pooled vector (rsad.model.pooled); a new name, so a version's
+# older logits-only file is never read as this one (it is rebuilt under this name).
+CACHE_FILE = "scoring.int8.v2.onnx"
 _BUILD_LOCK = threading.Lock()
 
 
@@ -65,7 +70,8 @@ def excluded_nodes(graph_nodes: list[Any]) -> list[str]:
 
 
 class OnnxScorer:
-    """Called like the PyTorch model for scoring: ``(input_ids=, attention_mask=)`` -> ``.logits``."""
+    """Called like the PyTorch model for scoring: ``(input_ids=, attention_mask=)`` -> ``.logits``,
+    plus ``.pooled``: the vector the head read (rsad.model.pooled)."""
 
     def __init__(self, path: Path) -> None:
         import onnxruntime as ort
@@ -79,18 +85,25 @@ class OnnxScorer:
         self.path = path
 
     def __call__(self, *, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
-        logits = self.session.run(["logits"], {"input_ids": input_ids.cpu().numpy().astype(np.int64),
-                                               "attention_mask": attention_mask.cpu().numpy().astype(np.int64)})[0]
-        return SimpleNamespace(logits=torch.from_numpy(logits))
+        logits, pooled_out = self.session.run(
+            ["logits", "pooled"], {"input_ids": input_ids.cpu().numpy().astype(np.int64),
+                                   "attention_mask": attention_mask.cpu().numpy().astype(np.int64)})
+        return SimpleNamespace(logits=torch.from_numpy(logits), pooled=torch.from_numpy(pooled_out))
 
 
 class _Logits(torch.nn.Module):
+    """The model as the graph exports it: (logits, the head's input vector)."""
+
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model = model  # the attribute name keeps the node names excluded_nodes matches
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with pooled.capture_pooled(self.model) as seen:
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        if not seen:
+            raise ModelError(_("This model has no classification head to read the pooled vector from."))
+        return logits, seen[-1]
 
 
 def build(model: Any, out: Path) -> None:
@@ -111,8 +124,9 @@ def build(model: Any, out: Path) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
             torch.onnx.export(_Logits(plain), (ids, torch.ones_like(ids)), str(fp32), dynamo=False,
-                              input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
+                              input_names=["input_ids", "attention_mask"], output_names=["logits", "pooled"],
+                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"},
+                                            "pooled": {0: "batch"}},
                               opset_version=17)
         import onnx
 

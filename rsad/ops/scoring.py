@@ -1,7 +1,8 @@
 """Scoring on a Store with one chunked scorer: a batch with a version, and the whole store after
 a promotion (:func:`rescore`). Each chunk is read and tokenized ahead in a producer thread,
-scored, and committed on its own: memory stays bounded, and a stopped run keeps what it
-finished and continues from there when run again.
+scored, and committed on its own with its cases' pooled vectors (:func:`score_chunk`; similar
+cases compare them): memory stays bounded, and a stopped run keeps what it finished and
+continues from there when run again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from rsad.auth import policies
 from rsad.auth.users import User
+from rsad.data import embeddings
 from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.errors import StateError
@@ -33,10 +35,28 @@ SCORE_CHUNK = 2_000  # cases read, scored and committed together: bounded memory
 CaseChunks = Callable[["Session"], Iterator[list[tuple[int, str]]]]
 
 
+def score_chunk(session: Session, clf: Any, version_id: int, case_ids: list[int], texts: list[str],
+                ids: list[list[int]], *, batch_size: int, progress: ProgressFn = no_progress) -> np.ndarray:
+    """Score one chunk (already tokenized) and write its scores and pooled vectors into
+    ``session``, uncommitted: the caller commits the chunk as one transaction. Any scoring
+    engine (this module's loop, a pool of workers) calls it per chunk. A stand-in classifier
+    without vectors (tests) writes the scores alone."""
+    # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
+    both = getattr(clf, "score_and_embed_encoded", None)
+    if both is None:
+        scores, vectors = clf.score_encoded(ids, texts=texts, batch_size=batch_size, progress=progress), None
+    else:
+        scores, vectors = both(ids, texts=texts, batch_size=batch_size, progress=progress)
+    q.put_scores(session, version_id, case_ids, scores)
+    if vectors is not None:
+        embeddings.put_embeddings(session, version_id, case_ids, vectors)
+    return scores
+
+
 def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: CaseChunks, *,
                   done: int, total: int, progress: ProgressFn, message: str) -> int:
     """Score what ``chunks`` reads (with its own session, in a producer thread), committing each
-    chunk's scores; return how many cases were scored."""
+    chunk's scores and vectors; return how many cases were scored."""
 
     def encoded() -> Iterator[tuple[list[int], list[str], list[list[int]]]]:
         with store.session() as reader:
@@ -48,10 +68,8 @@ def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: C
     with store.session() as s:
         for case_ids, texts, ids in prefetch(encoded):
             base = done + scored
-            # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
-            scores = clf.score_encoded(ids, texts=texts, batch_size=store.settings.score_batch_size,
-                                       progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
-            q.put_scores(s, version.id, case_ids, scores)
+            score_chunk(s, clf, version.id, case_ids, texts, ids, batch_size=store.settings.score_batch_size,
+                        progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
             s.commit()
             scored += len(case_ids)
     return scored
