@@ -33,6 +33,16 @@ SCORE_CHUNK = 2_000  # cases read, scored and committed together: bounded memory
 CaseChunks = Callable[["Session"], Iterator[list[tuple[int, str]]]]
 
 
+def score_chunk(clf: Classifier, texts: list[str], *, ids: list[list[int]] | None = None, batch_size: int = 32,
+                progress: ProgressFn = no_progress) -> np.ndarray:
+    """One chunk's anomaly scores: the step every engine shares (this module's chunked loop and
+    Ray's actors in rsad.ops.ray_scoring), so both give the same scores. ``ids``: the texts
+    already encoded (the local loop encodes ahead in its producer thread)."""
+    ids = (clf.encode(texts) if texts else []) if ids is None else ids
+    # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
+    return np.asarray(clf.score_encoded(ids, texts=texts, batch_size=batch_size, progress=progress))
+
+
 def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: CaseChunks, *,
                   done: int, total: int, progress: ProgressFn, message: str) -> int:
     """Score what ``chunks`` reads (with its own session, in a producer thread), committing each
@@ -48,9 +58,8 @@ def _score_chunks(store: Store, clf: Classifier, version: VersionInfo, chunks: C
     with store.session() as s:
         for case_ids, texts, ids in prefetch(encoded):
             base = done + scored
-            # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
-            scores = clf.score_encoded(ids, texts=texts, batch_size=store.settings.score_batch_size,
-                                       progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
+            scores = score_chunk(clf, texts, ids=ids, batch_size=store.settings.score_batch_size,
+                                 progress=lambda d, _t, _m, base=base: progress(base + d, total, message))
             q.put_scores(s, version.id, case_ids, scores)
             s.commit()
             scored += len(case_ids)
