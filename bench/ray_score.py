@@ -125,7 +125,8 @@ def main() -> None:
         seconds = time.perf_counter() - t
         diff = float(np.abs(_scores(store) - local).max())
         rows.append((f"ray, {workers} worker(s)", seconds, diff))
-        print(f"ray {workers} worker(s): {args.n / seconds:,.1f} rows/s ({seconds:.1f} s); max |score - local| {diff:.2e}")
+        print(f"ray {workers} worker(s): {args.n / seconds:,.1f} rows/s ({seconds:.1f} s); "
+              f"max |score - local| {diff:.2e}")
     ray.shutdown()
     store.dispose()
     sqlite_bytes = db.stat().st_size / args.n
