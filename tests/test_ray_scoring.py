@@ -121,7 +121,7 @@ def test_a_csv_without_the_text_column_is_refused(store_with_model, tmp_path: Pa
 
     source = tmp_path / "x.csv"
     pd.DataFrame({"case_id": ["a"], "words": ["hello"]}).to_csv(source, index=False)
-    with pytest.raises(InputError, match="text-column"):
+    with pytest.raises(InputError, match="--text-col"):
         score_file_ray(store_with_model, source, tmp_path / "out")
 
 

@@ -123,8 +123,8 @@ def score_file_ray(store: Store, source: Path, out: Path, *, model: str | None =
         ds = read(str(source))
         missing = {id_column, text_column} - set(ds.schema().names)
         if missing:
-            raise InputError(_("{path} has no column {columns}: name them with --id-column and "
-                               "--text-column.").format(path=source, columns=", ".join(sorted(missing))))
+            raise InputError(_("{path} has no column {columns}: name them with --id-col and "
+                               "--text-col.").format(path=source, columns=", ".join(sorted(missing))))
         ds = ds.select_columns([id_column, text_column]).rename_columns({id_column: "case_id", text_column: "text"})
         _map(ray, ds, store.settings, version, workers, gpus).write_parquet(str(out))
         rows = ray.data.read_parquet(str(out)).count()
