@@ -8,6 +8,7 @@ shared folder on a cluster; on one machine, as they are)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rsad.data.db import Store
@@ -19,29 +20,28 @@ from rsad.training import train
 TRAIN_CPUS = 4  # at most this many CPUs for the task (fewer on a smaller Ray): torch's threads
 
 
-def _remote_train(settings: Any, project: str, job_id: int, ts: Any, config: Any, actor: str,
-                  tag: str) -> VersionInfo:
-    """What the Ray task runs: the local job's own training call, reporting into the job's row."""
-    from rsad.training.runner import _Reporter
-
+def _remote_train(settings: Any, project: str, job_id: int, ts: Any, config: Any, actor: str, tag: str,
+                  reporter: Callable[..., Any]) -> VersionInfo:
+    """What the Ray task runs: the local job's own training call, reporting into the job's row
+    through the runner's ``reporter`` (passed in: this module is below the runner)."""
     store = Store(settings, migrate=False, project=project)
     try:
-        report = _Reporter(store, job_id, no_progress)
+        report = reporter(store, job_id, no_progress)
         return train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                  training_set=ts, tmp_tag=tag)
     finally:
         store.dispose()
 
 
-def train_on_ray(store: Store, address: str, job_id: int, ts: Any, config: Any, actor: str,
-                 tag: str) -> VersionInfo:
+def train_on_ray(store: Store, address: str, job_id: int, ts: Any, config: Any, actor: str, tag: str,
+                 reporter: Callable[..., Any]) -> VersionInfo:
     """Fine-tune and register as :func:`rsad.training.train.train_table` does, in a Ray task; a
     stop (KeyboardInterrupt here) cancels the task, a failure there is raised here as itself."""
     with ray_session(address) as ray:
         have = ray.cluster_resources()
         task = ray.remote(num_cpus=max(1, min(TRAIN_CPUS, int(have.get("CPU", 1)))),
                           num_gpus=1 if have.get("GPU", 0) >= 1 else 0, max_retries=0)(_remote_train)
-        ref = task.remote(store.settings, store.project_name, job_id, ts, config, actor, tag)
+        ref = task.remote(store.settings, store.project_name, job_id, ts, config, actor, tag, reporter)
         try:
             return ray.get(ref)
         except ray.exceptions.RayTaskError as exc:

@@ -185,7 +185,7 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
                      else _("loading the base model"))
         if address := ray_address():  # the fine-tuning on Ray; this process stays the job
             report.log(_("Training on Ray at {address}").format(address=address))
-            info = train_on_ray(store, address, job_id, ts, config, actor, tmp_tag(job_id))
+            info = train_on_ray(store, address, job_id, ts, config, actor, tmp_tag(job_id), _Reporter)
         else:
             info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
                                      training_set=ts, tmp_tag=tmp_tag(job_id))
