@@ -69,11 +69,12 @@ def _scores(store) -> pd.Series:  # noqa: ANN001
 
 
 def _pg_bytes(pg_url: str, models: Path, n: int) -> float:
-    """Bytes per scored case in a fresh PostgreSQL database (tables and their indexes)."""
+    """Bytes per scored case in a fresh PostgreSQL database (tables and their indexes); the
+    scores are written without a model (their values do not change the size)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from rsad.ops.scoring import score_batch
+    from rsad.data import store as q
 
     name = f"rsad_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
@@ -81,7 +82,9 @@ def _pg_bytes(pg_url: str, models: Path, n: int) -> float:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         store, _src = _store(make_url(pg_url).set(database=name).render_as_string(hide_password=False), models, n)
-        score_batch(store, "bench")
+        with store.session() as s:  # one score per case, as a scored batch has (the value costs nothing)
+            ids = [c for chunk in q.unscored_store_cases(s, 1, project_id=store.project_id) for c, _t in chunk]
+            q.put_scores(s, 1, ids, np.random.default_rng(0).random(len(ids)))
         with store.engine.connect() as conn:
             size = sum(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t}).scalar()
                        for t in ("cases", "scores", "batches"))
@@ -96,18 +99,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="cases in the batch (default %(default)s)")
     parser.add_argument("--workers", default="1,2", help="Ray worker counts to run (default %(default)s)")
+    parser.add_argument("--chunk", type=int, default=500,
+                        help="cases per chunk, both paths (the app's is 2,000; smaller: 2 workers share a small batch)")
     parser.add_argument("--pg-url", default="", help="a PostgreSQL server URL, to measure bytes per case there too")
     args = parser.parse_args()
 
     import ray
 
+    from rsad.ops import scoring
     from rsad.ops.ray_scoring import score_batch_ray
     from rsad.ops.scoring import score_batch
+
+    scoring.SCORE_CHUNK = args.chunk  # read at call time by both paths
 
     root = Path(tempfile.mkdtemp(prefix="rsad-ray-bench-"))
     db = root / "rsad.sqlite3"
     store, source = _store(f"sqlite:///{db}", root / "models", args.n)
-    print(f"texts: {source}; n={args.n}; cpus={os.cpu_count()}; load before: {os.getloadavg()}")
+    print(f"texts: {source}; n={args.n}; chunk={args.chunk}; cpus={os.cpu_count()}; load before: {os.getloadavg()}")
     rows = []
     t = time.perf_counter()
     from rsad.model.versions import active_version, load_classifier

@@ -56,10 +56,11 @@ def _clear(store, batch: str) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_ray_scores_equal_the_local_path(store_with_model, workers: int) -> None:
+def test_ray_scores_equal_the_local_path(store_with_model, workers: int, monkeypatch) -> None:  # noqa: ANN001
     from rsad.ops.ray_scoring import score_batch_ray
     from rsad.ops.scoring import score_batch
 
+    monkeypatch.setattr("rsad.ops.scoring.SCORE_CHUNK", 40)  # three chunks: both actors get work
     store = store_with_model
     batch = _ingest(store)
     local = score_batch(store, batch)

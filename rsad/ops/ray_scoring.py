@@ -28,11 +28,15 @@ from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.ray_env import ray_session
 from rsad.model.versions import VersionInfo, version_info
-from rsad.ops.scoring import SCORE_CHUNK, score_chunk
+from rsad.ops import scoring
+from rsad.ops.scoring import score_chunk
 from rsad.progress import ProgressFn, no_progress
 
-WINDOW = 25 * SCORE_CHUNK  # cases per Ray Data run: bounded driver memory; each run loads the actors once
-BLOCK = 500  # cases per block and per actor call: small enough that two actors share a window evenly
+WINDOW = 50_000  # cases per Ray Data run: bounded driver memory; each run loads the actors once
+# An actor scores the local path's own chunks, whole: int8 scoring quantizes activations per
+# forward batch, so a case's score depends on the cases batched with it (a few 1e-3 apart when
+# they differ); the same chunks give the same length-sorted batches, hence the same scores.
+FILE_BLOCK = 2_000  # rows per actor call for --input files (no local path to match)
 
 
 class ChunkScorer:
@@ -47,26 +51,30 @@ class ChunkScorer:
         return {"case_id": block["case_id"], "score": score_chunk(self.clf, texts, batch_size=self.batch_size)}
 
 
-def _map(ray: ModuleType, ds: Any, settings: Settings, version: VersionInfo, workers: int, gpus: float) -> Any:
-    """``ds`` scored by a pool of ``workers`` actors (each with ``gpus`` GPUs, else one CPU)."""
-    return ds.map_batches(ChunkScorer, batch_format="numpy", batch_size=BLOCK,
+def _map(ray: ModuleType, ds: Any, settings: Settings, version: VersionInfo, workers: int, gpus: float, *,
+         block: int | None = FILE_BLOCK) -> Any:
+    """``ds`` scored by a pool of ``workers`` actors (each with ``gpus`` GPUs, else one CPU),
+    ``block`` rows per call (None: each block whole)."""
+    return ds.map_batches(ChunkScorer, batch_format="numpy", batch_size=block,
                           compute=ray.data.ActorPoolStrategy(size=workers),
                           fn_constructor_kwargs={"settings": settings, "version": version,
                                                  "batch_size": settings.score_batch_size},
                           **({"num_gpus": gpus} if gpus else {"num_cpus": 1}))
 
 
-def _windows(store: Store, batch_id: int, version_id: int, size: int) -> Iterator[pd.DataFrame]:
-    """The batch's unscored cases, ``size`` at a time, read in id order by a session of their own."""
+def _windows(store: Store, batch_id: int, version_id: int, size: int) -> Iterator[list[pd.DataFrame]]:
+    """The batch's unscored cases as the local path reads them (chunks of ``scoring.SCORE_CHUNK``
+    in id order, each one block), ``size`` cases' worth of chunks at a time."""
+    chunk = min(size, scoring.SCORE_CHUNK)  # read at call time: tests and tools shrink the chunk
     with store.session() as reader:
-        rows: list[tuple[int, str]] = []
-        for chunk in q.unscored_cases(reader, batch_id, version_id, chunk=min(size, SCORE_CHUNK)):
-            rows.extend(chunk)
-            if len(rows) >= size:
-                yield pd.DataFrame(rows, columns=["case_id", "text"])
-                rows = []
-        if rows:
-            yield pd.DataFrame(rows, columns=["case_id", "text"])
+        blocks: list[pd.DataFrame] = []
+        for rows in q.unscored_cases(reader, batch_id, version_id, chunk=chunk):
+            blocks.append(pd.DataFrame(rows, columns=["case_id", "text"]))
+            if sum(map(len, blocks)) >= size:
+                yield blocks
+                blocks = []
+        if blocks:
+            yield blocks
 
 
 def _resolve(store: Store, batch: str | int | None, model: str | None) -> tuple[Any, VersionInfo]:
@@ -91,11 +99,12 @@ def score_batch_ray(store: Store, batch: str | int, *, model: str | None = None,
     progress(done, total, message)
     if todo:
         with ray_session(address, num_cpus=num_cpus) as ray:
-            for frame in _windows(store, batch_id, version.id, window):
+            for blocks in _windows(store, batch_id, version.id, window):
                 # one object per block: from_pandas would hand the pool a single input, one actor's work
-                blocks = [ray.put(frame.iloc[i:i + BLOCK]) for i in range(0, len(frame), BLOCK)]
-                scored = _map(ray, ray.data.from_pandas_refs(blocks), store.settings, version, workers, gpus)
-                for out in scored.iter_batches(batch_size=SCORE_CHUNK, batch_format="numpy"):
+                refs = [ray.put(block) for block in blocks]
+                scored = _map(ray, ray.data.from_pandas_refs(refs), store.settings, version, workers, gpus,
+                              block=None)
+                for out in scored.iter_batches(batch_size=None, batch_format="numpy"):
                     with store.session() as s:
                         q.put_scores(s, version.id, out["case_id"].tolist(), out["score"].tolist())
                     done += len(out["case_id"])
