@@ -169,3 +169,25 @@ def test_a_training_job_runs_on_ray_when_the_address_is_set(store_with_model, mo
                      user=User("ana", "admin"), spawn=False)
     failed = jobs.run(store, bad["id"])
     assert failed["status"] == "failed" and "RayTaskError" not in failed["error"], failed["error"]
+
+
+def test_a_stop_request_ends_the_run_stopped_and_keeps_the_scores(store_with_model, monkeypatch) -> None:  # noqa: ANN001
+    from rsad.auth.users import User
+    from rsad.service.scale import score_batch_on_ray
+    from rsad.training import jobs
+
+    monkeypatch.setattr("rsad.ops.scoring.SCORE_CHUNK", 30)
+    store = store_with_model
+    batch = _ingest(store, 90)
+
+    def stop_after_the_first_chunk(done: int, _total: int, _message: str) -> None:
+        if done >= 30:  # what `rsad jobs stop` does: record who asked, then SIGTERM (raised as below)
+            job = jobs.latest(store)
+            jobs.set_fields(store, job["id"], params={**job["params"], jobs.STOPPED_BY: "root"})
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_batch_on_ray(store, batch, user=User("root", "admin"), window=30, progress=stop_after_the_first_chunk)
+    job = jobs.latest(store)
+    assert job["status"] == "stopped" and job["stopped_by"] == "root" and job["error"] == "", job["log"]
+    assert len(_scores(store, batch)) == 30
