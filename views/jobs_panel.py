@@ -35,8 +35,31 @@ def _progress_text(job: dict) -> str:
     return " · ".join(parts)
 
 
+def _render_scoring(job: dict, who: str, *, compact: bool) -> None:
+    """A scoring run on Ray (``rsad score --engine ray``): its progress, or how it ended."""
+    if job["status"] in retrain.LIVE:
+        st.markdown(_("**Scoring on Ray** ({who})").format(who=who))
+        st.progress(job["fraction"], text=_progress_text(job))
+    elif job["status"] == "done":
+        st.caption(":material/check_circle: " + _("Scoring on Ray done ({who}): {result}").format(
+            who=who, result=md_message(job["message"])))
+    elif job["status"] == "stopped":
+        st.caption(":material/stop_circle: " + _("Scoring on Ray stopped by {user} ({who}); the scores written "
+                                                 "so far are kept.").format(user=md(job["stopped_by"] or _("someone")),
+                                                                           who=who))
+    else:
+        st.error(_("Scoring on Ray failed ({who}): {error}").format(who=who, error=md_message(job["error"])),
+                 icon=":material/error:")
+    if not compact and job["log"]:
+        with st.expander(_("Job log"), expanded=job["status"] == "failed"):
+            st.code(job["log"], language=None)
+
+
 def _render(job: dict, *, compact: bool) -> None:
     who = _("job {id} by {user}").format(id=job["id"], user=md(job["created_by"]))
+    if job["params"].get("kind") == "score":
+        _render_scoring(job, who, compact=compact)
+        return
     version = job["version_name"]
     if job["status"] in retrain.LIVE:
         st.markdown(_("**Retraining** ({who})").format(who=who) if compact else _(

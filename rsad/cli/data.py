@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from rsad.cli.common import (
     Adder,
@@ -17,8 +19,12 @@ from rsad.cli.common import (
     project_flag,
     split,
 )
-from rsad.errors import RsadError
+from rsad.errors import InputError, RsadError
 from rsad.i18n import _
+
+if TYPE_CHECKING:
+    from rsad.service.batches import Store
+    from rsad.service.users import User
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -97,8 +103,13 @@ def cmd_score(args: argparse.Namespace) -> None:
     from rsad.service.batches import score_batch
     from rsad.service.models import get_version, load_classifier
 
-    authorized(args, "UPLOAD")
+    user = authorized(args, "UPLOAD")
     store = open_store()
+    if args.engine == "ray" or args.input:
+        _score_on_ray(store, user, args)
+        return
+    if not args.batch:
+        raise InputError(_("Name the batch to score (or give --input FILE with --engine ray)."))
     info = score_batch(store, args.batch, model=args.model, progress=Bar())
     print(_("Batch {batch!r}: {rows:,} cases, {scored:,} scored now with {model}; {flagged:,} flagged at "
             "threshold {threshold:.3f}.").format(batch=info["batch"], rows=info["rows"], scored=info["scored_now"],
@@ -120,6 +131,39 @@ def cmd_score(args: argparse.Namespace) -> None:
                                        progress=Bar("cases"))
         print(_("Attributions cached for the top {n} flagged cases ({computed} computed now).").format(
             n=done["cases"], computed=done["computed"]))
+
+
+def _score_on_ray(store: Store, user: User, args: argparse.Namespace) -> None:
+    """``rsad score --engine ray``: a batch, or a file into Parquet (--input/--out), as a job the
+    app's job panel shows; a SIGTERM (its Stop button, `rsad jobs stop`) ends it, keeping what was written."""
+    import signal
+
+    from rsad.service import scale
+
+    if args.engine != "ray":
+        raise InputError(_("--input scores a file on Ray: add --engine ray."))
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: Ray is shut down, scores kept
+    options = {"model": args.model, "address": args.address or scale.ray_address(), "workers": args.workers,
+               "gpus": args.gpus}
+    if args.input:
+        if not args.out:
+            raise InputError(_("--input needs --out FOLDER for the scores (Parquet)."))
+        info = scale.score_file_on_ray(store, args.input, args.out, user=user, progress=Bar(), id_column=args.id_col,
+                                       text_column=args.text_col, **options)
+        print(_("Scored {rows:,} rows of {path} with {model} on Ray; scores in {out}.").format(
+            rows=info["rows"], path=args.input, model=info["model"], out=info["out"]))
+        return
+    if not args.batch:
+        raise InputError(_("Name the batch to score (or give --input FILE with --engine ray)."))
+    info = scale.score_batch_on_ray(store, args.batch, user=user, progress=Bar(), **options)
+    print(_("Batch {batch!r}: {rows:,} cases, {scored:,} scored now on Ray ({workers} workers) with {model}; "
+            "{flagged:,} flagged at threshold {threshold:.3f}.").format(
+        batch=info["batch"], rows=info["rows"], scored=info["scored_now"], workers=info["workers"],
+        model=info["model"], flagged=info["flagged"], threshold=info["threshold"]))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -214,8 +258,19 @@ def add_commands(add: Adder) -> None:
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--out", type=Path, help="write the CSV to this file (default: print it)")
     p = add("score", cmd_score)
-    p.add_argument("batch", help="batch name or id")
+    p.add_argument("batch", nargs="?", help="batch name or id (none with --input)")
     p.add_argument("--model", help="model version (default: the active one)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process; ray: Ray Data actors (pip install 'rsad[ray]')")
+    p.add_argument("--address", help="Ray cluster address (default RSAD_RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--workers", type=int, default=1, help="Ray: model replicas (default %(default)s)")
+    p.add_argument("--gpus", type=float, default=0.0, help="Ray: GPUs per replica (default 0: one CPU each)")
+    p.add_argument("--input", type=Path, metavar="FILE",
+                   help="Ray: score a Parquet/CSV file (or folder) too big to ingest, into --out")
+    p.add_argument("--out", type=Path, metavar="FOLDER", help="with --input: Parquet files of case_id, score")
+    p.add_argument("--id-col", default="case_id", help="with --input: id column (default %(default)s)")
+    p.add_argument("--text-col", default="behavior_description",
+                   help="with --input: text column (default %(default)s)")
     p.add_argument("--explain-top", type=int, default=None, metavar="N",
                    help="then cache attributions of the top N flagged cases (default RSAD_EXPLAIN_TOP; 0: none)")
 

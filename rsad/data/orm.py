@@ -34,8 +34,8 @@ from rsad.data.orm_vectors import CaseEmbedding
 from rsad.i18n import _
 
 __all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "CaseEmbedding",
-           "CaseState", "LabelIssue", "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob",
-           "UserPref", "Verdict", "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
+           "CaseState", "LabelIssue", "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange",
+           "TrainingJob", "UserPref", "Verdict", "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
 

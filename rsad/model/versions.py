@@ -148,6 +148,12 @@ def list_versions(store: Store) -> list[VersionInfo]:
 
 def load_classifier(store: Store, version: VersionInfo) -> Classifier:
     """Load a registered version for scoring with the store's device and length settings."""
+    return load_with_settings(store.settings, version)
+
+
+def load_with_settings(settings: Settings, version: VersionInfo) -> Classifier:
+    """:func:`load_classifier` from the settings alone: what a process without the store (a Ray
+    actor, rsad.ops.ray_scoring) has."""
     from rsad.model.classifier import Classifier
 
     # Only registered version folders are loaded: the folder comes from the store, never from input.
@@ -155,10 +161,10 @@ def load_classifier(store: Store, version: VersionInfo) -> Classifier:
         raise ModelError(_("Version {name}'s folder {folder} is missing or is not an rsad model version (no "
                            "{CARD_FILE}): restore it, or promote another version.").format(
                              name=version.name, folder=version.folder, CARD_FILE=CARD_FILE))
-    max_length = int(version.train_config.get("max_length", store.settings.max_length))
-    return Classifier.load(version.folder, device=store.settings.device,
+    max_length = int(version.train_config.get("max_length", settings.max_length))
+    return Classifier.load(version.folder, device=settings.device,
                            max_length=max_length, name=version.name,
-                           precision=store.settings.score_precision,
+                           precision=settings.score_precision,
                            # versions saved before truncation was a setting read the head
                            truncation=version.train_config.get("truncation", "head"))
 

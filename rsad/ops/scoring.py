@@ -35,21 +35,36 @@ SCORE_CHUNK = 2_000  # cases read, scored and committed together: bounded memory
 CaseChunks = Callable[["Session"], Iterator[list[tuple[int, str]]]]
 
 
-def score_chunk(session: Session, clf: Any, version_id: int, case_ids: list[int], texts: list[str],
-                ids: list[list[int]], *, batch_size: int, progress: ProgressFn = no_progress) -> np.ndarray:
-    """Score one chunk (already tokenized) and write its scores and pooled vectors into
-    ``session``, uncommitted: the caller commits the chunk as one transaction. Any scoring
-    engine (this module's loop, a pool of workers) calls it per chunk. A stand-in classifier
-    without vectors (tests) writes the scores alone."""
+def score_texts(clf: Any, texts: list[str], *, ids: list[list[int]] | None = None, batch_size: int = 32,
+                progress: ProgressFn = no_progress) -> tuple[np.ndarray, np.ndarray | None]:
+    """One chunk's anomaly scores and pooled vectors: the step every engine shares (this module's
+    chunked loop and Ray's actors in rsad.ops.ray_scoring), so both give the same scores and
+    vectors. ``ids``: the texts already encoded (the local loop encodes ahead in its producer
+    thread). A stand-in classifier without vectors (tests) gives the scores and None."""
+    ids = (clf.encode(texts) if texts else []) if ids is None else ids
     # the texts too: a blended version's bag of words reads them (rsad.model.lexical)
     both = getattr(clf, "score_and_embed_encoded", None)
     if both is None:
-        scores, vectors = clf.score_encoded(ids, texts=texts, batch_size=batch_size, progress=progress), None
-    else:
-        scores, vectors = both(ids, texts=texts, batch_size=batch_size, progress=progress)
+        return np.asarray(clf.score_encoded(ids, texts=texts, batch_size=batch_size, progress=progress)), None
+    scores, vectors = both(ids, texts=texts, batch_size=batch_size, progress=progress)
+    return np.asarray(scores), vectors
+
+
+def write_chunk(session: Session, version_id: int, case_ids: list[int], scores: Any,
+                vectors: np.ndarray | None) -> None:
+    """A chunk's scores and vectors into ``session``, uncommitted: the caller commits the chunk
+    as one transaction (a stopped run keeps whole chunks)."""
     q.put_scores(session, version_id, case_ids, scores)
     if vectors is not None:
-        embeddings.put_embeddings(session, version_id, case_ids, vectors)
+        embeddings.put_embeddings(session, version_id, case_ids, np.asarray(vectors))
+
+
+def score_chunk(session: Session, clf: Any, version_id: int, case_ids: list[int], texts: list[str],
+                ids: list[list[int]], *, batch_size: int, progress: ProgressFn = no_progress) -> np.ndarray:
+    """Score one chunk (already tokenized) and write its scores and pooled vectors into
+    ``session``, uncommitted (:func:`score_texts` then :func:`write_chunk`)."""
+    scores, vectors = score_texts(clf, texts, ids=ids, batch_size=batch_size, progress=progress)
+    write_chunk(session, version_id, case_ids, scores, vectors)
     return scores
 
 

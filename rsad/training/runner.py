@@ -26,6 +26,7 @@ from rsad.errors import NotFoundError, RsadError, StateError
 from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import TrainConfig
+from rsad.model.ray_env import ray_address
 from rsad.model.registry import clean_partial
 from rsad.model.versions import VersionInfo
 from rsad.progress import ProgressFn, Rate, no_progress
@@ -43,6 +44,7 @@ from rsad.training.jobs import (
     stopped_fields,
     tmp_tag,
 )
+from rsad.training.ray_train import train_on_ray
 from rsad.training.versus import compare_with_active
 
 
@@ -181,8 +183,12 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
         start_version = config.init_from
         report.stage(_("loading version {name}").format(name=start_version) if start_version
                      else _("loading the base model"))
-        info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
-                               training_set=ts, tmp_tag=tmp_tag(job_id))
+        if address := ray_address():  # the fine-tuning on Ray; this process stays the job
+            report.log(_("Training on Ray at {address}").format(address=address))
+            info = train_on_ray(store, address, job_id, ts, config, actor, tmp_tag(job_id), _Reporter)
+        else:
+            info = train.train_table(store, ts.table(), config=config, created_by=actor, progress=report.train,
+                                     training_set=ts, tmp_tag=tmp_tag(job_id))
         m = info.metrics
         report.log(_("Registered {name} ({status}) in {seconds:.0f} s of training: "
                      "validation F1 {f1:.3f}, ROC-AUC {roc_auc:.3f}, PR-AUC {pr_auc:.3f} "
