@@ -58,6 +58,9 @@ class RetrainParams:
     seed: int = 42
     truncation: str = ""  # texts over max_length: one of TRUNCATIONS; empty = as the version it starts from
     score_batch: str = ""  # a batch to score with the new version once it is registered (a first model)
+    # Promote the new version when it is better than the active one on held-out cases (the demo's
+    # fine-tune after its starter; rsad.training.versus.promote_if_better), else keep a candidate.
+    promote_if_better: bool = False
 
     def check(self) -> None:
         if not self.start_from.strip():
