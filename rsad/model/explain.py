@@ -260,7 +260,7 @@ def _explanation(text: str, enc: dict[str, list], truncated: bool, skipped: list
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
         score=float(torch.sigmoid(torch.tensor(seen["x"]))),
-        covered_chars=covered if truncated and not skipped else len(text),
+        covered_chars=covered if truncated and not skipped else len(text), change=seen["x"] - seen["baseline"],
         truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]), skipped=skipped,
     )
 

@@ -47,6 +47,7 @@ class Explanation:
     # Integrated-gradient steps computed in all: with early stopping (rsad.model.explain) the
     # rungs tried before ``n_steps``, the steps of the kept one, included. 0: not recorded.
     steps_computed: int = 0
+    change: float = 0.0  # F(x) - F(baseline): what the word scores explain, in log-odds (0: not recorded)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only, for the attribution cache."""
