@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, tiny_table
 
+from conftest import ROOT, tiny_table
 from rsad.model import versions
 from rsad.model.card import STARTER_RECIPE, TrainConfig
 

@@ -27,11 +27,11 @@ from rsad.data.ingest import load_batch
 from rsad.data.projects import add_project, project_names
 from rsad.data.synth import make_demo_tables
 from rsad.data.synth_zh import make_zh_demo_tables
-from rsad.errors import InputError, StateError
+from rsad.errors import InputError, ModelError, StateError
 from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.card import STARTER_RECIPE, TrainConfig
-from rsad.model.versions import active_model
+from rsad.model.versions import VersionInfo, active_model
 from rsad.ops import precompute, scoring, vocab_check
 from rsad.progress import Phases, ProgressFn, no_progress
 from rsad.review.trainset import assemble
@@ -152,6 +152,21 @@ def ensure_demo_project(store: Store, name: str, *, base_model: str = "", create
     return view
 
 
+def _train_starter(store: Store, train_config: Any, progress: ProgressFn) -> VersionInfo:
+    """The demo's first version: ``train_config``, else the starter's recipe; a base model whose head
+    cannot hold the starter's logistic regression is fine-tuned instead (demo_train_config)."""
+    training_set = assemble(store)
+    config = train_config or starter_config()
+    try:
+        return train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
+                                 progress=progress, training_set=training_set)
+    except ModelError:
+        if config.recipe != STARTER_RECIPE:
+            raise
+    return train.train_table(store, training_set.table(), config=demo_train_config(), created_by="demo",
+                             progress=progress, training_set=training_set)
+
+
 def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config: Any = None,
               seed: int = DEMO_SEED, sizes: tuple[int, int] | None = None, lang: str = "en") -> dict[str, Any]:
     """Make sure the store has the demo batches, an active model and a scored demo batch.
@@ -173,11 +188,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         active = versions.active_version(store)
         log.extend(base_model_lines(store, lang))
         if active is None:
-            config = train_config or starter_config()
-            training_set = assemble(store)
-            active = train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
-                                     progress=phases.phase("train", _("Training the starter model")),
-                                     training_set=training_set)
+            active = _train_starter(store, train_config, phases.phase("train", _("Training the starter model")))
             m = active.metrics
             log.append(_("Trained starter model {name} ({recipe}) on {n:,} records in "
                          "{seconds:.0f} s: validation F1 {f1:.3f}, ROC-AUC {roc_auc:.3f}.").format(
