@@ -252,7 +252,7 @@ def follow_up_lines(result: dict[str, Any]) -> list[str]:
     """What :func:`follow_up` did, for a terminal."""
     info = result["explained"]
     lines = [_("Explained the first {n} cases of the Review queue ({computed} computed now).").format(
-        n=info["cases"], computed=info["computed"])]
+        n=info["cases"], computed=info["computed"])] if info["cases"] else []
     if result["job"] is not None:
         lines.append(_("Fine-tuning a candidate in the background (training job {id}): it replaces the starter "
                        "only if it is better on the same held-out cases; watch it with `rsad jobs` or on the "
