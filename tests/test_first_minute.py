@@ -145,3 +145,29 @@ def test_serve_command_runs_streamlit_on_serve_py():
     command = streamlit_command(8600, "127.0.0.1")
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("serve.py")
     assert command[command.index("--server.port") + 1] == "8600"
+
+
+def test_the_server_starts_the_demo_once_per_process(env, monkeypatch):
+    import threading
+
+    from rsad.service import demo_server
+    from rsad.service.batches import open_store
+
+    monkeypatch.setenv("RSAD_BOOTSTRAP", "1")
+    store = open_store()
+    calls, release = [], threading.Event()
+
+    def fake_bootstrap(store, progress):  # noqa: ANN001, ANN202
+        calls.append(1)
+        progress(500, 1000, "Training the starter model: reading the labeled cases")
+        release.wait(30)
+        return {"log": ["ready"]}
+
+    monkeypatch.setattr(demo_server, "bootstrap", fake_bootstrap)
+    monkeypatch.setattr(demo_server, "follow_up",
+                        lambda store, progress: {"explained": {"cases": 0, "computed": 0}, "job": None})
+    job = demo_server.start_demo(store)
+    assert demo_server.start_demo(store) is job and demo_server.demo_job(store) is job
+    release.set()
+    assert job.join(30).status == "done" and calls == [1]
+    store.dispose()
