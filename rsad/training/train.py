@@ -66,7 +66,7 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
                          "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
             threshold=card.threshold, created_by=created_by)
         versions.add_model_event(s, v, "register", actor=created_by,
-                          reason=f"trained on {len(table):,} cases ({v.status})")
+                          reason=f"trained on {len(card.train_ids) + len(card.val_ids):,} cases ({v.status})")
         return version_info(v)
 
 
