@@ -32,7 +32,7 @@ def show_bootstrap(job: BackgroundJob) -> None:
     """Build the demo in the background; a reload re-attaches to the same job."""
     st.title(_("RSAD Review Desk"))
     st.write(_("This store is empty, so the embedded demo is being built: synthetic platform data, a starter "
-               "model (the base encoder with a logistic head, trained in seconds) and a scored batch to review. "
+               "model (the base encoder with a logistic head, no fine-tune) and a scored batch to review. "
                "It takes about a minute on a laptop CPU; you can leave this page open. A fine-tuned model "
                "follows in the background and replaces the starter only if it is better."))
 
