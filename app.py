@@ -9,10 +9,13 @@ to this terminal.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from rsad.errors import RsadError
 from rsad.i18n import _
+from rsad.progress import eta_from_fraction, format_seconds
 from rsad.service import batches, models, policies
 from rsad.service.batches import BackgroundJob
 from views import language_panel
@@ -28,9 +31,10 @@ language_panel.install()  # before any message: they follow this tab's language
 def show_bootstrap(job: BackgroundJob) -> None:
     """Build the demo in the background; a reload re-attaches to the same job."""
     st.title(_("RSAD Review Desk"))
-    st.write(_("This store is empty, so the embedded demo is being built: synthetic platform "
-               "data, a starter model fine-tuned on this machine, and a scored batch to review. "
-               "It takes a few minutes on a laptop CPU; you can leave this page open."))
+    st.write(_("This store is empty, so the embedded demo is being built: synthetic platform data, a starter "
+               "model (the base encoder with a logistic head, no fine-tune) and a scored batch to review. "
+               "It takes about a minute on a laptop CPU; you can leave this page open. A fine-tuned model "
+               "follows in the background and replaces the starter only if it is better."))
 
     @st.fragment(run_every=1.0)
     def watch() -> None:
@@ -41,7 +45,11 @@ def show_bootstrap(job: BackgroundJob) -> None:
             return
         if state.status == "done":
             st.rerun(scope="app")
-        st.progress(state.fraction, text=state.message or _("Starting…"))
+        eta = eta_from_fraction(time.time() - state.started, state.fraction)
+        text = state.message or _("Starting…")
+        if eta is not None:
+            text = _("{message} · about {eta} left").format(message=text, eta=format_seconds(eta))
+        st.progress(state.fraction, text=text)
 
     watch()
     st.stop()
@@ -49,9 +57,9 @@ def show_bootstrap(job: BackgroundJob) -> None:
 
 try:
     store = base_store()  # the demo and sign-in live in the default project
-    job = bootstrap_job()
+    job = bootstrap_job()  # with `streamlit run serve.py`, started when the server started
     if batches.needs_bootstrap(store):
-        job.start()  # no-op when already started by an earlier run
+        job.start()  # no-op when already started (by serve.py, or an earlier run)
     if store.settings.bootstrap:
         announce_first_admin(store.settings)
 except RsadError as exc:

@@ -3,16 +3,21 @@
 Streamlit serves app.py (the router) as usual and, beside it, two routes that set and clear the
 HttpOnly ``rsad_session`` cookie, which a page script cannot read or write. With them a sign-in
 survives a reload and a server restart until it expires (rsad/auth/websessions.py says how).
-`streamlit run app.py` still works, with sign-in per browser tab.
+`streamlit run app.py` still works, with sign-in per browser tab. On a fresh store this file
+starts the demo bootstrap when the server starts (`rsad serve` runs it).
 """
 
 from __future__ import annotations
+
+import sys
 
 import streamlit as st
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from rsad.errors import RsadError
+from rsad.service import batches, demo_server
 from rsad.service import sessions as websessions
 
 ROUTE_PREFIX = "/api/rsad"
@@ -52,6 +57,20 @@ async def end_session(request: Request) -> Response:
     return response
 
 
+def _start_demo() -> None:
+    """At server start (Streamlit imports this file once, before any page opens): on a fresh store,
+    the admin's password to this terminal and the demo bootstrap in the background, with progress
+    lines here too. Not at a first page open: a desk is usable about a minute after it starts."""
+    try:
+        store = batches.open_store(project="default")  # where sign-in and the demo live (views/common.py)
+        if store.settings.bootstrap:
+            demo_server.announce_first_admin(store.settings)
+            demo_server.start_demo(store)
+    except RsadError as exc:  # the page shows the same error on its first run
+        print(f"rsad: {exc}", file=sys.stderr, flush=True)
+
+
+_start_demo()
 websessions.mark_cookie_route_mounted()
 app = st.App("app.py", routes=[
     Route(f"{_base_path()}{ROUTE_PREFIX}/session", start_session, methods=["POST"]),

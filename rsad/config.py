@@ -77,6 +77,10 @@ class Settings:
     max_upload_mb: int = 200
     sqlite_busy_timeout_s: int = 30
     bootstrap: bool = True  # build the demo on a fresh store when the app starts
+    # after the demo's starter model scores its batch: attributions of this many cases of the Review
+    # queue (its order), then a full fine-tune in the background, promoted only when better
+    explain_first: int = 50
+    demo_candidate: bool = True
     users_file: Path = Path("db/users.json")  # local sign-in: names, roles, argon2 hashes
     user: str = ""  # the user a CLI command acts as (like --as); empty: the shell's admin
     claim_minutes: int = 10  # how long opening a case in Review keeps it from other analysts
@@ -108,7 +112,7 @@ def _resolve_sqlite(url: str) -> str:
     return prefix + str(path)
 
 
-_ZERO_ALLOWED = {"explain_top", "explain_ahead"}  # 0 switches the feature off
+_ZERO_ALLOWED = {"explain_top", "explain_ahead", "explain_first"}  # 0 switches the feature off
 
 
 def _parse(name: str, raw: str, default: object) -> object:

@@ -80,3 +80,41 @@ class Phases:
             self._progress(int(self.SCALE * (start + share * frac)), self.SCALE, detail)
 
         return report
+
+
+def eta_from_fraction(elapsed: float, fraction: float) -> float | None:
+    """Seconds left when ``fraction`` of a job took ``elapsed`` seconds (None: too early to say).
+
+    Assumes the rest goes at the pace so far; jobs weight their phases by wall time (the demo's
+    :class:`Phases`) so that the fraction moves roughly with the clock."""
+    if fraction < 0.02 or fraction >= 1.0 or elapsed <= 0:
+        return None
+    return elapsed * (1.0 - fraction) / fraction
+
+
+class Lines:
+    """A progress receiver for a terminal that is also a server log: whole lines (no carriage
+    returns), at most one per ``every`` seconds and one whenever the message's phase changes,
+    each with the elapsed time and an ETA. ``write`` receives each line (print to stderr by default)."""
+
+    def __init__(self, prefix: str, *, every: float = 5.0, write: Callable[[str], None] | None = None) -> None:
+        import sys
+
+        self.prefix, self.every = prefix, every
+        self.write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.started = time.monotonic()
+        self.last, self.phase = 0.0, ""
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        phase = message.split(":")[0]
+        fraction = done / total if total else 1.0
+        if phase == self.phase and now - self.last < self.every and fraction < 1.0:
+            return
+        self.last, self.phase = now, phase
+        elapsed = now - self.started
+        eta = eta_from_fraction(elapsed, fraction)
+        from rsad.i18n import _
+
+        left = _(", about {eta} left").format(eta=format_seconds(eta)) if eta is not None else ""
+        self.write(f"{self.prefix} [{format_seconds(elapsed)}] {100 * fraction:3.0f}% {message}{left}")

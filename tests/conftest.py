@@ -158,6 +158,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # tests of those features switch them on and wait for them.
     monkeypatch.setenv("RSAD_EXPLAIN_TOP", "0")
     monkeypatch.setenv("RSAD_EXPLAIN_AHEAD", "0")
+    monkeypatch.setenv("RSAD_EXPLAIN_FIRST", "0")
+    monkeypatch.setenv("RSAD_DEMO_CANDIDATE", "0")  # no detached fine-tune process after a test's demo
     monkeypatch.setenv("RSAD_USERS_FILE", str(tmp_path / "users.json"))
     # An in-process `rsad --project X ...` leaves X for later commands of this process; not across tests.
     monkeypatch.setattr("rsad.cli.common._project", None)

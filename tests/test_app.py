@@ -49,8 +49,12 @@ def test_fresh_store_shows_bootstrap_progress_then_the_app(store, users, monkeyp
         release.wait(30)
         tiny = tiny_table(4).to_csv(index=False).encode()
         uploads.ingest_file(store, tiny, file_name="d.csv", name="demo-batch")
+        return {"log": []}
 
-    monkeypatch.setattr("views.common.bootstrap", fake_bootstrap)
+    # the process's demo job (rsad.service.demo_server), which serve.py would have started already
+    monkeypatch.setattr("rsad.service.demo_server.bootstrap", fake_bootstrap)
+    monkeypatch.setattr("rsad.service.demo_server.follow_up",
+                        lambda store, progress: {"explained": {"cases": 0, "computed": 0}, "job": None})
     at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "ana")
     assert not at.exception
     assert "store is empty" in at.markdown[0].value

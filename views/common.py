@@ -10,10 +10,10 @@ import streamlit as st
 
 from rsad.config import get_settings
 from rsad.i18n import N_, _
-from rsad.service import batches, models, policies, projects
+from rsad.service import batches, demo_server, models, policies, projects
 from rsad.service import sessions as websessions
 from rsad.service import users as auth
-from rsad.service.batches import BackgroundJob, bootstrap
+from rsad.service.batches import BackgroundJob
 
 if TYPE_CHECKING:
     from rsad.service.batches import Store
@@ -56,15 +56,12 @@ def get_store() -> Store:
     return base.in_project(name)
 
 
-@st.cache_resource(show_spinner=False)
-def _bootstrap_for(db_url: str) -> BackgroundJob:
-    store = _store_for(db_url)
-    return BackgroundJob("demo bootstrap", lambda progress: bootstrap(store, progress=progress))
 
 
 def bootstrap_job() -> BackgroundJob:
-    """This server's demo bootstrap (created idle; app.py starts it on a fresh store)."""
-    return _bootstrap_for(get_settings().db_url)
+    """This server process's demo bootstrap (the one serve.py started at server start, else created
+    idle; app.py starts it on a fresh store): shared with rsad.service.demo_server, so one per process."""
+    return demo_server.demo_job(base_store())
 
 
 USER_KEY = "_rsad_user"  # the signed-in local user's name; only views/login.py and current_user set it

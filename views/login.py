@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -16,6 +15,7 @@ import streamlit as st
 from rsad.config import Settings
 from rsad.errors import RsadError
 from rsad.i18n import N_, _
+from rsad.service import demo_server
 from rsad.service import review as triage
 from rsad.service import sessions as websessions
 from rsad.service import users as auth
@@ -31,11 +31,7 @@ ROLES = {"analyst": N_("analyst"), "admin": N_("admin")}
 def announce_first_admin(settings: Settings) -> None:
     """First start with no users: create the admin and print its password once, to the terminal
     that runs `streamlit run serve.py` (only the operator sees it there, never a browser)."""
-    password = auth.ensure_first_admin(settings)
-    if password:
-        print("\n" + _("RSAD Review Desk: created the admin user {name!r} with password {password}\n"
-                        "  (shown only now; set another with `rsad users passwd {name}`).").format(
-                  name=auth.FIRST_ADMIN, password=password) + "\n", file=sys.stderr, flush=True)
+    demo_server.announce_first_admin(settings)
 
 
 def _sso_screen() -> None:

@@ -71,7 +71,8 @@ def versions_and_history(versions: list[models.VersionInfo], events: list[dict])
     st.caption(_("Metrics are each version's own validation split; compare two versions below on the same cases."))
     st.markdown(_("**History**"))
     if events:
-        actions = {"register": _("registered"), "promote": _("promoted"), "rollback": _("rolled back")}
+        actions = {"register": _("registered"), "promote": _("promoted"), "rollback": _("rolled back"),
+                   "not-promoted": _("not promoted")}
         shown = [{**e, "action": actions.get(e["action"], e["action"])} for e in events]  # codes shown as words
         st.dataframe(pd.DataFrame(shown), key="history_table",
  hide_index=True, column_config={

@@ -28,17 +28,21 @@ if TYPE_CHECKING:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    """Build the embedded demo: synthetic platform data, a starter model, a scored batch.
+    """Build the embedded demo: synthetic platform data, a starter model, a scored batch, explanations.
 
     A second run reuses what already exists. --lang zh builds the Chinese demo in project demo-zh
     (created if missing) unless --project names another; it fine-tunes that project's base model
     (--base-model FOLDER for a project it creates, e.g. a Chinese BERT)."""
-    from rsad.service.batches import bootstrap, demo_store
+    from rsad.service.batches import bootstrap, demo_store, follow_up, follow_up_lines
 
     store = demo_store(open_store(), user=acting_user(args), lang=args.lang, project=getattr(args, "project", None),
                        base_model=str(args.base_model or ""))
     summary = bootstrap(store, progress=Bar(None), lang=args.lang)
     for line in summary["log"]:
+        print(line, flush=True)
+    # then what the desk would do in the background: the first cases of Review explained, and
+    # the fine-tuned candidate started as a training job (it outlives this command)
+    for line in follow_up_lines(follow_up(store, progress=Bar(None))):
         print(line)
 
 

@@ -18,6 +18,7 @@ from rsad.i18n import _
 
 CARD_FILE = "rsad_model.json"
 CARD_FORMAT = 1
+STARTER_RECIPE = "frozen encoder + logistic head"  # TrainConfig.recipe of rsad.training.starter's versions
 TRAINING_SET_FILE = "training_set.csv"  # written into each version folder, in the batch schema
 LABEL2ID = {"normal": 0, "anomaly": 1}
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
@@ -59,6 +60,9 @@ class TrainConfig:
     # Fit TF-IDF + logistic regression beside the transformer and keep the blend of both where
     # held-out validation cases say it predicts better (docs/decisions/0021-lexical-blend.md).
     lexical_blend: bool = True
+    # How the version was made: "fine-tune" (the loop above), or the starter's "frozen encoder +
+    # logistic head" (rsad.training.starter; docs/decisions/0028-first-minute.md).
+    recipe: str = "fine-tune"  # or STARTER_RECIPE
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8 or self.min_steps < 0:

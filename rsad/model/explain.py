@@ -107,13 +107,35 @@ def _baseline_ids(input_ids: list[int], special: list[int], pad_id: int) -> list
     return [tid if is_special else pad_id for tid, is_special in zip(input_ids, special)]
 
 
-def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int | None = None) -> Explanation:
+def explain(clf: Any, text: str, *, n_steps: int = 50, internal_batch_size: int | None = None,
+            early_stop: bool = False) -> Explanation:
     """Word attributions of ``text`` toward the anomaly class (see the module docstring).
 
-    Computed on the attribution thread, without the caller's thread state (grad mode, autocast,
-    current CUDA device): the model's own device decides.
+    ``early_stop``: try fewer steps first (:data:`EARLY_STEPS`, then ``n_steps``) and keep the first
+    whose convergence delta is within :data:`CONVERGED` of F(x) - F(baseline); the explanation
+    records the steps it used. Computed on the attribution thread, without the caller's thread
+    state (grad mode, autocast, current CUDA device): the model's own device decides.
     """
-    return pass_thread.run(_explain, clf, text, n_steps, internal_batch_size)
+    return pass_thread.run(_explain, clf, text, n_steps, internal_batch_size, early_stop)
+
+
+# Early stopping: the rungs tried before the full count, and the completeness gap that ends the
+# climb, relative to the change explained. 1 % is five times stricter than the 5 % at which the
+# page warns that scores may not add up (rsad.model.explanation), so a stopped explanation reads
+# as a full one (docs/decisions/0028-first-minute.md). No rung of 8: on the demo no case converged
+# there (bench/first_minute.py), so it only added 8 steps to every explanation.
+EARLY_STEPS = (16, 32)
+CONVERGED = 0.01
+
+
+def step_ladder(n_steps: int, early_stop: bool) -> list[int]:
+    """The step counts to try in order: ``n_steps`` alone, or the early rungs below it first."""
+    return [s for s in EARLY_STEPS if s < n_steps] + [n_steps] if early_stop else [n_steps]
+
+
+def converged(delta: float, change: float) -> bool:
+    """The completeness gap is within :data:`CONVERGED` of the explained change |F(x) - F(baseline)|."""
+    return abs(delta) <= CONVERGED * abs(change)
 
 
 # Each model's [CLS]-only path once checked against its own forward, or None where it was refused.
@@ -239,12 +261,13 @@ def _explanation(text: str, enc: dict[str, list], truncated: bool, skipped: list
     return Explanation(
         words=words, delta=abs(delta), n_steps=n_steps, method=METHOD,
         score=float(torch.sigmoid(torch.tensor(seen["x"]))),
-        covered_chars=covered if truncated and not skipped else len(text),
+        covered_chars=covered if truncated and not skipped else len(text), change=seen["x"] - seen["baseline"],
         truncated=truncated, seconds=time.perf_counter() - t0, n_tokens=len(enc["input_ids"]), skipped=skipped,
     )
 
 
-def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None) -> Explanation:
+def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None,
+             early_stop: bool = False) -> Explanation:
     _check_arguments(text, n_steps, internal_batch_size)
     from captum.attr import LayerIntegratedGradients
 
@@ -254,8 +277,16 @@ def _explain(clf: Any, text: str, n_steps: int, internal_batch_size: int | None)
     if all(enc["special_tokens_mask"]):
         raise InputError(_("The text has no characters the model can read (only spaces or control characters)."))
     passes = _Passes(clf, enc)
-    attrs = _attribute(LayerIntegratedGradients, passes, n_steps, internal_batch_size)
-    expl = _explanation(text, enc, truncated, skipped, attrs, passes.seen, n_steps, t0)
+    computed = 0
+    for steps in step_ladder(n_steps, early_stop):
+        passes.seen.clear()
+        attrs = _attribute(LayerIntegratedGradients, passes, steps,
+                           min(internal_batch_size, _steps_per_pass(steps, len(enc["input_ids"]))))
+        computed += steps
+        expl = _explanation(text, enc, truncated, skipped, attrs, passes.seen, steps, t0)
+        if converged(expl.delta, passes.seen["x"] - passes.seen["baseline"]):
+            break
+    expl.steps_computed = computed
     if getattr(clf, "lexical", None) is not None:  # a blended version: add the bag of words' exact share
         expl = explain_blend.blended(expl, clf.lexical, text, passes.seen["x"])
     return expl

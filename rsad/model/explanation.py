@@ -44,6 +44,10 @@ class Explanation:
     # A blended version (rsad.model.explain_blend): the bag of words' share of ``total``, exact;
     # the rest is Integrated Gradients'. 0 for the transformer alone.
     linear: float = 0.0
+    # Integrated-gradient steps computed in all: with early stopping (rsad.model.explain) the
+    # rungs tried before ``n_steps``, the steps of the kept one, included. 0: not recorded.
+    steps_computed: int = 0
+    change: float = 0.0  # F(x) - F(baseline): what the word scores explain, in log-odds (0: not recorded)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only, for the attribution cache."""

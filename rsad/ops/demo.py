@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rsad.auth import users as auth
+from rsad.auth.users import User
 from rsad.config import embedded_base_model
 from rsad.data import store as q
 from rsad.data import uploads
@@ -26,15 +27,15 @@ from rsad.data.ingest import load_batch
 from rsad.data.projects import add_project, project_names
 from rsad.data.synth import make_demo_tables
 from rsad.data.synth_zh import make_zh_demo_tables
-from rsad.errors import InputError, StateError
+from rsad.errors import InputError, ModelError, StateError
 from rsad.i18n import _
 from rsad.model import versions
-from rsad.model.card import TrainConfig
-from rsad.model.versions import active_model
-from rsad.ops import scoring, vocab_check
+from rsad.model.card import STARTER_RECIPE, TrainConfig
+from rsad.model.versions import VersionInfo, active_model
+from rsad.ops import precompute, scoring, vocab_check
 from rsad.progress import Phases, ProgressFn, no_progress
 from rsad.review.trainset import assemble
-from rsad.training import train
+from rsad.training import jobs, train
 
 SEED_BATCH = "demo-seed"  # ~2,500 labeled records the starter model learns from
 DEMO_BATCH = "demo-batch"  # ~1,000 unlabeled records to triage, 5-10 % anomalies
@@ -44,8 +45,15 @@ LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 DEMO_TABLES: dict[str, Callable[[int], tuple[Any, Any]]] = {"en": make_demo_tables, "zh": make_zh_demo_tables}
 
 
+def starter_config() -> TrainConfig:
+    """The starter model's recipe: the frozen base encoder with a logistic head (seconds, no
+    fine-tune; rsad.training.starter, docs/decisions/0028-first-minute.md)."""
+    return TrainConfig(recipe=STARTER_RECIPE)
+
+
 def demo_train_config() -> TrainConfig:
-    """The starter model's recipe: one epoch (the default learning rate), to fit in a few CPU minutes.
+    """The fine-tuned candidate's recipe (trained after the starter, in the background): one epoch
+    (the default learning rate), to fit in a few CPU minutes.
 
     Measured on the demo data (2 cores): 1 epoch at lr 5e-5 took 304 s for validation ROC-AUC
     0.902 / PR-AUC 0.864; 2 epochs at the then-default 2e-5 took over twice as long for
@@ -144,6 +152,21 @@ def ensure_demo_project(store: Store, name: str, *, base_model: str = "", create
     return view
 
 
+def _train_starter(store: Store, train_config: Any, progress: ProgressFn) -> VersionInfo:
+    """The demo's first version: ``train_config``, else the starter's recipe; a base model whose head
+    cannot hold the starter's logistic regression is fine-tuned instead (demo_train_config)."""
+    training_set = assemble(store)
+    config = train_config or starter_config()
+    try:
+        return train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
+                                 progress=progress, training_set=training_set)
+    except ModelError:
+        if config.recipe != STARTER_RECIPE:
+            raise
+    return train.train_table(store, training_set.table(), config=demo_train_config(), created_by="demo",
+                             progress=progress, training_set=training_set)
+
+
 def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config: Any = None,
               seed: int = DEMO_SEED, sizes: tuple[int, int] | None = None, lang: str = "en") -> dict[str, Any]:
     """Make sure the store has the demo batches, an active model and a scored demo batch.
@@ -154,7 +177,8 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
     demo_project_name(store, lang, store.project_name)  # an unknown language: refused before any work
 
     log: list[str] = []
-    phases = Phases({"data": 4, "train": 80, "score": 16}, progress)
+    # shares of the wall time with the starter (so the overall fraction gives an ETA)
+    phases = Phases({"data": 25, "train": 40, "score": 35}, progress)
     with _exclusive(store):
         step = phases.phase("data", _("Generating demo data"))
         step(0, 1, "")
@@ -164,16 +188,12 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         active = versions.active_version(store)
         log.extend(base_model_lines(store, lang))
         if active is None:
-            config = train_config or demo_train_config()
-            training_set = assemble(store)
-            active = train.train_table(store, training_set.table(), config=replace(config), created_by="demo",
-                                     progress=phases.phase("train", _("Training the starter model")),
-                                     training_set=training_set)
+            active = _train_starter(store, train_config, phases.phase("train", _("Training the starter model")))
             m = active.metrics
-            log.append(_("Trained starter model {name} on {n:,} records in "
+            log.append(_("Trained starter model {name} ({recipe}) on {n:,} records in "
                          "{seconds:.0f} s: validation F1 {f1:.3f}, ROC-AUC {roc_auc:.3f}.").format(
-                           name=active.name, n=m["n_train"], seconds=m["train_seconds"], f1=m["f1"],
-                           roc_auc=m["roc_auc"]))
+                           name=active.name, recipe=active.train_config.get("recipe", "fine-tune"),
+                           n=m["n_train"], seconds=m["train_seconds"], f1=m["f1"], roc_auc=m["roc_auc"]))
         else:
             log.append(_("Active model {name} already exists; not retraining.").format(name=active.name))
 
@@ -192,9 +212,57 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
             "admin_password": password}
 
 
+# The demo's own background work acts as this admin: nobody has signed in when it starts.
+DEMO_ACTOR = User(name="demo", role="admin", method="cli")
+
+
+def needs_candidate(store: Store) -> bool:
+    """The active version is the demo's starter, nothing else was trained, and no training job ran
+    in the project: the fine-tuned candidate is still to come (and is started once only)."""
+    if not store.settings.demo_candidate:
+        return False
+    active = versions.active_version(store)
+    if active is None or active.train_config.get("recipe") != STARTER_RECIPE:
+        return False
+    return len(versions.list_versions(store)) == 1 and not jobs.recent(store, limit=1)
+
+
+def follow_up(store: Store, *, progress: ProgressFn = no_progress, explain: int | None = None,
+              spawn: bool = True) -> dict[str, Any]:
+    """What comes after :func:`bootstrap`, while the desk is already usable: the attributions of the
+    first ``explain`` cases of the Review queue (its order; ``settings.explain_first`` by default),
+    then the full fine-tune as a background training job whose candidate is promoted only when
+    better than the starter on the same held-out cases (:func:`rsad.training.versus.promote_if_better`)."""
+    n = store.settings.explain_first if explain is None else explain
+    active = versions.active_version(store)
+    if active is None:
+        raise StateError(_("The demo has no active model yet: run the bootstrap first (`rsad demo`)."))
+    explained = precompute.explain_first(store, lambda: versions.load_classifier(store, active), n,
+                                         progress=progress)
+    job = None
+    if needs_candidate(store):
+        config = demo_train_config()
+        job = jobs.start(store, jobs.RetrainParams(start_from="base", epochs=config.epochs,
+                                                   learning_rate=config.learning_rate, score_batch=DEMO_BATCH,
+                                                   promote_if_better=True), user=DEMO_ACTOR, spawn=spawn)
+    return {"explained": explained, "job": job}
+
+
+def follow_up_lines(result: dict[str, Any]) -> list[str]:
+    """What :func:`follow_up` did, for a terminal."""
+    info = result["explained"]
+    lines = [_("Explained the first {n} cases of the Review queue ({computed} computed now).").format(
+        n=info["cases"], computed=info["computed"])] if info["cases"] else []
+    if result["job"] is not None:
+        lines.append(_("Fine-tuning a candidate in the background (training job {id}): it replaces the starter "
+                       "only if it is better on the same held-out cases; watch it with `rsad jobs` or on the "
+                       "Models page.").format(id=result["job"]["id"]))
+    return lines
+
+
 def sign_in_help(password: str | None) -> list[str]:
     """How to sign in; with the first admin's password when it was just created (shown this once)."""
-    start = _("Start the desk with `streamlit run serve.py` and open http://localhost:8501")
+    start = _("Start the desk with `rsad serve` (or `streamlit run serve.py`) and open http://localhost:8501")
     if password is None:
         return [_("{start}; sign in with your user (`rsad users list`; add one with "
                   "`rsad users add NAME --role analyst`).").format(start=start)]

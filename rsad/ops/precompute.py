@@ -33,6 +33,23 @@ def top_flagged(store: Store, batch_id: int, n: int) -> list[int]:
         return qq.queue_ids(s, active.id, active.threshold, f, n)
 
 
+FIRST_IN_QUEUE = 50  # cases of the Review queue explained ahead after a batch is scored (the demo)
+
+
+def first_in_queue(store: Store, n: int) -> list[int]:
+    """The first ``n`` cases Review opens, in its order: the default queue (every batch, unreviewed,
+    by score) that the page shows to whoever signs in first."""
+    with store.session() as s:
+        active = versions.require_active(s, project_id=store.project_id)
+        return qq.queue_ids(s, active.id, active.threshold, QueueFilter(), n)
+
+
+def explain_first(store: Store, classifier: Any | Callable[[], Any], n: int = FIRST_IN_QUEUE, *,
+                  progress: ProgressFn = no_progress) -> dict[str, int]:
+    """Cache the attributions of the first ``n`` cases of the Review queue (see :func:`first_in_queue`)."""
+    return explain_cases(store, first_in_queue(store, n) if n > 0 else [], classifier, progress=progress)
+
+
 def explain_cases(store: Store, case_ids: list[int], classifier: Any | Callable[[], Any], *,
                   progress: ProgressFn = no_progress) -> dict[str, int]:
     """Make sure each case's attributions are cached; returns how many had to be computed.

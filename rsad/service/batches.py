@@ -24,14 +24,22 @@ from rsad.i18n import _
 from rsad.model import versions
 from rsad.model.versions import version_info
 from rsad.ops.background import BackgroundJob
-from rsad.ops.demo import DEMO_TABLES, bootstrap, demo_project_name, ensure_demo_project, needs_bootstrap
+from rsad.ops.demo import (
+    DEMO_TABLES,
+    bootstrap,
+    demo_project_name,
+    ensure_demo_project,
+    follow_up,
+    follow_up_lines,
+    needs_bootstrap,
+)
 from rsad.ops.precompute import planned_cases, precompute_explanations, start_precompute
 from rsad.ops.scoring import score_batch
 from rsad.ops.vocab_check import ingest_warning, measure_batch
 
 __all__ = ["DEMO_TABLES", "BackgroundJob", "ColumnMap", "LabelValuesUnknown", "Store", "bootstrap", "delete_batch",
            "demo_store", "describe_map", "guess_columns", "ingest_file", "ingest_report", "label_mapping",
-           "needs_bootstrap",
+           "follow_up", "follow_up_lines", "needs_bootstrap",
            "open_store", "overview", "planned_cases", "precompute_explanations", "preview_table",
            "same_file_batch", "save_batch", "score_batch", "skipped_csv", "skipped_rows", "start_precompute",
            "upgrade_schema"]

@@ -13,7 +13,8 @@ from rsad.data.db import Store
 from rsad.data.projects import MIN_PER_CLASS
 from rsad.errors import InputError, StateError
 from rsad.i18n import _
-from rsad.model.versions import VersionInfo, active_version
+from rsad.model.versions import VersionInfo, active_version, load_classifier
+from rsad.ops.precompute import explain_first
 from rsad.ops.scoring import score_batch
 from rsad.progress import ProgressFn, no_progress
 from rsad.review.trainset import assemble
@@ -40,10 +41,17 @@ def _score_after(store: Store, version: VersionInfo, batch: str, progress: Progr
         threshold=info["threshold"])
 
 
+def _explain_after_promote(store: Store, version: VersionInfo, progress: ProgressFn) -> str:
+    info = explain_first(store, lambda: load_classifier(store, version), progress=progress)
+    return _("Explained the first {n} cases of the Review queue with {model} ({computed} computed).").format(
+        n=info["cases"], model=version.name, computed=info["computed"])
+
+
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Run a queued job in this process (``rsad jobs run ID``); a job with a batch to score
-    scores it with the new version before it is done."""
-    return runner.run(store, job_id, progress=progress, after=_score_after)
+    scores it with the new version before it is done, and a job that promotes its version
+    explains the first cases of the Review queue with it."""
+    return runner.run(store, job_id, progress=progress, after=_score_after, after_promote=_explain_after_promote)
 
 
 def start_first_model(store: Store, batch: str | int, *, user: User, params: RetrainParams | None = None,

@@ -58,6 +58,7 @@ class RetrainParams:
     seed: int = 42
     truncation: str = ""  # texts over max_length: one of TRUNCATIONS; empty = as the version it starts from
     score_batch: str = ""  # a batch to score with the new version once it is registered (a first model)
+    promote_if_better: bool = False  # only when better on held-out cases (rsad.training.versus)
 
     def check(self) -> None:
         if not self.start_from.strip():
@@ -73,8 +74,7 @@ class RetrainParams:
                                  truncation=self.truncation, TRUNCATIONS=', '.join(TRUNCATIONS)))
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; everything rsad writes is UTC.
+def _aware(ts: datetime | None) -> datetime | None:  # SQLite returns naive datetimes; rsad writes UTC
     return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
 
 

@@ -45,7 +45,7 @@ from rsad.training.jobs import (
     tmp_tag,
 )
 from rsad.training.ray_train import train_on_ray
-from rsad.training.versus import compare_with_active
+from rsad.training.versus import compare_with_active, promote_if_better
 
 
 class _Reporter:
@@ -129,6 +129,7 @@ def _claim(store: Store, job_id: int) -> tuple[Store, RetrainParams, str]:
 
 
 AfterRegister = Callable[[Store, VersionInfo, str, ProgressFn], str]  # (store, version, batch, progress)
+AfterPromote = Callable[[Store, VersionInfo, ProgressFn], str]  # (store, version now active, progress)
 
 
 def _config(store: Store, params: Any) -> TrainConfig:
@@ -143,9 +144,10 @@ def _config(store: Store, params: Any) -> TrainConfig:
 
 
 def _after_register(store: Store, report: _Reporter, info: VersionInfo, params: Any, against: VersionInfo | None,
-                    after: AfterRegister | None) -> None:
+                    after: AfterRegister | None, *, actor: str = "", after_promote: AfterPromote | None = None) -> None:
     """Compare the new version with the one active at the start, then the caller's ``after`` step;
-    neither fails the job, the version is registered."""
+    neither fails the job, the version is registered. A job asked to (``promote_if_better``) then
+    promotes the version when the comparison found it better, and runs ``after_promote``."""
     if against is not None and against.name != info.name:
         report.stage(_("comparing {name} with {active} on held-out labeled cases").format(
             name=info.name, active=against.name))
@@ -158,10 +160,20 @@ def _after_register(store: Store, report: _Reporter, info: VersionInfo, params: 
         except RsadError as exc:  # the version stands; the batch can be scored again
             report.log(_("Could not score batch {batch}: {exc} (score it on Upload or with "
                          "`rsad score`).").format(batch=params.score_batch, exc=exc))
+    if getattr(params, "promote_if_better", False) and info.status == "candidate":
+        # after the scoring: a promoted version's queue is ready the moment it becomes active
+        line = promote_if_better(store, info, actor=actor)
+        report.log(line)
+        if after_promote is not None and versions.active_version(store).name == info.name:
+            report.stage(_("explaining the first cases of the queue with {name}").format(name=info.name))
+            try:
+                report.log(after_promote(store, info, report.train))
+            except RsadError as exc:  # the version is active; the page explains cases on demand
+                report.log(_("Could not explain ahead: {exc}").format(exc=exc))
 
 
 def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
-        after: AfterRegister | None = None) -> dict[str, Any]:
+        after: AfterRegister | None = None, after_promote: AfterPromote | None = None) -> dict[str, Any]:
     """Run a queued job in this process, in the job's project: assemble the set, fine-tune,
     register a version. ``after`` (from a layer above, e.g. scoring a batch with a first model)
     runs once the version is registered, before the job is done; it returns a line for the log."""
@@ -195,9 +207,10 @@ def run(store: Store, job_id: int, *, progress: ProgressFn = no_progress,
                      "at threshold {threshold:.3f}").format(
                        name=info.name, status=info.status, seconds=m["train_seconds"], f1=m["f1"],
                        roc_auc=m["roc_auc"], pr_auc=m["pr_auc"], threshold=info.threshold))
-        _after_register(store, report, info, params, against, after)
+        _after_register(store, report, info, params, against, after, actor=actor, after_promote=after_promote)
         set_fields(store, job_id, status="done", version_name=info.name, finished_at=utcnow(), eta_s=0.0,
-                   message=_("registered {name} as {status}").format(name=info.name, status=info.status))
+                   message=_("registered {name} as {status}").format(
+                       name=info.name, status=versions.get_version(store, info.name).status))
     except BaseException as exc:
         # The interrupt a stop raises can surface wrapped in another exception (e.g. from a library's
         # worker), so a recorded stop request decides, not the exception's type.

@@ -29,20 +29,23 @@ def start_truncation(store: Store, init_from: str | None) -> str:
 def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, created_by: str = "cli",
                 progress: ProgressFn = no_progress, training_set: Any = None,
                 tmp_tag: str = "") -> VersionInfo:
-    """Fine-tune on (id, text, label), save the version folder atomically, then register it.
+    """Fine-tune (or, with the starter's recipe, fit a logistic head) on (id, text, label), save the
+    version folder atomically, then register it.
 
     ``training_set`` (a :class:`rsad.review.trainset.TrainingSet`) is recorded with the version: its
     summary in the card, its rows as ``training_set.csv``. ``tmp_tag`` marks the temporary
     folder so a dead job's leftovers can be found.
     """
     from rsad.training.fine_tune import fine_tune
+    from rsad.training.starter import RECIPE, fit_starter
 
     config = config or TrainConfig()
     if not config.base_model:
         config = replace(config, base_model=store.base_model_path)
     if config.init_from:
         config = replace(config, base_model=get_version(store, config.init_from).folder)
-    result = fine_tune(table, config, device=store.settings.device, progress=progress)
+    fit = fit_starter if config.recipe == RECIPE else fine_tune  # the starter's head, or the fine-tune
+    result = fit(table, config, device=store.settings.device, progress=progress)
     with store.session() as s:
         existing = [v.name for v in versions.list_model_versions(s, project_id=store.project_id)]
     name = next_version_name(existing, store.models_dir)
@@ -63,7 +66,7 @@ def train_table(store: Store, table: pd.DataFrame, *, config: Any = None, create
                          "n_conflicts": card.training_set.get("conflicts", 0)} if sources else {})},
             threshold=card.threshold, created_by=created_by)
         versions.add_model_event(s, v, "register", actor=created_by,
-                          reason=f"trained on {len(table):,} cases ({v.status})")
+                          reason=f"trained on {len(card.train_ids) + len(card.val_ids):,} cases ({v.status})")
         return version_info(v)
 
 

@@ -47,3 +47,32 @@ def compare_with_active(store: Store, version: VersionInfo, active: VersionInfo 
         return _("Not compared with {name}: {reason}").format(name=active.name, reason=exc)
     _keep(store, version, result.record(active.name))
     return verdict_line(result, version.name, active.name)
+
+
+NOT_PROMOTED = "not-promoted"  # the model-history action of a candidate a job declined to promote
+
+
+def promote_if_better(store: Store, version: VersionInfo, *, actor: str) -> str:
+    """Make ``version`` active when its stored comparison (:func:`compare_with_active`) says it is
+    better than the version active then, and that version is still active; otherwise keep it a
+    candidate. Either way the model history records the decision with its reason (the verdict)."""
+    with store.session() as s:
+        row = versions.get_model_version(s, version.name, project_id=store.project_id)
+        record = (row.metrics or {}).get(KEY) or {}
+        active = versions.active_model(s, project_id=store.project_id)
+        against = record.get("against")
+        if "verdict" not in record:
+            reason = _("not compared: {why}").format(why=record.get("skipped") or _("no active version"))
+        else:
+            reason = verdict_line(record, version.name, against)
+        if record.get("verdict") == "better" and active is not None and active.name == against:
+            versions.promote(s, version.name, project_id=store.project_id)
+            versions.add_model_event(s, row, "promote", actor=actor, previous_active_id=active.id,
+                                     reason=_("promoted by the job, better on held-out cases: {reason}").format(
+                                         reason=reason))
+            return _("Promoted {name}: {reason}").format(name=version.name, reason=reason)
+        if active is not None and active.name != against:
+            reason = _("the active version changed to {name} meanwhile").format(name=active.name)
+        versions.add_model_event(s, row, NOT_PROMOTED, actor=actor,
+                                 reason=_("kept as a candidate: {reason}").format(reason=reason))
+        return _("Not promoted {name}: {reason}").format(name=version.name, reason=reason)
