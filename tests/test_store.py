@@ -40,16 +40,16 @@ def _version(s, name, **kw):
 
 
 def test_migrations_create_the_schema_with_sqlite_pragmas(store, backend):
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0009"
     assert store.engine.dialect.name == backend
     if backend != "sqlite":
-        assert upgrade(store.engine) == "0007"
+        assert upgrade(store.engine) == "0009"
         return
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
-    assert upgrade(store.engine) == "0007"  # idempotent
+    assert upgrade(store.engine) == "0009"  # idempotent
 
 
 def test_orm_matches_the_migrations(store):
@@ -212,7 +212,7 @@ def test_upgrade_from_the_previous_release_keeps_every_row(env, backend, monkeyp
     engine.dispose()
     store = Store()  # migrates to head, as the app and CLI do on start
     try:
-        assert current_revision(store.engine) == "0007"
+        assert current_revision(store.engine) == "0009"
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM verdicts")).scalar() == 1
             assert conn.execute(text("SELECT external_id FROM cases")).scalar() == "c1"

@@ -29,10 +29,11 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmission, WebSession
 from rsad.data.orm_base import Base, as_utc, utcnow
 from rsad.data.orm_labels import LabelIssue
+from rsad.data.orm_rings import Ring, RingMember
 from rsad.i18n import _
 
 __all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "LabelIssue",
-           "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
+           "ModelEvent", "ModelVersion", "Project", "Ring", "RingMember", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
            "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
@@ -164,6 +165,8 @@ class Verdict(Base):
     )
     threshold: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The ring this verdict was recorded on, as one of its members (None: judged on its own).
+    ring_id: Mapped[int | None] = mapped_column(ForeignKey("rings.id", name="fk_verdicts_ring_id"))
 
 
 @event.listens_for(Verdict, "before_update")
