@@ -33,7 +33,8 @@ from rsad.data.orm_rings import Ring, RingMember
 from rsad.i18n import _
 
 __all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "LabelIssue",
-           "ModelEvent", "ModelVersion", "Project", "Ring", "RingMember", "Score", "ThresholdChange", "TrainingJob", "UserPref", "Verdict",
+           "ModelEvent", "ModelVersion", "Project", "Ring", "RingMember", "Score", "ThresholdChange", "TrainingJob",
+           "UserPref", "Verdict",
            "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
