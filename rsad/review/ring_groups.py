@@ -131,9 +131,9 @@ def find_rings(case_ids: list[int], scores: list[float], metas: list[Mapping[str
     graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     sizes = np.bincount(component)
-    keys: dict[int, Counter[str]] = {}
-    for a, _b, key in edges:
-        keys.setdefault(int(component[a]), Counter())[key] += 1
+    keys: dict[int, dict[str, set[int]]] = {}  # per component: each shared value -> the members it links
+    for a, b, key in edges:
+        keys.setdefault(int(component[a]), {}).setdefault(key, set()).update((a, b))
     rings = []
     for label in np.flatnonzero(sizes >= MIN_RING):
         members = np.flatnonzero(component == label)
@@ -146,8 +146,8 @@ def find_rings(case_ids: list[int], scores: list[float], metas: list[Mapping[str
     return sorted(rings, key=lambda r: (-r.size, -r.mean_score, r.case_ids))
 
 
-def _key_text(keys: Counter[str]) -> str:
-    """The shared values that link most pairs, e.g. "device_id=dev-0042; near-duplicate text"."""
-    top = [k for k, _ in keys.most_common(MAX_KEYS)]
+def _key_text(keys: dict[str, set[int]]) -> str:
+    """The shared values that link most members, e.g. "device_id=dev-0042; near-duplicate text"."""
+    top = sorted(keys, key=lambda k: (-len(keys[k]), k))[:MAX_KEYS]
     more = len(keys) - len(top)
     return "; ".join(top) + (f"; +{more}" if more > 0 else "")

@@ -94,3 +94,9 @@ def ring_members(session: Session, ring_id: int, version_id: int) -> list[dict[s
 def judged(session: Session, case_ids: list[int]) -> set[int]:
     """Those of ``case_ids`` that already have a verdict."""
     return set(session.scalars(select(Verdict.case_id).where(Verdict.case_id.in_(case_ids)).distinct()))
+
+
+def member_ids(session: Session, ring_id: int) -> list[int]:
+    """The ring's case ids, in id order."""
+    return list(session.scalars(select(RingMember.case_id).where(RingMember.ring_id == int(ring_id))
+                                .order_by(RingMember.case_id)))
