@@ -74,6 +74,7 @@ page = st.navigation([
     st.Page("views/start.py", title=_("Label to start"), icon=":material/school:"),
     st.Page("views/labels.py", title=_("Labels"), icon=":material/label:"),
     st.Page("views/second_look.py", title=_("Second look"), icon=":material/find_replace:"),
+    st.Page("views/rings.py", title=_("Rings"), icon=":material/hub:"),
     st.Page("views/thresholds.py", title=_("Thresholds"), icon=":material/tune:"),
     st.Page("views/models.py", title=_("Models"), icon=":material/model_training:"),
 ], position="sidebar" if someone else "hidden")
