@@ -224,3 +224,40 @@ def test_the_demo_batch_has_the_planted_rings_and_nothing_above_them(small_demo)
     top = [batch["case_id"].iloc[list(r.case_ids)] for r in found[:3]]
     assert [len(t) for t in top] == [20, 15, 12] and all(t.str.startswith("n9").all() for t in top)
     assert all(r.size < 12 for r in found[3:])
+
+
+@pytest.mark.model
+def test_a_model_trained_on_the_seed_flags_the_planted_rings_and_they_lead():
+    """On the full demo: a bag-of-words model (the starter's lexical part: TF-IDF 1-2-grams and a
+    logistic regression) trained on the seed batch flags every planted account of the demo batch,
+    and among the rings of its flagged cases the planted ones are the three largest. The full
+    starter fine-tunes for minutes (docs/benchmarks.md, "Rings on the demo")."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import precision_recall_curve
+    from sklearn.model_selection import train_test_split
+
+    from rsad.data.synth import make_demo_tables
+    from rsad.ops.demo import DEMO_ENTITIES, DEMO_RING_WINDOW_HOURS
+
+    seed, batch = make_demo_tables(seed=7)
+    train, val = train_test_split(seed, test_size=0.2, random_state=7, stratify=seed["is_anomaly"])
+    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    model = LogisticRegression(C=4, max_iter=2000).fit(words.fit_transform(train["behavior_description"]),
+                                                        train["is_anomaly"])
+    p, r, t = precision_recall_curve(val["is_anomaly"], model.predict_proba(
+        words.transform(val["behavior_description"]))[:, 1])
+    threshold = t[np.argmax(2 * p * r / (p + r + 1e-9))]  # the F1-best threshold, as training picks one
+    scores = model.predict_proba(words.transform(batch["behavior_description"]))[:, 1]
+    planted = batch["case_id"].str.startswith("n9").to_numpy()
+    assert (scores[planted] >= threshold).all()
+    flagged = np.flatnonzero(scores >= threshold)
+    metas = batch[[*DEMO_ENTITIES, "first_seen"]].astype(object).where(batch.notna(), None).to_dict("records")
+    texts = batch["behavior_description"].iloc[flagged]
+    found = find_rings(list(flagged), list(scores[flagged]), [metas[i] for i in flagged],
+                       entity_columns=DEMO_ENTITIES, time_column="first_seen", window_hours=DEMO_RING_WINDOW_HOURS,
+                       vectors=TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+                       .fit_transform(texts), ignore=common_values(metas, DEMO_ENTITIES, len(batch)))
+    assert [r.size for r in found[:3]] == [20, 15, 12]
+    assert all(planted[list(r.case_ids)].all() for r in found[:3])
+    assert all(not planted[list(r.case_ids)].any() and r.size < 12 for r in found[3:])
