@@ -261,3 +261,16 @@ def test_a_model_trained_on_the_seed_flags_the_planted_rings_and_they_lead():
     assert [r.size for r in found[:3]] == [20, 15, 12]
     assert all(planted[list(r.case_ids)].all() for r in found[:3])
     assert all(not planted[list(r.case_ids)].any() and r.size < 12 for r in found[3:])
+
+
+def test_the_demo_sets_its_entity_columns_once(store):
+    from rsad.ops.demo import DEMO_ENTITIES, _demo_ring_settings
+
+    _demo_ring_settings(store, "zh")  # the Chinese demo's records name no entities
+    assert rings.ring_settings(store).entity_columns == ()
+    _demo_ring_settings(store, "en")
+    assert rings.ring_settings(store) == rings.RingSettings(entity_columns=DEMO_ENTITIES, time_column="first_seen",
+                                                            window_hours=6.0)
+    rings.set_ring_settings(store, "default", rings.RingSettings(entity_columns=("ip",)), user=ROOT)
+    _demo_ring_settings(store, "en")  # a rerun of the bootstrap keeps what an admin chose
+    assert rings.ring_settings(store).entity_columns == ("ip",)

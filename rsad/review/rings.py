@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rsad.data.orm import Batch, Case, Ring, RingMember, Score, Verdict, as_utc, utcnow
@@ -25,6 +25,9 @@ def save_rings(session: Session, project_id: int, batch_id: int, version_id: int
 
     A ring found again with exactly the same members keeps its id (its key and numbers are
     refreshed); a current ring not found again is retired, so verdicts recorded on it still name it."""
+    # A no-op write first: it takes the write lock (SQLite) or the batch row's lock (PostgreSQL), so
+    # two analysts recomputing at once match each other's rings instead of storing them twice.
+    session.execute(update(Batch).where(Batch.id == batch_id).values(name=Batch.name))
     members: dict[int, set[int]] = {}
     rows = _current(session, batch_id, version_id)
     if rows:
