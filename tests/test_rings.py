@@ -274,3 +274,21 @@ def test_the_demo_sets_its_entity_columns_once(store):
     rings.set_ring_settings(store, "default", rings.RingSettings(entity_columns=("ip",)), user=ROOT)
     _demo_ring_settings(store, "en")  # a rerun of the bootstrap keeps what an admin chose
     assert rings.ring_settings(store).entity_columns == ("ip",)
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_value_on_much_of_the_batch_links_nothing_in_the_store(store):
+    """A 'country' on every case would join everything: counted in SQL over the batch, it is ignored."""
+    n = 60
+    df = pd.DataFrame({"case_id": [f"c{i:02d}" for i in range(n)],
+                       "behavior_description": [f"text {i} " + "xyz"[i % 3] * (i + 3) for i in range(n)],
+                       "country": ["DE"] * n, "device_id": ["d1"] * 3 + [f"u{i}" for i in range(n - 3)]})
+    uploads.save_batch(store, load_batch(df.to_csv(index=False).encode(), file_name="c.csv"), name="c")
+    with store.session() as s:
+        v = versions.add_model_version(s, name="v1", folder="/m/v1", base_model="b", train_config={}, data_hash="h",
+                                       metrics={}, threshold=0.5)
+        ids = [r[0] for r in s.execute(text("SELECT id FROM cases ORDER BY id"))]
+        q.put_scores(s, v.id, ids, [0.9] * n)
+    rings.set_ring_settings(store, "default", rings.RingSettings(entity_columns=("country", "device_id"),
+                                                                near_duplicate_cosine=1.0), user=ROOT)
+    assert [(r["size"], r["key"]) for r in rings.compute_rings(store, "c")] == [(3, "device_id=d1")]

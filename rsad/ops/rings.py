@@ -18,6 +18,7 @@ from rsad.data.orm import Case, Score
 from rsad.data.project_settings import project_ring_settings
 from rsad.model import versions
 from rsad.review import ring_groups, rings
+from rsad.review.queue_meta import meta_text
 
 VECTORS = "tf-idf character 3-5-grams"  # what near-duplicate means here (see _unit_vectors)
 
@@ -47,13 +48,18 @@ def _flagged(store: Store, batch_id: int, version_id: int, threshold: float) -> 
 
 
 def _common(store: Store, batch_id: int, columns: tuple[str, ...]) -> dict[str, set[str]]:
-    """Entity values too common in the whole batch to link anything (see ring_groups.common_values)."""
-    if not columns:
-        return {}
+    """Entity values too common in the whole batch to link anything (see ring_groups.common_values),
+    counted in SQL: a large batch's metadata never comes into memory."""
+    out: dict[str, set[str]] = {}
     with store.session() as s:
         total = s.scalar(select(func.count()).select_from(Case).where(Case.batch_id == batch_id)) or 0
-        metas = s.scalars(select(Case.meta).where(Case.batch_id == batch_id)).all()
-    return ring_groups.common_values((m or {} for m in metas), columns, total)
+        limit = ring_groups.common_limit(total)
+        for col in columns:
+            value = meta_text(col)
+            out[col] = {str(v).strip() for v in s.scalars(
+                select(value).where(Case.batch_id == batch_id, value.is_not(None)).group_by(value)
+                .having(func.count() > limit))}
+    return out
 
 
 def compute_rings(store: Store, batch: str | int) -> list[dict[str, Any]]:

@@ -58,8 +58,13 @@ def common_values(metas: Iterable[Mapping[str, object]], columns: Iterable[str],
             value = _value(meta.get(c))
             if value:
                 counts[c][value] += 1
-    limit = max(COMMON_FLOOR, COMMON_SHARE * rows)
+    limit = common_limit(rows)
     return {c: {v for v, n in counts[c].items() if n > limit} for c in columns}
+
+
+def common_limit(rows: int) -> float:
+    """How many of a batch's ``rows`` may share an entity value before it counts as common."""
+    return max(COMMON_FLOOR, COMMON_SHARE * rows)
 
 
 def pick_time_column(metas: list[Mapping[str, object]], named: str = "") -> str:
