@@ -112,10 +112,13 @@ def side_by_side(store: Store, members: list[dict]) -> None:
     st.markdown(_("**Why these scores** (the first {n} members)").format(n=len(members)))
     cached = {m["id"]: triage.cached_explanation(store, m["id"]) for m in members}
     missing = [cid for cid, out in cached.items() if out is None]
-    job = ss.get("_ring_explain")
-    if missing and (job is None or job.snapshot().status not in ("queued", "running")):
-        ss["_ring_explain"] = triage.start_explain_ahead(store, missing, classifier_loader())
-    st.fragment(run_every=3.0 if missing else None)(_columns)(store, members)
+    job, tried = ss.get("_ring_explain"), ss.setdefault("_ring_explain_tried", set())
+    running = job is not None and job.snapshot().status in ("queued", "running")
+    if not running and (todo := [c for c in missing if c not in tried]):
+        tried.update(todo)  # once per case and session: a case that cannot be explained is not retried
+        ss["_ring_explain"] = triage.start_explain_ahead(store, todo, classifier_loader())
+        running = True
+    st.fragment(run_every=3.0 if missing and running else None)(_columns)(store, members)
 
 
 def _columns(store: Store, members: list[dict]) -> None:
