@@ -83,3 +83,25 @@ def test_a_0007_store_upgrades_to_rings_and_back(env, tmp_path, monkeypatch):
         with pytest.raises(DBAPIError, match="append-only"):  # the trigger survived the table's copy
             conn.execute(text("UPDATE verdicts SET note = 'edited'"))
     engine.dispose()
+
+
+def test_postgresql_goes_down_to_0007_and_back_up(pg_url):
+    """On PostgreSQL the column and its foreign key go with the tables, and the trigger stays."""
+    from alembic import command
+
+    engine = make_engine(pg_url)
+    assert upgrade(engine) == "0009"
+    engine.dispose()
+    command.downgrade(_alembic(pg_url), "0007")
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM information_schema.columns WHERE table_name = 'verdicts' "
+                                 "AND column_name = 'ring_id'")).scalar() == 0
+        assert conn.execute(text("SELECT to_regclass('rings')")).scalar() is None
+        assert conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'verdicts_append_only'")).scalar() == 1
+    engine.dispose()
+    command.upgrade(_alembic(pg_url), "head")
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+    engine.dispose()
