@@ -85,6 +85,7 @@ page = st.navigation([
     st.Page("views/similar.py", title=_("Similar cases"), icon=":material/join_inner:"),
     st.Page("views/labels.py", title=_("Labels"), icon=":material/label:"),
     st.Page("views/second_look.py", title=_("Second look"), icon=":material/find_replace:"),
+    st.Page("views/rings.py", title=_("Rings"), icon=":material/hub:"),
     # Admins only: the escalated cases wait for their decision (the page checks the role again).
     *([st.Page("views/escalated.py", title=_("Escalated"), icon=":material/priority_high:")] if admin else []),
     st.Page("views/thresholds.py", title=_("Thresholds"), icon=":material/tune:"),

@@ -67,8 +67,9 @@ def test_make_events_rejects_bad_arguments():
 
 def test_demo_sizes_and_rates(demo):
     labeled, unlabeled = demo
-    assert len(labeled) == synth.LABELED_USERS == 2500
-    assert len(unlabeled) == synth.UNLABELED_USERS == 1000
+    assert len(labeled) == synth.LABELED_USERS + synth.RING_ROWS == 2500 + 20
+    assert len(unlabeled) == synth.UNLABELED_USERS + synth.RING_ROWS_BATCH == 1000 + 47
+    labeled, unlabeled = (t[~t["case_id"].str.match(r"[un]9")] for t in demo)  # the users, without the rings
     assert 0.35 <= labeled["is_anomaly"].mean() <= 0.40
     _, unlabeled_users = make_events(synth.UNLABELED_USERS, anomaly_rate=synth.UNLABELED_RATE, seed=7,
                                      id_prefix="n")
@@ -116,7 +117,7 @@ def test_demo_is_deterministic(small_demo):
     for a, b in zip(first, second):
         pd.testing.assert_frame_equal(a, b)
     assert not first[0]["behavior_description"].equals(other[0]["behavior_description"])
-    assert len(first[0]) == 250 and len(first[1]) == 100
+    assert len(first[0]) == 250 + synth.RING_ROWS and len(first[1]) == 100 + synth.RING_ROWS_BATCH
 
 
 def test_demo_uses_no_global_random_state(small_demo):

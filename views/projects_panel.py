@@ -6,7 +6,7 @@ import streamlit as st
 
 from rsad.errors import RsadError
 from rsad.i18n import _
-from rsad.service import policies, projects
+from rsad.service import policies, projects, rings
 from rsad.service.batches import Store
 from rsad.service.users import User
 from views.common import PROJECT_KEY, USER_KEY, WEB_SESSION_KEY, md, reason_denied, show_error
@@ -42,9 +42,10 @@ def project_box(store: Store, user: User) -> None:
 
 
 def settings_form(store: Store, user: User, name: str) -> None:
-    """Admins: the blind second opinions of project ``name``."""
+    """Admins: the blind second opinions of project ``name`` and how its rings are found."""
     try:
         share = projects.second_opinion_share(store.in_project(name))
+        ring = rings.ring_settings(store.in_project(name))
     except RsadError as exc:
         show_error(exc)
         return
@@ -55,15 +56,34 @@ def settings_form(store: Store, user: User, name: str) -> None:
             help=_("The share of cases a second analyst judges blind, without seeing the first verdict; the Labels "
                    "page measures the agreement on them. 0 is off; {usual} is the usual choice.").format(
                        usual=projects.SUGGESTED_SECOND_OPINION))
+        wanted = ring_fields(ring)
         if not st.form_submit_button(_("Save"), type="primary"):
             return
     try:
         saved = projects.set_second_opinion_share(store, name, value, user=user)
+        if wanted != ring:
+            rings.set_ring_settings(store, name, wanted, user=user)
     except RsadError as exc:
         show_error(exc)
         return
     st.toast(_("Project {name}: second opinion share {share:g} saved.").format(name=md(name), share=saved),
              icon=":material/check:")
+
+
+def ring_fields(now: rings.RingSettings) -> rings.RingSettings:
+    """The Rings page's settings, inside the project settings form."""
+    st.markdown(_("**Rings**"))
+    columns = st.text_input(_("Entity columns"), ", ".join(now.entity_columns), key="ps_entities",
+                            help=_("Metadata columns that name a user, device, IP, shop... separated by commas: "
+                                   "flagged cases sharing a value within the window form a ring."))
+    time_column = st.text_input(_("Time column"), now.time_column, key="ps_time_column",
+                                help=_("The metadata column with each case's time; empty: found by its name."))
+    hours = st.number_input(_("Window (hours)"), 0.1, 24.0 * 365, now.window_hours, 1.0, key="ps_ring_window")
+    cosine = st.number_input(_("Near-duplicate cosine"), 0.5, 1.0, now.near_duplicate_cosine, 0.01, format="%.2f",
+                             key="ps_cosine", help=_("Texts at least this similar link their cases."))
+    return rings.RingSettings(entity_columns=tuple(c.strip() for c in columns.split(",") if c.strip()),
+                              time_column=time_column.strip(), window_hours=float(hours),
+                              near_duplicate_cosine=float(cosine))
 
 
 def new_project_form(store: Store, user: User) -> None:

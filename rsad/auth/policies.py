@@ -45,6 +45,7 @@ class Action(Enum):
     MANAGE_USERS = _Rule("admin", N_("Managing sign-in users"))
     MANAGE_PROJECTS = _Rule("admin", N_("Creating a project"))
     RUN_AUDIT = _Rule("admin", N_("Running the label audit"))
+    SET_RING_SETTINGS = _Rule("admin", N_("Changing a project's ring settings"))
     SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
     WORK_CASES = _Rule("analyst", N_("Changing a case's state"))
     MANAGE_CASES = _Rule("admin", N_("Reassigning, reopening or resolving escalated cases"))

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import audit, cases, data, first, label_next, models, projects, serve, similar, thresholds, users
+from rsad.cli import audit, cases, data, first, label_next, models, projects, rings, serve, similar, thresholds, users
 from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
 from rsad.i18n import _
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     first.add_commands(add)
     label_next.add_commands(add)
     similar.add_commands(add)
+    rings.add_commands(add)
     data.add_admin_commands(add)
     serve.add_commands(add)
     projects.add_parsers(sub)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from rsad.cli.common import acting_user, add_project_flag, open_store
+from rsad.errors import InputError
 from rsad.i18n import _
 
 
@@ -34,7 +35,38 @@ def cmd_add(args: argparse.Namespace) -> None:
 
 
 def cmd_set(args: argparse.Namespace) -> None:
-    """Change a project's settings (admins): the share of cases a second analyst judges blind."""
+    """Change a project's settings (admins): the share of cases a second analyst judges blind, and
+    how rings are found (entity columns, time column, window, near-duplicate cosine)."""
+    ring_flags = (args.entities, args.time_column, args.ring_window_hours, args.near_duplicate_cosine)
+    if args.second_opinion_share is None and all(v is None for v in ring_flags):
+        raise InputError(_("Name a setting to change: --second-opinion-share, --entities, --time-column, "
+                           "--ring-window-hours or --near-duplicate-cosine."))
+    if args.second_opinion_share is not None:
+        _set_share(args)
+    if any(v is not None for v in ring_flags):
+        _set_rings(args)
+
+
+def _set_rings(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from rsad.service.rings import ring_settings, set_ring_settings
+
+    store = open_store()
+    now = ring_settings(store.in_project(args.name))
+    changes = {k: v for k, v in (
+        ("entity_columns", None if args.entities is None else tuple(args.entities.split(","))),
+        ("time_column", args.time_column), ("window_hours", args.ring_window_hours),
+        ("near_duplicate_cosine", args.near_duplicate_cosine)) if v is not None}
+    saved = set_ring_settings(store, args.name, replace(now, **changes), user=acting_user(args))
+    print(_("Project {name!r}: rings link flagged cases sharing {entities} within {hours:g} hours (time column: "
+            "{time}), or with texts of cosine {cosine:g} or more.").format(
+                name=args.name, entities=", ".join(saved.entity_columns) or _("(no entity column)"),
+                hours=saved.window_hours, time=saved.time_column or _("found in the data"),
+                cosine=saved.near_duplicate_cosine))
+
+
+def _set_share(args: argparse.Namespace) -> None:
     from rsad.service.projects import SUGGESTED_SECOND_OPINION, set_second_opinion_share
 
     share = set_second_opinion_share(open_store(), args.name, args.second_opinion_share, user=acting_user(args))
@@ -65,6 +97,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add.set_defaults(func=cmd_add)
     put = verbs.add_parser("set", help=cmd_set.__doc__.splitlines()[0], description=cmd_set.__doc__)
     put.add_argument("name", help="the project")
-    put.add_argument("--second-opinion-share", type=float, required=True, metavar="SHARE",
+    put.add_argument("--second-opinion-share", type=float, metavar="SHARE",
                      help="0 (off) .. 0.5: that share of cases goes to a second analyst, blind; 0.05 is usual")
+    put.add_argument("--entities", metavar="A,B,C",
+                     help="metadata columns that name an entity (user, device, IP, shop...) for rings; '' for none")
+    put.add_argument("--time-column", metavar="COLUMN", help="the metadata column with each case's time ('': find one)")
+    put.add_argument("--ring-window-hours", type=float, metavar="HOURS",
+                     help="cases sharing an entity within this many hours are linked (default 24)")
+    put.add_argument("--near-duplicate-cosine", type=float, metavar="COSINE",
+                     help="texts at least this similar are linked (0.5 .. 1; default 0.95)")
     put.set_defaults(func=cmd_set)

@@ -30,12 +30,14 @@ from rsad.data.orm_access import AuditEvent, CaseClaim, UserPref, VerdictSubmiss
 from rsad.data.orm_base import Base, as_utc, utcnow
 from rsad.data.orm_cases import CaseState
 from rsad.data.orm_labels import LabelIssue
+from rsad.data.orm_rings import Ring, RingMember
 from rsad.data.orm_vectors import CaseEmbedding
 from rsad.i18n import _
 
 __all__ = ["Attribution", "AuditEvent", "Base", "Batch", "BatchCheck", "Case", "CaseClaim", "CaseEmbedding",
-           "CaseState", "LabelIssue", "ModelEvent", "ModelVersion", "Project", "Score", "ThresholdChange",
-           "TrainingJob", "UserPref", "Verdict", "VerdictSubmission", "WebSession", "as_utc", "utcnow"]
+           "CaseState", "LabelIssue", "ModelEvent", "ModelVersion", "Project", "Ring", "RingMember", "Score",
+           "ThresholdChange", "TrainingJob", "UserPref", "Verdict", "VerdictSubmission", "WebSession", "as_utc",
+           "utcnow"]
 
 DEFAULT_PROJECT_ID = 1  # migration 0006 moved everything from before projects into it
 
@@ -166,6 +168,8 @@ class Verdict(Base):
     )
     threshold: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The ring this verdict was recorded on, as one of its members (None: judged on its own).
+    ring_id: Mapped[int | None] = mapped_column(ForeignKey("rings.id", name="fk_verdicts_ring_id"))
 
 
 @event.listens_for(Verdict, "before_update")

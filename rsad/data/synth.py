@@ -14,6 +14,7 @@ import pandas as pd
 
 from rsad.data.describe import describe_events
 from rsad.data.synth_personas import PERSONAS, casual
+from rsad.data.synth_rings import RINGS, entity_meta, ring_table
 from rsad.data.synth_user import CATALOGUE, DAY, HORIZON_DAYS, SynthUser
 from rsad.errors import InputError
 from rsad.i18n import _
@@ -31,6 +32,7 @@ ITEM_PREFIX = {"e-commerce": "p", "video": "v", "social": "s", "games": "g", "mu
 DEVICE_KINDS = ("iphone", "android", "windows", "mac", "ipad", "tv")
 SLOW_SHARE = 0.5  # abusive accounts that are low and slow: a little abuse among ordinary use
 LABELED_USERS, LABELED_RATE, UNLABELED_USERS, UNLABELED_RATE = 2500, 0.37, 1000, 0.07
+RING_ROWS, RING_ROWS_BATCH = sum(r[2] for r in RINGS), sum(r[1] for r in RINGS)  # planted rows (labeled, batch)
 
 
 def _ips(rng: np.random.Generator, k: int) -> list[str]:
@@ -106,14 +108,21 @@ def make_events(n_users: int, *, anomaly_rate: float, seed: int, start: str = "2
     return ev, users
 
 
-def make_demo_tables(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_demo_tables(seed: int = 7, *, rings: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(labeled, unlabeled) behavior-description tables for the demo.
 
     labeled: 2,500 users (37% anomalies of every type) with is_anomaly, persona and vertical;
     unlabeled: 1,000 users (7% anomalies) without any of those columns. Ids start with 'u' and 'n'.
+    Every record has the entity columns device_id, ip and shop_id (:mod:`rsad.data.synth_rings`);
+    ``rings`` appends the planted coordinated groups (RING_ROWS labeled, RING_ROWS_BATCH unlabeled,
+    ids from 'u90001' and 'n90001') after the users, who stay as they were.
     """
     tables = []
     for n, rate, prefix in ((LABELED_USERS, LABELED_RATE, "u"), (UNLABELED_USERS, UNLABELED_RATE, "n")):
         events, users = make_events(n, anomaly_rate=rate, seed=seed, id_prefix=prefix)
-        tables.append(describe_events(events).merge(users, on="user_id", how="left", validate="1:1"))
+        table = describe_events(events).merge(users, on="user_id", how="left", validate="1:1")
+        table = table.merge(entity_meta(events, users), on="user_id", how="left", validate="1:1")
+        if rings:
+            table = pd.concat([table, ring_table(seed, prefix, labeled=prefix == "u")], ignore_index=True)
+        tables.append(table)
     return tables[0], tables[1].drop(columns=["is_anomaly", "persona", "vertical"])

@@ -24,6 +24,7 @@ from rsad.data import store as q
 from rsad.data import uploads
 from rsad.data.db import Store
 from rsad.data.ingest import load_batch
+from rsad.data.project_settings import RingSettings, project_ring_settings, set_ring_settings
 from rsad.data.projects import add_project, project_names
 from rsad.data.synth import make_demo_tables
 from rsad.data.synth_zh import make_zh_demo_tables
@@ -40,6 +41,8 @@ from rsad.training import jobs, train
 SEED_BATCH = "demo-seed"  # ~2,500 labeled records the starter model learns from
 DEMO_BATCH = "demo-batch"  # ~1,000 unlabeled records to triage, 5-10 % anomalies
 DEMO_SEED = 7
+DEMO_ENTITIES = ("user_id", "device_id", "ip", "shop_id")  # the demo's entity columns (rings)
+DEMO_RING_WINDOW_HOURS = 6.0  # the planted rings act within an hour; ordinary users spread over 30 days
 ZH_PROJECT = "demo-zh"  # the Chinese demo's project when none is named
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 DEMO_TABLES: dict[str, Callable[[int], tuple[Any, Any]]] = {"en": make_demo_tables, "zh": make_zh_demo_tables}
@@ -113,6 +116,16 @@ def _demo_data(store: Store, lang: str, seed: int, sizes: tuple[int, int] | None
                 warned = True
 
 
+def _demo_ring_settings(store: Store, lang: str) -> None:
+    """The English demo's records name their user, device, IP and shop (rsad.data.synth_rings):
+    the Rings page groups flagged cases by them, unless an admin already chose other settings."""
+    with store.session() as s:
+        if lang != "en" or project_ring_settings(s, store.project_id).entity_columns:
+            return
+    set_ring_settings(store, store.project_name, RingSettings(
+        entity_columns=DEMO_ENTITIES, time_column="first_seen", window_hours=DEMO_RING_WINDOW_HOURS))
+
+
 def base_model_lines(store: Store, lang: str) -> list[str]:
     """Which base model the starter model fine-tunes; for Chinese on the embedded MiniLM (whose
     vocabulary holds few Chinese characters), how to name a Chinese BERT instead."""
@@ -183,6 +196,7 @@ def bootstrap(store: Store, *, progress: ProgressFn = no_progress, train_config:
         step = phases.phase("data", _("Generating demo data"))
         step(0, 1, "")
         _demo_data(store, lang, seed, sizes, log)
+        _demo_ring_settings(store, lang)
         step(1, 1, "")
 
         active = versions.active_version(store)

@@ -17,8 +17,9 @@ from rsad.review import case_state, claims
 
 def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, reason_code: str = "",
                 note: str = "", model_version_id: int | None = None,
-                threshold: float | None = None) -> Verdict:
-    """Append a verdict; the newest verdict on a case is its current label."""
+                threshold: float | None = None, ring_id: int | None = None) -> Verdict:
+    """Append a verdict; the newest verdict on a case is its current label. ``ring_id``: the ring
+    it was recorded on (one verdict for a whole ring, rsad.service.rings)."""
     if label not in VERDICT_LABELS:
         raise InputError(_("Verdict must be one of {VERDICT_LABELS}, not {label!r}.").format(
                              VERDICT_LABELS=', '.join(VERDICT_LABELS), label=label))
@@ -29,7 +30,7 @@ def add_verdict(session: Session, case_id: int, label: str, *, analyst: str, rea
     if session.get(Case, case_id) is None:
         raise NotFoundError(_("No case with id {case_id}.").format(case_id=case_id))
     verdict = Verdict(case_id=case_id, label=label, analyst=analyst.strip(), reason_code=reason_code,
-                      note=note, model_version_id=model_version_id, threshold=threshold)
+                      note=note, model_version_id=model_version_id, threshold=threshold, ring_id=ring_id)
     session.add(verdict)
     session.flush()
     return verdict
@@ -42,14 +43,15 @@ def latest_verdicts_subquery() -> Subquery:
 
 
 def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: str,
-                    reason_code: str = "", note: str = "", submission: str | None = None) -> int:
+                    reason_code: str = "", note: str = "", submission: str | None = None,
+                    ring_id: int | None = None) -> int:
     """Append one verdict per case (one transaction), with the model and threshold in force.
 
     Refused for cases another analyst has open (a live claim); releases ``analyst``'s claims on them.
     ``submission``: a key the form drew once; a second call with it records nothing and returns 0
     (a double click, a resent form). A reason is only what the analyst chose: labels listed in
     RSAD_REQUIRE_REASON_FOR are refused without one. An anomaly or normal verdict closes each open
-    or in-review case (rsad.review.case_state.on_verdict)."""
+    or in-review case (rsad.review.case_state.on_verdict). ``ring_id``: each verdict names that ring."""
     if not case_ids:
         raise InputError(_("Select at least one case."))
     if reason_code and reason_code not in accepted_reasons(store.reason_codes):
@@ -86,7 +88,7 @@ def record_verdicts(store: Store, case_ids: list[int], label: str, *, analyst: s
             for cid in case_ids:
                 add_verdict(s, int(cid), label, analyst=analyst, reason_code=reason_code, note=note.strip(),
                               model_version_id=active.id if active else None,
-                              threshold=active.threshold if active else None)
+                              threshold=active.threshold if active else None, ring_id=ring_id)
             case_state.on_verdict(s, case_ids, label, analyst.strip())  # anomaly/normal close the case
     except IntegrityError:
         if submission is not None and _submitted(store, submission):

@@ -1,7 +1,7 @@
 """case states: each case's lifecycle (open, in review, escalated, closed)
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 04:10:00
 
 A new table only: every existing row stays as it is. A case without a row is open and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
