@@ -44,6 +44,8 @@ class Action(Enum):
     MANAGE_PROJECTS = _Rule("admin", N_("Creating a project"))
     RUN_AUDIT = _Rule("admin", N_("Running the label audit"))
     SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
+    BACKUP_STORE = _Rule("admin", N_("Backing up the store"))
+    RESTORE_STORE = _Rule("admin", N_("Restoring the store from a backup"))
 
     @property
     def role(self) -> str:

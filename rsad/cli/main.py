@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import audit, data, first, label_next, models, projects, thresholds, users
+from rsad.cli import audit, data, db, first, label_next, models, projects, thresholds, users
 from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
 from rsad.i18n import _
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_admin_commands(add)
     projects.add_parsers(sub)
     users.add_parsers(sub)
-    data.add_db_commands(sub)
+    db.add_commands(sub)
     return parser
 
 
