@@ -19,8 +19,8 @@ from typing import Any
 
 from rsad.auth import users as auth
 from rsad.config import embedded_base_model
+from rsad.data import locks, uploads
 from rsad.data import store as q
-from rsad.data import uploads
 from rsad.data.db import Store
 from rsad.data.ingest import load_batch
 from rsad.data.projects import add_project, project_names
@@ -69,7 +69,11 @@ def _exclusive(store: Store) -> Iterator[None]:
         fh.write(str(os.getpid()))
         fh.flush()
         try:
-            yield
+            with locks.try_hold(store, locks.DEMO_BUILD) as taken:  # a replica on another machine
+                if not taken:
+                    raise StateError(_("The demo is already being built by another process; wait for it to "
+                                       "finish."))
+                yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
