@@ -40,9 +40,9 @@ def cmd_db_restore(args: argparse.Namespace) -> None:
     if not path.is_dir():
         raise RsadError(_("No backup folder at {path}.").format(path=path))
     done = backup.restore(get_settings(), path, user=acting_user(args), yes=args.yes)
-    print(_("Restored the backup of {created:%Y-%m-%d %H:%M} UTC: {batches:,} batches, schema {old} -> {revision}, "
+    print(_("Restored the backup of {created} UTC: {batches:,} batches, schema {old} -> {revision}, "
             "{files:,} model files; user file {users}.").format(
-              created=done.backup.created_at, batches=done.batches, old=done.backup.revision,
+              created=f"{done.backup.created_at:%Y-%m-%d %H:%M}", batches=done.batches, old=done.backup.revision,
               revision=done.revision, files=done.model_files,
               users=_("restored") if done.users_file else _("kept (none in the backup)")))
 
