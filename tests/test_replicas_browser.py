@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from test_review_browser import idle
+from test_session_browser import session_cookie
 
 from conftest import PG_URL, StreamlitServer, browser_sign_in, chromium_page, needs_chromium, tiny_table
 from rsad.auth.users import User
@@ -27,6 +29,7 @@ pytestmark = [needs_chromium, pytest.mark.skipif(not PG_URL, reason="RSAD_TEST_P
 N_CASES = 12
 HEADING = re.compile(r"^Case (\S+)\s+·\s+\d+ of")
 TAKEN = "has this case open until"
+AFTER_VERDICT = "Attributions appear once you have recorded your verdict on this case."
 
 
 @pytest.fixture
@@ -64,6 +67,11 @@ class Analyst:
                 return m.group(1)
         return None
 
+    def start(self) -> None:
+        """Attributions only after a verdict: none is computed for the next case while this one waits."""
+        self.page.get_by_text("Show attributions only after my verdict").click()
+        expect(self.page.get_by_text(AFTER_VERDICT)).to_be_visible()
+
     def press(self) -> None:
         """Record a verdict on the open case (or step past one the other analyst holds)."""
         idle(self.page)
@@ -74,6 +82,12 @@ class Analyst:
         if self.page.get_by_text(TAKEN).count():  # lost the claim race: the queue skips it once reloaded
             self.page.reload()
             return
+        if not self.page.get_by_text(AFTER_VERDICT).count():  # a reloaded tab is a new session
+            self.start()
+        # The case's run is over (the attributions wait for the verdict) and the keys are bound.
+        self.page.wait_for_function("() => window.__rsadShortcutsInstalled === true")
+        # Keys typed into a field (the toggle above, a box) are not shortcuts: the key goes to the page.
+        self.page.evaluate("document.activeElement && document.activeElement.blur()")
         case = self.heading()
         if case is not None:
             self.pressed_on = case
@@ -88,13 +102,16 @@ class Analyst:
             if self.page.get_by_text("Queue done").count() or self.heading() not in (None, self.pressed_on):
                 self.reported.append(self.pressed_on)
                 return
+        alerts = self.page.locator("[data-testid='stAlert'], [data-testid='stToast']").all_inner_texts()
+        button = self.page.locator(".st-key-verdict_anomaly button")
+        if button.count():
+            button.scroll_into_view_if_needed()
         self.page.screenshot(path=f"/tmp/replica_stuck_{self.key}.png")
-        raise AssertionError(f"{self.url}: still on case {self.pressed_on} after its verdict key")
+        raise AssertionError(f"{self.url}: still on case {self.pressed_on} after its verdict key; {alerts}; "
+                             f"buttons {[b.is_disabled() for b in button.all()]}")
 
 
 def test_two_analysts_on_two_replicas_record_every_verdict_once(replicas, store_with_model, users):
-    from playwright.sync_api import expect
-
     store = store_with_model
     batch = uploads.ingest_file(store, tiny_table(N_CASES).to_csv(index=False).encode(), file_name="night.csv",
                                 name="night")["id"]
@@ -106,6 +123,7 @@ def test_two_analysts_on_two_replicas_record_every_verdict_once(replicas, store_
         page.goto(f"{one.url}/review?batch={batch}")
         browser_sign_in(page, "ana")
         expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
+        assert session_cookie(page) is not None, "the sign-in set no session cookie"
         page.goto(f"{two.url}/review?batch={batch}")
         expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
         expect(page.get_by_role("combobox", name="Batch")).to_have_value(f"night ({N_CASES})")
@@ -121,6 +139,8 @@ def test_two_analysts_on_two_replicas_record_every_verdict_once(replicas, store_
         expect(bo_page.get_by_text("Signed in as bo (analyst)")).to_be_visible()
 
         ana, bo = Analyst(page, one.url, "a"), Analyst(bo_page, two.url, "n")
+        ana.start()
+        bo.start()
         for _round in range(3 * N_CASES):
             if ana.done and bo.done:
                 break
