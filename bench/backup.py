@@ -41,6 +41,7 @@ def run(kind: str, url: str, work: Path, n: int, n_verdicts: int) -> str:
     from rsad.review import verdicts
     from rsad.service import backup
 
+    work.mkdir(parents=True, exist_ok=True)
     settings = replace(get_settings(), db_url=url, models_dir=work / "models", users_file=work / "users.json")
     store = Store(settings)
     uploads.ingest_file(store, _table(n).to_csv(index=False).encode(), file_name="big.csv", name="big")
