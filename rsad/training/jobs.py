@@ -11,8 +11,10 @@ stopped (:func:`stop`) ends 'stopped', not failed: the request is kept in its pa
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -279,27 +281,20 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
 def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
     """Ask a running job's process to stop (SIGTERM); it marks itself stopped and cleans up.
 
-    From any replica: a runner on another machine sees the request at its next heartbeat. Who asked
-    is recorded first, so that whoever ends the row (the runner, or the reaper if
-    the signal killed the process outright) records 'stopped by ...' rather than a failure.
+    From any replica: a runner on another machine reads the request at its next heartbeat and
+    signals itself. Who asked is recorded first, so that whoever ends the row (the runner, or the
+    reaper if the signal killed the process) records 'stopped by ...' rather than a failure.
     """
-    import signal
-
     actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
     job = get(store, job_id)
     if job["status"] not in LIVE:
         raise StateError(_("Training job {job_id} is {status}: nothing to stop.").format(
                              job_id=job_id, status=job['status']))
-    here = job["params"].get("host") == socket.gethostname()
     with store.session() as s:
         row = s.get(TrainingJob, job_id)
         row.params = {**(row.params or {}), STOPPED_BY: actor, STOP_FROM: socket.gethostname()}
     set_fields(store, job_id, log=TrainingJob.log + log_line(_("stop requested by {actor}").format(actor=actor)))
-    if here and job["pid"]:
-        try:
+    if job["pid"] and job["params"].get("host") == socket.gethostname():  # elsewhere: the heartbeat
+        with contextlib.suppress(ProcessLookupError):
             os.kill(job["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    # Elsewhere (another replica's machine), the runner reads the request at its next heartbeat and
-    # signals itself; a queued job that never started is reaped as stopped once its start times out.
     return get(store, job_id)
