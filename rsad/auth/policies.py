@@ -49,6 +49,8 @@ class Action(Enum):
     SEE_STORE_LOCATION = _Rule("admin", N_("Seeing where the store is"))
     WORK_CASES = _Rule("analyst", N_("Changing a case's state"))
     MANAGE_CASES = _Rule("admin", N_("Reassigning, reopening or resolving escalated cases"))
+    BACKUP_STORE = _Rule("admin", N_("Backing up the store"))
+    RESTORE_STORE = _Rule("admin", N_("Restoring the store from a backup"))
 
     @property
     def role(self) -> str:

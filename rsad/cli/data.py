@@ -229,15 +229,6 @@ def cmd_delete_batch(args: argparse.Namespace) -> None:
         name=info["name"], cases=info["cases"], verdicts=info["verdicts"]))
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> None:
-    """Create or upgrade the store's schema to the newest migration."""
-    from rsad.config import get_settings
-    from rsad.service.batches import upgrade_schema
-
-    settings = get_settings()
-    print(_("Store at revision {revision} ({url}).").format(revision=upgrade_schema(settings), url=settings.db_url))
-
-
 def add_commands(add: Adder) -> None:
     """Register the batch commands (``add`` names one and sets its help)."""
     p = add("demo", cmd_demo)
@@ -295,9 +286,3 @@ def add_admin_commands(add: Adder) -> None:
     p.add_argument("batch", help="batch name or id")
     p.add_argument("--yes", action="store_true", help="confirm: the batch's verdicts are deleted too")
 
-
-def add_db_commands(sub: argparse._SubParsersAction) -> None:
-    db = sub.add_parser("db", help="store schema commands")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    up = db_sub.add_parser("upgrade", help=cmd_db_upgrade.__doc__)
-    up.set_defaults(func=cmd_db_upgrade)

@@ -11,7 +11,21 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from rsad.cli import audit, cases, data, first, label_next, models, projects, rings, serve, similar, thresholds, users
+from rsad.cli import (
+    audit,
+    cases,
+    data,
+    db,
+    first,
+    label_next,
+    models,
+    projects,
+    rings,
+    serve,
+    similar,
+    thresholds,
+    users,
+)
 from rsad.cli.common import PROJECT_HELP, add_project_flag, use_project
 from rsad.errors import RsadError
 from rsad.i18n import _
@@ -51,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     projects.add_parsers(sub)
     cases.add_parsers(sub)
     users.add_parsers(sub)
-    data.add_db_commands(sub)
+    db.add_commands(sub)
     return parser
 
 

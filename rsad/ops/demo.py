@@ -20,8 +20,8 @@ from typing import Any
 from rsad.auth import users as auth
 from rsad.auth.users import User
 from rsad.config import embedded_base_model
+from rsad.data import locks, uploads
 from rsad.data import store as q
-from rsad.data import uploads
 from rsad.data.db import Store
 from rsad.data.ingest import load_batch
 from rsad.data.project_settings import RingSettings, project_ring_settings, set_ring_settings
@@ -80,7 +80,11 @@ def _exclusive(store: Store) -> Iterator[None]:
         fh.write(str(os.getpid()))
         fh.flush()
         try:
-            yield
+            with locks.try_hold(store, locks.DEMO_BUILD) as taken:  # a replica on another machine
+                if not taken:
+                    raise StateError(_("The demo is already being built by another process; wait for it to "
+                                       "finish."))
+                yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 

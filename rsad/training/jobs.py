@@ -11,8 +11,10 @@ stopped (:func:`stop`) ends 'stopped', not failed: the request is kept in its pa
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +31,7 @@ from sqlalchemy import select, update
 from rsad.auth import policies
 from rsad.auth.users import User
 from rsad.config import PROJECT_ROOT, TRUNCATIONS
+from rsad.data import locks
 from rsad.data.db import Store
 from rsad.data.orm import Project, TrainingJob, utcnow
 from rsad.errors import InputError, NotFoundError, StateError
@@ -43,6 +46,7 @@ START_TIMEOUT_S = 300.0  # queued this long without a heartbeat: the runner neve
 WRITE_EVERY_S = 1.0  # progress rows written at most this often
 LIVE = ("queued", "running")
 STOPPED_BY = "stopped_by"  # params key: who asked the job to stop (set by stop())
+STOP_FROM = "stop_from"  # params key: the machine the stop was asked on (another replica's, maybe)
 
 
 @dataclass
@@ -251,6 +255,7 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
     with _start_lock(store):
         reap(store)
         with store.session() as s:
+            locks.hold_in_transaction(s, locks.TRAINING_START)  # replicas on other machines, too
             busy = s.scalar(select(TrainingJob).where(TrainingJob.status.in_(LIVE)).order_by(TrainingJob.id))
             if busy is not None:
                 where = (busy.params or {}).get("project", "default")
@@ -276,25 +281,20 @@ def start(store: Store, params: RetrainParams, *, user: User, spawn: bool = True
 def stop(store: Store, job_id: int, *, user: User) -> dict[str, Any]:
     """Ask a running job's process to stop (SIGTERM); it marks itself stopped and cleans up.
 
-    Who asked is recorded first, so that whoever ends the row (the runner, or the reaper if
-    the signal killed the process outright) records 'stopped by ...' rather than a failure.
+    From any replica: a runner on another machine reads the request at its next heartbeat and
+    signals itself. Who asked is recorded first, so that whoever ends the row (the runner, or the
+    reaper if the signal killed the process) records 'stopped by ...' rather than a failure.
     """
-    import signal
-
     actor = policies.authorize(user, policies.Action.STOP_TRAINING).name
     job = get(store, job_id)
     if job["status"] not in LIVE:
         raise StateError(_("Training job {job_id} is {status}: nothing to stop.").format(
                              job_id=job_id, status=job['status']))
-    if not job["pid"] or job["params"].get("host") != socket.gethostname():
-        raise StateError(_("Training job {job_id} runs on {host}: stop it there.").format(
-                             job_id=job_id, host=job['params'].get('host')))
     with store.session() as s:
         row = s.get(TrainingJob, job_id)
-        row.params = {**(row.params or {}), STOPPED_BY: actor}
+        row.params = {**(row.params or {}), STOPPED_BY: actor, STOP_FROM: socket.gethostname()}
     set_fields(store, job_id, log=TrainingJob.log + log_line(_("stop requested by {actor}").format(actor=actor)))
-    try:
-        os.kill(job["pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    if job["pid"] and job["params"].get("host") == socket.gethostname():  # elsewhere: the heartbeat
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(job["pid"], signal.SIGTERM)
     return get(store, job_id)

@@ -11,6 +11,7 @@ cleans up the same way; a kill -9 is caught later by :func:`rsad.training.jobs.r
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -34,6 +35,7 @@ from rsad.review.trainset import assemble
 from rsad.training import train
 from rsad.training.jobs import (
     HEARTBEAT_S,
+    STOP_FROM,
     STOPPED_BY,
     WRITE_EVERY_S,
     RetrainParams,
@@ -87,11 +89,29 @@ class _Heartbeat(threading.Thread):
         self.store, self.job_id, self.halt = store, job_id, threading.Event()
 
     def run(self) -> None:
+        asked = False
         while not self.halt.wait(HEARTBEAT_S):
             try:
                 set_fields(self.store, self.job_id, heartbeat_at=utcnow())
+                if not asked and _stop_requested_elsewhere(self.store, self.job_id):
+                    asked = True
+                    interrupt_self()
             except Exception:  # a locked store for a moment: the next beat retries
                 pass
+
+
+def _stop_requested_elsewhere(store: Store, job_id: int) -> bool:
+    """A stop was asked on another machine (another replica), which could not signal this process."""
+    with store.session() as s:
+        params = (s.get(TrainingJob, job_id).params or {})
+    return bool(params.get(STOPPED_BY)) and params.get(STOP_FROM) != socket.gethostname()
+
+
+def interrupt_self() -> None:
+    """SIGTERM to this process, as ``rsad jobs stop`` on this machine sends: ``rsad jobs run``'s handler
+    turns it into the stop. Only where that handler is installed (never a test's or the server's process)."""
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _stop_requested_by(store: Store, job_id: int) -> str | None:
