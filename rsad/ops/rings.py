@@ -29,8 +29,9 @@ def _unit_vectors(store: Store, version_id: int, case_ids: list[int], texts: lis
     TF-IDF over character 3-5-grams (scikit-learn), fitted on these texts: a near-duplicate is a
     copy with a few characters changed (a templated review, the same order placed again), which is
     what character n-grams measure; it needs no model load, so rings of a large batch come in
-    seconds. The one place to point at stored embeddings (``rsad.ops.similar.load_vectors``)
-    once they exist; the cosine threshold is then the project's setting for those vectors.
+    seconds. Not the stored head vectors (``rsad.ops.similar.load_vectors``): a classifier puts
+    every flagged case near every other, so their cosine cannot tell a copy from a fellow
+    anomaly (measured in decision 0030).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
