@@ -8,9 +8,11 @@ that user's role. Either way every action goes through the role policy, as on th
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rsad.config import get_settings
@@ -26,6 +28,22 @@ Adder = Callable[[str, Callable[[argparse.Namespace], None]], argparse.ArgumentP
 
 
 _project: str | None = None  # --project of this command line (main sets it); None: RSAD_PROJECT / default
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """SIGTERM (`rsad jobs stop`, the Stop button) raises KeyboardInterrupt inside the block, so the
+    command ends cleanly as stopped; the previous handler comes back after it, so a command run
+    in a longer-lived process (a test, a notebook) does not leave the job runner's handler behind."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def use_project(name: str | None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from rsad.cli.common import (
@@ -17,6 +16,7 @@ from rsad.cli.common import (
     columns,
     open_store,
     project_flag,
+    sigterm_stops,
     split,
 )
 from rsad.errors import InputError, RsadError
@@ -140,17 +140,15 @@ def cmd_score(args: argparse.Namespace) -> None:
 def _score_on_ray(store: Store, user: User, args: argparse.Namespace) -> None:
     """``rsad score --engine ray``: a batch, or a file into Parquet (--input/--out), as a job the
     app's job panel shows; a SIGTERM (its Stop button, `rsad jobs stop`) ends it, keeping what was written."""
-    import signal
-
-    from rsad.service import scale
-
     if args.engine != "ray":
         raise InputError(_("--input scores a file on Ray: add --engine ray."))
+    with sigterm_stops():  # `rsad jobs stop` / the Stop button: Ray is shut down, scores kept
+        _ray_run(store, user, args)
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: Ray is shut down, scores kept
+def _ray_run(store: Store, user: User, args: argparse.Namespace) -> None:
+    from rsad.service import scale
+
     options = {"model": args.model, "address": args.address or scale.ray_address(), "workers": args.workers,
                "gpus": args.gpus}
     if args.input:

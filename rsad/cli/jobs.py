@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from rsad.cli.common import acting_user, open_store
+from rsad.cli.common import acting_user, open_store, sigterm_stops
 from rsad.errors import RsadError
 from rsad.i18n import _
-
-if TYPE_CHECKING:
-    from types import FrameType
 
 
 def not_done(job: dict) -> str:
@@ -41,15 +37,10 @@ def cmd_jobs(args: argparse.Namespace) -> None:
 
 def cmd_jobs_run(args: argparse.Namespace) -> None:
     """Run a queued training job in this process (the app starts this for you, detached)."""
-    import signal
-
     from rsad.service.jobs import run
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)  # `rsad jobs stop` / the Stop button: end cleanly as stopped
-    job = run(open_store(), args.job_id)
+    with sigterm_stops():  # `rsad jobs stop` / the Stop button: end cleanly as stopped
+        job = run(open_store(), args.job_id)
     if job["status"] != "done":
         raise RsadError(not_done(job))
     print(_("Training job {id} done: {version}.").format(id=job["id"], version=job["version_name"]))
