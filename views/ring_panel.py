@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 SIDE_BY_SIDE = 3  # members whose attributions are shown next to each other
 PREVIEW = 200
+TOAST = "_ring_toast"  # the last ring verdict's message, shown on the run after it
 ss = st.session_state
 
 
@@ -77,6 +78,8 @@ def member_table(members: list[dict]) -> None:
 
 def verdict_form(store: Store, ring_id: int, open_members: int) -> None:
     """One verdict for every member not judged yet; members already judged keep their verdict."""
+    if said := ss.pop(TOAST, None):
+        st.toast(said, icon=":material/check:")
     denied = reason_denied(policies.Action.RECORD_VERDICT)
     keys = ss.setdefault("_ring_keys", {})
     key = keys.setdefault(ring_id, uuid.uuid4().hex)  # one submission per opening of the ring
@@ -99,8 +102,9 @@ def verdict_form(store: Store, ring_id: int, open_members: int) -> None:
         show_error(exc)
         return
     keys.pop(ring_id, None)  # a later verdict on this ring is a new submission
-    st.toast(_("Ring #{id}: {n} verdicts recorded, {m} members already judged kept theirs.").format(
-        id=ring_id, n=out["recorded"], m=out["skipped"]), icon=":material/check:")
+    # Said on the next run: a toast sent just before st.rerun() never reaches the browser.
+    ss[TOAST] = _("Ring #{id}: {n} verdicts recorded, {m} members already judged kept theirs.").format(
+        id=ring_id, n=out["recorded"], m=out["skipped"])
     st.rerun()
 
 
