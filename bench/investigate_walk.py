@@ -55,6 +55,11 @@ def paragraph(where: Any, bold: str) -> Any:
     return where.get_by_test_id("stMarkdownContainer").filter(has_text=bold).first
 
 
+def to_top(locator: Any) -> None:
+    """Scroll so that the element is at the top of the viewport (the screenshot shows what follows)."""
+    locator.first.evaluate("e => e.scrollIntoView({block: 'start'})")
+
+
 def no_exception(page: Any, where: str) -> None:
     from playwright.sync_api import expect
 
@@ -96,7 +101,7 @@ def rings_list_and_ring(page: Any, shots: Path) -> str:
     no_exception(page, "Rings")
     page.screenshot(path=str(shots / "2-rings-list.png"))
     key = paragraph(page, "Shared key:").inner_text()
-    page.get_by_text("Members over time").scroll_into_view_if_needed()
+    to_top(page.get_by_test_id("stPlotlyChart"))
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "3-ring-open.png"))
     # The side-by-side attributions are computed in the background and drawn as they are ready.
@@ -127,7 +132,7 @@ def ring_verdict(page: Any, shots: Path) -> str:
         form.get_by_role("button", name="Record for the ring").click()
         toast = page.get_by_test_id("stToast")
         expect(toast.filter(has_text=re.compile(r"verdicts recorded"))).to_be_visible()
-        outcome = toast.first.inner_text().replace("\n", " ")
+        outcome = toast.first.inner_text().replace("\n", " ").removeprefix("check").strip()
     judged = page.get_by_test_id("stMetric").filter(has_text="Judged").inner_text()
     n = re.search(r"(\d+) / (\d+)", judged)
     assert n and n.group(1) == n.group(2), f"not every member judged: {judged!r}"
@@ -151,7 +156,7 @@ def review_similar_and_escalate(page: Any, shots: Path) -> str:
     expect(page.get_by_text(re.compile(r"of the \d+ nearest")).first).to_be_visible()
     page.wait_for_timeout(1_500)
     no_exception(page, "Review with similar cases")
-    page.get_by_role("heading", name="Similar cases").scroll_into_view_if_needed()
+    to_top(page.get_by_text("Show similar cases", exact=True))
     page.screenshot(path=str(shots / "5-review-similar.png"))
     page.get_by_text("Case state and history", exact=True).click()
     note = page.get_by_label("Why escalate (the admin reads it)")

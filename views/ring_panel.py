@@ -3,6 +3,7 @@ verdict), their attributions side by side, and the verdict form for the whole ri
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,15 @@ TOAST = "_ring_toast"  # the last ring verdict's message, shown on the run after
 ss = st.session_state
 
 
+def key_text(key: str) -> str:
+    """A ring's stored key as the analyst reads it: "near-duplicate text" and the "+2" of further
+    shared values in their language; the shared values themselves are data, shown as typed."""
+    parts = [_("near-duplicate text") if part == rings.NEAR_DUPLICATE_KEY
+             else _("+{n} more").format(n=int(part[1:])) if re.fullmatch(r"\+\d+", part) else part
+             for part in key.split("; ")]
+    return _("; ").join(parts)
+
+
 def ring_detail(store: Store, ring_id: int) -> None:
     try:
         view = rings.ring_view(store, ring_id)
@@ -42,7 +52,7 @@ def ring_detail(store: Store, ring_id: int) -> None:
     m[2].metric(_("Judged"), f"{view.judged} / {len(members)}")
     span = (ring["last_at"] - ring["first_at"]) if ring["first_at"] and ring["last_at"] else None
     m[3].metric(_("Time span"), _("{h:.1f} h").format(h=span.total_seconds() / 3600) if span is not None else "–")
-    st.markdown(_("**Shared key:** {key}").format(key=md(ring["key"])))
+    st.markdown(_("**Shared key:** {key}").format(key=md(key_text(ring["key"]))))
     if ring["retired"]:
         st.warning(_("A later recomputation no longer finds this ring; its verdicts still name it."))
     timeline(view)
