@@ -179,7 +179,7 @@ def escalated_close(page: Any, shots: Path, case: str) -> None:
     expect(page.get_by_text(re.compile(r"waits? for an admin"))).to_be_visible()
     page.get_by_role("combobox", name="Case to resolve").click()
     page.get_by_role("option", name=re.compile(rf"^{re.escape(case)} · ")).click()
-    expect(page.get_by_text(ESCALATE_NOTE).first).to_be_visible()
+    expect(page.get_by_test_id("stMarkdownContainer").filter(has_text=ESCALATE_NOTE)).to_be_visible()
     page.wait_for_timeout(800)
     page.screenshot(path=str(shots / "7-escalated-list.png"))
     page.get_by_role("combobox", name="Closing reason").click()
