@@ -6,7 +6,7 @@ example) and Rings once more in Chinese.
 Uses the store in DIR as it is; builds the embedded demo there (`rsad demo`) only when DIR has no
 store. Then, as an admin through `streamlit run serve.py`, walks the pages. Prints each step's
 wall time; screenshots go to DIR/shots. Rerunnable: a ring already judged is not judged again
-(the walk says so), and each run escalates and closes the queue's first case.
+(the walk says so), and each run escalates and closes the queue's first case not yet closed.
 
     python bench/investigate_walk.py DIR
 """
@@ -145,13 +145,20 @@ def ring_verdict(page: Any, shots: Path) -> str:
 
 
 def review_similar_and_escalate(page: Any, shots: Path) -> str:
-    """Review's first case: similar cases on, then escalate it with a note; returns the case id."""
+    """Review's first open case: similar cases on, then escalate it with a note; returns the case id."""
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="Review", exact=True).click()
     case_head = page.get_by_role("heading", name=re.compile(r"^Case .+ of [\d,]+$"))
-    expect(case_head).to_be_visible()
-    case = re.match(r"Case (\S+)", case_head.inner_text()).group(1)
+    state_line = page.get_by_test_id("stMarkdownContainer").filter(
+        has_text=re.compile(r"(open|in review|escalated|closed) · (assigned to|unassigned)"))
+    for _ in range(20):  # an earlier run escalated and closed the first cases: the next open one
+        expect(state_line).to_be_visible()
+        case = re.match(r"Case (\S+)", case_head.inner_text()).group(1)
+        if re.search(r"\b(open|in review) · ", state_line.inner_text()):
+            break
+        page.get_by_role("button", name=re.compile(r"Next$")).click()
+        expect(case_head).not_to_have_text(re.compile(rf"^Case {re.escape(case)} "))
     page.get_by_text("Show similar cases", exact=True).click()
     expect(page.get_by_text(re.compile(r"of the \d+ nearest")).first).to_be_visible()
     page.wait_for_timeout(1_500)
