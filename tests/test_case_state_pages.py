@@ -80,6 +80,8 @@ def test_an_admin_resolves_an_escalated_case(fake_store):
     assert (got.state, got.closing_reason) == ("closed", "false_positive")
     assert got.closing_note == "a family sharing a device"
     assert any("No escalated cases" in s.value for s in at.success)
+    assert any(s.value == "Case e1: closed." for s in at.success)
+    assert not at.get("help")  # no st.help of a stray expression's value (Streamlit's magic)
 
 
 def test_analysts_do_not_get_the_escalated_page(fake_store):

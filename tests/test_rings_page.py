@@ -67,3 +67,14 @@ def test_an_admin_sets_the_entity_columns_in_the_sidebar(store, users):
     assert not at.exception and not at.error, [e.value for e in at.error]
     saved = rings.ring_settings(store)
     assert saved.entity_columns == ("user_id", "device_id") and saved.window_hours == 6.0
+
+
+def test_a_ring_key_reads_in_the_analysts_language():
+    from rsad.i18n import use_language
+    from views.ring_panel import key_text
+
+    key = "shop_id=shop-0708; near-duplicate text; ip=1.2.3.4; +2"  # as ring_groups stores it
+    with use_language("en"):
+        assert key_text(key) == "shop_id=shop-0708; near-duplicate text; ip=1.2.3.4; +2 more"
+    with use_language("zh"):
+        assert key_text(key) == "shop_id=shop-0708；近似重复文本；ip=1.2.3.4；另有 2 项"

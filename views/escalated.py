@@ -20,8 +20,12 @@ if denied:
     st.info(denied, icon=":material/lock:")
     st.stop()
 store = get_store()
-if said := st.session_state.pop(MESSAGE, None):
-    st.success(said[2]) if said[1] else show_error(said[2])
+# An if statement, not a conditional expression: Streamlit's magic would write a top-level
+# expression's value (the DeltaGenerator's help) onto the page.
+if (said := st.session_state.pop(MESSAGE, None)) and said[1]:
+    st.success(said[2])
+elif said:
+    show_error(said[2])
 try:
     rows = cases.escalated_cases(store, user=current_user())
 except RsadError as exc:

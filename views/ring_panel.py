@@ -3,6 +3,7 @@ verdict), their attributions side by side, and the verdict form for the whole ri
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,17 @@ if TYPE_CHECKING:
 
 SIDE_BY_SIDE = 3  # members whose attributions are shown next to each other
 PREVIEW = 200
+TOAST = "_ring_toast"  # the last ring verdict's message, shown on the run after it
 ss = st.session_state
+
+
+def key_text(key: str) -> str:
+    """A ring's stored key as the analyst reads it: "near-duplicate text" and the "+2" of further
+    shared values in their language; the shared values themselves are data, shown as typed."""
+    parts = [_("near-duplicate text") if part == rings.NEAR_DUPLICATE_KEY
+             else _("+{n} more").format(n=int(part[1:])) if re.fullmatch(r"\+\d+", part) else part
+             for part in key.split("; ")]
+    return _("; ").join(parts)
 
 
 def ring_detail(store: Store, ring_id: int) -> None:
@@ -41,7 +52,7 @@ def ring_detail(store: Store, ring_id: int) -> None:
     m[2].metric(_("Judged"), f"{view.judged} / {len(members)}")
     span = (ring["last_at"] - ring["first_at"]) if ring["first_at"] and ring["last_at"] else None
     m[3].metric(_("Time span"), _("{h:.1f} h").format(h=span.total_seconds() / 3600) if span is not None else "–")
-    st.markdown(_("**Shared key:** {key}").format(key=md(ring["key"])))
+    st.markdown(_("**Shared key:** {key}").format(key=md(key_text(ring["key"]))))
     if ring["retired"]:
         st.warning(_("A later recomputation no longer finds this ring; its verdicts still name it."))
     timeline(view)
@@ -77,6 +88,8 @@ def member_table(members: list[dict]) -> None:
 
 def verdict_form(store: Store, ring_id: int, open_members: int) -> None:
     """One verdict for every member not judged yet; members already judged keep their verdict."""
+    if said := ss.pop(TOAST, None):
+        st.toast(said, icon=":material/check:")
     denied = reason_denied(policies.Action.RECORD_VERDICT)
     keys = ss.setdefault("_ring_keys", {})
     key = keys.setdefault(ring_id, uuid.uuid4().hex)  # one submission per opening of the ring
@@ -99,8 +112,9 @@ def verdict_form(store: Store, ring_id: int, open_members: int) -> None:
         show_error(exc)
         return
     keys.pop(ring_id, None)  # a later verdict on this ring is a new submission
-    st.toast(_("Ring #{id}: {n} verdicts recorded, {m} members already judged kept theirs.").format(
-        id=ring_id, n=out["recorded"], m=out["skipped"]), icon=":material/check:")
+    # Said on the next run: a toast sent just before st.rerun() never reaches the browser.
+    ss[TOAST] = _("Ring #{id}: {n} verdicts recorded, {m} members already judged kept theirs.").format(
+        id=ring_id, n=out["recorded"], m=out["skipped"])
     st.rerun()
 
 

@@ -13,7 +13,7 @@ from rsad.i18n import _, ngettext
 from rsad.service import review as triage
 from rsad.service import rings
 from views.common import get_store, md, show_error
-from views.ring_panel import ring_detail
+from views.ring_panel import key_text, ring_detail
 
 ss = st.session_state
 store = get_store()
@@ -26,7 +26,7 @@ def settings_line() -> None:
         st.caption(_("Linked: flagged cases sharing {columns} within {hours:g} hours (time: {time}), or with "
                      "near-duplicate texts ({vectors}, cosine ≥ {cosine:g}). Rings of {n} or more cases.").format(
             columns=", ".join(md(c) for c in s.entity_columns), hours=s.window_hours,
-            time=md(s.time_column) if s.time_column else _("found in the data"), vectors=rings.VECTORS,
+            time=md(s.time_column) if s.time_column else _("found in the data"), vectors=_(rings.VECTORS),
             cosine=s.near_duplicate_cosine, n=rings.MIN_RING))
     else:
         st.info(_("This project names no entity columns, so only near-duplicate texts link cases. An admin sets "
@@ -47,6 +47,7 @@ def pick_batch() -> dict | None:
 
 def rings_table(found: list[dict]) -> None:
     frame = pd.DataFrame(found)[["id", "size", "key", "mean_score", "first_at", "last_at"]]
+    frame["key"] = frame["key"].map(key_text)
     st.dataframe(frame, hide_index=True, key="rings_table", column_config={
         "id": _("ring"), "size": _("members"), "key": _("shared key"),
         "mean_score": st.column_config.NumberColumn(_("mean score"), format="%.3f"),
@@ -84,7 +85,7 @@ def main() -> None:
     ids = [r["id"] for r in found]
     by_id = {r["id"]: r for r in found}
     ring_id = st.selectbox(_("Open ring"), ids, key="rings_open", format_func=lambda i: _(
-        "#{id} · {n} members · {key}").format(id=i, n=by_id[i]["size"], key=by_id[i]["key"]))
+        "#{id} · {n} members · {key}").format(id=i, n=by_id[i]["size"], key=key_text(by_id[i]["key"])))
     ring_detail(store, int(ring_id))
 
 

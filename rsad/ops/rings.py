@@ -16,11 +16,12 @@ from rsad.data import store as q
 from rsad.data.db import Store
 from rsad.data.orm import Case, Score
 from rsad.data.project_settings import project_ring_settings
+from rsad.i18n import N_
 from rsad.model import versions
 from rsad.review import ring_groups, rings
 from rsad.review.queue_meta import meta_text
 
-VECTORS = "tf-idf character 3-5-grams"  # what near-duplicate means here (see _unit_vectors)
+VECTORS = N_("tf-idf character 3-5-grams")  # what near-duplicate means here (see _unit_vectors); shown translated
 
 
 def _unit_vectors(store: Store, version_id: int, case_ids: list[int], texts: list[str]) -> Any:

@@ -20,10 +20,12 @@ from rsad.review import ring_groups
 from rsad.review import rings as store_rings
 from rsad.review.verdicts import record_verdicts
 
-__all__ = ["DEFAULT_COSINE", "DEFAULT_WINDOW_HOURS", "MIN_RING", "VECTORS", "RingSettings", "RingView",
-           "compute_rings", "list_rings", "record_ring_verdict", "ring_settings", "ring_view", "set_ring_settings"]
+__all__ = ["DEFAULT_COSINE", "DEFAULT_WINDOW_HOURS", "MIN_RING", "NEAR_DUPLICATE_KEY", "VECTORS", "RingSettings",
+           "RingView", "compute_rings", "list_rings", "record_ring_verdict", "ring_settings", "ring_view",
+           "set_ring_settings"]
 
 MIN_RING = ring_groups.MIN_RING
+NEAR_DUPLICATE_KEY = ring_groups.NEAR_DUPLICATE_KEY  # stored in ring keys in English; pages translate it
 
 
 @dataclass(frozen=True)
