@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 # done, total, message. Jobs call it often; receivers must be cheap.
@@ -118,3 +120,25 @@ class Lines:
 
         left = _(", about {eta} left").format(eta=format_seconds(eta)) if eta is not None else ""
         self.write(f"{self.prefix} [{format_seconds(elapsed)}] {100 * fraction:3.0f}% {message}{left}")
+
+
+def _stop_requested(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_handler_installed() -> bool:
+    """Whether SIGTERM in this process is :func:`sigterm_stops`' (a job run by `rsad jobs run` or
+    `rsad score --engine ray`), not some library's (Ray's driver installs its own) or the default."""
+    return signal.getsignal(signal.SIGTERM) is _stop_requested
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """SIGTERM (`rsad jobs stop`, the Stop button) raises KeyboardInterrupt inside the block, so a
+    command ends cleanly as stopped; the previous handler comes back after it, so a command run in
+    a longer-lived process (a test, a notebook) leaves no handler behind."""
+    previous = signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,6 +16,7 @@ from rsad.data import locks
 from rsad.data.db import Store
 from rsad.data.orm import TrainingJob
 from rsad.errors import StateError
+from rsad.progress import sigterm_stops, stop_handler_installed
 from rsad.service import jobs
 from rsad.training import runner
 
@@ -73,9 +74,16 @@ def test_interrupt_self_needs_the_job_runners_handler(monkeypatch):
     monkeypatch.setattr("rsad.training.runner.os.kill", lambda pid, sig: sent.append(sig))
     runner.interrupt_self()  # a test's process (or the server's) has no handler: never killed
     assert sent == []
-    monkeypatch.setattr(signal, "getsignal", lambda sig: (lambda *_: None))
-    runner.interrupt_self()
-    assert sent == [signal.SIGTERM]
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # another library's handler (Ray's driver has one)
+    try:
+        runner.interrupt_self()
+        assert sent == []
+        with sigterm_stops():  # the job runner's (`rsad jobs run`, `rsad score --engine ray`)
+            runner.interrupt_self()
+        assert sent == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is not None and not stop_handler_installed()  # restored after
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_two_replicas_starting_a_job_at_once_start_one(env, pg_url, monkeypatch):

@@ -8,16 +8,14 @@ that user's role. Either way every action goes through the role policy, as on th
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rsad.config import get_settings
 from rsad.i18n import _
-from rsad.progress import Rate, format_seconds
+from rsad.progress import Rate, format_seconds, sigterm_stops  # noqa: F401 - re-exported for the commands
 
 if TYPE_CHECKING:  # the service layer loads its libraries only when a command runs
     from rsad.service.batches import ColumnMap, Store
@@ -28,22 +26,6 @@ Adder = Callable[[str, Callable[[argparse.Namespace], None]], argparse.ArgumentP
 
 
 _project: str | None = None  # --project of this command line (main sets it); None: RSAD_PROJECT / default
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """SIGTERM (`rsad jobs stop`, the Stop button) raises KeyboardInterrupt inside the block, so the
-    command ends cleanly as stopped; the previous handler comes back after it, so a command run
-    in a longer-lived process (a test, a notebook) does not leave the job runner's handler behind."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def use_project(name: str | None) -> None:

@@ -30,7 +30,7 @@ from rsad.model.card import TrainConfig
 from rsad.model.ray_env import ray_address
 from rsad.model.registry import clean_partial
 from rsad.model.versions import VersionInfo
-from rsad.progress import ProgressFn, Rate, no_progress
+from rsad.progress import ProgressFn, Rate, no_progress, stop_handler_installed
 from rsad.review.trainset import assemble
 from rsad.training import train
 from rsad.training.jobs import (
@@ -110,7 +110,7 @@ def _stop_requested_elsewhere(store: Store, job_id: int) -> bool:
 def interrupt_self() -> None:
     """SIGTERM to this process, as ``rsad jobs stop`` on this machine sends: ``rsad jobs run``'s handler
     turns it into the stop. Only where that handler is installed (never a test's or the server's process)."""
-    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+    if stop_handler_installed():
         os.kill(os.getpid(), signal.SIGTERM)
 
 
