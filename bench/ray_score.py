@@ -70,10 +70,12 @@ def _scores(store) -> pd.Series:  # noqa: ANN001
 
 def _pg_bytes(pg_url: str, models: Path, n: int) -> float:
     """Bytes per scored case in a fresh PostgreSQL database (tables and their indexes); the
-    scores are written without a model (their values do not change the size)."""
+    scores and the 384-dim vectors kept beside them (MiniLM's size) are written without a model
+    (their values do not change the size)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from rsad.data import embeddings
     from rsad.data import store as q
 
     name = f"rsad_bench_{uuid.uuid4().hex[:10]}"
@@ -85,9 +87,10 @@ def _pg_bytes(pg_url: str, models: Path, n: int) -> float:
         with store.session() as s:  # one score per case, as a scored batch has (the value costs nothing)
             ids = [c for chunk in q.unscored_store_cases(s, 1, project_id=store.project_id) for c, _t in chunk]
             q.put_scores(s, 1, ids, np.random.default_rng(0).random(len(ids)))
+            embeddings.put_embeddings(s, 1, ids, np.random.default_rng(0).standard_normal((len(ids), 384)))
         with store.engine.connect() as conn:
             size = sum(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t}).scalar()
-                       for t in ("cases", "scores", "batches"))
+                       for t in ("cases", "scores", "batches", "case_embeddings"))
         store.dispose()
         return size / n
     finally:
@@ -146,7 +149,7 @@ def main() -> None:
     print(f"SQLite: {sqlite_bytes:,.0f} bytes per scored case (file {db.stat().st_size:,} bytes)")
     if args.pg_url:
         print(f"PostgreSQL: {_pg_bytes(args.pg_url, root / 'models', args.n):,.0f} bytes per scored case "
-              "(cases + scores + batches, with indexes)")
+              "(cases + scores + vectors + batches, with indexes)")
     print(f"load after: {os.getloadavg()}")
     print("| path | rows/s | seconds | max abs diff vs local |\n|---|---|---|---|")
     for name, seconds, diff in rows:
