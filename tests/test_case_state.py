@@ -193,6 +193,10 @@ def test_the_age_of_cases_not_closed(store, ids):
     assert got["oldest_days"] == pytest.approx(5, abs=0.01) and got["median_days"] == pytest.approx(5, abs=0.01)
     with store.session() as s:
         assert case_stats.age_summary(s, project_id=999)["total"] == 0
+        s.execute(text("UPDATE cases SET given_label = 0 WHERE id IN (:a, :b)"), {"a": ids[3], "b": ids[0]})
+    # labeled on upload: no work waiting, unless someone moved it (k0 is escalated)
+    got = svc.age_summary(store)
+    assert got["counts"] == {"open": 1, "in_review": 1, "escalated": 1} and got["total"] == 3
 
 
 def test_the_queue_filters_by_state_and_assignee(store, ids):

@@ -31,7 +31,8 @@ def case_age_section(store: Store) -> None:
     cols[3].metric(_("closed"), f"{ages['closed']:,}")
     days = _("{days:.1f} d")
     cols[4].metric(_("Oldest"), "–" if ages["oldest_days"] is None else days.format(days=ages["oldest_days"]),
-                   help=_("Age counts from the batch's upload, or from the case's reopening."))
+                   help=_("Age counts from the batch's upload, or from the case's reopening. Cases labeled on "
+                          "upload count only once someone moves them."))
     cols[5].metric(_("Median age"), "–" if ages["median_days"] is None else days.format(days=ages["median_days"]))
     if ages["total"]:
         chart = pd.DataFrame({_("age"): [_(b) for b in ages["buckets"]], _("cases"): list(ages["buckets"].values())})

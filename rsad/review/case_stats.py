@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rsad.data.orm import Batch, Case, CaseState, as_utc, utcnow
@@ -62,13 +62,16 @@ def states_of(session: Session, case_ids: Sequence[int]) -> dict[int, dict[str, 
 
 def _since_groups(session: Session, project_id: int) -> pd.DataFrame:
     """(state, since, cases): cases not closed, grouped by their state and the time their age counts
-    from (reopened: then; else their batch's upload). Few groups: batches times states, plus reopens."""
+    from (reopened: then; else their batch's upload). Few groups: batches times states, plus reopens.
+    A case labeled on upload (training data, e.g. the demo's seed batch) is no work waiting: it
+    counts only once someone moved it (it has a state row)."""
     since = func.coalesce(CaseState.opened_at, Batch.created_at)
     state = func.coalesce(CaseState.state, "open")
     query = (select(state.label("state"), since.label("since"), func.count().label("cases"))
              .select_from(Case).join(Batch, Batch.id == Case.batch_id)
              .outerjoin(CaseState, CaseState.case_id == Case.id)
-             .where(Batch.project_id == project_id, state != "closed")
+             .where(Batch.project_id == project_id, state != "closed",
+                    or_(Case.given_label.is_(None), CaseState.case_id.is_not(None)))
              .group_by(state, since))
     return pd.DataFrame(session.execute(query).all(), columns=["state", "since", "cases"])
 
