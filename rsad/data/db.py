@@ -59,6 +59,13 @@ def _alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def head_revision() -> str:
+    """The newest schema revision this release ships: what :func:`upgrade` brings a store to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() or "base"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Bring the schema up to ``revision`` with Alembic; return the revision now in force."""
     from alembic import command
