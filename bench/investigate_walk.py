@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import _serve  # noqa: E402
 from _serve import served  # noqa: E402
 
 PASSWORD = "walk-password-123"
@@ -67,17 +68,7 @@ def no_exception(page: Any, where: str) -> None:
 
 
 def sign_in(page: Any) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"http://127.0.0.1:{PORT}")
-    page.get_by_label("User name").fill("walker")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("^(Overview|概览)$"))).to_be_visible()
-    # The language is remembered per user: a rerun of this walk signs in where the last one ended.
-    page.get_by_role("combobox", name=re.compile("Language")).click()
-    page.get_by_role("option", name="English").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    _serve.sign_in(page, PORT, "walker", PASSWORD)
 
 
 def overview(page: Any, shots: Path) -> None:
@@ -271,16 +262,13 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.dir.resolve()
     (folder / "shots").mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RSAD_DB_URL": f"sqlite:///{folder}/rsad.sqlite3", "RSAD_MODELS_DIR": str(folder / "models"),
-           "RSAD_USERS_FILE": str(folder / "users.json"), "RSAD_BOOTSTRAP": "0"}
-    env.pop("RSAD_LANG", None)
+    env = _serve.walk_env(folder)
     cli = [sys.executable, "-m", "rsad.cli"]
     if not (folder / "rsad.sqlite3").exists():
         t = time.monotonic()
         subprocess.run([*cli, "demo"], env=env, check=True)
         timed("the store: the embedded demo (not part of the walk)", t)
-    subprocess.run([*cli, "users", "add", "walker", "--role", "admin", "--password-stdin"], env=env,
-                   input=PASSWORD + "\n", text=True, capture_output=True)
+    _serve.add_admin(env, "walker", PASSWORD)
     with served(env, PORT):
         walk(folder / "shots", example_text(folder))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _serve import served  # noqa: E402
+from _serve import add_admin, served, sign_in, walk_env  # noqa: E402
 
 PASSWORD = "walk-password-123"
 PORT = 8622
@@ -68,15 +67,7 @@ def walk(shots: Path) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(180_000)
         t = time.monotonic()
-        page.goto(f"http://127.0.0.1:{PORT}")
-        page.get_by_label("User name").fill("walker")
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name=re.compile("^(Overview|概览)$"))).to_be_visible()
-        # The language is remembered per user: a rerun of this walk signs in where the last one ended.
-        page.get_by_role("combobox", name=re.compile("Language")).click()
-        page.get_by_role("option", name="English").click()
-        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        sign_in(page, PORT, "walker", PASSWORD)
         t = timed("sign in", t)
         page.get_by_role("link", name="Label to improve", exact=True).click()
         expect(page.get_by_text(re.compile("best first")).first).to_be_visible()
@@ -123,15 +114,12 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.dir.resolve()
     (folder / "shots").mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RSAD_DB_URL": f"sqlite:///{folder}/rsad.sqlite3", "RSAD_MODELS_DIR": str(folder / "models"),
-           "RSAD_USERS_FILE": str(folder / "users.json"), "RSAD_BOOTSTRAP": "0"}
-    env.pop("RSAD_LANG", None)
+    env = walk_env(folder)
     if not (folder / "rsad.sqlite3").exists():
         t = time.monotonic()
         build(folder)
         timed("the store: loop, second analyst, audit (not part of the walk)", t)
-    subprocess.run([sys.executable, "-m", "rsad.cli", "users", "add", "walker", "--role", "admin",
-                    "--password-stdin"], env=env, input=PASSWORD + "\n", text=True, capture_output=True)
+    add_admin(env, "walker", PASSWORD)
     with served(env, PORT):
         walk(folder / "shots")
 
