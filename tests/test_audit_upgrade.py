@@ -6,12 +6,10 @@ own code) upgraded to 0006 by the 0006 migration, exactly what that release did 
 
 from __future__ import annotations
 
-import shutil
-
 from sqlalchemy import create_engine, text
-from test_project_upgrade import FIXTURE, TABLES, _alembic, _rows
+from test_project_upgrade import TABLES, _alembic, _rows, fixture_at
 
-from rsad.data.db import Store, head_revision, make_engine, upgrade
+from rsad.data.db import Store, head_revision
 
 HEAD = head_revision()  # the newest migration: a store opened by this release is at it
 
@@ -34,12 +32,7 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
 def test_a_0006_store_upgrades_to_label_issues_and_back(env, tmp_path, monkeypatch):
     from alembic import command
 
-    copy = tmp_path / "old.sqlite3"
-    shutil.copy(FIXTURE, copy)
-    url = f"sqlite:///{copy}"
-    engine = make_engine(url)
-    assert upgrade(engine, "0006") == "0006"  # the previous release's schema, with its rows
-    engine.dispose()
+    url = fixture_at(tmp_path, "0006")  # the previous release's schema, with its rows
     before = _snapshot(url)
     assert len(before["verdicts"]) == 6 and len(before["cases"]) == 11
     monkeypatch.setenv("RSAD_DB_URL", url)

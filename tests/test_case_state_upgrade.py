@@ -6,14 +6,12 @@ code) upgraded to 0007 by the migrations, as a desk of that release did on start
 
 from __future__ import annotations
 
-import shutil
-
 from sqlalchemy import create_engine, text
 from test_audit_upgrade import _snapshot
-from test_project_upgrade import FIXTURE, _alembic
+from test_project_upgrade import _alembic, fixture_at
 
 from rsad.auth.users import User
-from rsad.data.db import Store, head_revision, make_engine, upgrade
+from rsad.data.db import Store, head_revision
 
 HEAD = head_revision()  # the newest migration: a store opened by this release is at it
 
@@ -21,12 +19,7 @@ HEAD = head_revision()  # the newest migration: a store opened by this release i
 def test_a_0007_store_upgrades_to_case_states_and_back(env, users, tmp_path, monkeypatch):
     from alembic import command
 
-    copy = tmp_path / "old.sqlite3"
-    shutil.copy(FIXTURE, copy)
-    url = f"sqlite:///{copy}"
-    engine = make_engine(url)
-    assert upgrade(engine, "0007") == "0007"
-    engine.dispose()
+    url = fixture_at(tmp_path, "0007")  # the previous release's schema, with its rows
     before = _snapshot(url)
     assert len(before["cases"]) == 11 and len(before["verdicts"]) == 6
     monkeypatch.setenv("RSAD_DB_URL", url)

@@ -141,6 +141,18 @@ def _works_as_before(store: Store) -> None:
             conn.execute(text("UPDATE verdicts SET label = 'normal'"))
 
 
+def fixture_at(tmp_path: Path, revision: str) -> str:
+    """The 0005 fixture store copied into ``tmp_path`` and upgraded to ``revision`` by the
+    migrations, with its rows: a store of the release that shipped that revision. Returns its URL."""
+    copy = tmp_path / "old.sqlite3"
+    shutil.copy(FIXTURE, copy)
+    url = f"sqlite:///{copy}"
+    engine = make_engine(url)
+    assert upgrade(engine, revision) == revision
+    engine.dispose()
+    return url
+
+
 def _alembic(url: str) -> Any:
     """Alembic run on its own (`alembic -x ...`): no connection handed over by rsad."""
     from alembic.config import Config

@@ -7,13 +7,11 @@ upgraded to 0007 by its migrations, exactly what that release did on start."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from test_audit_upgrade import TABLES_0006
-from test_project_upgrade import FIXTURE, _alembic, _rows
+from test_project_upgrade import _alembic, _rows, fixture_at
 
 from rsad.auth.users import User
 from rsad.data.db import Store, head_revision, make_engine, upgrade
@@ -38,12 +36,7 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
 def test_a_0007_store_upgrades_to_rings_and_back(env, tmp_path, monkeypatch):
     from alembic import command
 
-    copy = tmp_path / "old.sqlite3"
-    shutil.copy(FIXTURE, copy)
-    url = f"sqlite:///{copy}"
-    engine = make_engine(url)
-    assert upgrade(engine, "0007") == "0007"
-    engine.dispose()
+    url = fixture_at(tmp_path, "0007")  # the previous release's schema, with its rows
     before = _snapshot(url)
     assert len(before["verdicts"]) == 6 and len(before["cases"]) == 11
     monkeypatch.setenv("RSAD_DB_URL", url)

@@ -6,13 +6,11 @@ own code) upgraded to 0007 by the 0006 and 0007 migrations, exactly what that re
 
 from __future__ import annotations
 
-import shutil
-
 from sqlalchemy import create_engine, text
 from test_audit_upgrade import _snapshot
-from test_project_upgrade import FIXTURE, _alembic
+from test_project_upgrade import _alembic, fixture_at
 
-from rsad.data.db import Store, head_revision, make_engine, upgrade
+from rsad.data.db import Store, head_revision
 from rsad.ops import similar as index
 
 HEAD = head_revision()  # the newest migration: a store opened by this release is at it
@@ -21,12 +19,7 @@ HEAD = head_revision()  # the newest migration: a store opened by this release i
 def test_a_0007_store_upgrades_to_case_embeddings_and_back(env, tmp_path, monkeypatch):
     from alembic import command
 
-    copy = tmp_path / "old.sqlite3"
-    shutil.copy(FIXTURE, copy)
-    url = f"sqlite:///{copy}"
-    engine = make_engine(url)
-    assert upgrade(engine, "0007") == "0007"  # the previous release's schema, with its rows
-    engine.dispose()
+    url = fixture_at(tmp_path, "0007")  # the previous release's schema, with its rows
     before = _snapshot(url)
     assert len(before["scores"]) > 0 and len(before["cases"]) == 11
     monkeypatch.setenv("RSAD_DB_URL", url)
