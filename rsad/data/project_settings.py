@@ -45,13 +45,18 @@ def project_share(session: Session, project_id: int) -> float:
 def set_second_opinion(store: Store, name: str, share: float) -> float:
     """Set project ``name``'s second opinion share (0 .. 0.5); returns the value stored."""
     value = check_second_opinion(share)
+    _update(store, name, {SECOND_OPINION_KEY: value})
+    return value
+
+
+def _update(store: Store, name: str, values: dict[str, Any]) -> None:
+    """Merge ``values`` into project ``name``'s settings (the other keys kept)."""
     with store.session() as s:
         row = s.scalar(select(Project).where(Project.name == name))
         if row is None:
             raise NotFoundError(_("No project named {name!r}: see `rsad projects list`.").format(name=name))
         # A new dict: SQLAlchemy notices a JSON column change only when the value is replaced.
-        row.settings = {**(row.settings or {}), SECOND_OPINION_KEY: value}
-    return value
+        row.settings = {**(row.settings or {}), **values}
 
 
 # --- rings (rsad.ops.rings) ---------------------------------------------------------------------
@@ -105,10 +110,6 @@ def project_ring_settings(session: Session, project_id: int) -> RingSettings:
 def set_ring_settings(store: Store, name: str, value: RingSettings) -> RingSettings:
     """Set project ``name``'s ring settings (all four at once); returns what was stored."""
     value = check_ring_settings(value)
-    with store.session() as s:
-        row = s.scalar(select(Project).where(Project.name == name))
-        if row is None:
-            raise NotFoundError(_("No project named {name!r}: see `rsad projects list`.").format(name=name))
-        row.settings = {**(row.settings or {}), ENTITIES_KEY: list(value.entity_columns), TIME_KEY: value.time_column,
-                        WINDOW_KEY: value.window_hours, COSINE_KEY: value.near_duplicate_cosine}
+    _update(store, name, {ENTITIES_KEY: list(value.entity_columns), TIME_KEY: value.time_column,
+                          WINDOW_KEY: value.window_hours, COSINE_KEY: value.near_duplicate_cosine})
     return value
